@@ -1,0 +1,193 @@
+"""The ``casetrack`` command line: contract checks, schema export, SLA deadlines by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.errors import CasetrackError, ContractError
+
+DEFAULT_CONTRACTS = "contracts"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except ContractError as exc:
+        _print_problems(exc)
+        return 1
+    except CasetrackError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casetrack", description="casetrack: cases, contracts as code and SLA clocks."
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_contracts(commands)
+    _add_sla(commands)
+    return parser
+
+
+# --- casetrack contracts ... -------------------------------------------------------------------
+
+
+def _add_contracts(commands: argparse._SubParsersAction) -> None:
+    contracts = commands.add_parser("contracts", help="check contract files, export the schema")
+    sub = contracts.add_subparsers(title="contracts commands", metavar="COMMAND")
+    check = sub.add_parser("check", help="validate contract files; list every problem")
+    check.add_argument("paths", nargs="+", type=Path, help="contract files or directories")
+    check.set_defaults(run=_contracts_check)
+    schema = sub.add_parser("schema", help="print the JSON Schema of contract files")
+    schema.add_argument("--kind", choices=["contract", "tiers"], default="contract")
+    schema.set_defaults(run=_contracts_schema)
+
+
+def _contracts_check(args: argparse.Namespace) -> int:
+    from core.contract_load import check_contracts
+
+    loaded, problems = check_contracts(args.paths)
+    if problems:
+        _print_problems(ContractError(problems))
+        return 1
+    assert loaded is not None
+    devices = sum(len(lc.contract.devices) for lc in loaded.contracts.values())
+    print(
+        f"ok: {len(loaded.contracts)} contracts, {devices} devices, "
+        f"{len(loaded.catalog.tiers)} tiers, {len(loaded.catalog.programs)} programs"
+    )
+    return 0
+
+
+def _contracts_schema(args: argparse.Namespace) -> int:
+    from core.contract_load import contract_schema
+
+    print(json.dumps(contract_schema(kind=args.kind), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _print_problems(exc: ContractError) -> None:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    count = len(exc.problems)
+    print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+
+
+# --- casetrack sla due ... -------------------------------------------------------------------
+
+
+def _add_sla(commands: argparse._SubParsersAction) -> None:
+    from core.sla import CLOCK_KINDS
+
+    sla = commands.add_parser("sla", help="compute SLA deadlines from a contract")
+    sub = sla.add_subparsers(title="sla commands", metavar="COMMAND")
+    due = sub.add_parser(
+        "due",
+        help="when is a clock due",
+        description="Print the deadline of one clock and the rule that produced it.",
+    )
+    due.add_argument("--contract", required=True, help="contract id")
+    due.add_argument("--kind", required=True, choices=CLOCK_KINDS)
+    due.add_argument("--at", required=True, help="start instant, ISO 8601 (e.g. 2026-09-30T15:10)")
+    due.add_argument("--tz", default="Asia/Shanghai", help="zone for an --at without offset")
+    due.add_argument("--priority", choices=["P1", "P2", "P3", "P4"])
+    place = due.add_mutually_exclusive_group()
+    place.add_argument("--zone", help="zone id (city, wendeng, rongcheng, rushan, other)")
+    place.add_argument("--site", help="site address; the contract's zone resolver maps it")
+    due.add_argument("--emergency", action="store_true", help="emergency on-site table")
+    due.add_argument("--device", help="device serial (spare-part clocks)")
+    due.add_argument("--shipped", help="actual ship instant for spare_arrival, ISO 8601")
+    due.add_argument(
+        "--contracts",
+        type=Path,
+        default=Path(os.environ.get("CASETRACK_CONTRACTS", DEFAULT_CONTRACTS)),
+        help="contracts directory (default: $CASETRACK_CONTRACTS or ./contracts)",
+    )
+    due.set_defaults(run=_sla_due)
+
+
+def _sla_due(args: argparse.Namespace) -> int:
+    from core import sla
+    from core.contract_load import load_contracts
+
+    contracts = load_contracts([args.contracts])
+    lc = contracts.get(args.contract)
+    device = _device(lc, args.device)
+    zone, zone_note = _zone(lc, args, device)
+    at = _instant(args.at, args.tz, "--at")
+    shipped = _instant(args.shipped, args.tz, "--shipped") if args.shipped else None
+    deadline = sla.due(
+        lc, args.kind, at=at, priority=args.priority, zone=zone, emergency=args.emergency,
+        device=device, shipped_at=shipped,
+    )
+    print(f"{deadline.kind} due {deadline.due.isoformat()}  (UTC {_utc(deadline.due)})")
+    print(f"  target: {deadline.target}")
+    if zone_note:
+        print(f"  zone:   {zone_note}")
+    print(f"  rule:   {deadline.rule}")
+    return 0
+
+
+def _device(lc, serial: str | None):  # noqa: ANN001, ANN202 - LoadedContract, Device
+    from core.errors import NotFoundError
+
+    if serial is None:
+        return None
+    device = lc.contract.device(serial)
+    if device is None:
+        known = ", ".join(d.serial for d in lc.contract.devices) or "none"
+        raise NotFoundError(f"device {serial!r} is not covered by {lc.contract.id} ({known})")
+    return device
+
+
+def _zone(lc, args: argparse.Namespace, device) -> tuple[str | None, str]:  # noqa: ANN001
+    if args.zone:
+        return args.zone, ""
+    if args.site:
+        match = lc.resolve_site(address=args.site)
+        return match.zone, match.reason
+    if device is not None:
+        match = lc.resolve_site(address=device.site, lat=device.lat, lon=device.lon)
+        return match.zone, f"device site: {match.reason}"
+    return None, ""
+
+
+def _instant(text: str, tz: str, flag: str) -> datetime:
+    from core.errors import CasetrackError
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise CasetrackError(f"{flag}: not an ISO 8601 time: {text!r}") from exc
+    if moment.tzinfo is None:
+        try:
+            moment = moment.replace(tzinfo=ZoneInfo(tz))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise CasetrackError(f"--tz: unknown time zone {tz!r}") from exc
+    return moment
+
+
+def _utc(moment: datetime) -> str:
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

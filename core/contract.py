@@ -1,0 +1,455 @@
+"""Contracts as YAML: the msgspec Structs that mirror ``contracts/*.yaml`` and ``tiers.yaml``.
+
+Every Struct forbids unknown keys and uses kebab-case keys (``remote-access``), so a typo in a
+contract is an error with a file:line:column, never a silently ignored clause. Defaults that
+are ours rather than the handbook's are marked "(ours)" and listed in docs/contracts.md.
+Loading, cross-checks and calendar building live in ``core.contract_load``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, field
+
+# --- scalar vocabularies -----------------------------------------------------------------------
+
+DURATION_PATTERN = r"^\s*[0-9]+\s*(m|h|bd|d)\s*$"
+DurationText = Annotated[
+    str,
+    Meta(
+        pattern=DURATION_PATTERN,
+        description="30m (minutes) / 4h (hours) of open time on the target's calendar, "
+        "3bd (end of the 3rd business day after the start), 15d (calendar days).",
+        examples=["30m", "4h", "3bd", "15d"],
+    ),
+]
+TimeText = Annotated[
+    str, Meta(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$", description="HH:MM", examples=["15:00"])
+]
+SpanText = Annotated[
+    str,
+    Meta(
+        pattern=r"^\s*([01][0-9]|2[0-4]):[0-5][0-9]\s*-\s*([01][0-9]|2[0-4]):[0-5][0-9]\s*$",
+        description="HH:MM-HH:MM; an end not after the start crosses midnight "
+        "(00:00-24:00 is a whole day, 22:00-06:00 a night shift)",
+        examples=["08:30-17:30", "00:00-24:00", "22:00-06:00"],
+    ),
+]
+DaysText = Annotated[
+    str,
+    Meta(
+        pattern=r"^\s*(mon|tue|wed|thu|fri|sat|sun)(\s*-\s*(mon|tue|wed|thu|fri|sat|sun))?"
+        r"(\s*,\s*(mon|tue|wed|thu|fri|sat|sun)(\s*-\s*(mon|tue|wed|thu|fri|sat|sun))?)*\s*$",
+        description="weekdays: mon, mon-fri, sat,sun",
+        examples=["mon-fri", "sat,sun", "mon-sun"],
+    ),
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Priority = Literal["P1", "P2", "P3", "P4"]
+PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3", "P4")
+Role = Literal[
+    "engineer",
+    "service-manager",
+    "project-manager",
+    "complaint-manager",
+    "spare-manager",
+    "quality-department",
+    "general-manager",
+    "customer-site-lead",
+    "customer-maintenance-supervisor",
+]
+ClockKind = Literal[
+    "first_response",
+    "remote_access",
+    "diagnosis",
+    "onsite_arrival",
+    "spare_ship",
+    "spare_arrival",
+    "resolution",
+    "complaint_first_reply",
+    "complaint_resolution",
+]
+ExclusionCause = Literal[
+    "incomplete-device-list",
+    "late-fault-information",
+    "vendor-defect",
+    "force-majeure",
+]
+Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# --- durations ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A parsed duration: ``amount`` of ``unit`` (m, h: open time; bd: business days; d: days)."""
+
+    amount: int
+    unit: Literal["m", "h", "bd", "d"]
+
+    @property
+    def is_open_time(self) -> bool:
+        """True for m/h, which are measured in open time on a calendar."""
+        return self.unit in ("m", "h")
+
+    @property
+    def timedelta(self) -> timedelta:
+        if self.unit == "m":
+            return timedelta(minutes=self.amount)
+        if self.unit == "h":
+            return timedelta(hours=self.amount)
+        if self.unit == "d":
+            return timedelta(days=self.amount)
+        raise ValueError(f"{self} counts business days, not a fixed time span")
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+_DURATION = re.compile(DURATION_PATTERN)
+
+
+def parse_duration(text: str) -> Duration:
+    """``"30m"`` → Duration(30, "m"); raises ValueError naming the accepted forms."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"cannot parse duration {text!r}: expected e.g. 30m, 4h, 3bd, 15d")
+    return Duration(int(text.strip()[: -len(match.group(1))].strip()), match.group(1))  # type: ignore[arg-type]
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+
+class Base(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="kebab", kw_only=True):
+    """Immutable, unknown keys rejected, kebab-case keys in YAML."""
+
+
+class Person(Base, kw_only=True):
+    """Someone we notify: one of our staff or a customer contact."""
+
+    name: str
+    phone: str | None = None
+    mobile: str | None = None
+    email: str | None = None
+
+
+class Contact(Person, kw_only=True):
+    """A customer contact; the seed names site leads and the maintenance supervisor."""
+
+    role: Literal["site-lead", "maintenance-supervisor", "it-manager", "other"]
+    site: str | None = None
+
+
+class Customer(Base, kw_only=True):
+    """The customer under contract (R-CASE caller info refers to it by id)."""
+
+    id: Identifier
+    name: str
+    address: str | None = None
+    contacts: list[Contact] = []
+
+
+class OurStaff(Base, kw_only=True):
+    """Our people on this contract: a dedicated project manager (R-MAINT) and service manager."""
+
+    project_manager: Person
+    service_manager: Person
+    complaint_manager: Person | None = None
+    spare_manager: Person | None = None
+
+
+class Period(Base, kw_only=True):
+    """The contract's validity, inclusive dates."""
+
+    start: date
+    end: date
+
+
+class CalendarSpec(Base, kw_only=True):
+    """A business calendar: weekly open spans, holidays and make-up workdays, IANA zone.
+
+    ``region: CN`` pulls China's statutory holidays and make-up workdays (调休) from the
+    holiday plugins and ``contracts/calendars/*.yaml``; a year without data is an error
+    unless ``assume-weekdays: true``.
+    """
+
+    tz: str = "Asia/Shanghai"
+    region: str | None = None
+    week: dict[DaysText, list[SpanText]]
+    holidays: list[date] = []
+    workdays: list[date] = []
+    workday_spans: Weekday = "mon"
+    make_up_workdays: bool = True
+    assume_weekdays: bool = False
+
+
+class Target(Base, kw_only=True):
+    """One time target: ``within`` on ``calendar``, optionally only when the request arrives
+    while calendar ``when-open`` is open (or ``when-closed`` is closed). A list of targets is
+    tried in order; the first whose condition holds applies (the seed's call-center rule:
+    30 minutes when working hours are open, else 1 hour, both on the 24x7 duty clock)."""
+
+    within: DurationText
+    calendar: str = "duty"
+    when_open: str | None = None
+    when_closed: str | None = None
+
+    @property
+    def duration(self) -> Duration:
+        return parse_duration(self.within)
+
+
+TargetRule = Target | list[Target]
+
+
+def _target(within: str, calendar: str = "duty", **kw: Any) -> Target:
+    return Target(within=within, calendar=calendar, **kw)
+
+
+def default_response() -> dict[str, TargetRule]:
+    """The seed's call-center rule for every priority (R-RESP)."""
+    return {
+        "default": [
+            _target("30m", "duty", when_open="working-hours"),
+            _target("1h", "duty"),
+        ]
+    }
+
+
+def default_diagnosis() -> dict[str, TargetRule]:
+    """Diagnosis limits per fault level (ours: the seed names the table but leaves it empty)."""
+    return {
+        "P1": _target("2h"),
+        "P2": _target("4h"),
+        "P3": _target("8h", "working-hours"),
+        "P4": _target("3bd", "working-hours"),
+    }
+
+
+def default_resolution() -> dict[str, TargetRule]:
+    """Resolution targets per priority (ours)."""
+    return {
+        "P1": _target("8h"),
+        "P2": _target("24h"),
+        "P3": _target("5bd", "working-hours"),
+        "P4": _target("10bd", "working-hours"),
+    }
+
+
+def default_remote_access() -> TargetRule:
+    """Remote access: engineer logged in on the device within 1 h of agreeing to it (ours)."""
+    return _target("1h")
+
+
+def seed_onsite_normal() -> dict[str, str]:
+    """The seed's non-emergency on-site table; ``other`` must be priced by each contract."""
+    return {"city": "3h", "wendeng": "5h", "rongcheng": "5h", "rushan": "7h"}
+
+
+def seed_onsite_emergency() -> dict[str, str]:
+    """The seed's emergency on-site table."""
+    return {"city": "1h", "wendeng": "2h", "rongcheng": "2h", "rushan": "3h"}
+
+
+class OnsiteTable(Base, kw_only=True):
+    """On-site arrival by zone (R-RESP); clocks run on wall-clock time (24x7) by default."""
+
+    calendar: str = "duty"
+    normal: dict[str, DurationText] = field(default_factory=seed_onsite_normal)
+    emergency: dict[str, DurationText] = field(default_factory=seed_onsite_emergency)
+
+
+class ZoneSettings(Base, kw_only=True):
+    """Which zone resolver plugin maps sites to zones, and its per-contract overrides."""
+
+    resolver: str = "weihai_zones"
+    config: dict[str, Any] = {}
+
+
+class ShipRule(Base, kw_only=True):
+    """Spare-part dispatch: diagnosed before ``cutoff`` on a business day of ``calendar``
+    → ships that day; later (or on a closed day) → the next business day. The deadline is
+    the close of the service window on the ship date."""
+
+    calendar: str = "spare-window"
+    cutoff: TimeText = "15:00"
+
+
+class ArrivalRule(Base, kw_only=True):
+    """Spare-part arrival: ``within`` on ``calendar`` counted from the shipment (or from the
+    diagnosis for levels that ship at any hour)."""
+
+    within: DurationText
+    calendar: str = "24x7"
+    from_: Literal["shipped", "diagnosed"] = field(default="shipped", name="from")
+
+    @property
+    def duration(self) -> Duration:
+        return parse_duration(self.within)
+
+
+class VendorTerms(Base, kw_only=True):
+    """A device's own vendor commitment (原厂承诺); overrides its tier where the program
+    allows it (vendor warranty: "subject to the vendor's commitment")."""
+
+    note: str | None = None
+    ship: ShipRule | None = None
+    arrival: ArrivalRule | None = None
+
+
+class Device(Base, kw_only=True):
+    """A covered device (R-QUAL: model, serial, install location)."""
+
+    model: str
+    serial: Annotated[str, Meta(min_length=1)]
+    site: str
+    tier: str
+    rma: str
+    lat: float | None = None
+    lon: float | None = None
+    vendor_terms: VendorTerms | None = None
+
+
+EscalationAt = Annotated[
+    str,
+    Meta(
+        pattern=r"^\s*[0-9]{1,3}\s*%\s*(\+\s*[0-9]+\s*(m|h))?\s*$",
+        description="share of the clock's target elapsed (50%), or past the deadline "
+        "(100% + 2h)",
+        examples=["50%", "80%", "100%", "100% + 2h"],
+    ),
+]
+
+
+class EscalationStep(Base, kw_only=True):
+    """One rung of the ladder: at ``at`` of a clock, alert ``notify`` on ``channels``."""
+
+    at: EscalationAt
+    notify: list[Role]
+    channels: list[str] = field(default_factory=lambda: ["email"])
+    clocks: list[ClockKind] = []  # empty: every clock
+    priorities: list[Priority] = []  # empty: every priority
+
+
+def default_escalation() -> list[EscalationStep]:
+    """Our default ladder (the seed's 超时上报 table is empty)."""
+    return [
+        EscalationStep(at="50%", notify=["engineer"], channels=["email"]),
+        EscalationStep(at="80%", notify=["engineer", "service-manager"], channels=["email", "sms"]),
+        EscalationStep(
+            at="100%", notify=["service-manager", "project-manager"], channels=["email", "sms"]
+        ),
+        EscalationStep(at="100% + 2h", notify=["general-manager"], channels=["email", "sms"]),
+    ]
+
+
+class Survey(Base, kw_only=True):
+    """Satisfaction promise (R-QUAL): quarterly average ≥ ``target``.
+
+    The handbook divides the sum of scores by the number of cases; how an unanswered survey
+    counts is this setting: ``exclude`` (divide by answers, our default), ``lowest`` (counts
+    as 1) or ``neutral`` (counts as 3). Reports always show both figures.
+    """
+
+    target: Annotated[float, Meta(ge=1, le=5)] = 4.0
+    unanswered: Literal["exclude", "lowest", "neutral"] = "exclude"
+
+
+class Complaint(Base, kw_only=True):
+    """Complaint promises (R-QUAL): first reply within 2 h, resolved within half a month."""
+
+    first_reply: Target = field(default_factory=lambda: _target("2h"))
+    resolution: Target = field(default_factory=lambda: _target("15d"))
+
+
+def default_exclusions() -> list[str]:
+    return ["incomplete-device-list", "late-fault-information", "vendor-defect", "force-majeure"]
+
+
+class Contract(Base, kw_only=True):
+    """One customer's service contract (one YAML file under ``contracts/``)."""
+
+    id: Identifier
+    customer: Customer
+    our_staff: OurStaff
+    period: Period
+    program: str
+    calendars: dict[str, CalendarSpec] = {}
+    response: dict[str, TargetRule] = field(default_factory=default_response)
+    remote_access: TargetRule = field(default_factory=default_remote_access)
+    diagnosis: dict[str, TargetRule] = field(default_factory=default_diagnosis)
+    resolution: dict[str, TargetRule] = field(default_factory=default_resolution)
+    onsite: OnsiteTable = field(default_factory=OnsiteTable)
+    zones: ZoneSettings = field(default_factory=ZoneSettings)
+    devices: list[Device] = []
+    onsite_labour: bool = False
+    escalation: list[EscalationStep] = field(default_factory=default_escalation)
+    survey: Survey = field(default_factory=Survey)
+    complaint: Complaint = field(default_factory=Complaint)
+    exclusions: list[ExclusionCause] = field(default_factory=default_exclusions)  # type: ignore[arg-type]
+
+    def device(self, serial: str) -> Device | None:
+        for device in self.devices:
+            if device.serial == serial:
+                return device
+        return None
+
+
+# --- the shared tier catalog (contracts/tiers.yaml) --------------------------------------------
+
+
+class Tier(Base, kw_only=True):
+    """A spare-part service level such as 8x5xNBD or 24x7x4h (R-SPARE).
+
+    ``ship: null`` means parts go out at any hour (24x7 levels); ``arrival: null`` means the
+    level promises shipping only (NBD). ``zones`` restricts where the level is sold (4-hour
+    levels: near Beijing, Shanghai, Guangzhou). ``weekdays-only`` drops China's make-up
+    workdays from the business days.
+    """
+
+    label: str
+    description: str = ""
+    ship: ShipRule | None = None
+    arrival: ArrivalRule | None = None
+    zones: list[str] | None = None
+    weekdays_only: bool = False
+
+
+class Program(Base, kw_only=True):
+    """A service program and the tiers it offers."""
+
+    label: str
+    tiers: list[str]
+    vendor_terms_override: bool = False
+    description: str = ""
+
+
+class TierCatalog(Base, kw_only=True):
+    """``contracts/tiers.yaml``: shared calendars, spare-part tiers and programs."""
+
+    calendars: dict[str, CalendarSpec] = {}
+    tiers: dict[str, Tier] = {}
+    programs: dict[str, Program] = {}
+
+
+def default_calendars() -> dict[str, CalendarSpec]:
+    """Calendars every contract has unless it redefines them.
+
+    ``working-hours`` (工作时间) is the contract's: the handbook never defines it; ours is
+    Mon–Fri 08:30–17:30 on China's official working days. ``duty`` and ``24x7`` are the
+    on-duty wall clock.
+    """
+    always = CalendarSpec(week={"mon-sun": ["00:00-24:00"]})
+    return {
+        "working-hours": CalendarSpec(region="CN", week={"mon-fri": ["08:30-17:30"]}),
+        "duty": always,
+        "24x7": always,
+    }

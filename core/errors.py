@@ -1,0 +1,114 @@
+"""The core's exception types; the HTTP layer maps them to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CasetrackError(Exception):
+    """Base of every error casetrack raises on purpose; `detail` is safe to show a user."""
+
+    title = "casetrack error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+# --- calendars -------------------------------------------------------------------------------
+
+
+class CalendarError(CasetrackError, ValueError):
+    """A calendar was asked something it cannot answer."""
+
+    title = "calendar error"
+
+
+class NaiveDatetimeError(CalendarError):
+    """A datetime without a time zone was given where an instant is needed."""
+
+    title = "naive datetime"
+
+
+class NoOpenTimeError(CalendarError):
+    """The calendar has no open time within reach of the request (it would loop forever)."""
+
+    title = "no open time"
+
+
+class CalendarDataMissing(CalendarError):
+    """A region needs holiday data for a year that no plugin or YAML file provides."""
+
+    title = "calendar data missing"
+
+    def __init__(self, region: str, year: int, detail: str | None = None) -> None:
+        super().__init__(
+            detail
+            or f"no holiday data for region {region!r} in {year}: add contracts/calendars/"
+            f"{region.lower()}-{year}.yaml (see docs/calendars.md) or set assume-weekdays"
+        )
+        self.region = region
+        self.year = year
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a contract file, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str  # YAML path such as $.devices[2].tier
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.path}: {self.message}"
+
+
+class ContractError(CasetrackError):
+    """One or more contract files are invalid; `problems` lists every one found."""
+
+    title = "invalid contract"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems) or "invalid contract")
+
+
+# --- lookups, plugins, SLA -------------------------------------------------------------------
+
+
+class NotFoundError(CasetrackError):
+    """A named thing (contract, device, tier, case) does not exist."""
+
+    title = "not found"
+
+
+class ConflictError(CasetrackError):
+    """The request conflicts with the current state (e.g. a concurrent update)."""
+
+    title = "conflict"
+
+
+class PluginError(CasetrackError):
+    """A plugin misbehaved or is missing; names the plugin at fault."""
+
+    title = "plugin error"
+
+    def __init__(self, plugin: str, detail: str) -> None:
+        super().__init__(f"plugin {plugin!r}: {detail}")
+        self.plugin = plugin
+
+
+class SlaError(CasetrackError):
+    """A deadline cannot be computed as asked (e.g. a tier not offered in that zone)."""
+
+    title = "SLA rule does not apply"

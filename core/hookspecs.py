@@ -1,0 +1,80 @@
+"""Every hook a casetrack plugin can implement; the project name namespaces them.
+
+Implementations may accept any subset of a hook's arguments (pluggy calls with keywords),
+so new arguments are only ever appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from core.contract import Contract
+
+PROJECT = "casetrack"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- registration hooks: the plugin calls `register(...)`, core owns the collection ----------
+
+
+@hookspec
+def register_holidays(register: Callable[..., None]) -> None:
+    """Called when calendars are built: provide holiday and make-up workday data.
+
+    Call ``register(region, year, holidays=[date...], workdays=[date...], source="...")``
+    once per region and year. Later registrations for the same region and year replace
+    earlier ones (YAML files under ``contracts/calendars/`` are registered last).
+    Results are not combined; the hook returns None.
+    """
+
+
+@hookspec
+def register_zone_resolvers(register: Callable[..., None]) -> None:
+    """Called once per plugin manager: provide site → zone resolvers.
+
+    Call ``register(name, resolver)`` with an object satisfying ``core.zones.ZoneResolver``
+    (``zones`` and ``resolve(site, config)``). A contract names the resolver it uses;
+    duplicate names are an error naming both plugins. Returns None.
+    """
+
+
+@hookspec
+def register_notifiers(register: Callable[..., None]) -> None:
+    """Called once per plugin manager: provide notification channels (``email``, ``sms``...).
+
+    Call ``register(name, sender)``; escalation ladders name channels. Returns None.
+    """
+
+
+@hookspec
+def register_rma_channels(register: Callable[..., None]) -> None:
+    """Called once per plugin manager: provide vendor RMA channels (``digital_china``...).
+
+    Call ``register(name, channel)``; covered devices name their channel. Returns None.
+    """
+
+
+@hookspec
+def register_contract_checks(register: Callable[..., None]) -> None:
+    """Called by the contract checker: provide extra semantic checks.
+
+    Call ``register(name, check)`` where ``check(contract, context)`` yields
+    ``(yaml_path, message)`` pairs for every problem found. Returns None.
+    """
+
+
+# --- events: past tense, return nothing, only enqueue work -----------------------------------
+
+
+@hookspec
+def case_event_recorded(event: Any, contract: Contract | None) -> None:
+    """Fires after an event was appended to a case's history (inside no transaction).
+
+    Implementations must not block: enqueue work and return. Results are ignored.
+    """

@@ -1,0 +1,419 @@
+"""Deadlines from a contract: pure functions returning the due time and the rule behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from core.contract import (
+    ArrivalRule,
+    Device,
+    Duration,
+    ShipRule,
+    Target,
+    TargetRule,
+    default_calendars,
+    parse_duration,
+)
+from core.errors import NaiveDatetimeError, SlaError
+
+if TYPE_CHECKING:
+    from core.calendar import Calendar
+    from core.contract_load import LoadedContract
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A clock's deadline: when it started, when it is due, and the readable rule behind it."""
+
+    kind: str
+    start: datetime
+    due: datetime
+    target: str  # e.g. "30m on duty"
+    calendar: str
+    rule: str  # e.g. "received Wed 10:15 while working-hours is open → 30m on duty"
+
+
+# --- the target → deadline arithmetic ------------------------------------------------------------
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise NaiveDatetimeError(f"{what} must carry a time zone (got naive {moment.isoformat()})")
+    return moment
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %a")
+
+
+def due_after(
+    lc: LoadedContract, calendar_name: str, duration: Duration, start: datetime, *,
+    weekdays_only: bool = False,
+) -> tuple[datetime, str]:
+    """Apply one duration on a named calendar; returns (due, how it was counted)."""
+    cal = lc.calendar(calendar_name, weekdays_only=weekdays_only)
+    if duration.is_open_time:
+        due = cal.add(start, duration.timedelta)
+        note = f"{duration} of open time on {calendar_name}"
+    elif duration.unit == "d":
+        due = _calendar_days(cal, start, duration.amount)
+        note = f"{duration.amount} calendar days"
+    else:
+        due = end_of_business_day(cal, cal.business_day(start, duration.amount))
+        note = (
+            f"end of business day {duration.amount} after {start.astimezone(cal.tz):%Y-%m-%d} "
+            f"on {calendar_name}"
+        )
+    skipped = closed_days_note(lc, calendar_name, start.astimezone(cal.tz).date(),
+                               due.astimezone(cal.tz).date(), weekdays_only=weekdays_only)
+    return due, note + skipped
+
+
+def _calendar_days(cal: Calendar, start: datetime, days: int) -> datetime:
+    """The same local wall time ``days`` later (DST-safe through zoneinfo)."""
+    local = start.astimezone(cal.tz)
+    wall = local.replace(tzinfo=None) + timedelta(days=days)
+    return wall.replace(tzinfo=cal.tz)
+
+
+def end_of_business_day(cal: Calendar, day: date) -> datetime:
+    """Close of the last open span that starts on ``day``."""
+    spans = cal.spans_on(day)
+    if not spans:
+        raise SlaError(f"{day} is not a business day on calendar {cal.name}")
+    return spans[-1][1]
+
+
+def pick_target(lc: LoadedContract, rule: TargetRule, at: datetime) -> tuple[Target, str]:
+    """First target of a rule whose arrival condition holds at ``at``; returns it and why."""
+    for target in rule if isinstance(rule, list) else [rule]:
+        if target.when_open is not None:
+            if not lc.calendar(target.when_open).is_open(at):
+                continue
+            return target, f"{target.when_open} is open"
+        if target.when_closed is not None:
+            if lc.calendar(target.when_closed).is_open(at):
+                continue
+            return target, f"{target.when_closed} is closed"
+        return target, ""
+    raise SlaError(f"no target applies at {at.isoformat()}: every target has a condition")
+
+
+def _for_priority(table: Mapping[str, TargetRule], priority: str, what: str) -> TargetRule:
+    rule = table.get(priority) or table.get("default")
+    if rule is None:
+        raise SlaError(f"the contract sets no {what} target for {priority} and no default")
+    return rule
+
+
+def deadline_from_rule(
+    lc: LoadedContract, kind: str, rule: TargetRule, start: datetime, verb: str
+) -> Deadline:
+    """Pick the applicable target of ``rule`` at ``start`` and compute its deadline."""
+    start = _aware(start, verb)
+    target, condition = pick_target(lc, rule, start)
+    due, counted = due_after(lc, target.calendar, target.duration, start)
+    local = start.astimezone(lc.calendar(target.calendar).tz)
+    why = f"{verb} {_fmt(local)}"
+    if condition:
+        why += f" while {condition}"
+    return Deadline(
+        kind=kind,
+        start=start,
+        due=due,
+        target=f"{target.within} on {target.calendar}",
+        calendar=target.calendar,
+        rule=f"{why} → {counted}: due {_fmt(due)}",
+    )
+
+
+# --- one function per clock ----------------------------------------------------------------------
+
+
+def first_response(lc: LoadedContract, *, priority: str, received_at: datetime) -> Deadline:
+    """Response: from receiving the request to agreeing the service content (R-RESP)."""
+    rule = _for_priority(lc.contract.response, priority, "response")
+    return deadline_from_rule(lc, "first_response", rule, received_at, f"{priority} received")
+
+
+def remote_access(lc: LoadedContract, *, agreed_at: datetime) -> Deadline:
+    """Remote response: from agreeing phone help is not enough to the engineer logged in."""
+    return deadline_from_rule(
+        lc, "remote_access", lc.contract.remote_access, agreed_at, "remote access agreed"
+    )
+
+
+def diagnosis(lc: LoadedContract, *, fault_level: str, started_at: datetime) -> Deadline:
+    """Diagnosis time limit of the fault level (contract table, our P1–P4 defaults)."""
+    rule = _for_priority(lc.contract.diagnosis, fault_level, "diagnosis")
+    return deadline_from_rule(
+        lc, "diagnosis", rule, started_at, f"{fault_level} diagnosis started"
+    )
+
+
+def resolution(lc: LoadedContract, *, priority: str, reported_at: datetime) -> Deadline:
+    """Resolution: from the customer's report to the fault removed (R-RESP)."""
+    rule = _for_priority(lc.contract.resolution, priority, "resolution")
+    return deadline_from_rule(lc, "resolution", rule, reported_at, f"{priority} reported")
+
+
+def complaint_first_reply(lc: LoadedContract, *, received_at: datetime) -> Deadline:
+    """Complaint first reply (R-QUAL: within 2 hours by default)."""
+    return deadline_from_rule(
+        lc, "complaint_first_reply", lc.contract.complaint.first_reply, received_at,
+        "complaint received",
+    )
+
+
+def complaint_resolution(lc: LoadedContract, *, received_at: datetime) -> Deadline:
+    """Complaint resolution (R-QUAL: within half a month by default)."""
+    return deadline_from_rule(
+        lc, "complaint_resolution", lc.contract.complaint.resolution, received_at,
+        "complaint received",
+    )
+
+
+def onsite_arrival(
+    lc: LoadedContract, *, zone: str, emergency: bool, agreed_at: datetime
+) -> Deadline:
+    """On-site arrival by zone; emergency is a case attribute with its own table (R-RESP)."""
+    agreed_at = _aware(agreed_at, "on-site agreed")
+    onsite = lc.contract.onsite
+    table, label = (onsite.emergency, "emergency") if emergency else (onsite.normal, "normal")
+    if zone not in table:
+        priced = ", ".join(sorted(table)) or "none"
+        raise SlaError(f"zone {zone!r} has no {label} on-site time in this contract ({priced})")
+    duration = parse_duration(table[zone])
+    due, counted = due_after(lc, onsite.calendar, duration, agreed_at)
+    local = agreed_at.astimezone(lc.calendar(onsite.calendar).tz)
+    return Deadline(
+        kind="onsite_arrival",
+        start=agreed_at,
+        due=due,
+        target=f"{duration} on {onsite.calendar}",
+        calendar=onsite.calendar,
+        rule=f"{label} on-site, zone {zone}, agreed {_fmt(local)} → {counted}: "
+        f"arrive by {_fmt(due)}",
+    )
+
+
+# --- spare parts (R-SPARE) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpareTerms:
+    """What applies to one device's spare part: tier, ship and arrival rules, and why."""
+
+    tier: str
+    ship: ShipRule | None
+    arrival: ArrivalRule | None
+    source: str
+    weekdays_only: bool
+
+
+def spare_terms(lc: LoadedContract, device: Device, zone: str | None) -> SpareTerms:
+    """The device's effective spare rules; a zone-restricted tier refuses other zones."""
+    tier, ship, arrival, source = lc.effective_spare_rules(device)
+    if tier.zones is not None and zone is not None and zone not in tier.zones:
+        raise SlaError(
+            f"tier {device.tier} is only offered in zones {', '.join(tier.zones)}; "
+            f"device {device.serial} is in zone {zone!r}"
+        )
+    return SpareTerms(device.tier, ship, arrival, source, tier.weekdays_only)
+
+
+def ship_date(cal: Calendar, diagnosed_at: datetime, cutoff: time) -> tuple[date, str]:
+    """The seed's cut-off rule: before it on a business day → same day, else next one."""
+    local = diagnosed_at.astimezone(cal.tz)
+    today = local.date()
+    if cal.is_business_day(today):
+        if local.time() < cutoff:
+            return today, f"diagnosed {_fmt(local)} before the {cutoff:%H:%M} cut-off; same day"
+        day = cal.business_day(local, 1)
+        return day, (
+            f"diagnosed {_fmt(local)} after the {cutoff:%H:%M} cut-off; next business day {day}"
+        )
+    day = cal.business_day(local, 0)
+    return day, f"diagnosed {_fmt(local)} on a closed day; next business day {day}"
+
+
+def spare_ship(
+    lc: LoadedContract, *, device: Device, diagnosed_at: datetime, zone: str | None = None
+) -> Deadline:
+    """Spare-part dispatch deadline: the close of the service window on the ship date."""
+    diagnosed_at = _aware(diagnosed_at, "diagnosis confirmed")
+    terms = spare_terms(lc, device, zone)
+    if terms.ship is None:
+        raise SlaError(
+            f"{terms.source} ships at any hour and promises arrival only; ask for spare_arrival"
+        )
+    cal = lc.calendar(terms.ship.calendar, weekdays_only=terms.weekdays_only)
+    day, why = ship_date(cal, diagnosed_at, _parse_time(terms.ship.cutoff))
+    due = end_of_business_day(cal, day)
+    skipped = closed_days_note(lc, terms.ship.calendar, diagnosed_at.astimezone(cal.tz).date(),
+                               day, weekdays_only=terms.weekdays_only)
+    return Deadline(
+        kind="spare_ship",
+        start=diagnosed_at,
+        due=due,
+        target=f"{terms.tier}: ship by the {terms.ship.cutoff} cut-off on {terms.ship.calendar}",
+        calendar=terms.ship.calendar,
+        rule=f"{terms.source}: {why}{skipped}: ships by {_fmt(due)}",
+    )
+
+
+def spare_arrival(
+    lc: LoadedContract,
+    *,
+    device: Device,
+    diagnosed_at: datetime,
+    shipped_at: datetime | None = None,
+    zone: str | None = None,
+) -> Deadline:
+    """Spare-part arrival deadline; from the actual shipment when known, else projected."""
+    diagnosed_at = _aware(diagnosed_at, "diagnosis confirmed")
+    terms = spare_terms(lc, device, zone)
+    if terms.arrival is None:
+        raise SlaError(f"{terms.source} promises shipping only, no arrival time")
+    base, base_note = _arrival_base(lc, terms, device, diagnosed_at, shipped_at, zone)
+    due, counted = due_after(lc, terms.arrival.calendar, terms.arrival.duration, base)
+    return Deadline(
+        kind="spare_arrival",
+        start=diagnosed_at,
+        due=due,
+        target=f"{terms.tier}: arrive within {terms.arrival.within} from {terms.arrival.from_}",
+        calendar=terms.arrival.calendar,
+        rule=f"{terms.source}: {base_note} → {counted}: arrives by {_fmt(due)}",
+    )
+
+
+def _arrival_base(
+    lc: LoadedContract,
+    terms: SpareTerms,
+    device: Device,
+    diagnosed_at: datetime,
+    shipped_at: datetime | None,
+    zone: str | None,
+) -> tuple[datetime, str]:
+    assert terms.arrival is not None
+    if terms.arrival.from_ == "diagnosed" or terms.ship is None:
+        return diagnosed_at, f"diagnosed {_fmt(diagnosed_at.astimezone(diagnosed_at.tzinfo))}"
+    if shipped_at is not None:
+        shipped_at = _aware(shipped_at, "shipped")
+        return shipped_at, f"shipped {_fmt(shipped_at)}"
+    ship = spare_ship(lc, device=device, diagnosed_at=diagnosed_at, zone=zone)
+    return ship.due, f"not shipped yet, projected from the ship deadline {_fmt(ship.due)}"
+
+
+def _parse_time(text: str) -> time:
+    hours, minutes = (int(part) for part in text.split(":"))
+    return time(0) if hours == 24 else time(hours, minutes)
+
+
+# --- explanations --------------------------------------------------------------------------------
+
+
+def closed_days_note(
+    lc: LoadedContract, calendar_name: str, first: date, last: date, *, weekdays_only: bool = False
+) -> str:
+    """" (National Day 10-01..10-07; make-up workday 2026-10-10)" for days between the two."""
+    spec = calendar_spec(lc, calendar_name)
+    if spec is None or spec.region is None or last <= first:
+        return ""
+    parts: list[str] = []
+    for year in range(first.year, last.year + 1):
+        data = lc.registry.get(spec.region, year)
+        if data is None:
+            continue
+        parts += _holiday_runs(data.holidays, data.name_of, first, last)
+        if spec.make_up_workdays and not weekdays_only:
+            parts += [f"make-up workday {d} ({d:%a})"
+                      for d in sorted(data.workdays) if first <= d <= last]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _holiday_runs(
+    holidays: frozenset[date], name_of: Callable[[date], str | None], first: date, last: date
+) -> list[str]:
+    """Group consecutive holidays inside [first, last] into "Name MM-DD..MM-DD"."""
+    days = sorted(d for d in holidays if first <= d <= last)
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    notes = []
+    for run in runs:
+        name = name_of(run[0]) or "holiday"
+        span = f"{run[0]:%m-%d}" if len(run) == 1 else f"{run[0]:%m-%d}..{run[-1]:%m-%d}"
+        notes.append(f"{name} {span}")
+    return notes
+
+
+def calendar_spec(lc: LoadedContract, name: str) -> Any:
+    """The CalendarSpec behind a calendar name, looked up as LoadedContract.calendar does."""
+    for source in (lc.contract.calendars, lc.catalog.calendars, default_calendars()):
+        if name in source:
+            return source[name]
+    return None
+
+
+# --- one entry point for the CLI and the case store ----------------------------------------------
+
+CLOCK_KINDS = (
+    "first_response",
+    "remote_access",
+    "diagnosis",
+    "onsite_arrival",
+    "spare_ship",
+    "spare_arrival",
+    "resolution",
+    "complaint_first_reply",
+    "complaint_resolution",
+)
+
+
+def due(
+    lc: LoadedContract,
+    kind: str,
+    *,
+    at: datetime,
+    priority: str | None = None,
+    zone: str | None = None,
+    emergency: bool = False,
+    device: Device | None = None,
+    shipped_at: datetime | None = None,
+) -> Deadline:
+    """Dispatch on the clock kind, checking that the needed parameters are present."""
+    if kind in ("first_response", "diagnosis", "resolution"):
+        level = _need(priority, "priority", kind)
+        if kind == "first_response":
+            return first_response(lc, priority=level, received_at=at)
+        if kind == "diagnosis":
+            return diagnosis(lc, fault_level=level, started_at=at)
+        return resolution(lc, priority=level, reported_at=at)
+    if kind == "remote_access":
+        return remote_access(lc, agreed_at=at)
+    if kind == "onsite_arrival":
+        return onsite_arrival(lc, zone=_need(zone, "zone or site", kind), emergency=emergency,
+                              agreed_at=at)
+    if kind in ("spare_ship", "spare_arrival"):
+        dev = _need(device, "device", kind)
+        if kind == "spare_ship":
+            return spare_ship(lc, device=dev, diagnosed_at=at, zone=zone)
+        return spare_arrival(lc, device=dev, diagnosed_at=at, shipped_at=shipped_at, zone=zone)
+    if kind == "complaint_first_reply":
+        return complaint_first_reply(lc, received_at=at)
+    if kind == "complaint_resolution":
+        return complaint_resolution(lc, received_at=at)
+    raise SlaError(f"unknown clock kind {kind!r}; known: {', '.join(CLOCK_KINDS)}")
+
+
+def _need(value: Any, what: str, kind: str) -> Any:
+    if value is None:
+        raise SlaError(f"{kind} needs a {what}")
+    return value

@@ -6,8 +6,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from core.errors import CalendarDataMissing
+from core.errors import CalendarDataMissing, PluginError
+
+if TYPE_CHECKING:
+    from pluggy import PluginManager
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +93,28 @@ class HolidayRegistry:
         return sorted(y for r, y in self._years if r == region.upper())
 
 
-def build_registry(pm, calendar_dirs: Iterable[Path] = ()) -> HolidayRegistry:  # noqa: ANN001
+def build_registry(pm: PluginManager, calendar_dirs: Iterable[Path] = ()) -> HolidayRegistry:
     """Plugins' data first, then every ``*.yaml`` under ``calendar_dirs`` (which overrides)."""
     from core.holiday_files import load_holiday_dir
     from core.plugins import call_register_hook
 
     registry = HolidayRegistry()
-    call_register_hook(pm, "register_holidays", lambda plugin: registry.register)
+    call_register_hook(pm, "register_holidays", lambda plugin: _guarded(registry, plugin))
     for directory in calendar_dirs:
         for year in load_holiday_dir(Path(directory)):
             registry.register(
                 year.region, year.year, year.holidays, year.workdays, year.source, year.names
             )
     return registry
+
+
+def _guarded(registry: HolidayRegistry, plugin: str) -> Callable[..., None]:
+    """A ``register`` callback that blames ``plugin`` for data it got wrong."""
+
+    def register(*args: Any, **kwargs: Any) -> None:
+        try:
+            registry.register(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise PluginError(plugin, f"register_holidays: {exc}") from exc
+
+    return register

@@ -95,4 +95,5 @@ def collect_named(pm: pluggy.PluginManager, hook_name: str) -> dict[str, Any]:
 
 def plugin_names(pm: pluggy.PluginManager) -> list[str]:
     """Names of every registered plugin, for error messages and `casetrack plugins`."""
-    return sorted(name for name, _ in pm.list_name_plugin() if name)
+    # set_blocked() leaves a name → None entry: a blocked plugin is not registered
+    return sorted(name for name, plugin in pm.list_name_plugin() if name and plugin is not None)

@@ -1,0 +1,1 @@
+"""Built-in plugin ``sms_notify``: SMS alerts for overdue cases (not implemented yet)."""

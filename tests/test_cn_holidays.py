@@ -1,0 +1,143 @@
+"""cn_holidays through the register_holidays hook, and YAML files adding or overriding years."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import chinese_calendar
+import pytest
+from chinese_calendar.constants import holidays as package_holidays
+from chinese_calendar.constants import workdays as package_workdays
+
+from core.errors import CalendarDataMissing
+from core.holiday_files import load_holiday_file
+from core.holidays import HolidayRegistry, build_registry
+from core.plugins import make_plugin_manager
+from plugins.cn_holidays import hooks as cn_hooks
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "calendars" / "cn-2026.yaml"
+
+
+def days(first: date, last: date) -> set[date]:
+    return {first + timedelta(n) for n in range((last - first).days + 1)}
+
+
+@pytest.fixture
+def registry() -> HolidayRegistry:
+    return build_registry(make_plugin_manager(load_entrypoints=False, disabled=[]))
+
+
+def test_hook_register_holidays_cn_national_day_2026(registry: HolidayRegistry) -> None:
+    cn2026 = registry.region("CN").year(2026)
+    assert days(date(2026, 10, 1), date(2026, 10, 7)) <= cn2026.holidays
+    assert date(2026, 10, 8) not in cn2026.holidays
+    assert {date(2026, 9, 20), date(2026, 10, 10)} <= cn2026.workdays
+    assert not cn2026.workdays & cn2026.holidays
+    assert cn2026.name_of(date(2026, 10, 1)) == "National Day 国庆节"
+    assert cn2026.name_of(date(2026, 10, 10)) == "National Day 国庆节 make-up workday 调休上班"
+
+
+def test_hook_register_holidays_cn_spring_festival_2026(registry: HolidayRegistry) -> None:
+    cn2026 = registry.region("CN").year(2026)
+    assert days(date(2026, 2, 15), date(2026, 2, 23)) <= cn2026.holidays
+    assert {date(2026, 2, 14), date(2026, 2, 28)} <= cn2026.workdays
+    assert cn2026.name_of(date(2026, 2, 17)) == "Spring Festival 春节"
+    assert cn2026.name_of(date(2026, 3, 2)) is None
+
+
+def test_hook_register_holidays_cn_covers_2004_to_2026(registry: HolidayRegistry) -> None:
+    years = registry.years("CN")
+    assert set(range(2004, 2027)) <= set(years)
+    assert years == cn_hooks.covered_years()
+    assert years == list(range(years[0], years[-1] + 1))  # no gaps
+    assert registry.region("CN").year(2004).holidays >= days(date(2004, 10, 1), date(2004, 10, 7))
+
+
+def test_hook_register_holidays_cn_matches_the_package(registry: HolidayRegistry) -> None:
+    for year in registry.years("CN"):
+        entry = registry.region("CN").year(year)
+        assert entry.holidays == {d for d in package_holidays if d.year == year}
+        assert entry.workdays == {d for d in package_workdays if d.year == year}
+        assert entry.source == f"chinese_calendar {chinese_calendar.__version__}"
+
+
+def test_hook_register_holidays_cn_uncovered_year_raises(registry: HolidayRegistry) -> None:
+    missing = max(registry.years("CN")) + 1
+    if chinese_calendar.__version__ == "1.11.0":
+        assert missing == 2027
+    with pytest.raises(CalendarDataMissing) as caught:
+        registry.region("CN").year(missing)
+    assert (caught.value.region, caught.value.year) == ("CN", missing)
+    assert "'CN'" in str(caught.value)
+    assert str(missing) in str(caught.value)
+    assert not registry.region("CN").has_year(missing)
+
+
+def test_hook_register_holidays_cn_partial_year_is_not_covered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A package release that already lists New Year 2027 but not the rest must not make 2027
+    # look like a year without holidays.
+    partial = {**package_holidays, date(2027, 1, 1): "New Year's Day"}
+    monkeypatch.setattr(cn_hooks, "holidays", partial)
+    registry = build_registry(make_plugin_manager(load_entrypoints=False, disabled=[]))
+    assert 2027 not in registry.years("CN")
+
+
+YEAR_2027 = """\
+region: CN
+year: 2027
+source: test fixture, not the real 2027 schedule
+holidays:
+  - {date: 2027-01-01, name: Test Day}
+  - {from: 2027-10-01, to: 2027-10-03, name: Test Week}
+workdays:
+  - 2027-09-26
+"""
+
+
+def test_yaml_file_adds_a_year_the_package_lacks(tmp_path: Path) -> None:
+    (tmp_path / "cn-2027.yaml").write_text(YEAR_2027, encoding="utf-8")
+    pm = make_plugin_manager(load_entrypoints=False, disabled=[])
+    cn = build_registry(pm, [tmp_path]).region("CN")
+    cn2027 = cn.year(2027)
+    assert cn2027.holidays == {date(2027, 1, 1)} | days(date(2027, 10, 1), date(2027, 10, 3))
+    assert cn2027.workdays == {date(2027, 9, 26)}
+    assert cn2027.name_of(date(2027, 10, 2)) == "Test Week"
+    assert cn2027.source == "test fixture, not the real 2027 schedule [cn-2027.yaml]"
+    assert cn.year(2026).source.startswith("chinese_calendar")  # package years stay
+
+
+def test_yaml_file_replaces_a_package_year(tmp_path: Path) -> None:
+    (tmp_path / "cn-2026.yaml").write_text(
+        "region: CN\nyear: 2026\nsource: corrected\nholidays: [2026-10-01]\n", encoding="utf-8"
+    )
+    pm = make_plugin_manager(load_entrypoints=False, disabled=[])
+    cn2026 = build_registry(pm, [tmp_path]).region("CN").year(2026)
+    assert cn2026.holidays == {date(2026, 10, 1)}  # replaced, not merged
+    assert cn2026.workdays == frozenset()
+    assert cn2026.source == "corrected [cn-2026.yaml]"
+
+
+def test_documented_example_agrees_with_the_package() -> None:
+    [example] = load_holiday_file(EXAMPLE)
+    assert (example.region, example.year) == ("CN", 2026)
+    assert example.holidays == {d for d in package_holidays if d.year == 2026}
+    assert example.workdays == {d for d in package_workdays if d.year == 2026}
+    assert example.name_of(date(2026, 10, 5)) == "National Day 国庆节"
+
+
+def test_hook_register_holidays_bad_plugin_data_names_the_plugin() -> None:
+    from core import hookimpl
+    from core.errors import PluginError
+
+    class Broken:
+        @hookimpl
+        def register_holidays(self, register):  # noqa: ANN001, ANN202
+            register("XX", 2026, holidays=[date(2025, 12, 31)], source="broken")
+
+    pm = make_plugin_manager(load_entrypoints=False)
+    pm.register(Broken(), name="undo-broken")
+    with pytest.raises(PluginError, match="undo-broken.*outside the year"):
+        build_registry(pm)

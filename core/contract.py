@@ -370,6 +370,13 @@ class Complaint(Base, kw_only=True):
     resolution: Target = field(default_factory=lambda: _target("15d"))
 
 
+_TARGET_DEFAULTS = (
+    ("response", default_response),
+    ("diagnosis", default_diagnosis),
+    ("resolution", default_resolution),
+)
+
+
 def default_exclusions() -> list[str]:
     return ["incomplete-device-list", "late-fault-information", "vendor-defect", "force-majeure"]
 
@@ -395,6 +402,15 @@ class Contract(Base, kw_only=True):
     survey: Survey = field(default_factory=Survey)
     complaint: Complaint = field(default_factory=Complaint)
     exclusions: list[ExclusionCause] = field(default_factory=default_exclusions)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        # A contract's target tables refine ours level by level: a level it leaves out keeps
+        # our default. A table with its own `default` stands alone, since that `default` is
+        # the contract's word for every level it leaves out (ours must not beat it).
+        for name, ours in _TARGET_DEFAULTS:
+            table = getattr(self, name)
+            if "default" not in table:
+                msgspec.structs.force_setattr(self, name, {**ours(), **table})
 
     def device(self, serial: str) -> Device | None:
         for device in self.devices:

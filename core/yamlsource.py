@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 import yaml
@@ -21,7 +22,7 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if "60" not in rx.pattern and ":" not in rx.pattern]
+    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":int", ":float"))]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 for _tag, _rx, _first in (
@@ -54,8 +55,27 @@ class YamlDoc:
             node = child
         return node.start_mark.line + 1, node.start_mark.column + 1
 
+    def locate_key(self, path: str) -> tuple[int | None, int | None]:
+        """(line, column) of the *key* of the last step of ``path`` when it is a mapping key
+        that exists; otherwise the same as ``locate``."""
+        steps = list(_steps(path))
+        if not steps or not isinstance(steps[-1], str):
+            return self.locate(path)
+        parent = self.root
+        for step in steps[:-1]:
+            parent = _child(parent, step) if parent is not None else None
+        key = _key(parent, steps[-1]) if parent is not None else None
+        if key is None:
+            return self.locate(path)
+        return key.start_mark.line + 1, key.start_mark.column + 1
+
     def problem(self, path: str, message: str) -> Problem:
         line, column = self.locate(path)
+        return Problem(self.file, line, column, path, message)
+
+    def problem_at_key(self, path: str, message: str) -> Problem:
+        """A problem about a mapping key itself (unknown key, bad zone name...)."""
+        line, column = self.locate_key(path)
         return Problem(self.file, line, column, path, message)
 
 
@@ -95,31 +115,191 @@ def convert(doc: YamlDoc, type_: type[T], *, path: str = "$", data: Any = None) 
     try:
         return msgspec.convert(value, type_, strict=False)
     except msgspec.ValidationError as exc:
-        raise ContractError([validation_problem(doc, exc, base=path)]) from exc
+        raise ContractError([validation_problem(doc, exc, base=path, type_=type_)]) from exc
 
 
 _AT = re.compile(r" - at `(\$[^`]*)`$")
+_AT_KEY = re.compile(r" - at `key` in `(\$[^`]*)`$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `([^`]+)`$")
+_ELLIPSIS = "[...]"
 
 
-def validation_problem(doc: YamlDoc, exc: msgspec.ValidationError, base: str = "$") -> Problem:
-    """Translate msgspec's "Expected X, got Y - at `$.a[0]`" into a located Problem."""
+def validation_problem(
+    doc: YamlDoc, exc: msgspec.ValidationError, base: str = "$", type_: Any = None
+) -> Problem:
+    """Translate msgspec's "Expected X, got Y - at `$.a[0]`" into a located Problem.
+
+    With ``type_`` (the type that was converted), msgspec's ``[...]`` (some mapping value)
+    and ``key in $.x`` (some mapping key) are narrowed down to the offending entry, and
+    pattern / enum mismatches say what was expected in words.
+    """
     text = str(exc)
-    match = _AT.search(text)
+    value = _data_at(doc.data, base)
+    key_match = _AT_KEY.search(text)
+    match = key_match or _AT.search(text)
     rel = match.group(1) if match else "$"
     message = text[: match.start()] if match else text
+    at_key = False
+    if type_ is not None:
+        rel = _pinpoint(value, type_, rel)
+        if key_match:
+            mapping_type = _type_at(type_, rel)
+            bad_key = _bad_key(_data_at(value, rel), mapping_type)
+            if bad_key is not None:
+                rel, at_key = f"{rel}.{bad_key}", True
+                message = _explain(message, bad_key, _dict_key_type(mapping_type))
+        else:
+            message = _explain(message, _data_at(value, rel), _type_at(type_, rel))
     full = base + rel[1:]
     unknown = _UNKNOWN.match(message)
     if unknown:
         # point at the unknown key itself, not at the mapping that holds it
         full = f"{full}.{unknown.group(1)}"
+        known = _known_keys(_type_at(type_, rel)) if type_ is not None else []
         message = f"unknown key {unknown.group(1)!r}"
+        if known:
+            message += f" (expected one of: {', '.join(known)})"
+        at_key = True
+    if at_key:
+        return doc.problem_at_key(full, _friendly(message))
     return doc.problem(full, _friendly(message))
 
 
 def _friendly(message: str) -> str:
     message = message.replace("Object missing required field", "missing required key")
     return message.replace("Expected `", "expected `")
+
+
+# --- narrowing msgspec's paths with the Python types -------------------------------------------
+
+_MISSING = object()
+
+
+def _strip(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    """(bare type, Annotated metadata) of ``tp``."""
+    if get_origin(tp) is Annotated:
+        bare, *meta = get_args(tp)
+        inner, more = _strip(bare)
+        return inner, (*meta, *more)
+    return tp, ()
+
+
+def _candidates(tp: Any) -> list[Any]:
+    """The alternatives of a union (``Target | list[Target]``), else just the type."""
+    bare, _ = _strip(tp)
+    if get_origin(bare) in (Union, UnionType):
+        return [arg for arg in get_args(bare) if arg is not type(None)]
+    return [bare]
+
+
+def _step_type(tp: Any, step: str | int) -> Any:
+    """The type of ``step`` inside a value of type ``tp``, or None when unknown."""
+    for candidate in _candidates(tp):
+        bare, _ = _strip(candidate)
+        origin = get_origin(bare)
+        if isinstance(step, int) and origin in (list, tuple):
+            return get_args(bare)[0]
+        if isinstance(step, str) and origin is dict:
+            return get_args(bare)[1]
+        if isinstance(step, str) and isinstance(bare, type) and issubclass(bare, msgspec.Struct):
+            for info in msgspec.structs.fields(bare):
+                if info.encode_name == step:
+                    return info.type
+    return None
+
+
+def _type_at(tp: Any, path: str) -> Any:
+    for step in _steps(path):
+        if tp is None:
+            return None
+        tp = _step_type(tp, step)
+    return tp
+
+
+def _data_at(data: Any, path: str) -> Any:
+    for step in _steps(path):
+        in_list = isinstance(step, int) and isinstance(data, list) and 0 <= step < len(data)
+        if in_list or (isinstance(data, dict) and step in data):
+            data = data[step]
+        else:
+            return _MISSING
+    return data
+
+
+def _pinpoint(data: Any, tp: Any, rel: str) -> str:
+    """Replace each ``[...]`` in msgspec's path by the key whose value fails to convert."""
+    head, ellipsis, _rest = rel.partition(_ELLIPSIS)
+    if not ellipsis:
+        return rel
+    mapping = _data_at(data, head)
+    value_type = _dict_value_type(_type_at(tp, head))
+    if not isinstance(mapping, dict) or value_type is None:
+        return head
+    for key, item in mapping.items():
+        try:
+            msgspec.convert(item, value_type, strict=False)
+        except msgspec.ValidationError as exc:
+            # msgspec stops at the first bad entry, so this is the error we were given
+            inner = _AT_KEY.search(str(exc)) or _AT.search(str(exc))
+            sub = _pinpoint(item, value_type, inner.group(1) if inner else "$")
+            return f"{head}.{key}{sub[1:]}"
+    return head
+
+
+def _dict_value_type(tp: Any) -> Any:
+    for candidate in _candidates(tp) if tp is not None else []:
+        bare, _ = _strip(candidate)
+        if get_origin(bare) is dict:
+            return get_args(bare)[1]
+    return None
+
+
+def _dict_key_type(tp: Any) -> Any:
+    for candidate in _candidates(tp) if tp is not None else []:
+        bare, _ = _strip(candidate)
+        if get_origin(bare) is dict:
+            return get_args(bare)[0]
+    return None
+
+
+def _bad_key(mapping: Any, tp: Any) -> str | None:
+    key_type = _dict_key_type(tp)
+    if not isinstance(mapping, dict) or key_type is None:
+        return None
+    for key in mapping:
+        try:
+            msgspec.convert(key, key_type, strict=False)
+        except msgspec.ValidationError:
+            return str(key)
+    return None
+
+
+def _known_keys(tp: Any) -> list[str]:
+    for candidate in _candidates(tp) if tp is not None else []:
+        bare, _ = _strip(candidate)
+        if isinstance(bare, type) and issubclass(bare, msgspec.Struct):
+            return [info.encode_name for info in msgspec.structs.fields(bare)]
+    return []
+
+
+def _explain(message: str, value: Any, tp: Any) -> str:
+    """Say in words what a pattern or a fixed set of values expected, and what it got."""
+    if tp is None or value is _MISSING:
+        return message
+    bare, meta = _strip(tp)
+    got = f"got {value!r}"
+    if message.startswith("Invalid enum value") and get_origin(bare) is Literal:
+        return f"expected one of {', '.join(map(str, get_args(bare)))}; {got}"
+    if "matching regex" in message:
+        for item in meta:
+            description = getattr(item, "description", None)
+            if description:
+                examples = [str(e) for e in getattr(item, "examples", None) or []]
+                hint = ""
+                if examples and examples[0] not in description:
+                    hint = f" (e.g. {', '.join(examples)})"
+                return f"expected {description.rstrip('.')}{hint}; {got}"
+    return message
 
 
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+|\.\.\.)\]|\[([^\]]*)\]")
@@ -147,9 +327,17 @@ def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
     return None
 
 
+def _key(node: yaml.Node, step: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, _value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == step:
+                return key
+    return None
+
+
 def key_node(doc: YamlDoc, path: str) -> tuple[int | None, int | None]:
     """Position of the *key* of the last step in ``path`` (for unknown / duplicate keys)."""
-    return doc.locate(path)
+    return doc.locate_key(path)
 
 
 def _duplicate_keys(file: str, node: yaml.Node | None, path: str) -> Iterator[Problem]:

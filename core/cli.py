@@ -144,7 +144,7 @@ def _sla_due(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(lc, serial: str | None):  # noqa: ANN001, ANN202 - LoadedContract, Device
+def _device(lc, serial: str | None):
     from core.errors import NotFoundError
 
     if serial is None:
@@ -156,7 +156,7 @@ def _device(lc, serial: str | None):  # noqa: ANN001, ANN202 - LoadedContract, D
     return device
 
 
-def _zone(lc, args: argparse.Namespace, device) -> tuple[str | None, str]:  # noqa: ANN001
+def _zone(lc, args: argparse.Namespace, device) -> tuple[str | None, str]:
     if args.zone:
         return args.zone, ""
     if args.site:

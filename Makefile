@@ -15,9 +15,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/casetrack contracts check contracts/
-	$(BIN)/casetrack sla due --contract WH-2026-CCB --kind first_response --priority P2 --at 2026-10-09T20:30
-	$(BIN)/casetrack sla due --contract WH-2026-CCB --kind onsite_arrival --site "威海市文登区龙山路" --emergency --at 2026-10-09T20:30
-	$(BIN)/casetrack sla due --contract WH-2026-CCB --kind spare_ship --device FOC2231X0AB --at 2026-09-30T15:10
+	@echo "--- a P2 call on a Friday night: the call-center rule (1 h outside working hours)"
+	$(BIN)/casetrack sla due --contract wdkn-hospital-2026 --kind first_response --priority P2 --at 2026-10-09T20:30
+	@echo "--- an emergency on-site visit, zone found from the site's address"
+	$(BIN)/casetrack sla due --contract wdkn-hospital-2026 --kind onsite_arrival --emergency --site "山东省威海市文登区峰山路66号" --at 2026-10-09T20:30
+	@echo "--- a spare part diagnosed after the 15:00 cut-off on the eve of National Day"
+	$(BIN)/casetrack sla due --contract wdkn-hospital-2026 --kind spare_ship --device FOC2211X0RB --at 2026-09-30T15:10
+	@echo "--- a 24x7x48h part for the HIS server, diagnosed on a holiday night"
+	$(BIN)/casetrack sla due --contract wdkn-hospital-2026 --kind spare_arrival --device CZJ9350FKR --at 2026-10-03T23:00
 
 test: $(STAMP)
 	$(BIN)/ruff check .

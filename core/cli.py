@@ -133,14 +133,23 @@ def _sla_due(args: argparse.Namespace) -> int:
     at = _instant(args.at, args.tz, "--at")
     shipped = _instant(args.shipped, args.tz, "--shipped") if args.shipped else None
     deadline = sla.due(
-        lc, args.kind, at=at, priority=args.priority, zone=zone, emergency=args.emergency,
-        device=device, shipped_at=shipped,
+        lc,
+        args.kind,
+        at=at,
+        priority=args.priority,
+        zone=zone,
+        emergency=args.emergency,
+        device=device,
+        shipped_at=shipped,
     )
     print(f"{deadline.kind} due {deadline.due.isoformat()}  (UTC {_utc(deadline.due)})")
     print(f"  target: {deadline.target}")
     if zone_note:
         print(f"  zone:   {zone_note}")
     print(f"  rule:   {deadline.rule}")
+    note = sla.period_note(lc, at)
+    if note:
+        print(f"  note:   {note}")
     return 0
 
 

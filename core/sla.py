@@ -14,7 +14,6 @@ from core.contract import (
     ShipRule,
     Target,
     TargetRule,
-    default_calendars,
     parse_duration,
 )
 from core.errors import NaiveDatetimeError, SlaError
@@ -50,7 +49,11 @@ def _fmt(moment: datetime) -> str:
 
 
 def due_after(
-    lc: LoadedContract, calendar_name: str, duration: Duration, start: datetime, *,
+    lc: LoadedContract,
+    calendar_name: str,
+    duration: Duration,
+    start: datetime,
+    *,
     weekdays_only: bool = False,
 ) -> tuple[datetime, str]:
     """Apply one duration on a named calendar; returns (due, how it was counted)."""
@@ -67,8 +70,13 @@ def due_after(
             f"end of business day {duration.amount} after {start.astimezone(cal.tz):%Y-%m-%d} "
             f"on {calendar_name}"
         )
-    skipped = closed_days_note(lc, calendar_name, start.astimezone(cal.tz).date(),
-                               due.astimezone(cal.tz).date(), weekdays_only=weekdays_only)
+    skipped = closed_days_note(
+        lc,
+        calendar_name,
+        start.astimezone(cal.tz).date(),
+        due.astimezone(cal.tz).date(),
+        weekdays_only=weekdays_only,
+    )
     return due, note + skipped
 
 
@@ -89,16 +97,19 @@ def end_of_business_day(cal: Calendar, day: date) -> datetime:
 
 def pick_target(lc: LoadedContract, rule: TargetRule, at: datetime) -> tuple[Target, str]:
     """First target of a rule whose arrival condition holds at ``at``; returns it and why."""
+    passed: list[str] = []  # conditions that did not hold, to explain the fallback
     for target in rule if isinstance(rule, list) else [rule]:
         if target.when_open is not None:
             if not lc.calendar(target.when_open).is_open(at):
+                passed.append(f"{target.when_open} is closed")
                 continue
             return target, f"{target.when_open} is open"
         if target.when_closed is not None:
             if lc.calendar(target.when_closed).is_open(at):
+                passed.append(f"{target.when_closed} is open")
                 continue
             return target, f"{target.when_closed} is closed"
-        return target, ""
+        return target, " and ".join(passed)
     raise SlaError(f"no target applies at {at.isoformat()}: every target has a condition")
 
 
@@ -149,9 +160,7 @@ def remote_access(lc: LoadedContract, *, agreed_at: datetime) -> Deadline:
 def diagnosis(lc: LoadedContract, *, fault_level: str, started_at: datetime) -> Deadline:
     """Diagnosis time limit of the fault level (contract table, our P1–P4 defaults)."""
     rule = _for_priority(lc.contract.diagnosis, fault_level, "diagnosis")
-    return deadline_from_rule(
-        lc, "diagnosis", rule, started_at, f"{fault_level} diagnosis started"
-    )
+    return deadline_from_rule(lc, "diagnosis", rule, started_at, f"{fault_level} diagnosis started")
 
 
 def resolution(lc: LoadedContract, *, priority: str, reported_at: datetime) -> Deadline:
@@ -163,7 +172,10 @@ def resolution(lc: LoadedContract, *, priority: str, reported_at: datetime) -> D
 def complaint_first_reply(lc: LoadedContract, *, received_at: datetime) -> Deadline:
     """Complaint first reply (R-QUAL: within 2 hours by default)."""
     return deadline_from_rule(
-        lc, "complaint_first_reply", lc.contract.complaint.first_reply, received_at,
+        lc,
+        "complaint_first_reply",
+        lc.contract.complaint.first_reply,
+        received_at,
         "complaint received",
     )
 
@@ -171,7 +183,10 @@ def complaint_first_reply(lc: LoadedContract, *, received_at: datetime) -> Deadl
 def complaint_resolution(lc: LoadedContract, *, received_at: datetime) -> Deadline:
     """Complaint resolution (R-QUAL: within half a month by default)."""
     return deadline_from_rule(
-        lc, "complaint_resolution", lc.contract.complaint.resolution, received_at,
+        lc,
+        "complaint_resolution",
+        lc.contract.complaint.resolution,
+        received_at,
         "complaint received",
     )
 
@@ -253,8 +268,13 @@ def spare_ship(
     cal = lc.calendar(terms.ship.calendar, weekdays_only=terms.weekdays_only)
     day, why = ship_date(cal, diagnosed_at, _parse_time(terms.ship.cutoff))
     due = end_of_business_day(cal, day)
-    skipped = closed_days_note(lc, terms.ship.calendar, diagnosed_at.astimezone(cal.tz).date(),
-                               day, weekdays_only=terms.weekdays_only)
+    skipped = closed_days_note(
+        lc,
+        terms.ship.calendar,
+        diagnosed_at.astimezone(cal.tz).date(),
+        day,
+        weekdays_only=terms.weekdays_only,
+    )
     return Deadline(
         kind="spare_ship",
         start=diagnosed_at,
@@ -300,7 +320,7 @@ def _arrival_base(
 ) -> tuple[datetime, str]:
     assert terms.arrival is not None
     if terms.arrival.from_ == "diagnosed" or terms.ship is None:
-        return diagnosed_at, f"diagnosed {_fmt(diagnosed_at.astimezone(diagnosed_at.tzinfo))}"
+        return diagnosed_at, f"diagnosed {_fmt(diagnosed_at)}"
     if shipped_at is not None:
         shipped_at = _aware(shipped_at, "shipped")
         return shipped_at, f"shipped {_fmt(shipped_at)}"
@@ -319,9 +339,9 @@ def _parse_time(text: str) -> time:
 def closed_days_note(
     lc: LoadedContract, calendar_name: str, first: date, last: date, *, weekdays_only: bool = False
 ) -> str:
-    """" (National Day 10-01..10-07; make-up workday 2026-10-10)" for days between the two."""
-    spec = calendar_spec(lc, calendar_name)
-    if spec is None or spec.region is None or last <= first:
+    """ " (National Day 10-01..10-07; make-up workday 2026-10-10)" for days between the two."""
+    spec = lc.calendar_spec(calendar_name)
+    if spec.region is None or last <= first:
         return ""
     parts: list[str] = []
     for year in range(first.year, last.year + 1):
@@ -330,8 +350,9 @@ def closed_days_note(
             continue
         parts += _holiday_runs(data.holidays, data.name_of, first, last)
         if spec.make_up_workdays and not weekdays_only:
-            parts += [f"make-up workday {d} ({d:%a})"
-                      for d in sorted(data.workdays) if first <= d <= last]
+            parts += [
+                f"make-up workday {d} ({d:%a})" for d in sorted(data.workdays) if first <= d <= last
+            ]
     return f" ({'; '.join(parts)})" if parts else ""
 
 
@@ -354,12 +375,16 @@ def _holiday_runs(
     return notes
 
 
-def calendar_spec(lc: LoadedContract, name: str) -> Any:
-    """The CalendarSpec behind a calendar name, looked up as LoadedContract.calendar does."""
-    for source in (lc.contract.calendars, lc.catalog.calendars, default_calendars()):
-        if name in source:
-            return source[name]
-    return None
+def period_note(lc: LoadedContract, at: datetime) -> str:
+    """A warning when ``at`` falls outside the contract period (best effort, R-EXTRA)."""
+    period = lc.contract.period
+    day = at.astimezone(lc.calendar("duty").tz).date()
+    if period.start <= day <= period.end:
+        return ""
+    return (
+        f"{day} is outside the contract period {period.start}..{period.end}: "
+        "the promise does not bind; handle best effort (R-EXTRA)"
+    )
 
 
 # --- one entry point for the CLI and the case store ----------------------------------------------
@@ -399,8 +424,9 @@ def due(
     if kind == "remote_access":
         return remote_access(lc, agreed_at=at)
     if kind == "onsite_arrival":
-        return onsite_arrival(lc, zone=_need(zone, "zone or site", kind), emergency=emergency,
-                              agreed_at=at)
+        return onsite_arrival(
+            lc, zone=_need(zone, "zone or site", kind), emergency=emergency, agreed_at=at
+        )
     if kind in ("spare_ship", "spare_arrival"):
         dev = _need(device, "device", kind)
         if kind == "spare_ship":

@@ -134,10 +134,10 @@ def test_hook_register_holidays_bad_plugin_data_names_the_plugin() -> None:
 
     class Broken:
         @hookimpl
-        def register_holidays(self, register):  # noqa: ANN001, ANN202
+        def register_holidays(self, register):
             register("XX", 2026, holidays=[date(2025, 12, 31)], source="broken")
 
     pm = make_plugin_manager(load_entrypoints=False)
     pm.register(Broken(), name="undo-broken")
-    with pytest.raises(PluginError, match="undo-broken.*outside the year"):
+    with pytest.raises(PluginError, match=r"undo-broken.*outside the year"):
         build_registry(pm)

@@ -89,11 +89,11 @@ def device(lc: LoadedContract, serial: str):
     [
         ("2026-10-14T10:00", "2026-10-14T10:30", "working-hours is open"),  # Wednesday
         ("2026-10-14T17:29", "2026-10-14T17:59", "working-hours is open"),  # 30 min on duty
-        ("2026-10-14T17:30", "2026-10-14T18:30", ""),  # closed at 17:30 sharp
-        ("2026-10-14T20:00", "2026-10-14T21:00", ""),
-        ("2026-10-17T10:00", "2026-10-17T11:00", ""),  # Saturday
+        ("2026-10-14T17:30", "2026-10-14T18:30", "working-hours is closed"),  # 17:30 sharp
+        ("2026-10-14T20:00", "2026-10-14T21:00", "working-hours is closed"),
+        ("2026-10-17T10:00", "2026-10-17T11:00", "working-hours is closed"),  # Saturday
         ("2026-10-10T10:00", "2026-10-10T10:30", "working-hours is open"),  # make-up Saturday
-        ("2026-10-03T10:00", "2026-10-03T11:00", ""),  # National Day
+        ("2026-10-03T10:00", "2026-10-03T11:00", "working-hours is closed"),  # National Day
     ],
 )
 def test_first_response_follows_the_call_center_rule(
@@ -102,7 +102,7 @@ def test_first_response_follows_the_call_center_rule(
     deadline = sla.first_response(lc, priority="P2", received_at=at(received))
     assert deadline.due == at(due)
     assert deadline.calendar == "duty"
-    assert (why in deadline.rule) if why else ("while" not in deadline.rule)
+    assert f"while {why}" in deadline.rule
 
 
 def test_priority_specific_target_beats_default(lc: LoadedContract) -> None:
@@ -273,3 +273,9 @@ def test_due_dispatch_covers_every_kind(lc: LoadedContract) -> None:
         assert deadline.kind == kind
         assert deadline.due > start
         assert deadline.rule
+
+
+def test_period_note_warns_outside_the_contract_period(lc: LoadedContract) -> None:
+    assert sla.period_note(lc, at("2026-10-14T10:00")) == ""
+    note = sla.period_note(lc, at("2025-12-31T23:59"))
+    assert "2025-12-31 is outside the contract period 2026-01-01..2027-12-31" in note

@@ -110,12 +110,7 @@ def load_holiday_dir(directory: Path) -> list[HolidayYear]:
 
 def _read_file(path: Path) -> tuple[list[_Loaded], list[Problem]]:
     """The valid years of a file and the problems of the others (syntax errors raise)."""
-    try:
-        doc = parse(path)
-    except ValueError as exc:
-        # PyYAML's constructor raises a bare ValueError for an unquoted impossible date
-        # (2027-02-30); core.yamlsource does not locate it yet, so at least name the file.
-        raise ContractError([Problem(str(path), None, None, "$", f"invalid value: {exc}")]) from exc
+    doc = parse(path)
     documents, problems = _documents(doc)
     loaded: list[_Loaded] = []
     for at, data in documents:

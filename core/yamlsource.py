@@ -22,7 +22,10 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":int", ":float"))]
+    # timestamps too: msgspec converts the string later and locates an impossible date
+    first: [
+        (tag, rx) for tag, rx in resolvers if not tag.endswith((":int", ":float", ":timestamp"))
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 for _tag, _rx, _first in (
@@ -106,12 +109,15 @@ def parse(path: Path | str, text: str | None = None) -> YamlDoc:
     return YamlDoc(file, data, root)
 
 
-def convert(doc: YamlDoc, type_: type[T], *, path: str = "$", data: Any = None) -> T:
+_WHOLE = object()  # "convert the whole document" (None is a legitimate YAML value)
+
+
+def convert(doc: YamlDoc, type_: type[T], *, path: str = "$", data: Any = _WHOLE) -> T:
     """msgspec-convert ``doc.data`` (or ``data`` found at ``path``) to ``type_``.
 
     A validation error becomes a ContractError located at the offending node.
     """
-    value = doc.data if data is None else data
+    value = doc.data if data is _WHOLE else data
     try:
         return msgspec.convert(value, type_, strict=False)
     except msgspec.ValidationError as exc:
@@ -167,6 +173,9 @@ def validation_problem(
 
 def _friendly(message: str) -> str:
     message = message.replace("Object missing required field", "missing required key")
+    message = message.replace(
+        "Invalid RFC3339 encoded date", "not a valid date: expected an existing day as YYYY-MM-DD"
+    )
     return message.replace("Expected `", "expected `")
 
 

@@ -132,17 +132,17 @@ def test_wrong_entry_type(tmp_path: Path) -> None:
 def test_invalid_date(tmp_path: Path) -> None:
     path = write(tmp_path, "x.yaml", HEAD + 'holidays:\n  - {date: "2027-02-30"}\n')
     [error] = errors(path)
-    assert error.startswith("5:12: $.holidays[0].date: Invalid RFC3339 encoded date")
+    assert error.startswith("5:12: $.holidays[0].date: not a valid date: expected an existing day")
 
 
-def test_unquoted_impossible_date_names_the_file(tmp_path: Path) -> None:
-    # PyYAML fails while constructing 2027-02-30; core.yamlsource cannot locate that yet
+def test_unquoted_impossible_date_is_located(tmp_path: Path) -> None:
     path = write(tmp_path, "x.yaml", HEAD + "holidays:\n  - {date: 2027-02-30}\n")
     with pytest.raises(ContractError) as caught:
         load_holiday_file(path)
     [problem] = caught.value.problems
-    assert problem.file == str(path)
-    assert "day is out of range for month" in problem.message
+    assert (problem.file, problem.line, problem.column) == (str(path), 5, 12)
+    assert problem.path == "$.holidays[0].date"
+    assert "not a valid date" in problem.message
 
 
 def test_missing_source(tmp_path: Path) -> None:

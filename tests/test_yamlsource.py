@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import msgspec
 import pytest
 
@@ -73,3 +75,21 @@ def test_unreadable_file_is_a_problem_not_a_traceback(tmp_path) -> None:
     with pytest.raises(ContractError) as exc:
         parse(tmp_path / "absent.yaml")
     assert "cannot read" in problems(exc)[0]
+
+
+class Dated(msgspec.Struct, forbid_unknown_fields=True):
+    start: date
+
+
+def test_impossible_date_is_located() -> None:
+    doc = parse("d.yaml", "# header\nstart: 2027-02-30\n")
+    with pytest.raises(ContractError) as exc:
+        convert(doc, Dated)
+    [message] = problems(exc)
+    assert message.startswith("d.yaml:2:8: $.start: ")
+    assert "date" in message.lower()
+
+
+def test_a_null_section_converts_as_null_not_as_the_whole_file() -> None:
+    doc = parse("n.yaml", "a: ~\n")
+    assert convert(doc, int | None, path="$.a", data=None) is None

@@ -76,7 +76,7 @@ def _contracts_check(args: argparse.Namespace) -> int:
 
 
 def _contracts_schema(args: argparse.Namespace) -> int:
-    from core.contract_load import contract_schema
+    from core.contract_schema import contract_schema
 
     print(json.dumps(contract_schema(kind=args.kind), indent=2, ensure_ascii=False))
     return 0

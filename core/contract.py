@@ -3,7 +3,8 @@
 Every Struct forbids unknown keys and uses kebab-case keys (``remote-access``), so a typo in a
 contract is an error with a file:line:column, never a silently ignored clause. Defaults that
 are ours rather than the handbook's are marked "(ours)" and listed in docs/contracts.md.
-Loading, cross-checks and calendar building live in ``core.contract_load``.
+Loading lives in ``core.contract_load``, cross-checks in ``core.contract_check``, calendar
+building in ``core.contract_calendars`` and the JSON Schema in ``core.contract_schema``.
 """
 
 from __future__ import annotations
@@ -322,8 +323,7 @@ EscalationAt = Annotated[
     str,
     Meta(
         pattern=r"^\s*[0-9]{1,3}\s*%\s*(\+\s*[0-9]+\s*(m|h))?\s*$",
-        description="share of the clock's target elapsed (50%), or past the deadline "
-        "(100% + 2h)",
+        description="share of the clock's target elapsed (50%), or past the deadline (100% + 2h)",
         examples=["50%", "80%", "100%", "100% + 2h"],
     ),
 ]

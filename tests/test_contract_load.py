@@ -14,17 +14,9 @@ import pytest
 import core.contract
 from core import hookimpl
 from core.contract import CalendarSpec, default_diagnosis
-from core.contract_load import (
-    ContractSet,
-    LoadedContract,
-    build_calendar,
-    check_contracts,
-    contract_schema,
-    load_contracts,
-    parse_days,
-    parse_span,
-    parse_week,
-)
+from core.contract_calendars import build_calendar, parse_days, parse_span, parse_week
+from core.contract_load import ContractSet, LoadedContract, check_contracts, load_contracts
+from core.contract_schema import contract_schema
 from core.errors import ContractError, NotFoundError, Problem
 from core.plugins import make_plugin_manager
 
@@ -762,3 +754,17 @@ def test_schema_is_json_schema_2020_12() -> None:
     assert tiers["$ref"] == "#/$defs/TierCatalog"
     with pytest.raises(ValueError):
         contract_schema(kind="nope")
+
+
+def test_split_modules_stay_importable_from_contract_load() -> None:
+    # core.contract_load was split; callers outside this repo may still import from it
+    import core.contract_calendars
+    import core.contract_load
+    import core.contract_schema
+
+    for name in ("build_calendar", "parse_clock", "parse_days", "parse_span", "parse_week"):
+        assert getattr(core.contract_load, name) is getattr(core.contract_calendars, name)
+    assert core.contract_load.region_holidays is core.contract_calendars.region_holidays
+    assert core.contract_load.visible_calendars is core.contract_calendars.visible_calendars
+    assert core.contract_load.contract_schema is core.contract_schema.contract_schema
+    assert set(core.contract_load.__all__) <= set(dir(core.contract_load))

@@ -193,7 +193,7 @@ class Checker:
         if device.tier not in tiers:
             yield doc.problem(
                 f"{path}.tier",
-                f"unknown tier {device.tier!r} (tiers.yaml defines: {', '.join(tiers)})",
+                f"unknown tier {device.tier!r} (tiers.yaml defines: {', '.join(tiers) or 'none'})",
             )
             return
         program = programs.get(lc.contract.program)

@@ -1,0 +1,27 @@
+"""Migrations shipped in the package build exactly the schema the models describe."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from core.migrate import current_revision, head_revision, is_current
+from core.orm import Base
+
+
+def test_database_is_at_head_after_upgrade(engine: Engine) -> None:
+    assert head_revision() is not None
+    assert current_revision(engine) == head_revision()
+    assert is_current(engine)
+
+
+def test_migrated_schema_matches_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_escalation_scan_index_exists(engine: Engine) -> None:
+    names = {ix["name"] for ix in inspect(engine).get_indexes("sla_clocks")}
+    assert "ix_sla_clocks_next_alert_at" in names

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
+from core.service_types import ServiceTypeOverride
+
 # --- scalar vocabularies -----------------------------------------------------------------------
 
 DURATION_PATTERN = r"^\s*[0-9]+\s*(m|h|bd|d)\s*$"
@@ -402,6 +404,8 @@ class Contract(Base, kw_only=True):
     survey: Survey = field(default_factory=Survey)
     complaint: Complaint = field(default_factory=Complaint)
     exclusions: list[ExclusionCause] = field(default_factory=default_exclusions)  # type: ignore[arg-type]
+    # service type id (core.case.Category) → changes to its checklist / deliverables (R-CAT)
+    service_types: dict[str, ServiceTypeOverride] = {}
 
     def __post_init__(self) -> None:
         # A contract's target tables refine ours level by level: a level it leaves out keeps

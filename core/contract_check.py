@@ -30,6 +30,7 @@ from core.contract_calendars import (
 )
 from core.errors import CasetrackError, Problem
 from core.holidays import HolidayRegistry
+from core.service_types import apply_override, duplicate_ids, load_service_types
 from core.yamlsource import YamlDoc
 from core.zones import Site
 
@@ -124,6 +125,7 @@ class Checker:
         found += self._device_problems(doc, lc, calendars)
         found += self._escalation_problems(doc, contract)
         found += _exclusion_problems(doc, contract)
+        found += _service_type_problems(doc, contract)
         return found
 
     def _program_problems(self, doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
@@ -289,6 +291,21 @@ def _onsite_table_problems(
             f"{resolver} can return ({', '.join(zones)}); the handbook leaves 'elsewhere' to "
             "each contract",
         )
+
+
+def _service_type_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
+    """Overrides must name a shipped service type and keep each item id unique."""
+    types = load_service_types()
+    for name, override in contract.service_types.items():
+        path = f"$.service-types.{name}"
+        if name not in types:
+            yield doc.problem_at_key(
+                path, f"unknown service type {name!r} (known: {', '.join(types)})"
+            )
+            continue
+        # an id twice would make "confirmed" / "delivered" ambiguous when closing a case
+        for message in duplicate_ids(apply_override(types[name], override)):
+            yield doc.problem(path, message)
 
 
 def _period_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:

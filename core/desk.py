@@ -252,7 +252,7 @@ class CaseDesk:
     def _check_open(self, cmd: OpenCase, lc: LoadedContract) -> None:
         if cmd.category in APPOINTMENT_CATEGORIES and cmd.appointment is None:
             raise InvalidCommand(
-                f"{str(cmd.category)} runs at a customer-agreed time: appointment is required"
+                f"{cmd.category!s} runs at a customer-agreed time: appointment is required"
             )
 
     def _zone(self, cmd: OpenCase, lc: LoadedContract) -> tuple[str | None, str | None]:
@@ -802,7 +802,7 @@ def _appointment_deadline(cmd: OpenCase, now: datetime) -> sla.Deadline:
         due=window.end,
         target="customer-agreed appointment window",
         calendar="duty",
-        rule=f"{str(cmd.category)} at the customer-agreed time: "
+        rule=f"{cmd.category!s} at the customer-agreed time: "
         f"{window.start.isoformat()} – {window.end.isoformat()}",
     )
 

@@ -112,3 +112,33 @@ class SlaError(CasetrackError):
     """A deadline cannot be computed as asked (e.g. a tier not offered in that zone)."""
 
     title = "SLA rule does not apply"
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+class InvalidQuery(CasetrackError, ValueError):
+    """A list or search was asked with arguments out of bounds (e.g. a page size of 0)."""
+
+    title = "invalid query"
+
+
+class InvalidCursor(CasetrackError):
+    """A pagination cursor is garbled, tampered with, or belongs to another ordering."""
+
+    title = "invalid cursor"
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+class SecretKeyError(CasetrackError):
+    """The credential key is missing or not a valid Fernet key (see core.secrets)."""
+
+    title = "secret key error"
+
+
+class CredentialsUnreadable(CasetrackError):
+    """Stored credentials cannot be decrypted with the configured key(s)."""
+
+    title = "credentials unreadable"

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_contracts(commands)
     _add_sla(commands)
+    _add_audit(commands)
     return parser
 
 
@@ -196,6 +197,76 @@ def _utc(moment: datetime) -> str:
     from datetime import UTC
 
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+# --- casetrack audit verify ------------------------------------------------------------------
+
+
+def _add_audit(commands: argparse._SubParsersAction) -> None:
+    audit = commands.add_parser("audit", help="verify the hash chains of case histories")
+    sub = audit.add_subparsers(title="audit commands", metavar="COMMAND")
+    verify = sub.add_parser(
+        "verify",
+        help="check that no case history was changed or cut",
+        description="Recompute every event hash and link; exit 1 if any chain is broken. "
+        "The database is $CASETRACK_DATABASE_URL (default sqlite:///var/casetrack.db).",
+    )
+    verify.add_argument("--case", metavar="NUMBER", help="check only this case")
+    verify.set_defaults(run=_audit_verify)
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from core import audit
+    from core.db import make_engine, make_sessionmaker
+    from core.settings import Settings
+
+    url = Settings.from_env().database_url
+    _audit_require_file(url)
+    engine = make_engine(url)
+    try:
+        _audit_require_schema(engine)
+        with make_sessionmaker(engine)() as session:
+            report = audit.verify(session, args.case)
+    except OperationalError as exc:
+        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+        raise CasetrackError(f"database unavailable: {reason}") from None
+    finally:
+        engine.dispose()
+    for broken in report.breaks:
+        print(broken)
+    if not report.ok:
+        return 1
+    print(f"ok: {report.cases_checked} cases, {report.events_checked} events, chains intact")
+    return 0
+
+
+_NOT_INITIALISED = "database not initialised: run `casetrack db upgrade`"
+
+
+def _audit_require_file(url: str) -> None:
+    # connecting would create an empty SQLite file where none was: refuse before that
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database
+    on_disk = parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    if on_disk and not Path(database).is_file():
+        raise CasetrackError(_NOT_INITIALISED)
+
+
+def _audit_require_schema(engine) -> None:
+    from core.migrate import current_revision, head_revision
+
+    current = current_revision(engine)
+    if current is None:
+        raise CasetrackError(_NOT_INITIALISED)
+    if current != head_revision():
+        raise CasetrackError(
+            f"database schema is at revision {current}, not {head_revision()}: "
+            "run `casetrack db upgrade`"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

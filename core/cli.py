@@ -6,12 +6,17 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import CasetrackError, ContractError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEFAULT_CONTRACTS = "contracts"
 
@@ -42,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_contracts(commands)
     _add_sla(commands)
+    _add_db(commands)
     _add_audit(commands)
     return parser
 
@@ -199,6 +205,72 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
+# --- casetrack db ... ---------------------------------------------------------------------------
+
+
+def _add_db(commands: argparse._SubParsersAction) -> None:
+    db = commands.add_parser("db", help="create or upgrade the database schema")
+    sub = db.add_subparsers(title="db commands", metavar="COMMAND")
+    upgrade = sub.add_parser(
+        "upgrade",
+        help="apply the migrations shipped with casetrack",
+        description="Bring $CASETRACK_DATABASE_URL (default sqlite:///var/casetrack.db) to the "
+        "newest schema. Safe to run again.",
+    )
+    upgrade.set_defaults(run=_db_upgrade)
+    current = sub.add_parser("current", help="print the schema revision of the database")
+    current.set_defaults(run=_db_current)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from core.migrate import current_revision, upgrade
+
+    with _engine() as engine:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    url = _shown_url()
+    print(f"ok: {url} at revision {after}" + ("" if before != after else " (already current)"))
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from core.migrate import current_revision, head_revision
+
+    with _engine() as engine:
+        current = current_revision(engine)
+    head = head_revision()
+    state = "current" if current == head else f"behind: newest is {head}"
+    print(f"{_shown_url()}: revision {current or 'none'} ({state})")
+    return 0 if current == head else 1
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    """The configured database's engine; an unreachable server is a one-line error."""
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import make_engine
+    from core.settings import Settings
+
+    engine = make_engine(Settings.from_env().database_url)
+    try:
+        yield engine
+    except OperationalError as exc:
+        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+        raise CasetrackError(f"database unavailable: {reason}") from None
+    finally:
+        engine.dispose()
+
+
+def _shown_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    from core.settings import Settings
+
+    return make_url(Settings.from_env().database_url).render_as_string(hide_password=True)
+
+
 # --- casetrack audit verify ------------------------------------------------------------------
 
 
@@ -220,13 +292,15 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
     from core import audit
     from core.db import make_engine, make_sessionmaker
+    from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
     from core.settings import Settings
 
     url = Settings.from_env().database_url
-    _audit_require_file(url)
+    if sqlite_file_missing(url):
+        raise CasetrackError(NOT_INITIALISED)
     engine = make_engine(url)
     try:
-        _audit_require_schema(engine)
+        require_current(engine)
         with make_sessionmaker(engine)() as session:
             report = audit.verify(session, args.case)
     except OperationalError as exc:
@@ -240,33 +314,6 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {report.cases_checked} cases, {report.events_checked} events, chains intact")
     return 0
-
-
-_NOT_INITIALISED = "database not initialised: run `casetrack db upgrade`"
-
-
-def _audit_require_file(url: str) -> None:
-    # connecting would create an empty SQLite file where none was: refuse before that
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    database = parsed.database
-    on_disk = parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
-    if on_disk and not Path(database).is_file():
-        raise CasetrackError(_NOT_INITIALISED)
-
-
-def _audit_require_schema(engine) -> None:
-    from core.migrate import current_revision, head_revision
-
-    current = current_revision(engine)
-    if current is None:
-        raise CasetrackError(_NOT_INITIALISED)
-    if current != head_revision():
-        raise CasetrackError(
-            f"database schema is at revision {current}, not {head_revision()}: "
-            "run `casetrack db upgrade`"
-        )
 
 
 if __name__ == "__main__":  # pragma: no cover

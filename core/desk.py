@@ -124,20 +124,23 @@ class CaseDesk:
 
     @contextmanager
     def _unit(self) -> Iterator[tuple[Session, list[orm.CaseEvent]]]:
-        """One transaction; a concurrent update of the same case becomes ConflictError."""
+        """One transaction; a concurrent update of the same case becomes ConflictError.
+
+        The caller appends the events it recorded to the yielded list; they are announced
+        to plugins only after the commit succeeded.
+        """
         appended: list[orm.CaseEvent] = []
+        contract_of: dict[orm.CaseEvent, str] = {}
         try:
             with self.sessions.begin() as session:
-                session.info["appended"] = appended
+                session.info["contract_of"] = contract_of
                 yield session, appended
         except StaleDataError as exc:
             raise ConflictError("the case was changed by someone else; reload and retry") from exc
-        for event in appended:
-            self._announce(event)
-
-    def _announce(self, event: orm.CaseEvent) -> None:
         if self.on_event is not None:
-            self.on_event(event, None)
+            for event in appended:
+                lc = self.contracts.contracts.get(contract_of.get(event, ""))
+                self.on_event(event, lc)
 
     def _load(self, session: Session, number: str, cmd: Command | None = None) -> orm.Case:
         case = session.scalars(
@@ -167,7 +170,7 @@ class CaseDesk:
             session, case, kind=kind, actor=actor, at=now, payload=payload, visibility=visibility
         )
         case.updated_at = now
-        session.info["appended"].append(event)
+        session.info["contract_of"][event] = case.contract_id
         return event
 
     def _receipt(self, session: Session, case: orm.Case, events: list[orm.CaseEvent]) -> Receipt:

@@ -7,12 +7,13 @@ so new arguments are only ever appended.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
-    from core.contract import Contract
+    from core.contract_load import LoadedContract
+    from core.orm import CaseEvent
 
 PROJECT = "casetrack"
 
@@ -73,8 +74,11 @@ def register_contract_checks(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def case_event_recorded(event: Any, contract: Contract | None) -> None:
-    """Fires after an event was appended to a case's history (inside no transaction).
+def case_event_recorded(event: CaseEvent, contract: LoadedContract | None) -> None:
+    """Fires after the transaction that appended an event to a case's history committed.
+
+    :param event: the ``core.orm.CaseEvent`` row (kind, seq, actor, at, payload, visibility).
+    :param contract: the case's ``core.contract_load.LoadedContract`` (None if unknown).
 
     Implementations must not block: enqueue work and return. Results are ignored.
     """

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from core.db import MIGRATIONS
+from core.errors import CasetrackError
+
+NOT_INITIALISED = "database not initialised: run `casetrack db upgrade`"
+
+
+class SchemaNotReady(CasetrackError):
+    """The database is missing or not at the newest migration."""
+
+    title = "database not ready"
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -40,3 +52,23 @@ def current_revision(engine: Engine) -> str | None:
 def is_current(engine: Engine) -> bool:
     """True when the database schema is at the newest migration."""
     return current_revision(engine) == head_revision()
+
+
+def require_current(engine: Engine) -> None:
+    """SchemaNotReady unless the schema is at the newest migration."""
+    current = current_revision(engine)
+    if current is None:
+        raise SchemaNotReady(NOT_INITIALISED)
+    if current != head_revision():
+        raise SchemaNotReady(
+            f"database schema is at revision {current}, not {head_revision()}: "
+            "run `casetrack db upgrade`"
+        )
+
+
+def sqlite_file_missing(url: str) -> bool:
+    """True for a SQLite URL whose file does not exist (connecting would create it empty)."""
+    parsed = make_url(url)
+    database = parsed.database
+    on_disk = parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    return bool(on_disk and not Path(database).is_file())

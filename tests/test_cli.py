@@ -203,3 +203,34 @@ def test_console_script_is_installed_and_runs() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: ")
+
+
+def test_db_upgrade_then_current_on_each_back_end(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CASETRACK_DATABASE_URL", db_url)
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and "(already current)" in out  # the fixture migrated it
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 0 and "(current)" in out
+
+
+def test_db_upgrade_creates_the_embedded_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CASETRACK_DATABASE_URL", raising=False)
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 1 and "revision none" in out
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and out.startswith("ok: sqlite:///var/casetrack.db at revision ")
+    assert (tmp_path / "var" / "casetrack.db").is_file()
+
+
+def test_unreachable_database_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CASETRACK_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    code, out, err = run(capsys, "db", "upgrade")
+    assert code == 1 and out == ""
+    assert err.startswith("error: database unavailable:") and err.count("\n") == 1

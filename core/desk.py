@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,7 +10,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -71,6 +74,12 @@ class CloseRefused(CasetrackError):
         self.documents = documents
 
 
+class IdempotencyMismatch(CasetrackError):
+    """An Idempotency-Key reused with a different request body."""
+
+    title = "idempotency key reused"
+
+
 class Forbidden(CasetrackError):
     """The actor may not do this (e.g. see credentials without being the assigned engineer)."""
 
@@ -84,6 +93,7 @@ class Receipt:
     number: str
     version: int
     events: tuple[int, ...]
+    replayed: bool = False  # True when an Idempotency-Key replayed an earlier open
 
 
 PRIORITY_CLOCKS = {
@@ -224,12 +234,75 @@ class CaseDesk:
 
     # --- open -----------------------------------------------------------------------------
 
-    def open_case(self, cmd: OpenCase, *, actor: str, now: datetime) -> Receipt:
-        """Number the case, start its clocks and record who called about what (R-CASE)."""
+    def open_case(
+        self,
+        cmd: OpenCase,
+        *,
+        actor: str,
+        now: datetime,
+        idempotency: tuple[str, str] | None = None,
+    ) -> Receipt:
+        """Number the case, start its clocks and record who called about what (R-CASE).
+
+        ``idempotency`` is (scope, key): the key is stored in the opening transaction, so a
+        retried request replays the first case instead of opening a second one.
+        """
         lc = self._contract(cmd.contract_id)
         self._check_open(cmd, lc)
+        request_hash = _request_hash(cmd)
+        if idempotency is not None:
+            replay = self._replay(idempotency, request_hash)
+            if replay is not None:
+                return replay
+        try:
+            return self._open(cmd, lc, actor, now, idempotency, request_hash)
+        except IntegrityError:
+            # a concurrent request with the same key won the race: replay its case
+            replay = self._replay(idempotency, request_hash) if idempotency else None
+            if replay is None:
+                raise
+            return replay
+
+    def _replay(self, idempotency: tuple[str, str], request_hash: str) -> Receipt | None:
+        scope, key = idempotency
+        with self.sessions() as session:
+            row = session.get(orm.IdempotencyKey, (scope, key))
+            if row is None:
+                return None
+            if row.request_hash != request_hash:
+                raise IdempotencyMismatch(
+                    f"Idempotency-Key {key!r} was used for a different request "
+                    f"(it opened {row.case_number})"
+                )
+            version = session.scalar(
+                select(orm.Case.version).where(orm.Case.number == row.case_number)
+            )
+            return Receipt(row.case_number, version or 0, (1,), replayed=True)
+
+    def _open(
+        self,
+        cmd: OpenCase,
+        lc: LoadedContract,
+        actor: str,
+        now: datetime,
+        idempotency: tuple[str, str] | None,
+        request_hash: str,
+    ) -> Receipt:
         with self._unit() as (session, events):
+            if idempotency is not None:
+                # first statement: a concurrent twin blocks here, then fails on the key
+                key = orm.IdempotencyKey(
+                    scope=idempotency[0],
+                    key=idempotency[1],
+                    request_hash=request_hash,
+                    case_number="",
+                    created_at=now,
+                )
+                session.add(key)
+                session.flush()
             number = next_number(session, self.prefix, now.astimezone(self.tz).year)
+            if idempotency is not None:
+                key.case_number = number
             zone, zone_reason = self._zone(cmd, lc)
             case = self._new_case(cmd, lc, number, zone, now)
             session.add(case)
@@ -784,6 +857,10 @@ class CaseDesk:
     def _require_open(self, case: orm.Case, action: str) -> None:
         if case.status not in OPEN_STATUSES:
             raise IllegalTransition(case.number, case.status, action, ("reopen",))
+
+
+def _request_hash(cmd: OpenCase) -> str:
+    return hashlib.sha256(msgspec.json.encode(cmd)).hexdigest()
 
 
 def _priority_deadline(

@@ -187,3 +187,29 @@ class CaseSecret(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime]
     stored_by: Mapped[str] = mapped_column(String(100))
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored; the token itself is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key for opening a case, stored in the opening transaction."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)  # who sent it
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_number: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]

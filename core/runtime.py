@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pluggy
@@ -28,12 +30,19 @@ class Runtime:
     contracts: ContractSet
     pm: pluggy.PluginManager
     desk: CaseDesk
+    # the one place the wall clock is read; tests and benchmarks pass their own
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, *, pm: pluggy.PluginManager | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    *,
+    pm: pluggy.PluginManager | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Runtime:
     """Load contracts and plugins, connect the database, build the desk."""
     pm = pm or make_plugin_manager()
     contracts = load_contracts([Path(settings.contracts_dir)], pm=pm)
@@ -52,4 +61,7 @@ def build_runtime(settings: Settings, *, pm: pluggy.PluginManager | None = None)
         vault=CredentialVault(load_key(settings)),
         on_event=announce,
     )
-    return Runtime(settings, engine, sessions, contracts, pm, desk)
+    runtime = Runtime(settings, engine, sessions, contracts, pm, desk)
+    if clock is not None:
+        runtime.clock = clock
+    return runtime

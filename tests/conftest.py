@@ -6,7 +6,9 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -14,6 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, make_sessionmaker
 from core.migrate import upgrade
+from core.runtime import Runtime, build_runtime
+from core.settings import Settings
+from core.tokens import create_token
+
+if TYPE_CHECKING:
+    from litestar.testing import TestClient
 
 PG_ADMIN_URL = os.environ.get(
     "CASETRACK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -120,3 +128,47 @@ def engine(db_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+# --- the HTTP API -----------------------------------------------------------------------------
+
+API_NOW = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)  # Wed 10:00 in Weihai: working hours
+
+
+class Api:
+    """A test client over a fresh database plus a way to mint tokens with given roles."""
+
+    def __init__(self, runtime: Runtime, client: TestClient[Any]) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.now = API_NOW
+
+    def token(self, *roles: str, customer: str | None = None, name: str = "test") -> str:
+        with self.runtime.sessions.begin() as session:
+            token, _ = create_token(
+                session, roles=roles, name=name, now=self.now, customer_id=customer
+            )
+        return token
+
+    def headers(self, *roles: str, customer: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*roles, customer=customer)}"}
+
+
+@pytest.fixture
+def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The app over each back end, contracts from the repository, time fixed at API_NOW."""
+    from litestar.testing import TestClient
+
+    from server import create_app
+
+    settings = Settings(
+        database_url=db_url,
+        contracts_dir=str(Path(__file__).resolve().parent.parent / "contracts"),
+        var_dir=str(tmp_path / "var"),
+    )
+    holder = Api.__new__(Api)
+    runtime = build_runtime(settings, clock=lambda: holder.now)
+    app = create_app(settings, runtime=runtime)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        holder.__init__(runtime, client)
+        yield holder

@@ -504,3 +504,36 @@ def test_twenty_threads_open_two_hundred_consecutive_numbers(desk: CaseDesk) -> 
     assert errors == []
     numbers = sorted(n for batch in results for n in batch)
     assert numbers == [f"MS-2026-{i:06d}" for i in range(1, 201)]
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def test_idempotency_key_replays_the_first_case(desk: CaseDesk, sessions: sessionmaker) -> None:
+    key = ("token:1", "retry-7f3a")
+    first = desk.open_case(consult_cmd(), actor="agent", now=T0, idempotency=key)
+    again = desk.open_case(consult_cmd(), actor="agent", now=T0, idempotency=key)
+    assert (again.number, again.replayed) == (first.number, True)
+    assert count(sessions, orm.Case) == 1
+    other_scope = desk.open_case(consult_cmd(), actor="x", now=T0, idempotency=("token:2", key[1]))
+    assert other_scope.number != first.number
+
+
+def test_idempotency_key_with_another_body_is_refused(desk: CaseDesk) -> None:
+    from core.desk import IdempotencyMismatch
+
+    desk.open_case(consult_cmd(), actor="agent", now=T0, idempotency=("t", "k"))
+    with pytest.raises(IdempotencyMismatch, match="different request"):
+        desk.open_case(consult_cmd(summary="other"), actor="agent", now=T0, idempotency=("t", "k"))
+
+
+def test_concurrent_retries_open_one_case_and_keep_numbers_gapless(
+    desk: CaseDesk, sessions: sessionmaker
+) -> None:
+    results, errors = run_threads(
+        6, lambda i: desk.open_case(consult_cmd(), actor="a", now=T0, idempotency=("t", "same"))
+    )
+    assert errors == []
+    assert {r.number for r in results} == {"MS-2026-000001"}
+    assert sum(not r.replayed for r in results) == 1
+    assert desk.open_case(consult_cmd(), actor="a", now=T0).number == "MS-2026-000002"

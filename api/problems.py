@@ -1,0 +1,135 @@
+"""RFC 9457 problem details: every error leaves as application/problem+json, never a trace."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from core.case import IllegalTransition
+from core.clocks import ClockError
+from core.desk import CloseRefused, Forbidden, IdempotencyMismatch, InvalidCommand
+from core.errors import (
+    CalendarError,
+    CasetrackError,
+    ConflictError,
+    ContractError,
+    InvalidCursor,
+    InvalidQuery,
+    NotFoundError,
+    SlaError,
+)
+from core.migrate import SchemaNotReady
+from core.tokens import InvalidToken
+
+log = logging.getLogger("casetrack.api")
+MEDIA_TYPE = "application/problem+json"
+
+STATUS: list[tuple[type[CasetrackError], int]] = [
+    (InvalidToken, 401),
+    (Forbidden, 403),
+    (NotFoundError, 404),
+    (IllegalTransition, 409),
+    (ConflictError, 409),
+    (InvalidCursor, 400),
+    (InvalidQuery, 400),
+    (ContractError, 422),
+    (CloseRefused, 422),
+    (InvalidCommand, 422),
+    (IdempotencyMismatch, 422),
+    (ClockError, 422),
+    (SlaError, 422),
+    (CalendarError, 422),
+    (SchemaNotReady, 503),
+]
+
+
+def status_of(exc: CasetrackError) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def problem(
+    request: Request[Any, Any, Any], status: int, title: str, detail: str, **extra: Any
+) -> Response[dict[str, Any]]:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "error"
+    body = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def casetrack_error(request: Request[Any, Any, Any], exc: CasetrackError) -> Response[Any]:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ContractError):
+        extra["errors"] = [
+            {
+                "file": p.file,
+                "line": p.line,
+                "column": p.column,
+                "path": p.path,
+                "message": p.message,
+            }
+            for p in exc.problems
+        ]
+    if isinstance(exc, CloseRefused):
+        extra["missing_checklist"] = exc.items
+        extra["missing_deliverables"] = exc.documents
+    return problem(request, status_of(exc), exc.title, exc.detail, **extra)
+
+
+_AT = re.compile(r" - at `(\$[^`]*)`$")
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Body/parameter validation: name the field path of every complaint."""
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        message = str(item.get("message", "")) if isinstance(item, dict) else str(item)
+        match = _AT.search(message)
+        path = match.group(1) if match else _param_path(item)
+        errors.append({"path": path, "message": _AT.sub("", message)})
+    detail = "; ".join(f"{e['path']}: {e['message']}" for e in errors) or str(exc.detail)
+    return problem(request, 400, "invalid request", detail, errors=errors)
+
+
+def _param_path(item: Any) -> str:
+    if isinstance(item, dict) and item.get("key"):
+        return f"{item.get('source', 'param')}.{item['key']}"
+    return "$"
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    title = {
+        413: "request body too large",
+        404: "not found",
+        405: "method not allowed",
+        401: "unauthorized",
+        403: "forbidden",
+    }.get(exc.status_code, "http error")
+    return problem(request, exc.status_code, title, str(exc.detail))
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # a bug: log it with its trace for us, tell the client only that it happened
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(request, 500, "internal error", "an unexpected error occurred; it was logged")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    CasetrackError: casetrack_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,32 @@
+"""Health, readiness, metrics, OpenAPI and the problem-details contract of every error."""
+
+from __future__ import annotations
+
+from conftest import Api
+
+
+def test_healthz_and_readyz(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    assert api.client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_metrics_expose_requests_and_case_gauges(api: Api) -> None:
+    api.client.get("/healthz")
+    text = api.client.get("/metrics").text
+    assert 'casetrack_http_requests_total{method="GET",route="/healthz",status="200"} 1' in text
+    assert "casetrack_open_cases 0" in text
+    assert "casetrack_breached_clocks 0" in text
+    assert "casetrack_http_request_duration_seconds_bucket" in text
+
+
+def test_openapi_is_3_1_and_served_with_a_docs_page(api: Api) -> None:
+    schema = api.client.get("/schema/openapi.json").json()
+    assert schema["openapi"].startswith("3.1")
+    assert api.client.get("/schema").status_code == 200
+
+
+def test_unknown_route_is_a_problem(api: Api) -> None:
+    response = api.client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == 404

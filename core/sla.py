@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from core.contract import (
     ArrivalRule,
+    ClockKind,
     Device,
     Duration,
     ShipRule,
@@ -389,17 +390,7 @@ def period_note(lc: LoadedContract, at: datetime) -> str:
 
 # --- one entry point for the CLI and the case store ----------------------------------------------
 
-CLOCK_KINDS = (
-    "first_response",
-    "remote_access",
-    "diagnosis",
-    "onsite_arrival",
-    "spare_ship",
-    "spare_arrival",
-    "resolution",
-    "complaint_first_reply",
-    "complaint_resolution",
-)
+CLOCK_KINDS: tuple[str, ...] = get_args(ClockKind)
 
 
 def due(

@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+PORT   ?= 8000
 
-.PHONY: demo test lint bench clean
+.PHONY: demo deadlines test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	touch $(STAMP)
 
+# The server keeps running (demo cases and tokens in ./var/casetrack.db) until Ctrl-C.
 demo: $(STAMP)
 	$(BIN)/casetrack contracts check contracts/
+	$(BIN)/casetrack serve --demo --port $(PORT)
+
+# Example deadlines computed by hand from the contracts, with the rule behind each.
+deadlines: $(STAMP)
 	@echo "--- a P2 call on a Friday night: the call-center rule (1 h outside working hours)"
 	$(BIN)/casetrack sla due --contract wdkn-hospital-2026 --kind first_response --priority P2 --at 2026-10-09T20:30
 	@echo "--- an emergency on-site visit, zone found from the site's address"

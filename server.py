@@ -47,5 +47,6 @@ def _openapi() -> OpenAPIConfig:
         "`Authorization: Bearer ct_...` (tokens come from `casetrack tokens create`). Errors "
         "are RFC 9457 problem details.",
         path="/schema",
+        use_handler_docstrings=True,
         render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
     )

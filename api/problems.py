@@ -105,9 +105,13 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
 
 
 def _param_path(item: Any) -> str:
-    if isinstance(item, dict) and item.get("key"):
-        return f"{item.get('source', 'param')}.{item['key']}"
-    return "$"
+    """A JSON path for body fields (litestar reports bare keys), ``query.x`` for parameters."""
+    if not isinstance(item, dict):
+        return "$"
+    key, source = str(item.get("key") or ""), item.get("source", "param")
+    if source == "body":
+        return "$" if key in ("", "data") else f"$.{key}"
+    return f"{source}.{key}" if key else "$"
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -4,4 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-API_ROUTES: list[Any] = []
+from api.cases import CaseController, customer_cases
+from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
+
+API_ROUTES: list[Any] = [
+    CaseController,
+    customer_cases,
+    list_contracts,
+    show_contract,
+    check_upload,
+    reload_contracts,
+]

@@ -17,6 +17,7 @@ from core.errors import CasetrackError, ContractError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 DEFAULT_CONTRACTS = "contracts"
 
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sla(commands)
     _add_db(commands)
     _add_audit(commands)
+    _add_tokens(commands)
+    _add_serve(commands)
     return parser
 
 
@@ -314,6 +317,217 @@ def _audit_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"ok: {report.cases_checked} cases, {report.events_checked} events, chains intact")
     return 0
+
+
+# --- casetrack tokens ... ------------------------------------------------------------------------
+
+
+def _add_tokens(commands: argparse._SubParsersAction) -> None:
+    from core.tokens import ROLES
+
+    tokens = commands.add_parser("tokens", help="create, revoke and list API tokens")
+    sub = tokens.add_subparsers(title="tokens commands", metavar="COMMAND")
+    create = sub.add_parser(
+        "create",
+        help="create a token (printed once)",
+        description="Print a new API token on stdout; only its hash is stored, so it is shown "
+        "this once. The database is $CASETRACK_DATABASE_URL.",
+    )
+    create.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        metavar="ROLE",
+        help=f"one of {', '.join(ROLES)}; repeat for several (customer stands alone)",
+    )
+    create.add_argument(
+        "--customer",
+        metavar="ID",
+        help="the customer id (a contract's customer.id) a customer token is bound to",
+    )
+    create.add_argument("--name", help="who or what holds the token (default: its roles)")
+    create.set_defaults(run=_tokens_create)
+    revoke = sub.add_parser("revoke", help="revoke a token by id (it stops working at once)")
+    revoke.add_argument("id", type=int, metavar="ID", help="token id, as `tokens list` shows")
+    revoke.set_defaults(run=_tokens_revoke)
+    listing = sub.add_parser("list", help="list tokens (never the token itself)")
+    listing.set_defaults(run=_tokens_list)
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from core.settings import Settings
+    from core.tokens import create_token
+
+    settings = Settings.from_env()
+    roles = sorted(set(args.role))
+    if args.customer and roles == ["customer"]:
+        # other combinations are refused by create_token's own rules, with their message
+        _require_customer(settings.contracts_dir, args.customer)
+    name = args.name or "+".join(roles) + (f" {args.customer}" if args.customer else "")
+    with _token_session() as session:
+        token, row = create_token(
+            session, roles=roles, name=name, now=datetime.now(UTC), customer_id=args.customer
+        )
+        token_id = row.id
+    print(token)
+    bound = f", customer {args.customer}" if args.customer else ""
+    print(
+        f"token {token_id} ({name}): roles {', '.join(roles)}{bound}. "
+        "Store it now: it will not be shown again.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _require_customer(contracts_dir: str, customer_id: str) -> None:
+    from core.contract_load import load_contracts
+    from core.tokens import TokenError
+
+    contracts = load_contracts([Path(contracts_dir)])
+    known = sorted({lc.contract.customer.id for lc in contracts.contracts.values()})
+    if customer_id not in known:
+        raise TokenError(
+            f"no contract in {contracts_dir} is for customer {customer_id!r} "
+            f"(customers: {', '.join(known) or 'none'})"
+        )
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from core.tokens import revoke_token
+
+    now = datetime.now(UTC)
+    with _token_session() as session:
+        row = revoke_token(session, args.id, now)
+        revoked_at = row.revoked_at
+    again = "" if revoked_at == now else " (it already was)"
+    print(f"token {args.id} revoked at {_minute(revoked_at)}{again}")
+    return 0
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    from core.tokens import list_tokens
+
+    with _token_session() as session:
+        rows = [
+            (
+                str(row.id),
+                row.name,
+                ",".join(row.roles),
+                row.customer_id or "-",
+                _minute(row.created_at),
+                _minute(row.revoked_at),
+            )
+            for row in list_tokens(session)
+        ]
+    if not rows:
+        print("no tokens: create one with `casetrack tokens create --role ROLE`", file=sys.stderr)
+        return 0
+    table = [("ID", "NAME", "ROLES", "CUSTOMER", "CREATED (UTC)", "REVOKED (UTC)"), *rows]
+    widths = [max(_display_width(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        cells = (c + " " * (w - _display_width(c)) for c, w in zip(line, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def _display_width(text: str) -> int:
+    # names are often Chinese: a wide character takes two terminal columns
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _minute(moment: datetime | None) -> str:
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+@contextmanager
+def _token_session() -> Iterator[Session]:
+    """A transaction on the configured database, refused unless its schema is current."""
+    from sqlalchemy.exc import OperationalError
+
+    from core.db import make_engine, make_sessionmaker
+    from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
+    from core.settings import Settings
+
+    url = Settings.from_env().database_url
+    # connecting would create an empty SQLite file: say what to run instead
+    if sqlite_file_missing(url):
+        raise CasetrackError(NOT_INITIALISED)
+    engine = make_engine(url)
+    try:
+        require_current(engine)
+        with make_sessionmaker(engine).begin() as session:
+            yield session
+    except OperationalError as exc:
+        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+        raise CasetrackError(f"database unavailable: {reason}") from None
+    finally:
+        engine.dispose()
+
+
+# --- casetrack serve ---------------------------------------------------------------------------
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API (uvicorn)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the HTTP API until Ctrl-C. Settings come from CASETRACK_* variables;\n"
+        "with none, the database is SQLite at ./var/casetrack.db and contracts come from\n"
+        "./contracts. Contracts are loaded first (exit 1 listing every problem), migrations\n"
+        "are applied once before any worker starts, then the URLs are printed.",
+        epilog="SQLite serves several workers correctly (WAL, busy timeout, one writer at a\n"
+        "time), but PostgreSQL is the production shape:\n"
+        "  CASETRACK_DATABASE_URL=postgresql://... casetrack serve --workers 4",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1: one process serving the app object)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed example cases and demo tokens into an empty database and print the tokens",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        help="do not apply migrations (the schema must already be current)",
+    )
+    serve.set_defaults(run=_serve)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from core.serve import ServeOptions, serve
+
+    options = ServeOptions(
+        host=args.host, port=args.port, workers=args.workers, demo=args.demo, migrate=args.migrate
+    )
+    # the CLI is the edge where the wall clock is read: the demo's "now"
+    return serve(options, now=datetime.now(UTC))
 
 
 if __name__ == "__main__":  # pragma: no cover

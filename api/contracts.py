@@ -1,0 +1,472 @@
+"""Contracts over HTTP: list and show the loaded ones, check an upload, reload from disk."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import pluggy
+from litestar import Request, get, post
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.params import FromPath, QueryParameter, RawBody
+
+from api.auth import EVERYONE, STAFF, authenticated, customer_scope
+from api.problems import MEDIA_TYPE
+from core.contract import Contract
+from core.contract_load import (
+    CALENDARS_DIR,
+    CONTRACT_SUFFIXES,
+    TIERS_FILES,
+    ContractSet,
+    LoadedContract,
+    check_contracts,
+)
+from core.errors import ContractError, NotFoundError, Problem
+from core.runtime import Runtime
+from core.yamlsource import YamlDoc, convert, parse
+
+CHECKERS = ("admin", "project_manager", "service_manager")
+RELOADERS = ("admin",)
+YAML_TYPES = frozenset(
+    {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"}
+)
+DEFAULT_UPLOAD_NAME = "upload.yaml"
+UploadName = Annotated[
+    str,
+    QueryParameter(
+        description="file name the errors give a single YAML upload (default upload.yaml)",
+        max_length=200,
+    ),
+]
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+# reloads are rare; serialising them keeps a slow older load from swapping in last
+_RELOAD_LOCK = threading.Lock()
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+class CheckFiles(msgspec.Struct, forbid_unknown_fields=True):
+    """JSON body of a check with several files: ``{"files": {"a.yaml": "<yaml text>"}}``."""
+
+    files: dict[str, str]
+
+
+class CustomerRef(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+
+
+class PeriodView(msgspec.Struct, kw_only=True):
+    start: date
+    end: date
+
+
+class ContractSummary(msgspec.Struct, kw_only=True):
+    """One loaded contract in a list."""
+
+    id: str
+    customer: CustomerRef
+    program: str
+    period: PeriodView
+    devices: int
+    file: str  # the file name in the contracts directory (or of the upload)
+
+
+class ContractList(msgspec.Struct, kw_only=True):
+    items: list[ContractSummary]
+
+
+class ContractDetail(msgspec.Struct, kw_only=True):
+    """A contract as loaded, beside what its devices and sites resolve against."""
+
+    id: str
+    file: str
+    # nested: the contract has a `zones` key of its own (the resolver settings)
+    contract: Contract
+    tiers: list[str]  # the tiers its devices are on
+    program_tiers: list[str]  # the tiers its program offers
+    zones: list[str]  # the zone ids its zone resolver can return
+
+
+class CheckSummary(msgspec.Struct, kw_only=True):
+    contracts: int
+    devices: int
+    tiers: int
+    programs: int
+    checked: list[ContractSummary]
+    replaces: list[str]  # ids of loaded contracts the upload would stand in for
+
+
+class CheckResult(msgspec.Struct, kw_only=True):
+    ok: bool
+    summary: CheckSummary
+
+
+class ReloadResult(msgspec.Struct, kw_only=True):
+    ok: bool
+    contracts: int
+    devices: int
+    tiers: int
+    programs: int
+    added: list[str]
+    removed: list[str]
+
+
+class LocatedProblem(msgspec.Struct, kw_only=True):
+    """One problem in a contract file (the uploaded file's name for a check)."""
+
+    file: str
+    line: int | None
+    column: int | None
+    path: str
+    message: str
+
+
+class ProblemDoc(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem detail; a 422 lists every contract problem in ``errors``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[LocatedProblem] | None = None
+
+
+_PROBLEMS = {
+    400: "The upload's file name or JSON shape is unusable.",
+    401: "Missing, unknown or revoked token.",
+    403: "The token's roles do not allow this.",
+    404: "No such contract visible to this token.",
+    413: "Request body larger than the server's limit (1 MB).",
+    415: "Not application/yaml, text/plain or application/json.",
+    422: "Contract problems, each with file, line, column and YAML path.",
+}
+
+
+def _problems(*codes: int) -> dict[int, ResponseSpec]:
+    return {
+        code: ResponseSpec(
+            data_container=ProblemDoc,
+            description=_PROBLEMS[code],
+            media_type=MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for code in codes
+    }
+
+
+@dataclass
+class _CheckOperation(Operation):
+    """The check's OpenAPI operation: the raw body is documented by hand."""
+
+    def __post_init__(self) -> None:
+        text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+        files = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["files"],
+            properties={
+                "files": Schema(
+                    type=OpenAPIType.OBJECT,
+                    additional_properties=Schema(type=OpenAPIType.STRING),
+                    description="file name → YAML text",
+                )
+            },
+        )
+        self.request_body = RequestBody(
+            required=True,
+            description="one contract file as YAML, or several as a JSON map",
+            content={
+                "application/yaml": text,
+                "text/plain": text,
+                "application/json": OpenAPIMediaType(schema=files),
+            },
+        )
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+
+@get(
+    "/api/v1/contracts",
+    guards=[authenticated],
+    opt={"roles": STAFF},
+    sync_to_thread=False,  # reads the in-memory set only
+    tags=["contracts"],
+    operation_id="listContracts",
+    responses=_problems(401, 403),
+)
+def list_contracts(request: Request[Any, Any, Any]) -> ContractList:
+    """Every loaded contract, by id: customer, program, period, device count, file."""
+    contracts = _runtime(request).contracts
+    return ContractList(items=[summary(lc) for _, lc in sorted(contracts.contracts.items())])
+
+
+@get(
+    "/api/v1/contracts/{contract_id:str}",
+    guards=[authenticated],
+    opt={"roles": EVERYONE},
+    sync_to_thread=False,  # reads the in-memory set only
+    tags=["contracts"],
+    operation_id="getContract",
+    responses=_problems(401, 403, 404),
+)
+def show_contract(request: Request[Any, Any, Any], contract_id: FromPath[str]) -> ContractDetail:
+    """One contract as loaded (defaults filled in, YAML's kebab-case keys), its tiers and zones.
+
+    A customer token sees its own customer's contracts only; any other id is a 404.
+    """
+    contracts = _runtime(request).contracts
+    scope = customer_scope(request.state.principal)
+    if scope is None:
+        lc = contracts.get(contract_id)
+    else:
+        # one answer for missing and not-yours, without the staff message's list of known ids
+        found = contracts.contracts.get(contract_id)
+        if found is None or found.contract.customer.id != scope:
+            raise NotFoundError(f"unknown contract {contract_id!r}")
+        lc = found
+    return details(lc)
+
+
+@post(
+    "/api/v1/contracts/check",
+    guards=[authenticated],
+    opt={"roles": CHECKERS},
+    sync_to_thread=True,
+    status_code=200,
+    tags=["contracts"],
+    operation_id="checkContracts",
+    operation_class=_CheckOperation,
+    responses=_problems(400, 401, 403, 413, 415, 422),
+)
+def check_upload(
+    request: Request[Any, Any, Any], body: RawBody, name: UploadName = DEFAULT_UPLOAD_NAME
+) -> CheckResult:
+    """Check contract file(s) against the current tier catalog and the other loaded contracts.
+
+    Body: one YAML file (``application/yaml`` or ``text/plain``; ``?name=`` names it in
+    errors) or ``application/json`` ``{"files": {"name.yaml": "..."}}``. An upload with the
+    id (or file name) of a loaded contract stands in for it. Nothing is changed.
+    """
+    files = uploaded_files(request.content_type[0], body, name)
+    runtime = _runtime(request)
+    return check_files(files, runtime.contracts, Path(runtime.settings.contracts_dir), runtime.pm)
+
+
+@post(
+    "/api/v1/contracts/reload",
+    guards=[authenticated],
+    opt={"roles": RELOADERS},
+    sync_to_thread=True,
+    status_code=200,
+    tags=["contracts"],
+    operation_id="reloadContracts",
+    responses=_problems(401, 403, 422),
+)
+def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
+    """Load the contracts directory again; on any problem the old contracts stay active."""
+    runtime = _runtime(request)
+    directory = Path(runtime.settings.contracts_dir)
+    with _RELOAD_LOCK:
+        old = runtime.contracts
+        loaded, problems = check_contracts([directory], pm=runtime.pm)
+        if problems or loaded is None:
+            raise ContractError(relative_problems(problems, directory))
+        # plain assignments of the new set: a request already holding the old one finishes
+        # on it, every later one sees the new one
+        runtime.contracts = loaded
+        runtime.desk.contracts = loaded
+    return ReloadResult(
+        ok=True,
+        **counts(loaded),
+        added=sorted(loaded.contracts.keys() - old.contracts.keys()),
+        removed=sorted(old.contracts.keys() - loaded.contracts.keys()),
+    )
+
+
+def _runtime(request: Request[Any, Any, Any]) -> Runtime:
+    return request.app.state.runtime
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def summary(lc: LoadedContract) -> ContractSummary:
+    contract = lc.contract
+    return ContractSummary(
+        id=contract.id,
+        customer=CustomerRef(id=contract.customer.id, name=contract.customer.name),
+        program=contract.program,
+        period=PeriodView(start=contract.period.start, end=contract.period.end),
+        devices=len(contract.devices),
+        file=Path(lc.file).name,
+    )
+
+
+def details(lc: LoadedContract) -> ContractDetail:
+    contract = lc.contract
+    program = lc.catalog.programs.get(contract.program)
+    return ContractDetail(
+        id=contract.id,
+        file=Path(lc.file).name,
+        contract=contract,
+        tiers=sorted({device.tier for device in contract.devices}),
+        program_tiers=list(program.tiers) if program else [],
+        zones=list(lc.zone_resolver.zones),
+    )
+
+
+def counts(contracts: ContractSet) -> dict[str, int]:
+    return {
+        "contracts": len(contracts.contracts),
+        "devices": sum(len(lc.contract.devices) for lc in contracts.contracts.values()),
+        "tiers": len(contracts.catalog.tiers),
+        "programs": len(contracts.catalog.programs),
+    }
+
+
+# --- checking an upload ------------------------------------------------------------------------
+
+
+def uploaded_files(media_type: str, body: bytes, name: str) -> dict[str, bytes]:
+    """The uploaded files by name, from a YAML body or a JSON ``files`` map."""
+    if media_type in YAML_TYPES:
+        files = {name: body}
+    elif media_type == "application/json":
+        try:
+            upload = msgspec.json.decode(body, type=CheckFiles)
+        except msgspec.DecodeError as exc:
+            raise _invalid("$", f'expected {{"files": {{name: yaml text}}}}: {exc}') from None
+        files = {key: text.encode("utf-8") for key, text in upload.files.items()}
+        if not files:
+            raise _invalid("$.files", "no file given")
+    else:
+        raise HTTPException(
+            status_code=415,
+            detail=f"send one YAML file as application/yaml or text/plain, or several as "
+            f'application/json {{"files": {{...}}}}, not {media_type or "no content type"}',
+        )
+    for file in files:
+        _check_name(file, None if media_type in YAML_TYPES else f"$.files[{file!r}]")
+    return files
+
+
+def _check_name(file: str, path: str | None) -> None:
+    """A bare contract file name (it is written into a temp dir and must not escape it)."""
+    if not _FILE_NAME.match(file) or not file.endswith(CONTRACT_SUFFIXES):
+        raise _invalid(path, f"{file!r}: a bare file name ending in .yaml or .yml is needed")
+    if file in TIERS_FILES:
+        raise _invalid(path, f"{file!r}: checks run against the current tier catalog")
+
+
+def _invalid(path: str | None, message: str) -> ValidationException:
+    """A 400 through problems.validation_error, naming a body path or else ``query.name``."""
+    if path is None:
+        return ValidationException(
+            detail=message, extra=[{"message": message, "key": "name", "source": "query"}]
+        )
+    return ValidationException(detail=message, extra=[{"message": f"{message} - at `{path}`"}])
+
+
+def check_files(
+    files: Mapping[str, bytes], current: ContractSet, contracts_dir: Path, pm: pluggy.PluginManager
+) -> CheckResult:
+    """Run the CLI's checks on the uploads beside a copy of the tier catalog and calendars.
+
+    The other loaded contracts are compared in memory (device serials must stay unique), so
+    that their problems, if any appeared on disk since loading, are not the upload's.
+    """
+    uploads = list(_parsed(files))
+    replaced = {contract.id for _, contract in uploads}
+    others = [
+        lc
+        for lc in current.contracts.values()
+        if lc.id not in replaced and Path(lc.file).name not in files
+    ]
+    with tempfile.TemporaryDirectory(prefix="casetrack-check-") as tmp:
+        root = Path(tmp)
+        for file, content in files.items():
+            (root / file).write_bytes(content)
+        for tiers in TIERS_FILES:
+            if (contracts_dir / tiers).is_file():
+                shutil.copy(contracts_dir / tiers, root / tiers)
+        if (contracts_dir / CALENDARS_DIR).is_dir():
+            shutil.copytree(contracts_dir / CALENDARS_DIR, root / CALENDARS_DIR)
+        loaded, problems = check_contracts([root], pm=pm)
+        problems = relative_problems(problems, root)
+    problems += serial_clashes(uploads, others)
+    if problems or loaded is None:
+        raise ContractError(sorted(problems, key=_order))
+    return CheckResult(
+        ok=True,
+        summary=CheckSummary(
+            **counts(loaded),
+            checked=[summary(lc) for _, lc in sorted(loaded.contracts.items())],
+            replaces=sorted(replaced & current.contracts.keys()),
+        ),
+    )
+
+
+def _parsed(files: Mapping[str, bytes]) -> Iterable[tuple[YamlDoc, Contract]]:
+    """The uploads that decode as contracts; the others' errors come from the full check."""
+    for file, content in files.items():
+        try:
+            doc = parse(file, content.decode("utf-8"))
+            yield doc, convert(doc, Contract)
+        except (ContractError, UnicodeDecodeError):
+            continue
+
+
+def serial_clashes(
+    uploads: Iterable[tuple[YamlDoc, Contract]], others: Iterable[LoadedContract]
+) -> list[Problem]:
+    """Uploaded devices whose serial another loaded contract already covers."""
+    owners: dict[str, tuple[LoadedContract, int]] = {}
+    for lc in others:
+        for index, device in enumerate(lc.contract.devices):
+            owners.setdefault(device.serial, (lc, index))
+    found = []
+    for doc, contract in uploads:
+        for i, device in enumerate(contract.devices):
+            if device.serial in owners:
+                owner, index = owners[device.serial]
+                where = Path(owner.file).name
+                if owner.doc is not None:
+                    line, column = owner.doc.locate(f"$.devices[{index}].serial")
+                    where += f":{line}:{column}"
+                found.append(
+                    doc.problem(
+                        f"$.devices[{i}].serial",
+                        f"serial {device.serial!r} is also covered by contract {owner.id} "
+                        f"({where})",
+                    )
+                )
+    return found
+
+
+def relative_problems(problems: Iterable[Problem], root: Path) -> list[Problem]:
+    """Problems with ``root`` cut from file names and messages: the client's names, not ours."""
+    prefix = str(root) + os.sep
+    return [
+        Problem(
+            p.file.removeprefix(prefix), p.line, p.column, p.path, p.message.replace(prefix, "")
+        )
+        for p in problems
+    ]
+
+
+def _order(problem: Problem) -> tuple[str, int, int]:
+    return problem.file, problem.line or 0, problem.column or 0

@@ -1,0 +1,334 @@
+"""Who may do what over HTTP: tokens, the role matrix, customer isolation, credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import Api
+from sqlalchemy import select
+from test_api_cases import CASES, SCHOOL, SWITCH, call, open_body
+
+from core import orm
+from core.tokens import hash_token, revoke_token
+
+CUSTOMER_A = "wdkn-hospital"  # holds HOSPITAL
+CUSTOMER_B = "rsyz"  # holds SCHOOL
+MISSING = "MS-2026-999999"
+SECRET_IP, SECRET_PASSWORD = "10.8.1.20", "S3cr3t-Pa55-Zq9"
+
+# every route on one case: (method, suffix, a valid body)
+CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "", None),
+    ("GET", "/credentials", None),
+    ("POST", "/assign", {"engineer": "eng:wang"}),
+    ("POST", "/first-response", {"agreed_content": "check the uplink"}),
+    ("POST", "/diagnosis", {"finding": "PSU dead", "hardware_fault": True}),
+    (
+        "POST",
+        "/remote-access",
+        {
+            "consent_by": "姜丽",
+            "consent_at": "2026-10-14T10:00:00+08:00",
+            "credentials": {"password": "x"},
+        },
+    ),
+    ("POST", "/remote-login", {}),
+    ("POST", "/onsite-request", {"reason": "needs hands"}),
+    ("POST", "/onsite-arrival", {}),
+    ("POST", "/spare-shipped", {"note": "RMA"}),
+    ("POST", "/spare-arrived", {}),
+    ("POST", "/notes", {"text": "hello", "visibility": "customer"}),
+    ("POST", "/calls", {"direction": "outbound", "party": "姜丽", "summary": "update"}),
+    ("POST", "/priority", {"priority": "P1", "reason": "whole campus down"}),
+    ("POST", "/status", {"status": "in_progress"}),
+    ("POST", "/escalations", {"level": 1, "reason": "slow", "target_group": "experts"}),
+    ("POST", "/exclusions", {"kind": "resolution", "cause": "force-majeure", "note": "typhoon"}),
+    ("POST", "/resolve", {"resolution": "done"}),
+    (
+        "POST",
+        "/close",
+        {"confirmed_by": "姜丽", "confirmed_at": "2026-10-14T10:00:00+08:00", "checklist": []},
+    ),
+    ("POST", "/reopen", {"reason": "back again"}),
+]
+ROUTE_IDS = [f"{method} {suffix or '/'}" for method, suffix, _ in CASE_ROUTES]
+
+# the role matrix of docs/api.md, written out independently of api/cases.py
+STAFF_ROLES = (
+    "admin",
+    "agent",
+    "complaint_manager",
+    "engineer",
+    "project_manager",
+    "service_manager",
+)
+ALL_STAFF = frozenset(STAFF_ROLES)
+MATRIX: dict[str, frozenset[str]] = {
+    "/assign": frozenset({"agent", "service_manager", "admin"}),
+    "/first-response": frozenset({"agent", "engineer", "service_manager"}),
+    "/diagnosis": frozenset({"engineer", "service_manager"}),
+    "/remote-access": frozenset({"engineer", "service_manager"}),
+    "/remote-login": frozenset({"engineer", "service_manager", "agent"}),
+    "/onsite-request": frozenset({"service_manager", "admin"}),
+    "/onsite-arrival": frozenset({"engineer", "service_manager", "agent"}),
+    "/spare-shipped": frozenset({"engineer", "service_manager", "agent"}),
+    "/spare-arrived": frozenset({"engineer", "service_manager", "agent"}),
+    "/notes": ALL_STAFF,
+    "/calls": ALL_STAFF,
+    "/priority": frozenset({"agent", "service_manager", "admin"}),
+    "/status": ALL_STAFF,
+    "/escalations": ALL_STAFF,
+    "/exclusions": frozenset({"service_manager", "project_manager", "admin"}),
+    "/resolve": frozenset({"engineer", "service_manager", "agent"}),
+    "/close": frozenset({"agent", "service_manager", "admin"}),
+    "/reopen": frozenset({"agent", "service_manager", "complaint_manager", "admin"}),
+    "/credentials": frozenset({"engineer"}),  # and then only the assigned one
+}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def school_case(api: Api) -> dict[str, Any]:
+    """A case of customer B, assigned, with a device in the 乳山 zone."""
+    agent = api.headers("agent")
+    body = open_body(api, contract_id=SCHOOL, site="乳山市胜利街55号")
+    case = call(api, "POST", CASES, agent, json=body, expect=201).json()
+    url = f"{CASES}/{case['number']}"
+    return call(api, "POST", f"{url}/assign", agent, json={"engineer": "e"}, expect=200).json()
+
+
+def without_instance(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "instance"}
+
+
+def request(api: Api, method: str, url: str, headers: dict[str, str], body: Any) -> Any:
+    if body is None:
+        return call(api, method, url, headers)
+    return call(api, method, url, headers, json=body)
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+def test_missing_garbage_and_revoked_tokens_are_401_problems(api: Api) -> None:
+    revoked = api.token("admin")
+    with api.runtime.sessions.begin() as session:
+        row = session.scalars(
+            select(orm.ApiToken).where(orm.ApiToken.token_hash == hash_token(revoked))
+        ).one()
+        revoke_token(session, row.id, api.now)
+    number = call(api, "POST", CASES, api.headers("agent"), json=open_body(api)).json()["number"]
+    attempts: list[dict[str, str]] = [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer garbage"},
+        {"Authorization": "Bearer ct_not-a-real-token"},
+        {"Authorization": f"Basic {api.token('admin')}"},
+        bearer(revoked),
+    ]
+    targets = [
+        ("GET", CASES, None),
+        ("POST", CASES, open_body(api)),
+        ("GET", f"{CASES}/{number}", None),
+        ("POST", f"{CASES}/{number}/notes", {"text": "x"}),
+        ("GET", f"{CASES}/{number}/credentials", None),
+        ("GET", f"/api/v1/customers/{CUSTOMER_A}/cases", None),
+    ]
+    for headers in attempts:
+        for method, url, body in targets:
+            response = request(api, method, url, headers, body)
+            assert response.status_code == 401, (headers, url)
+            assert response.headers["www-authenticate"] == "Bearer"
+            assert response.json()["title"] == "invalid token"
+
+
+def test_role_matrix_of_every_command(api: Api) -> None:
+    tokens = {role: api.headers(role) for role in STAFF_ROLES}
+    number = call(api, "POST", CASES, tokens["agent"], json=open_body(api)).json()["number"]
+    checked = 0
+    for method, suffix, body in CASE_ROUTES:
+        if suffix not in MATRIX:
+            continue
+        for role in STAFF_ROLES:
+            response = request(api, method, f"{CASES}/{number}{suffix}", tokens[role], body)
+            if role in MATRIX[suffix]:
+                assert response.status_code != 403 or suffix == "/credentials", (role, suffix)
+            else:
+                assert response.status_code == 403, (role, suffix, response.text)
+                assert response.json()["title"] == "forbidden"
+            checked += 1
+    assert checked == len(MATRIX) * len(STAFF_ROLES)
+
+
+def test_an_engineer_cannot_assign(api: Api) -> None:
+    number = call(api, "POST", CASES, api.headers("agent"), json=open_body(api)).json()["number"]
+    body = {"engineer": "eng:wang"}
+    response = call(api, "POST", f"{CASES}/{number}/assign", api.headers("engineer"), json=body)
+    assert response.status_code == 403
+    assert "agent" in response.json()["detail"]
+    call(api, "POST", CASES, api.headers("engineer"), json=open_body(api), expect=403)
+
+
+def test_every_case_route_is_in_the_cross_customer_list(api: Api) -> None:
+    schema = call(api, "GET", "/schema/openapi.json", expect=200).json()
+    documented = {
+        (method.upper(), path.removeprefix(f"{CASES}/{{number}}"))
+        for path, item in schema["paths"].items()
+        if path.startswith(f"{CASES}/{{number}}")
+        for method in item
+        if method in ("get", "post")
+    }
+    assert documented == {(method, suffix) for method, suffix, _ in CASE_ROUTES}
+
+
+# --- customers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "suffix", "body"), CASE_ROUTES, ids=ROUTE_IDS)
+def test_another_customers_case_looks_exactly_like_a_missing_one(
+    api: Api, method: str, suffix: str, body: dict[str, Any] | None
+) -> None:
+    theirs = school_case(api)
+    customer_a = api.headers("customer", customer=CUSTOMER_A)
+    answers = [
+        request(api, method, f"{CASES}/{number}{suffix}", customer_a, body)
+        for number in (theirs["number"], MISSING, "not-a-case-number")
+    ]
+    for response in answers:
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == answers[0].headers["content-type"]
+    first, *others = (without_instance(r.json()) for r in answers)
+    assert all(other == first for other in others)
+    assert theirs["number"] not in str(first)  # only the instance repeats the asked path
+    after = call(api, "GET", f"{CASES}/{theirs['number']}", api.headers("agent")).json()
+    assert (after["version"], after["events"]) == (theirs["version"], theirs["events"])
+    # on its own case the same customer reads the detail, never sees credentials, never acts
+    customer_b = api.headers("customer", customer=CUSTOMER_B)
+    own = request(api, method, f"{CASES}/{theirs['number']}{suffix}", customer_b, body)
+    assert own.status_code == {"": 200, "/credentials": 404}.get(suffix, 403), own.text
+
+
+def test_a_customer_sees_only_customer_visible_events(api: Api) -> None:
+    agent = api.headers("agent")
+    number = call(api, "POST", CASES, agent, json=open_body(api), expect=201).json()["number"]
+    url = f"{CASES}/{number}"
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/notes", agent, json={"text": "internal-only-remark"}, expect=200)
+    visible = {"text": "we are on it", "visibility": "customer"}
+    call(api, "POST", f"{url}/notes", agent, json=visible, expect=200)
+    staff_view = call(api, "GET", url, agent, expect=200).json()
+    response = call(api, "GET", url, api.headers("customer", customer=CUSTOMER_A), expect=200)
+    customer_view = response.json()
+    assert {e["visibility"] for e in staff_view["events"]} == {"internal", "customer"}
+    assert {e["visibility"] for e in customer_view["events"]} == {"customer"}
+    assert [e["kind"] for e in customer_view["events"]] == ["opened", "note"]
+    assert "internal-only-remark" not in response.text
+    assert "we are on it" in response.text
+    assert customer_view["clocks"] == staff_view["clocks"]
+
+
+def test_customer_lists_and_history_hold_only_its_own_cases(api: Api) -> None:
+    agent = api.headers("agent")
+    mine = {call(api, "POST", CASES, agent, json=open_body(api)).json()["number"] for _ in "ab"}
+    theirs = school_case(api)["number"]
+    customer_a = api.headers("customer", customer=CUSTOMER_A)
+
+    def listed(url: str, **params: Any) -> set[str]:
+        page = call(api, "GET", url, customer_a, params=params, expect=200).json()
+        return {item["number"] for item in page["items"]}
+
+    assert listed(CASES) == mine
+    assert listed(CASES, limit=1) < mine
+    assert listed(CASES, customer=CUSTOMER_B) == set()
+    assert listed(CASES, contract=SCHOOL) == set()
+    assert listed(CASES, customer=CUSTOMER_A) == mine
+    assert listed(CASES, status="assigned") == set()
+    assert listed(f"/api/v1/customers/{CUSTOMER_A}/cases") == mine
+    everything = call(api, "GET", CASES, agent, params={"limit": 500}).json()["items"]
+    assert theirs in {item["number"] for item in everything}
+    other = call(api, "GET", f"/api/v1/customers/{CUSTOMER_B}/cases", customer_a, expect=404)
+    unknown = call(api, "GET", "/api/v1/customers/nobody/cases", customer_a, expect=404)
+    assert without_instance(other.json()) == without_instance(unknown.json())
+    assert theirs not in other.text
+
+
+def test_a_customer_opens_cases_only_under_its_own_contracts(api: Api) -> None:
+    customer_a = api.headers("customer", customer=CUSTOMER_A)
+    headers = {**customer_a, "Idempotency-Key": "web-form-1"}
+    created = call(api, "POST", CASES, headers, json=open_body(api, channel="web"), expect=201)
+    case = created.json()
+    assert case["customer_id"] == CUSTOMER_A
+    assert {e["visibility"] for e in case["events"]} == {"customer"}
+    again = call(api, "POST", CASES, headers, json=open_body(api, channel="web"), expect=200)
+    assert again.json()["number"] == case["number"]
+    foreign = call(api, "POST", CASES, customer_a, json=open_body(api, contract_id=SCHOOL))
+    unknown = call(api, "POST", CASES, customer_a, json=open_body(api, contract_id="nobody"))
+    assert foreign.status_code == unknown.status_code == 404
+    assert foreign.json()["detail"].replace(SCHOOL, "X") == unknown.json()["detail"].replace(
+        "nobody", "X"
+    )
+    assert "rsyz" not in unknown.text.replace(SCHOOL, "")  # no list of known contracts
+    staff = call(api, "GET", CASES, api.headers("agent")).json()["items"]
+    assert [item["customer_id"] for item in staff] == [CUSTOMER_A]
+
+
+# --- credentials --------------------------------------------------------------------------
+
+
+def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
+    agent = api.headers("agent")
+    wang = bearer(api.token("engineer", name="eng:wang"))
+    body = open_body(api, device_serial=SWITCH)
+    number = call(api, "POST", CASES, agent, json=body, expect=201).json()["number"]
+    url = f"{CASES}/{number}"
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    consent = {
+        "consent_by": "周医生",
+        "consent_at": api.now.isoformat(),
+        "credentials": {"device_ip": SECRET_IP, "password": SECRET_PASSWORD},
+    }
+    stored = call(api, "POST", f"{url}/remote-access", wang, json=consent, expect=200)
+    texts = [stored.text]
+
+    shown = call(api, "GET", f"{url}/credentials", wang, expect=200)
+    assert shown.json() == {"device_ip": SECRET_IP, "password": SECRET_PASSWORD}
+    assert "no-store" in shown.headers["cache-control"]
+    others = [
+        bearer(api.token("engineer", name="eng:zhao")),
+        bearer(api.token("agent", name="eng:wang")),  # the right name, not an engineer
+        api.headers("service_manager"),
+        api.headers("admin"),
+    ]
+    for headers in others:
+        refused = call(api, "GET", f"{url}/credentials", headers, expect=403)
+        texts.append(refused.text)
+    for customer in (CUSTOMER_A, CUSTOMER_B):
+        hidden = call(api, "GET", f"{url}/credentials", api.headers("customer", customer=customer))
+        assert hidden.status_code == 404
+        texts.append(hidden.text)
+
+    customer_a = api.headers("customer", customer=CUSTOMER_A)
+    for headers in (agent, wang, customer_a):
+        texts.append(call(api, "GET", url, headers, expect=200).text)
+        texts.append(call(api, "GET", CASES, headers, expect=200).text)
+        history = call(api, "GET", f"/api/v1/customers/{CUSTOMER_A}/cases", headers, expect=200)
+        texts.append(history.text)
+    texts.append(call(api, "POST", f"{url}/remote-login", wang, json={}, expect=200).text)
+    for text in texts:
+        assert SECRET_PASSWORD not in text and SECRET_IP not in text
+    events = call(api, "GET", url, agent).json()["events"]
+    viewed = [e for e in events if e["kind"] == "credentials_viewed"]
+    assert [e["actor"] for e in viewed] == ["eng:wang"]
+    granted = next(e for e in events if e["kind"] == "remote_access_agreed")
+    assert granted["payload"]["credentials_stored"] == ["device_ip", "password"]
+
+
+def test_credentials_of_an_unassigned_case_are_refused(api: Api) -> None:
+    agent = api.headers("agent")
+    number = call(api, "POST", CASES, agent, json=open_body(api), expect=201).json()["number"]
+    engineer = bearer(api.token("engineer", name="eng:wang"))
+    call(api, "GET", f"{CASES}/{number}/credentials", engineer, expect=403)
+    call(api, "GET", f"{CASES}/{MISSING}/credentials", engineer, expect=404)

@@ -23,6 +23,7 @@ from litestar.params import FromPath, QueryParameter, RawBody
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.problems import MEDIA_TYPE
+from api.schemas import Problem as ProblemDoc
 from core.contract import Contract
 from core.contract_load import (
     CALENDARS_DIR,
@@ -122,27 +123,6 @@ class ReloadResult(msgspec.Struct, kw_only=True):
     programs: int
     added: list[str]
     removed: list[str]
-
-
-class LocatedProblem(msgspec.Struct, kw_only=True):
-    """One problem in a contract file (the uploaded file's name for a check)."""
-
-    file: str
-    line: int | None
-    column: int | None
-    path: str
-    message: str
-
-
-class ProblemDoc(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """An RFC 9457 problem detail; a 422 lists every contract problem in ``errors``."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    errors: list[LocatedProblem] | None = None
 
 
 _PROBLEMS = {

@@ -12,11 +12,14 @@ from api.problems import MEDIA_TYPE
 from core.queries import CaseDetail
 
 
-class FieldProblem(msgspec.Struct, kw_only=True):
-    """One complaint about a request field, located by its JSON path."""
+class FieldProblem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One complaint, located by its JSON/YAML path (and file:line:column for contracts)."""
 
     path: str
     message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Api
 from sqlalchemy import select
 from test_api_cases import CASES, SCHOOL, SWITCH, call, open_body
 
+from conftest import Api
 from core import orm
 from core.tokens import hash_token, revoke_token
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import msgspec
-from conftest import Api
 from sqlalchemy import func, select
 
 from api.schemas import CASE_DETAIL_EXAMPLE, OPEN_CASE_EXAMPLE
+from conftest import Api
 from core import orm
 from core.queries import CaseDetail
 from core.service_types import effective_service_type

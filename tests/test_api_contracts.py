@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api
 
+from conftest import Api
 from core.runtime import build_runtime
 from core.settings import Settings
 

@@ -195,7 +195,8 @@ class CaseDesk:
     def _ladder(self, lc: LoadedContract, kind: str, priority: str) -> list[clocks.Alert]:
         return clocks.ladder_for(lc.contract.escalation, kind, priority)
 
-    def _start(self, case: orm.Case, lc: LoadedContract, deadline: sla.Deadline) -> orm.SlaClock:
+    def _clock_row(self, lc: LoadedContract, deadline: sla.Deadline, priority: str) -> orm.SlaClock:
+        """A running clock for ``deadline`` with its first escalation instant planned."""
         clock = orm.SlaClock(
             kind=deadline.kind,
             state=clocks.RUNNING,
@@ -208,8 +209,12 @@ class CaseDesk:
             alert_level=0,
         )
         clocks.plan_alerts(
-            clock, lc.calendar(deadline.calendar), self._ladder(lc, deadline.kind, case.priority)
+            clock, lc.calendar(deadline.calendar), self._ladder(lc, deadline.kind, priority)
         )
+        return clock
+
+    def _start(self, case: orm.Case, lc: LoadedContract, deadline: sla.Deadline) -> orm.SlaClock:
+        clock = self._clock_row(lc, deadline, case.priority)
         case.clocks.append(clock)
         return clock
 
@@ -288,6 +293,11 @@ class CaseDesk:
         idempotency: tuple[str, str] | None,
         request_hash: str,
     ) -> Receipt:
+        # everything that is pure computation happens before the transaction takes the
+        # case-number lock, which queues every other opener until commit
+        zone, zone_reason = self._zone(cmd, lc)
+        planned, unplanned = self._plan_opening_clocks(cmd, lc, zone, now)
+        payload = _open_payload(cmd, lc, zone, zone_reason)
         with self._unit() as (session, events):
             if idempotency is not None:
                 # first statement: a concurrent twin blocks here, then fails on the key
@@ -303,18 +313,11 @@ class CaseDesk:
             number = next_number(session, self.prefix, now.astimezone(self.tz).year)
             if idempotency is not None:
                 key.case_number = number
-            zone, zone_reason = self._zone(cmd, lc)
             case = self._new_case(cmd, lc, number, zone, now)
+            case.clocks = planned  # a new list: no lazy load of an empty collection
+            self._refresh(case, now)
             session.add(case)
             session.flush()
-            unplanned = []
-            for kind, compute in self._opening_deadlines(cmd, lc, zone, now):
-                try:
-                    self._start(case, lc, compute())
-                except CalendarDataMissing as exc:
-                    # the call is never lost: the case opens, the clock waits for data
-                    unplanned.append({"clock": kind, "reason": exc.detail})
-            payload = _open_payload(cmd, lc, zone, zone_reason)
             events.append(self._record(session, case, "opened", actor, now, payload, "customer"))
             if unplanned:
                 events.append(
@@ -322,8 +325,20 @@ class CaseDesk:
                         session, case, "clocks_unplanned", "system", now, {"clocks": unplanned}
                     )
                 )
-            self._refresh(case, now)
             return self._receipt(session, case, events)
+
+    def _plan_opening_clocks(
+        self, cmd: OpenCase, lc: LoadedContract, zone: str | None, now: datetime
+    ) -> tuple[list[orm.SlaClock], list[dict[str, str]]]:
+        """The new case's clock rows, and the clocks that cannot be planned (no holiday data:
+        the call is never lost — the case opens and the clock waits for the data)."""
+        planned, unplanned = [], []
+        for kind, compute in self._opening_deadlines(cmd, lc, zone, now):
+            try:
+                planned.append(self._clock_row(lc, compute(), cmd.priority))
+            except CalendarDataMissing as exc:
+                unplanned.append({"clock": kind, "reason": exc.detail})
+        return planned, unplanned
 
     def _check_open(self, cmd: OpenCase, lc: LoadedContract) -> None:
         if cmd.category in APPOINTMENT_CATEGORIES and cmd.appointment is None:

@@ -7,6 +7,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from api.auth import PrincipalCache
 from api.health import healthz, metrics, readyz
 from api.metrics import Registry, metrics_middleware
 from api.problems import EXCEPTION_HANDLERS
@@ -31,7 +32,13 @@ def create_app(
         route_handlers=[healthz, readyz, metrics, *API_ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(),
-        state=State({"runtime": runtime, "metrics": registry}),
+        state=State(
+            {
+                "runtime": runtime,
+                "metrics": registry,
+                "principals": PrincipalCache(settings.token_cache_seconds),
+            }
+        ),
         middleware=[metrics_middleware(registry)],
         request_max_body_size=MAX_BODY,
         on_shutdown=[runtime.close],

@@ -2,16 +2,61 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from core.desk import Forbidden
-from core.tokens import STAFF_ROLES, Principal, authenticate
+from core.tokens import STAFF_ROLES, Principal, authenticate, hash_token
 
 STAFF = tuple(sorted(STAFF_ROLES))
 EVERYONE = (*STAFF, "customer")
+
+
+class PrincipalCache:
+    """Principals by token hash for a few seconds: one token lookup per token, not per request.
+
+    A token revoked with `casetrack tokens revoke` keeps working in a running server until
+    its entry expires (``CASETRACK_TOKEN_CACHE_SECONDS``, default 10; 0 turns caching off).
+    """
+
+    def __init__(
+        self, ttl: float, *, clock: Callable[[], float] = time.monotonic, size: int = 10_000
+    ) -> None:
+        self.ttl, self.clock, self.size = ttl, clock, size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= self.clock():
+                self._entries.pop(key, None)
+                return None
+            return entry[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()  # bounded; a burst of distinct tokens just re-reads
+            self._entries[key] = (self.clock() + self.ttl, principal)
+
+
+def _principal_for(connection: ASGIConnection[Any, Any, Any, Any], token: str | None) -> Principal:
+    cache: PrincipalCache = connection.app.state.principals
+    key = hash_token(token) if token else ""
+    principal = cache.get(key) if key else None
+    if principal is None:
+        with connection.app.state.runtime.sessions() as session:
+            principal = authenticate(session, token)
+        cache.put(key, principal)
+    return principal
 
 
 def authenticated(
@@ -20,9 +65,7 @@ def authenticated(
     """Guard: resolve the token, then require one of the handler's ``opt["roles"]``."""
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    runtime = connection.app.state.runtime
-    with runtime.sessions() as session:
-        principal = authenticate(session, token.strip() if scheme.lower() == "bearer" else None)
+    principal = _principal_for(connection, token.strip() if scheme.lower() == "bearer" else None)
     allowed = handler.opt.get("roles", STAFF)
     if not principal.has_any(allowed):
         raise Forbidden(

@@ -47,6 +47,7 @@ from core.queries import (
     CaseSummary,
     Page,
     customer_history,
+    detail_of_new_case,
     get_case,
     list_cases,
 )
@@ -217,7 +218,12 @@ class CaseController(Controller):
         receipt = runtime.desk.open_case(
             data, actor=principal.actor, now=runtime.clock(), idempotency=idempotency
         )
-        detail = _detail(runtime, receipt.number, principal)
+        if receipt.case is not None:
+            detail = detail_of_new_case(
+                receipt.case, receipt.appended, customer_view=principal.is_customer
+            )
+        else:  # an idempotent replay: the first case as it is now
+            detail = _detail(runtime, receipt.number, principal)
         return Response(
             detail,
             status_code=200 if receipt.replayed else 201,

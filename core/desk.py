@@ -94,6 +94,10 @@ class Receipt:
     version: int
     events: tuple[int, ...]
     replayed: bool = False  # True when an Idempotency-Key replayed an earlier open
+    # the rows as committed (case with its clocks, the appended events), so a caller can
+    # answer without reading them back; None on a replay
+    case: orm.Case | None = None
+    appended: tuple[orm.CaseEvent, ...] = ()
 
 
 PRIORITY_CLOCKS = {
@@ -185,7 +189,13 @@ class CaseDesk:
 
     def _receipt(self, session: Session, case: orm.Case, events: list[orm.CaseEvent]) -> Receipt:
         session.flush()
-        return Receipt(case.number, case.version, tuple(e.seq for e in events))
+        return Receipt(
+            case.number,
+            case.version,
+            tuple(e.seq for e in events),
+            case=case,
+            appended=tuple(events),
+        )
 
     def _contract(self, contract_id: str) -> LoadedContract:
         return self.contracts.get(contract_id)
@@ -317,7 +327,6 @@ class CaseDesk:
             case.clocks = planned  # a new list: no lazy load of an empty collection
             self._refresh(case, now)
             session.add(case)
-            session.flush()
             events.append(self._record(session, case, "opened", actor, now, payload, "customer"))
             if unplanned:
                 events.append(

@@ -135,16 +135,12 @@ def append_event(
     (StaleDataError) rather than fork the chain; UNIQUE(case_id, seq) is the second guard.
     """
     _check_event(kind, actor, at, visibility)
-    if case.id is None:
-        session.add(case)
-        session.flush()
     seq = (case.last_seq or 0) + 1
     prev_hash = case.last_hash or GENESIS
     at = at.astimezone(UTC)
     body = normalize_payload(payload)
     digest = event_hash(case.number, seq, kind, actor, at, body, visibility, prev_hash)
     event = orm.CaseEvent(
-        case_id=case.id,
         seq=seq,
         kind=kind,
         actor=actor,
@@ -154,6 +150,9 @@ def append_event(
         prev_hash=prev_hash,
         hash=digest,
     )
+    # linked through the relationship: a case not yet flushed gets its id and its first
+    # event in the same flush (no insert-then-update of the case row)
+    event.case = case
     session.add(event)
     case.last_seq = seq
     case.last_hash = digest

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,24 +28,27 @@ def next_number(session: Session, prefix: str, year: int) -> str:
     """
     if not PREFIX.match(prefix):
         raise ValueError(f"case prefix {prefix!r}: 1-16 capital letters or digits, letter first")
-    insert = _dialect_insert(session)
-    stmt = (
-        insert(CaseCounter)
-        .values(prefix=prefix, year=year, last=1)
-        .on_conflict_do_update(
-            index_elements=[CaseCounter.prefix, CaseCounter.year],
-            set_={"last": CaseCounter.last + 1},
+    connection = session.connection()
+    stmt = _UPSERTS.get(connection.dialect.name)
+    if stmt is None:
+        raise NotImplementedError(
+            f"case numbering supports SQLite and PostgreSQL, not {connection.dialect.name}"
         )
-        .returning(CaseCounter.last)
-    )
-    seq = session.execute(stmt).scalar_one()
+    seq = connection.execute(stmt, {"prefix": prefix, "year": year}).scalar_one()
     return format_number(prefix, year, seq)
 
 
-def _dialect_insert(session: Session) -> type[Insert]:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert  # type: ignore[return-value]
-    if name == "sqlite":
-        return sqlite.insert  # type: ignore[return-value]
-    raise NotImplementedError(f"case numbering supports SQLite and PostgreSQL, not {name}")
+def _upsert(insert: Any) -> Any:
+    """INSERT the counter at 1, or add 1 to it, and return the new value (Core, built once)."""
+    table = CaseCounter.__table__
+    return (
+        insert(table)
+        .values(prefix=bindparam("prefix"), year=bindparam("year"), last=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.prefix, table.c.year], set_={"last": table.c.last + 1}
+        )
+        .returning(table.c.last)
+    )
+
+
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}

@@ -175,6 +175,9 @@ class CaseEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+    # write-only link (no backref): lets an event be added with a case that has no id yet
+    case: Mapped[Case] = relationship(viewonly=False, lazy="raise")
+
     __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -175,6 +176,28 @@ def get_case(session: Session, number: str, *, customer_id: str | None = None) -
         },
         CaseDetail,
     )
+
+
+def detail_of_new_case(
+    case: Case, events: Sequence[CaseEvent], *, customer_view: bool = False
+) -> CaseDetail:
+    """The detail of a case just opened, from the rows written (no read back): all of its
+    events are the ones appended, and a customer sees only the customer-visible ones."""
+    shown = [e for e in events if not customer_view or e.visibility == Visibility.CUSTOMER.value]
+    return msgspec.convert(
+        {
+            **_utc_fields(case, [col.key for col in _DETAIL_COLS]),
+            "clocks": [_utc_fields(c, ClockView.__struct_fields__) for c in case.clocks],
+            "events": [_utc_fields(e, EventView.__struct_fields__) for e in shown],
+        },
+        CaseDetail,
+    )
+
+
+def _utc_fields(row: Any, fields: Sequence[str]) -> dict[str, Any]:
+    """Attribute values as the database would return them: datetimes in UTC."""
+    values = {name: getattr(row, name) for name in fields}
+    return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 # --- lists -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     case_prefix: str = "MS"  # 铭升: the service company's case numbers, e.g. MS-2026-000042
     secret_key: str | None = None  # Fernet key for credentials; embedded default: var/secret.key
     contracts_dir: str = "contracts"
+    token_cache_seconds: float = 10.0  # how long a server trusts a token it looked up
     timezone: str = "Asia/Shanghai"  # the desk's zone: case-number years, default --tz
     var_dir: str = "var"
 

@@ -97,7 +97,13 @@ def parse(path: Path | str, text: str | None = None) -> YamlDoc:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ContractError([Problem(file, None, None, "$", f"cannot read: {exc}")]) from exc
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML refuses the text
+        line, col = _position(text, exc.position)
+        raise ContractError(
+            [Problem(file, line, col, "$", f"YAML: character #x{exc.character:04x} not allowed")]
+        ) from exc
     try:
         root = loader.get_single_node()
         problems = list(_duplicate_keys(file, root, "$"))
@@ -117,6 +123,12 @@ def parse(path: Path | str, text: str | None = None) -> YamlDoc:
 
 
 _WHOLE = object()  # "convert the whole document" (None is a legitimate YAML value)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def convert(doc: YamlDoc, type_: type[T], *, path: str = "$", data: Any = _WHOLE) -> T:

@@ -332,3 +332,19 @@ def test_credentials_of_an_unassigned_case_are_refused(api: Api) -> None:
     engineer = bearer(api.token("engineer", name="eng:wang"))
     call(api, "GET", f"{CASES}/{number}/credentials", engineer, expect=403)
     call(api, "GET", f"{CASES}/{MISSING}/credentials", engineer, expect=404)
+
+
+def test_token_lookups_are_cached_briefly_and_revocation_takes_effect_after(api: Api) -> None:
+    ticks = [1000.0]
+    cache = api.client.app.state.principals
+    cache.clock = lambda: ticks[0]
+    token = api.token("agent")
+    assert call(api, "GET", CASES, bearer(token)).status_code == 200
+    with api.runtime.sessions.begin() as session:
+        row = session.scalars(
+            select(orm.ApiToken).where(orm.ApiToken.token_hash == hash_token(token))
+        ).one()
+        revoke_token(session, row.id, api.now)
+    assert call(api, "GET", CASES, bearer(token)).status_code == 200  # still in the cache
+    ticks[0] += cache.ttl + 0.1
+    assert call(api, "GET", CASES, bearer(token)).status_code == 401

@@ -537,3 +537,21 @@ def test_concurrent_retries_open_one_case_and_keep_numbers_gapless(
     assert {r.number for r in results} == {"MS-2026-000001"}
     assert sum(not r.replayed for r in results) == 1
     assert desk.open_case(consult_cmd(), actor="a", now=T0).number == "MS-2026-000002"
+
+
+def test_detail_of_a_new_case_equals_reading_it_back(
+    desk: CaseDesk, sessions: sessionmaker
+) -> None:
+    import msgspec
+
+    from core.queries import detail_of_new_case, get_case
+
+    receipt = desk.open_case(consult_cmd(emergency=True), actor="agent", now=T0)
+    assert receipt.case is not None
+    with sessions() as session:
+        stored = get_case(session, receipt.number)
+        customer = get_case(session, receipt.number, customer_id=receipt.case.customer_id)
+    built = detail_of_new_case(receipt.case, receipt.appended)
+    assert msgspec.json.encode(built) == msgspec.json.encode(stored)
+    as_customer = detail_of_new_case(receipt.case, receipt.appended, customer_view=True)
+    assert msgspec.json.encode(as_customer) == msgspec.json.encode(customer)

@@ -124,7 +124,7 @@ def test_customer_view_holds_only_customer_events(sessions: sessionmaker[Session
     assert {e.visibility for e in customer} == {"customer"}
 
 
-def test_append_flushes_a_case_without_id(sessions: sessionmaker[Session]) -> None:
+def test_append_links_a_case_without_id_in_one_flush(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         case = orm.Case(
             number="MS-2026-000009",
@@ -142,6 +142,8 @@ def test_append_flushes_a_case_without_id(sessions: sessionmaker[Session]) -> No
         )
         session.add(case)
         event = append_event(session, case, kind="opened", actor="bob", at=T0, payload={})
+        assert case.id is None  # nothing written yet
+        session.flush()
         assert case.id is not None and event.case_id == case.id
 
 

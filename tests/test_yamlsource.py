@@ -93,3 +93,9 @@ def test_impossible_date_is_located() -> None:
 def test_a_null_section_converts_as_null_not_as_the_whole_file() -> None:
     doc = parse("n.yaml", "a: ~\n")
     assert convert(doc, int | None, path="$.a", data=None) is None
+
+
+def test_control_characters_are_a_located_problem_not_a_crash() -> None:
+    with pytest.raises(ContractError) as exc:
+        parse("c.yaml", "id: ok\nname: a\x94b\n")
+    assert problems(exc) == ["c.yaml:2:8: $: YAML: character #x0094 not allowed"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,9 @@ from core.db import MIGRATIONS
 from core.errors import CasetrackError
 
 NOT_INITIALISED = "database not initialised: run `casetrack db upgrade`"
+
+# alembic announces its context at INFO on every revision check (each /readyz): keep quiet
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 class SchemaNotReady(CasetrackError):

@@ -73,9 +73,9 @@ __all__ = [
 TIERS_FILES = ("tiers.yaml", "tiers.yml")
 CALENDARS_DIR = "calendars"
 CONTRACT_SUFFIXES = (".yaml", ".yml")
-# No notifier plugin exists yet (email and SMS arrive with a later issue), so escalation
-# ladders may name these two as built-ins; any channel registered through
-# `register_notifiers` is accepted as well.
+# Escalation ladders may always name these two (the built-in email_notify and sms_notify
+# plugins provide them, and a deployment may disable either); any other channel must be
+# registered through `register_notifiers`.
 BUILTIN_NOTIFIER_CHANNELS = frozenset({"email", "sms"})
 
 

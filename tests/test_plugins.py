@@ -179,9 +179,10 @@ def test_entry_point_plugin_can_be_disabled(acme_installed: Path) -> None:
 # --- hooks without a plugin of their own -----------------------------------------------------
 
 
-def test_hook_register_notifiers_no_builtin_sender_yet() -> None:
-    # sms_notify is an honest skeleton: it must not register a sender that pretends to send
-    assert collect_named(fresh_pm(), "register_notifiers") == {}
+def test_hook_register_notifiers_builtin_email_and_sms() -> None:
+    notifiers = collect_named(fresh_pm(), "register_notifiers")
+    assert set(notifiers) == {"email", "sms"}
+    assert all(callable(getattr(sender, "send", None)) for sender in notifiers.values())
 
 
 def test_hook_register_notifiers_collects_a_plugin_sender() -> None:
@@ -194,7 +195,7 @@ def test_hook_register_notifiers_collects_a_plugin_sender() -> None:
 
     pm = fresh_pm()
     pm.register(Wecom(), name="wecom")
-    assert collect_named(pm, "register_notifiers") == {"wecom": sender}
+    assert collect_named(pm, "register_notifiers")["wecom"] is sender
 
 
 def test_hook_register_rma_channels_builtin_descriptors() -> None:

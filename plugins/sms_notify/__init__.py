@@ -1,1 +1,1 @@
-"""Built-in plugin ``sms_notify``: SMS alerts for overdue cases (not implemented yet)."""
+"""Built-in plugin ``sms_notify``: SMS through Alibaba Cloud SendSms, or a file spool."""

@@ -1,0 +1,429 @@
+"""The notifier interface (Notice → Delivery) and its SMTP implementation, ``EmailSender``."""
+
+from __future__ import annotations
+
+import contextlib
+import email.policy
+import hashlib
+import re
+import smtplib
+import ssl
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import jinja2
+import msgspec
+
+from core.errors import CasetrackError, NaiveDatetimeError
+
+# --- the notifier interface: every channel (email, sms, ...) follows this shape ------------
+
+Locale = Literal["zh", "en"]
+LOCALES: frozenset[str] = frozenset({"zh", "en"})
+Variable = str | int | float | None
+
+
+class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is alerted; each channel uses the address it needs (email or phone)."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    locale: Locale = "zh"
+
+
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    """One alert to one recipient on one channel, as the outbox stores and a worker sends it.
+
+    ``idempotency_key`` identifies the alert across retries (e.g. ``case:42:clock:7:level:2:
+    user:13``); ``template`` names what is said (``clock_warning``, ``clock_breached``,
+    ``escalated``) and ``variables`` fill it in.
+    """
+
+    idempotency_key: str
+    channel: str
+    recipient: Recipient
+    template: str
+    variables: dict[str, Variable] = {}
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of one send that the sender could classify.
+
+    ``sent``: the provider accepted it. ``failed``: it never will (rejected recipient, invalid
+    address, 5xx); retrying does not help. ``provider_id`` identifies the message at the
+    provider (for e-mail the Message-ID, which stays the same across retries).
+    """
+
+    status: Literal["sent", "failed"]
+    detail: str
+    provider_id: str | None = None
+
+
+class Notifier(Protocol):
+    """What ``register_notifiers`` registers for a channel (see docs/notifiers.md).
+
+    ``send`` returns a ``Delivery`` for outcomes it can classify, raises
+    ``TransientDeliveryError`` when a later attempt may succeed; any other exception is a bug
+    or a misconfiguration and fails the same way on retry.
+    """
+
+    def send(self, notice: Notice) -> Delivery: ...
+
+
+class NotifierError(CasetrackError):
+    """Base of the errors a notifier raises on purpose."""
+
+    title = "notifier error"
+
+
+class TransientDeliveryError(NotifierError):
+    """Delivery failed for now (4xx, refused connection, timeout): retry with back-off."""
+
+    title = "transient delivery failure"
+
+    def __init__(self, detail: str, *, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class NoticeTemplateError(NotifierError, ValueError):
+    """The notice cannot be rendered (unknown template or locale, missing variable).
+
+    Retrying the same notice fails the same way, so this is never transient.
+    """
+
+    title = "notice template error"
+
+
+class InvalidAddress(NotifierError, ValueError):
+    """An e-mail address fails the simple check of ``is_valid_address``."""
+
+    title = "invalid e-mail address"
+
+
+class NotifierConfigError(NotifierError, ValueError):
+    """The channel's settings are missing or invalid (e.g. no sender address)."""
+
+    title = "notifier configuration error"
+
+
+# --- addresses -------------------------------------------------------------------------------
+
+# Deliberately simple (documented in docs/notifiers.md): a dot-atom local part and an ASCII
+# domain of at least two labels. Quoted local parts, IP literals and internationalised
+# addresses are rejected: none occur in our contacts, and SMTPUTF8 is not negotiated.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
+
+
+def is_valid_address(address: str) -> bool:
+    """True for a plain ``local@domain.tld`` address within RFC 5321's length limits."""
+    local, _, _ = address.partition("@")
+    # fullmatch, not match + "$": "$" would accept a trailing newline (header injection)
+    return len(address) <= 254 and len(local) <= 64 and _ADDRESS.fullmatch(address) is not None
+
+
+def _one_line(text: str) -> str:
+    """Collapse whitespace, newlines included, so no value can start a new header line."""
+    return " ".join(text.split())
+
+
+def parse_sender(sender: str) -> Address:
+    """``"铭升服务台 <servicedesk@example.cn>"`` or a bare address → an ``Address``."""
+    name, addr = parseaddr(sender)
+    if not addr or not is_valid_address(addr):
+        raise NotifierConfigError(f"invalid sender address {sender!r} (want name <a@b.example>)")
+    return Address(display_name=_one_line(name), addr_spec=addr)
+
+
+def message_id(idempotency_key: str, domain: str) -> str:
+    """A Message-ID derived from the key: a retried send repeats it, so receivers de-duplicate.
+
+    Hashed because keys may hold characters a Message-ID cannot.
+    """
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}.casetrack@{domain}>"
+
+
+# --- templates -------------------------------------------------------------------------------
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CONTENT_LANGUAGE: Mapping[str, str] = {"zh": "zh-CN", "en": "en"}
+_TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Rendered(msgspec.Struct, frozen=True, kw_only=True):
+    """A notice's texts in the recipient's language."""
+
+    subject: str
+    text: str
+    html: str | None = None
+
+
+def _when(value: object) -> str:
+    """An ISO 8601 instant as people read it, with its offset: ``2026-03-05 14:00 (UTC+08:00)``."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise NoticeTemplateError(f"not an ISO 8601 date-time: {value!r}") from None
+    if moment.tzinfo is None:
+        # a deadline without an offset is ambiguous for a reader in another zone
+        raise NoticeTemplateError(f"date-time without a UTC offset: {value!r}")
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:5]})"
+
+
+def make_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
+    """Jinja2 set up for notices: strict variables, autoescape for ``.html`` only."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,  # a missing variable is an error, never blank text
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["when"] = _when
+    return env
+
+
+_ENV = make_environment()
+
+
+def _template(env: jinja2.Environment, name: str) -> jinja2.Template | None:
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateNotFound as exc:
+        if exc.name != name:  # an include inside the template is missing: a broken template
+            raise NoticeTemplateError(f"e-mail template {name}: {exc.message}") from exc
+        return None
+
+
+def _render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    try:
+        return template.render(context)
+    except jinja2.TemplateError as exc:
+        raise NoticeTemplateError(f"e-mail template {template.name}: {exc.message}") from exc
+
+
+def render(notice: Notice, *, html: bool = True, env: jinja2.Environment | None = None) -> Rendered:
+    """Subject, plain text and (if a template exists and ``html``) HTML for ``notice``.
+
+    Templates live in ``templates/<locale>/<template>.{subject.txt,txt,html}``; the context
+    is the notice's variables plus ``recipient`` and ``lang`` (reserved names).
+    """
+    env = env or _ENV
+    locale = notice.recipient.locale
+    if locale not in LOCALES:
+        raise NoticeTemplateError(f"unsupported locale {locale!r} (supported: en, zh)")
+    if not _TEMPLATE_NAME.fullmatch(notice.template):
+        raise NoticeTemplateError(f"invalid template name {notice.template!r}")
+    base = f"{locale}/{notice.template}"
+    subject, text = _template(env, f"{base}.subject.txt"), _template(env, f"{base}.txt")
+    if subject is None or text is None:
+        raise NoticeTemplateError(
+            f"no e-mail template {notice.template!r} for locale {locale!r} "
+            f"(expected {base}.subject.txt and {base}.txt)"
+        )
+    context = {**notice.variables, "recipient": notice.recipient, "lang": CONTENT_LANGUAGE[locale]}
+    html_template = _template(env, f"{base}.html") if html else None
+    return Rendered(
+        subject=_one_line(_render(subject, context)),
+        text=_render(text, context),
+        html=None if html_template is None else _render(html_template, context),
+    )
+
+
+# --- SMTP --------------------------------------------------------------------------------------
+
+# 7bit: non-ASCII bodies get base64 or quoted-printable, so no server needs 8BITMIME; headers
+# are RFC 2047-encoded (utf8=False), so none needs SMTPUTF8. CRLF line ends as SMTP wants.
+# refold_source="none": the values set_raw() stores below are sent exactly as folded here.
+MESSAGE_POLICY = email.policy.SMTP.clone(cte_type="7bit", refold_source="none")
+
+# Subjects and display names are encoded and folded with `email.header.Header`, not by the
+# policy: the policy's folder can drop the whitespace next to an encoded word (CPython
+# gh-144156: "到期 — 威海" arrives as "到期— 威海") and, folding a long display name, can
+# drop the quotes around one with a comma ("Sun, Zhigang" becomes two addresses). Header
+# encodes the whole value, spaces and specials included, so folding loses nothing.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")  # needs neither quotes nor encoding
+
+
+def _encode_words(value: str, header: str) -> str:
+    return Header(value, "utf-8", header_name=header).encode(linesep="\r\n")
+
+
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    if subject.isascii():
+        message["Subject"] = subject  # ASCII folds at spaces, no encoded words involved
+    else:
+        message.set_raw("Subject", _encode_words(subject, "Subject"))
+
+
+def _set_address(message: EmailMessage, header: str, name: str, addr_spec: str) -> None:
+    """``Name <addr>``: a plain short name as is, any other one as RFC 2047 encoded words."""
+    name = _one_line(name)
+    if not name:
+        message.set_raw(header, addr_spec)
+        return
+    if _PLAIN_NAME.fullmatch(name) and len(f"{header}: {name} <{addr_spec}>") <= 78:
+        message.set_raw(header, f"{name} <{addr_spec}>")
+        return
+    encoded = _encode_words(name, header)
+    last = encoded.rsplit("\r\n", 1)[-1]
+    used = len(last) + (len(header) + 2 if last == encoded else 0)
+    # the address may go on a continuation line: folding white space is allowed before "<"
+    fold = " " if used + len(addr_spec) + 3 <= 78 else "\r\n "
+    message.set_raw(header, f"{encoded}{fold}<{addr_spec}>")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+class EmailSender:
+    """Sends notices over SMTP; one connection per notice (alerts are few, workers retry).
+
+    ``send`` returns a ``Delivery`` for outcomes it can classify and raises
+    ``TransientDeliveryError`` when a later attempt may succeed.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        sender_address: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout: float = 10,
+        clock: Callable[[], datetime] = _utc_now,
+        tls_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+        html: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = parse_sender(sender_address)
+        self.username = username
+        self._password = password
+        self.starttls = starttls
+        self.timeout = timeout
+        self.clock = clock
+        self.tls_context = tls_context
+        self.local_hostname = local_hostname
+        self.html = html
+
+    def __repr__(self) -> str:  # never the password
+        return f"EmailSender({self.host}:{self.port}, from={self.sender.addr_spec!r})"
+
+    def compose(self, notice: Notice) -> EmailMessage:
+        """The complete message for ``notice`` (also for previews); raises NotifierError."""
+        address = notice.recipient.email or ""
+        if not is_valid_address(address):
+            raise InvalidAddress(f"invalid recipient address {address!r}")
+        rendered = render(notice, html=self.html)
+        now = self.clock()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise NaiveDatetimeError("the e-mail clock must return an aware datetime")
+        message = EmailMessage(policy=MESSAGE_POLICY)
+        _set_subject(message, rendered.subject)
+        _set_address(message, "From", self.sender.display_name, self.sender.addr_spec)
+        _set_address(message, "To", notice.recipient.name, address)
+        message["Date"] = format_datetime(now)
+        message["Message-ID"] = message_id(notice.idempotency_key, self.sender.domain)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders stay quiet
+        message.set_content(rendered.text)
+        if rendered.html is not None:
+            message.add_alternative(rendered.html, subtype="html")
+        # after the content: set_content() clears every Content-* header already there
+        message["Content-Language"] = CONTENT_LANGUAGE[notice.recipient.locale]
+        return message
+
+    def send(self, notice: Notice) -> Delivery:
+        """Deliver ``notice`` to the SMTP server; see the class docstring for the outcomes."""
+        address = notice.recipient.email or ""
+        if not is_valid_address(address):
+            # fixing the contact is a person's job; retrying the same notice cannot succeed
+            return Delivery(status="failed", detail=f"invalid e-mail address {address!r}")
+        message = self.compose(notice)
+        provider_id = str(message["Message-ID"])
+        where = f"{self.host}:{self.port}"
+        try:
+            reply = self._transmit(message, address)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = exc.recipients.get(address, (0, b"recipient refused"))
+            detail = f"{where} refused {address}: {code} {_text(text)}"
+            return _refused(code, detail, provider_id, exc)
+        except smtplib.SMTPResponseException as exc:
+            detail = f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}"
+            return _refused(exc.smtp_code, detail, provider_id, exc)
+        except smtplib.SMTPServerDisconnected as exc:  # includes a timeout waiting for a reply
+            raise TransientDeliveryError(f"{where}: {exc}") from exc
+        except smtplib.SMTPException as exc:
+            # no STARTTLS or AUTH offered although configured: waiting does not change that
+            return Delivery(status="failed", detail=f"{where}: {exc}", provider_id=provider_id)
+        except ssl.SSLCertVerificationError as exc:
+            return Delivery(status="failed", detail=f"{where}: {exc}", provider_id=provider_id)
+        except OSError as exc:  # refused, unreachable, timed out: the server may be back later
+            raise TransientDeliveryError(f"{where}: {exc}") from exc
+        return Delivery(status="sent", detail=f"{where}: {reply}", provider_id=provider_id)
+
+    def _transmit(self, message: EmailMessage, to_addr: str) -> str:
+        """One SMTP session delivering ``message``; returns the server's reply to DATA."""
+        smtp = smtplib.SMTP(
+            self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+        )
+        polite = False  # QUIT only on a healthy connection: a dead one would wait out a timeout
+        try:
+            reply = self._converse(smtp, message.as_bytes(), to_addr)
+            polite = True
+            return reply
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            polite = True  # the server answered: end the session properly
+            raise
+        finally:
+            if polite:
+                with contextlib.suppress(OSError):  # smtplib's errors are OSErrors too
+                    smtp.quit()
+            smtp.close()
+
+    def _converse(self, smtp: smtplib.SMTP, payload: bytes, to_addr: str) -> str:
+        smtp.ehlo_or_helo_if_needed()
+        if self.starttls:
+            smtp.starttls(context=self.tls_context or ssl.create_default_context())
+            smtp.ehlo()  # the capabilities before TLS no longer count
+        if self.username is not None:
+            smtp.login(self.username, self._password or "")
+        # mail/rcpt/data rather than sendmail(): only data() returns the server's final reply
+        # (e.g. "250 2.0.0 Ok: queued as 4Fz1xY"), which is what a mail log search needs
+        code, text = smtp.mail(self.sender.addr_spec)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, text, self.sender.addr_spec)
+        code, text = smtp.rcpt(to_addr)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({to_addr: (code, text)})
+        code, text = smtp.data(payload)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, text)
+        return f"{code} {_text(text)}"
+
+
+def _refused(code: int, detail: str, provider_id: str, cause: Exception) -> Delivery:
+    """A 5xx is final (failed); anything else, 4xx above all, is worth another attempt."""
+    if 500 <= code < 600:
+        return Delivery(status="failed", detail=detail, provider_id=provider_id)
+    raise TransientDeliveryError(detail, code=code) from cause

@@ -1,0 +1,640 @@
+"""The e-mail notifier against a real local SMTP server (aiosmtpd): rendering, MIME, outcomes."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from ipaddress import IPv4Address
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.errors import NaiveDatetimeError
+from core.plugins import collect_named, make_plugin_manager
+from plugins.email_notify.hooks import LazyEmailSender, SmtpSettings
+from plugins.email_notify.sender import (
+    Delivery,
+    EmailSender,
+    InvalidAddress,
+    Notice,
+    NoticeTemplateError,
+    NotifierConfigError,
+    Recipient,
+    TransientDeliveryError,
+    is_valid_address,
+    message_id,
+    render,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 3, 5, 13, 20, tzinfo=SHANGHAI)
+DESK = "铭升服务台 <servicedesk@mingsheng.example.cn>"
+CUSTOMER = "威海市商业银行环翠支行"
+CASE = "MS-2026-000042"
+DEADLINE = "2026-03-05T14:00:00+08:00"
+QUEUED = "250 2.0.0 Ok: queued as CT0042"
+
+
+# --- a real SMTP server that records what it accepts -----------------------------------------
+
+
+# mailbox → the server's reply to RCPT TO (any other mailbox is accepted)
+RCPT_REPLIES = {"gone": "550 5.1.1 mailbox unavailable", "busy": "451 4.3.0 try again later"}
+# mailbox → the server's reply to the end of DATA
+DATA_REPLIES = {
+    "spam": "554 5.6.0 message content rejected",
+    "full": "452 4.3.1 insufficient system storage",
+}
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler: answers by recipient mailbox, keeps every message it accepts."""
+
+    received: list[Received] = field(default_factory=list)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = RCPT_REPLIES.get(address.partition("@")[0])
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        for address in envelope.rcpt_tos:
+            reply = DATA_REPLIES.get(address.partition("@")[0])
+            if reply is not None:
+                return reply
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        )
+        return QUEUED
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[Recorder, int]]:
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(server: tuple[Recorder, int]) -> tuple[Recorder, int]:
+    recorder, port = server
+    recorder.received.clear()
+    return recorder, port
+
+
+def make_sender(port: int, **kwargs: object) -> EmailSender:
+    kwargs.setdefault("clock", lambda: NOW)
+    kwargs.setdefault("timeout", 2)
+    return EmailSender(
+        "127.0.0.1", port, sender_address=DESK, local_hostname="casetrack.test", **kwargs
+    )
+
+
+def notice(
+    *,
+    to: str = "sun.zhigang@whccb.example.cn",
+    name: str = "孙志刚",
+    locale: str = "zh",
+    template: str = "clock_warning",
+    key: str = "case:42:clock:first_response:level:1:user:7",
+    **variables: object,
+) -> Notice:
+    values: dict[str, object] = {
+        "case_number": CASE,
+        "customer": CUSTOMER,
+        "priority": "P1",
+        "clock": "first_response",
+        "deadline": DEADLINE,
+        "level": 1,
+        "link": f"https://casetrack.example.cn/cases/{CASE}",
+    }
+    values.update(variables)
+    return Notice(
+        idempotency_key=key,
+        channel="email",
+        recipient=Recipient(name=name, email=to, locale=locale),  # type: ignore[arg-type]
+        template=template,
+        variables={k: v for k, v in values.items() if v is not None},  # type: ignore[misc]
+    )
+
+
+def only(recorder: Recorder) -> EmailMessage:
+    assert len(recorder.received) == 1
+    return recorder.received[0].message
+
+
+# --- successful delivery -----------------------------------------------------------------------
+
+
+def test_chinese_warning_is_delivered_with_decoded_headers(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    delivery = make_sender(port).send(notice(summary="核心交换机端口频繁 down", elapsed="80%"))
+
+    assert delivery.status == "sent"
+    assert delivery.detail == f"127.0.0.1:{port}: {QUEUED}"
+    received = recorder.received[0]
+    assert received.mail_from == "servicedesk@mingsheng.example.cn"
+    assert received.rcpt_tos == ["sun.zhigang@whccb.example.cn"]
+    assert received.raw.isascii()  # RFC 2047 headers, base64/QP bodies: no SMTPUTF8 needed
+    assert b"=?utf-8?" in received.raw
+
+    message = only(recorder)
+    assert message["Subject"] == f"[{CASE}] 首次响应时限即将到期 — {CUSTOMER}"
+    (sender,) = message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == (
+        "铭升服务台",
+        "servicedesk@mingsheng.example.cn",
+    )
+    (to,) = message["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("孙志刚", "sun.zhigang@whccb.example.cn")
+    assert message["Date"].datetime == NOW
+    assert message["Message-ID"] == delivery.provider_id
+    assert message["Content-Language"] == "zh-CN"
+    assert message["Auto-Submitted"] == "auto-generated"
+
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "孙志刚，您好" in text
+    assert f"工单 {CASE}（{CUSTOMER}）的首次响应时限即将到期" in text
+    assert "截止时间：2026-03-05 14:00 (UTC+08:00)" in text
+    assert "问题摘要：核心交换机端口频繁 down" in text
+    assert "已用时限：80%" in text
+    assert f"查看工单：https://casetrack.example.cn/cases/{CASE}" in text
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert f"<strong>{CASE}</strong>" in html
+    assert '<html lang="zh-CN">' in html
+
+
+def test_english_breach_notice(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    delivery = make_sender(port).send(
+        notice(
+            to="li.na@whccb.example.cn",
+            name="Li Na",
+            locale="en",
+            template="clock_breached",
+            clock="onsite_arrival",
+            level=3,
+        )
+    )
+    assert delivery.status == "sent"
+    message = only(recorder)
+    assert message["Subject"] == f"[{CASE}] On-site arrival deadline missed — {CUSTOMER}"
+    assert message["Content-Language"] == "en"
+    assert str(message["To"]) == "Li Na <li.na@whccb.example.cn>"
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert text.startswith("Dear Li Na,")
+    assert f"case {CASE} ({CUSTOMER}) passed at 2026-03-05 14:00 (UTC+08:00)" in text
+    assert "Escalation:  level 3" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject"),
+    [
+        ("zh", f"[{CASE}] 工单已升级至第 2 级 — {CUSTOMER}"),
+        ("en", f"[{CASE}] Escalated to level 2 — {CUSTOMER}"),
+    ],
+)
+def test_escalation_notice_needs_no_clock(
+    smtp: tuple[Recorder, int], locale: str, subject: str
+) -> None:
+    recorder, port = smtp
+    sent = make_sender(port).send(
+        notice(locale=locale, template="escalated", level=2, clock=None, deadline=None)
+    )
+    assert sent.status == "sent"
+    assert only(recorder)["Subject"] == subject
+
+
+def test_a_retry_repeats_the_message_id_so_receivers_can_deduplicate(
+    smtp: tuple[Recorder, int],
+) -> None:
+    recorder, port = smtp
+    times = iter([NOW, NOW + timedelta(minutes=5), NOW + timedelta(minutes=10)])
+    sender = make_sender(port, clock=lambda: next(times))
+
+    first = sender.send(notice())
+    retry = sender.send(notice())
+    other = sender.send(notice(key="case:42:clock:first_response:level:2:user:7"))
+
+    ids = [r.message["Message-ID"] for r in recorder.received]
+    dates = [r.message["Date"].datetime for r in recorder.received]
+    assert ids[0] == ids[1] == first.provider_id == retry.provider_id
+    assert ids[2] != ids[0] and ids[2] == other.provider_id
+    assert ids[0].endswith("@mingsheng.example.cn>")
+    assert dates == [NOW, NOW + timedelta(minutes=5), NOW + timedelta(minutes=10)]
+
+
+def test_message_id_is_derived_from_the_key_only() -> None:
+    assert message_id("k 1<>", "a.example") == message_id("k 1<>", "a.example")
+    assert message_id("k1", "a.example") != message_id("k2", "a.example")
+    assert message_id("k 1<>", "a.example").count("<") == 1  # the key is hashed, not pasted
+
+
+def test_html_is_escaped_and_headers_cannot_be_injected(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    sender = make_sender(port)
+    sent = sender.send(
+        notice(customer="<b>A&B</b>\r\nBcc: evil@attacker.example", name="X\nCc: evil@x.example")
+    )
+    assert sent.status == "sent"
+    assert recorder.received[0].rcpt_tos == ["sun.zhigang@whccb.example.cn"]
+    message = only(recorder)
+    assert message["Bcc"] is None and message["Cc"] is None
+    assert (
+        message["Subject"]
+        == f"[{CASE}] 首次响应时限即将到期 — <b>A&B</b> Bcc: evil@attacker.example"
+    )
+    assert message["To"].addresses[0].display_name == "X Cc: evil@x.example"
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in html and "<b>A&B</b>" not in html
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "<b>A&B</b>" in text  # plain text is never escaped
+
+
+# Printable text from any script; control characters are collapsed away by design.
+ANY_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=80)
+ASCII_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=100)
+
+
+def _unfolded(text: str) -> str:
+    return " ".join(text.split())
+
+
+@settings(max_examples=150, deadline=None)
+@given(customer=ASCII_TEXT | ANY_TEXT, name=ASCII_TEXT | ANY_TEXT)
+def test_long_headers_fold_without_losing_or_adding_anything(customer: str, name: str) -> None:
+    # CPython's folder loses spaces next to encoded words and quotes around long names; the
+    # sender encodes subjects and display names itself so that neither happens
+    raw = make_sender(25).compose(notice(customer=customer, name=name)).as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and max(len(line) for line in head.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == _unfolded(f"[{CASE}] 首次响应时限即将到期 — {customer}")
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["sun.zhigang@whccb.example.cn"]
+    # the modern parser puts a space between a display name's encoded words, so the name is
+    # checked with the RFC 2047 decoder proper
+    legacy = email.message_from_bytes(raw, policy=email.policy.compat32)
+    address = "sun.zhigang@whccb.example.cn"
+    shown = f"{_unfolded(name)} <{address}>" if _unfolded(name) else address
+    assert str(make_header(decode_header(legacy["To"]))) == shown
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "孙志刚（威海市商业银行环翠支行信息科技部 IT 经理，值班电话见通讯录）",
+        'Sun, Zhigang "IT" (on call) ' + "z" * 70,
+    ],
+)
+def test_a_long_display_name_survives_folding(name: str) -> None:
+    raw = make_sender(25).compose(notice(name=name)).as_bytes()
+    legacy = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert "\n " in legacy["To"]  # folded
+    assert str(make_header(decode_header(legacy["To"]))) == (
+        f"{name} <sun.zhigang@whccb.example.cn>"
+    )
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert len(parsed["To"].addresses) == 1  # the comma did not split it in two
+
+
+def test_html_part_can_be_turned_off(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    make_sender(port, html=False).send(notice())
+    message = only(recorder)
+    assert message.get_content_type() == "text/plain"
+
+
+# --- classified failures -----------------------------------------------------------------------
+
+
+def test_rejected_recipient_is_a_permanent_failure(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    delivery = make_sender(port).send(notice(to="gone@whccb.example.cn"))
+    assert delivery.status == "failed"
+    assert "550 5.1.1 mailbox unavailable" in delivery.detail
+    assert "gone@whccb.example.cn" in delivery.detail
+    assert recorder.received == []
+
+
+def test_rejected_content_is_a_permanent_failure(smtp: tuple[Recorder, int]) -> None:
+    _, port = smtp
+    delivery = make_sender(port).send(notice(to="spam@whccb.example.cn"))
+    assert delivery == Delivery(
+        status="failed",
+        detail=f"127.0.0.1:{port}: 554 5.6.0 message content rejected",
+        provider_id=delivery.provider_id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mailbox", "reply", "code"),
+    [("busy", "451 4.3.0 try again later", 451), ("full", "452 4.3.1 insufficient", 452)],
+)
+def test_4xx_replies_are_transient(
+    smtp: tuple[Recorder, int], mailbox: str, reply: str, code: int
+) -> None:
+    recorder, port = smtp
+    with pytest.raises(TransientDeliveryError, match=reply) as caught:
+        make_sender(port).send(notice(to=f"{mailbox}@whccb.example.cn"))
+    assert caught.value.code == code
+    assert recorder.received == []
+
+
+def test_nothing_listening_is_transient() -> None:
+    # a bound socket that does not listen: connecting is refused, and no other test can
+    # grab the port meanwhile
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        with pytest.raises(TransientDeliveryError, match="refused"):
+            make_sender(port).send(notice())
+
+
+def test_a_silent_server_times_out_as_transient() -> None:
+    # listens (the kernel completes the handshake) but never sends the 220 greeting
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        with pytest.raises(TransientDeliveryError, match="timed out"):
+            make_sender(port, timeout=0.2).send(notice())
+
+
+def test_invalid_recipient_address_fails_without_connecting(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    delivery = make_sender(port).send(notice(to="孙志刚@whccb"))
+    assert delivery == Delivery(status="failed", detail="invalid e-mail address '孙志刚@whccb'")
+    with pytest.raises(InvalidAddress):
+        make_sender(port).compose(notice(to="no-at-sign"))
+    assert recorder.received == []
+
+
+# --- template errors are typed and never transient ----------------------------------------
+
+
+def test_missing_variable_is_a_template_error(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    with pytest.raises(NoticeTemplateError, match="'case_number' is undefined") as caught:
+        make_sender(port).send(notice(case_number=None))
+    assert not isinstance(caught.value, TransientDeliveryError)
+    assert "zh/clock_warning.subject.txt" in caught.value.detail
+    assert recorder.received == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"template": "overdue_party"}, "no e-mail template 'overdue_party' for locale 'zh'"),
+        ({"template": "../../etc/passwd"}, "invalid template name"),
+        ({"locale": "ja"}, "unsupported locale 'ja'"),
+        ({"deadline": "2026-03-05 14:00"}, "without a UTC offset"),
+        ({"deadline": "tomorrow"}, "not an ISO 8601 date-time"),
+    ],
+)
+def test_unrenderable_notices_are_template_errors(changes: dict, message: str) -> None:
+    with pytest.raises(NoticeTemplateError, match=message):
+        render(notice(**changes))
+
+
+def test_every_template_renders_in_both_locales() -> None:
+    for locale in ("zh", "en"):
+        for template in ("clock_warning", "clock_breached", "escalated"):
+            rendered = render(notice(locale=locale, template=template))
+            assert rendered.subject.startswith(f"[{CASE}] ") and "\n" not in rendered.subject
+            assert CASE in rendered.text and rendered.html is not None
+
+
+def test_the_clock_must_be_aware() -> None:
+    with pytest.raises(NaiveDatetimeError):
+        make_sender(25, clock=lambda: datetime(2026, 3, 5, 13, 20)).compose(notice())
+
+
+# --- addresses ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["sun.zhigang@whccb.example.cn", "it+alerts@example.com", "a@b.cn", "o'brien@x-y.example"],
+)
+def test_valid_addresses(address: str) -> None:
+    assert is_valid_address(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "",
+        "plain",
+        "a@localhost",  # single-label domain
+        "孙志刚@whccb.example.cn",  # no SMTPUTF8
+        "a..b@example.cn",
+        ".a@example.cn",
+        "a@-example.cn",
+        '"quoted"@example.cn',
+        "a@[127.0.0.1]",
+        "a b@example.cn",
+        "a@example.cn\n",
+        "a@example.cn>, b@example.cn",
+        "x" * 65 + "@example.cn",
+    ],
+)
+def test_invalid_addresses(address: str) -> None:
+    assert not is_valid_address(address)
+
+
+def test_sender_address_is_checked_when_constructed() -> None:
+    with pytest.raises(NotifierConfigError, match="invalid sender address"):
+        EmailSender("127.0.0.1", 25, sender_address="servicedesk")
+    assert make_sender(25).sender.display_name == "铭升服务台"
+    assert "secret" not in repr(make_sender(25, username="u", password="secret"))
+
+
+# --- STARTTLS and AUTH -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Recorder, int, bytes]]:
+    """A server that requires STARTTLS before AUTH, with a throwaway cert for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = tmp_path_factory.mktemp("tls")
+    (tmp / "cert.pem").write_bytes(cert_pem)
+    (tmp / "key.pem").write_bytes(key_pem)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
+
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and auth_data == (b"desk", b"s3cret")
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
+
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        yield recorder, port, cert_pem
+    finally:
+        controller.stop()
+
+
+def test_starttls_and_login(tls_server: tuple[Recorder, int, bytes]) -> None:
+    recorder, port, cert_pem = tls_server
+    trust = ssl.create_default_context(cadata=cert_pem.decode())
+    sender = make_sender(port, starttls=True, tls_context=trust, username="desk", password="s3cret")
+    assert sender.send(notice()).status == "sent"
+    assert recorder.received[-1].message["Subject"].startswith(f"[{CASE}]")
+
+    wrong = make_sender(port, starttls=True, tls_context=trust, username="desk", password="x")
+    failed = wrong.send(notice())
+    assert failed.status == "failed" and "535" in failed.detail  # no retry fixes a password
+
+    untrusted = make_sender(port, starttls=True, username="desk", password="s3cret")
+    refused = untrusted.send(notice())
+    assert refused.status == "failed" and "CERTIFICATE_VERIFY_FAILED" in refused.detail
+
+    plain = make_sender(port, username="desk", password="s3cret")  # STARTTLS forgotten
+    assert plain.send(notice()).status == "failed"
+
+
+# --- the hook and its settings -----------------------------------------------------------------
+
+
+SMTP_VARIABLES = (
+    "CASETRACK_SMTP_HOST",
+    "CASETRACK_SMTP_PORT",
+    "CASETRACK_SMTP_FROM",
+    "CASETRACK_SMTP_USER",
+    "CASETRACK_SMTP_PASSWORD",
+    "CASETRACK_SMTP_STARTTLS",
+    "CASETRACK_SMTP_TIMEOUT",
+    "CASETRACK_SMTP_HELO",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in SMTP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_hook_register_notifiers_email_is_lazy_and_reads_the_environment(
+    clean_env: pytest.MonkeyPatch, smtp: tuple[Recorder, int]
+) -> None:
+    recorder, port = smtp
+    pm = make_plugin_manager(load_entrypoints=False, disabled=[])
+    notifiers = collect_named(pm, "register_notifiers")
+    assert "email" in notifiers
+    email_sender = notifiers["email"]
+    assert isinstance(email_sender, LazyEmailSender)
+
+    # registered without CASETRACK_SMTP_FROM: nothing was read or connected yet
+    with pytest.raises(NotifierConfigError, match="CASETRACK_SMTP_FROM is not set"):
+        email_sender.send(notice())
+
+    clean_env.setenv("CASETRACK_SMTP_PORT", str(port))
+    clean_env.setenv("CASETRACK_SMTP_FROM", DESK)
+    clean_env.setenv("CASETRACK_SMTP_HELO", "casetrack.test")
+    fresh = collect_named(
+        make_plugin_manager(load_entrypoints=False, disabled=[]), "register_notifiers"
+    )
+    assert fresh["email"].send(notice(locale="en")).status == "sent"
+    message = only(recorder)
+    assert message["From"].addresses[0].addr_spec == "servicedesk@mingsheng.example.cn"
+    assert "deadline approaching" in message["Subject"]
+
+
+def test_hook_register_notifiers_email_can_be_disabled() -> None:
+    pm = make_plugin_manager(load_entrypoints=False, disabled=["email_notify"])
+    assert "email" not in collect_named(pm, "register_notifiers")
+
+
+def test_smtp_settings_defaults_and_parsing() -> None:
+    assert SmtpSettings.from_env({}) == SmtpSettings()
+    assert (SmtpSettings().host, SmtpSettings().port) == ("127.0.0.1", 25)
+    settings = SmtpSettings.from_env(
+        {
+            "CASETRACK_SMTP_HOST": "smtp.mingsheng.example.cn",
+            "CASETRACK_SMTP_PORT": "587",
+            "CASETRACK_SMTP_FROM": DESK,
+            "CASETRACK_SMTP_USER": "desk",
+            "CASETRACK_SMTP_PASSWORD": "s3cret",
+            "CASETRACK_SMTP_STARTTLS": "Yes",
+            "CASETRACK_SMTP_TIMEOUT": "2.5",
+        }
+    )
+    assert (settings.port, settings.starttls, settings.timeout) == (587, True, 2.5)
+    assert "s3cret" not in repr(settings) and "s3cret" not in str(settings)
+    with pytest.raises(NotifierConfigError, match="STARTTLS"):
+        SmtpSettings.from_env({"CASETRACK_SMTP_STARTTLS": "maybe"})
+    with pytest.raises(NotifierConfigError, match="port"):
+        SmtpSettings.from_env({"CASETRACK_SMTP_PORT": "smtp"})

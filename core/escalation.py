@@ -1,0 +1,423 @@
+"""Escalation planning, pure: who gets which notice, on which channel, when, and digests."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
+
+from core.contract import EscalationStep
+from core.contract import Person as ContractPerson
+from core.errors import CasetrackError
+
+if TYPE_CHECKING:
+    from core.calendar import Calendar
+    from core.contract_load import LoadedContract
+    from core.staff import Person, StaffDirectory
+
+__all__ = [
+    "CHANNEL_ADDRESS",
+    "DIGEST_WINDOW",
+    "Digest",
+    "NoticePlan",
+    "PlannedNotice",
+    "Recipient",
+    "Resolution",
+    "Skip",
+    "digest",
+    "is_urgent",
+    "notice_key",
+    "plan_notices",
+    "recipients_for",
+    "send_time",
+]
+
+# Which Recipient attribute a channel delivers to. A plugin channel not listed here gets its
+# notices planned without an address: its notifier knows what it needs.
+CHANNEL_ADDRESS: dict[str, str] = {"email": "email", "sms": "mobile"}
+DIGEST_WINDOW = timedelta(minutes=5)
+
+# Role → OurStaff attribute: the contract names these people itself.
+MANAGER_ROLES: dict[str, str] = {
+    "service-manager": "service_manager",
+    "project-manager": "project_manager",
+    "complaint-manager": "complaint_manager",
+    "spare-manager": "spare_manager",
+}
+# Roles only the staff directory knows.
+DIRECTORY_ROLES: frozenset[str] = frozenset(
+    {"quality-department", "general-manager", "expert-group"}
+)
+# Role → Contact.role in the contract's customer contacts.
+CONTACT_ROLES: dict[str, str] = {
+    "customer-site-lead": "site-lead",
+    "customer-maintenance-supervisor": "maintenance-supervisor",
+}
+# Customers are disturbed in the contract's working hours only.
+CONTACT_CALENDAR = "working-hours"
+MANAGER_CALENDAR = "working-hours"
+
+
+# --- recipients ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Someone a step notifies, with the role they were chosen for.
+
+    ``id`` is the staff directory id, or ``<contract or customer id>/<name>`` for a person
+    known only to the contract (it goes into idempotency keys, so it must be stable).
+    ``calendar`` names a calendar of the case's contract.
+    """
+
+    id: str
+    name: str
+    role: str
+    email: str | None = None
+    mobile: str | None = None
+    locale: str = "zh"
+    calendar: str = "working-hours"
+    staff: bool = True  # our person (False: a customer contact)
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A role, person or channel that gets no notice, and why (kept for the case's record)."""
+
+    role: str
+    reason: str
+    who: str | None = None
+    channel: str | None = None
+
+
+class Resolution(NamedTuple):
+    """The people a step notifies and what was skipped on the way."""
+
+    recipients: list[Recipient]
+    skipped: list[Skip]
+
+
+def recipients_for(
+    step: EscalationStep,
+    *,
+    contract: LoadedContract,
+    staff: StaffDirectory,
+    assignee: str | None,
+    at: datetime,
+) -> Resolution:
+    """Map each role of ``step.notify`` to people; never raises for a missing person.
+
+    ``engineer``: the case's assignee when the directory knows them (by id or name), else the
+    engineer on duty at ``at``. Managers: the contract's ``our-staff`` person, else everyone
+    with that role in the directory. Quality department, general manager, expert group: the
+    directory. Customer roles: the contract's contacts with that role. A person reached
+    through two roles is notified once, for the first.
+    """
+    recipients: list[Recipient] = []
+    skipped: list[Skip] = []
+    seen: dict[str, Recipient] = {}
+    for role in step.notify:
+        found, why = _resolve(role, contract, staff, assignee, at)
+        skipped += why
+        if not found and not why:
+            skipped.append(Skip(role, "nobody holds this role in the contract or staff directory"))
+        for recipient in found:
+            if recipient.id in seen:
+                first = seen[recipient.id].role
+                skipped.append(Skip(role, f"already notified as {first}", who=recipient.name))
+                continue
+            seen[recipient.id] = recipient
+            recipients.append(recipient)
+    return Resolution(recipients, skipped)
+
+
+def _resolve(
+    role: str,
+    contract: LoadedContract,
+    staff: StaffDirectory,
+    assignee: str | None,
+    at: datetime,
+) -> tuple[list[Recipient], list[Skip]]:
+    if role == "engineer":
+        return _engineer(staff, assignee, at)
+    if role in MANAGER_ROLES:
+        person = getattr(contract.contract.our_staff, MANAGER_ROLES[role])
+        if person is not None:
+            return [_from_contract(person, role, contract.id, staff)], []
+        return [_from_staff(p, role) for p in staff.people_with(role)], []
+    if role in DIRECTORY_ROLES:
+        return [_from_staff(p, role) for p in staff.people_with(role)], []
+    if role in CONTACT_ROLES:
+        customer = contract.contract.customer
+        contacts = [c for c in customer.contacts if c.role == CONTACT_ROLES[role]]
+        if not contacts:
+            reason = f"contract {contract.id} names no {CONTACT_ROLES[role]} contact"
+            return [], [Skip(role, reason)]
+        return [_from_contact(c, role, customer.id) for c in contacts], []
+    return [], [Skip(role, "unknown role")]
+
+
+def _engineer(
+    staff: StaffDirectory, assignee: str | None, at: datetime
+) -> tuple[list[Recipient], list[Skip]]:
+    skipped: list[Skip] = []
+    if assignee:
+        person = staff.person(assignee)
+        if person is not None:
+            return [_from_staff(person, "engineer")], []
+        reason = "assignee is not in the staff directory: the on-duty engineer instead"
+        skipped.append(Skip("engineer", reason, who=assignee))
+    return [_from_staff(staff.on_duty(at), "engineer")], skipped
+
+
+def _from_staff(person: Person, role: str) -> Recipient:
+    return Recipient(
+        id=person.id,
+        name=person.name,
+        role=role,
+        email=person.email,
+        mobile=person.mobile,
+        locale=person.locale,
+        calendar=person.calendar,
+    )
+
+
+def _from_contract(
+    person: ContractPerson, role: str, contract_id: str, staff: StaffDirectory
+) -> Recipient:
+    """A manager the contract names; the directory adds id, locale, calendar and any address
+    the contract leaves out (the contract's own addresses win: they are what was agreed)."""
+    known = staff.match(person.name, person.email)
+    if known is None:
+        return Recipient(
+            id=f"{contract_id}/{person.name}",
+            name=person.name,
+            role=role,
+            email=person.email,
+            mobile=person.mobile,
+            calendar=MANAGER_CALENDAR,
+        )
+    return Recipient(
+        id=known.id,
+        name=person.name,
+        role=role,
+        email=person.email or known.email,
+        mobile=person.mobile or known.mobile,
+        locale=known.locale,
+        calendar=known.calendar,
+    )
+
+
+def _from_contact(contact: ContractPerson, role: str, customer_id: str) -> Recipient:
+    return Recipient(
+        id=f"{customer_id}/{contact.name}",
+        name=contact.name,
+        role=role,
+        email=contact.email,
+        mobile=contact.mobile,
+        calendar=CONTACT_CALENDAR,
+        staff=False,
+    )
+
+
+# --- notices ---------------------------------------------------------------------------------
+
+
+def is_urgent(
+    step: EscalationStep, priority: str, fraction: float, *, override: bool | None = None
+) -> bool:
+    """Whether a level's notices ignore the recipients' calendars and go at once.
+
+    Default (ours): a breach (``fraction >= 1``, e.g. "100%" or "100% + 2h") of a P1 clock.
+    ``override`` (True/False) wins; so will a per-step ``urgent`` flag once the contract
+    model has one (core.contract.EscalationStep has none yet: read defensively).
+    """
+    if override is not None:
+        return override
+    flag = getattr(step, "urgent", None)
+    if isinstance(flag, bool):
+        return flag
+    return priority == "P1" and fraction >= 1
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedNotice:
+    """One notice to one recipient on one channel, and when it may go out."""
+
+    recipient: Recipient
+    channel: str
+    address: str | None  # the e-mail or mobile; None for a channel we know no address for
+    idempotency_key: str
+    due_at: datetime  # when the level fired
+    send_after: datetime  # not before: due_at, or the recipient's calendar's next opening
+    urgent: bool
+    case_number: str
+    clock_kind: str
+    clock_id: str | None
+    level: int
+    step_at: str  # the rung, e.g. "100% + 2h", for the message
+    why: str  # how send_after was chosen, for the case's record
+
+
+class NoticePlan(NamedTuple):
+    """The notices of one fired level, and the recipient/channel pairs that get none."""
+
+    notices: list[PlannedNotice]
+    skipped: list[Skip]
+
+
+def notice_key(
+    case_number: str,
+    clock_kind: str,
+    clock_id: str | int | None,
+    level: int,
+    recipient_id: str,
+    channel: str,
+) -> str:
+    """``case:kind:clock:level:recipient:channel``; an absent clock id leaves its slot empty
+    so every key has the same fields. The same level re-planned gives the same key, so the
+    outbox can refuse a second send."""
+    clock = "" if clock_id is None else str(clock_id)
+    return f"{case_number}:{clock_kind}:{clock}:{level}:{recipient_id}:{channel}"
+
+
+def send_time(
+    at: datetime, calendar: str, urgent: bool, calendars: Callable[[str], Calendar]
+) -> tuple[datetime, str]:
+    """(send_after, why): ``at`` when urgent or the calendar is open, else its next opening.
+
+    An unknown calendar sends at once: a late warning is worse than an untimely one.
+    """
+    if urgent:
+        return at, "urgent: sent at once"
+    try:
+        cal = calendars(calendar)
+    except CasetrackError as exc:
+        return at, f"calendar {calendar!r} unavailable ({exc.detail}): sent at once"
+    if cal.is_open(at):
+        return at, f"{calendar} open"
+    opens = cal.next_open(at)
+    return opens, f"{calendar} closed: held until {opens.isoformat()}"
+
+
+def plan_notices(
+    *,
+    case_number: str,
+    clock_kind: str,
+    level_index: int,
+    step: EscalationStep,
+    urgent: bool,
+    recipients: Iterable[Recipient],
+    channels: Sequence[str] | None = None,
+    at: datetime,
+    calendars: Callable[[str], Calendar],
+    clock_id: str | int | None = None,
+) -> NoticePlan:
+    """The notices of level ``level_index`` of a clock that fired at ``at``: each recipient on
+    each channel (``step.channels`` unless given) that has an address for it."""
+    notices: list[PlannedNotice] = []
+    skipped: list[Skip] = []
+    times: dict[str, tuple[datetime, str]] = {}  # per calendar name: built and asked once
+    for recipient in recipients:
+        for channel in step.channels if channels is None else channels:
+            attribute = CHANNEL_ADDRESS.get(channel)
+            address = getattr(recipient, attribute) if attribute else None
+            if attribute and not address:
+                reason = f"no {attribute} for {channel}"
+                skipped.append(Skip(recipient.role, reason, who=recipient.name, channel=channel))
+                continue
+            if recipient.calendar not in times:
+                times[recipient.calendar] = send_time(at, recipient.calendar, urgent, calendars)
+            send_after, why = times[recipient.calendar]
+            key = notice_key(case_number, clock_kind, clock_id, level_index, recipient.id, channel)
+            notices.append(
+                PlannedNotice(
+                    recipient=recipient,
+                    channel=channel,
+                    address=address,
+                    idempotency_key=key,
+                    due_at=at,
+                    send_after=send_after,
+                    urgent=urgent,
+                    case_number=case_number,
+                    clock_kind=clock_kind,
+                    clock_id=None if clock_id is None else str(clock_id),
+                    level=level_index,
+                    step_at=step.at,
+                    why=why,
+                )
+            )
+    return NoticePlan(notices, skipped)
+
+
+# --- digests ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One message to one recipient on one channel carrying one or more notices."""
+
+    recipient: Recipient
+    channel: str
+    send_after: datetime
+    notices: tuple[PlannedNotice, ...]
+    idempotency_key: str
+
+    @property
+    def covers(self) -> list[tuple[str, str, int]]:
+        """(case number, clock kind, level) of each notice, in send order."""
+        return [(n.case_number, n.clock_kind, n.level) for n in self.notices]
+
+    @property
+    def urgent(self) -> bool:
+        return any(n.urgent for n in self.notices)
+
+
+def digest(notices: Sequence[PlannedNotice], *, window: timedelta = DIGEST_WINDOW) -> list[Digest]:
+    """Group notices to the same recipient and channel whose ``send_after`` lies within
+    ``window`` of the group's first into one digest each.
+
+    A digest goes at the *latest* member's ``send_after``: no member is ever sent before it
+    is due (a clock may still be met in the meantime), and the first waits at most
+    ``window``. Urgent notices are never held for a digest: each goes alone. A group of one
+    keeps its notice's key; a larger one gets ``digest:<recipient>:<channel>:<hash>`` of its
+    members' keys, so the same group always has the same key.
+    """
+    by_target: dict[tuple[str, str], list[PlannedNotice]] = {}
+    for notice in notices:
+        by_target.setdefault((notice.recipient.id, notice.channel), []).append(notice)
+    digests: list[Digest] = []
+    for group in by_target.values():
+        group.sort(key=lambda n: (n.send_after, n.idempotency_key))
+        current: list[PlannedNotice] = []
+        for notice in group:
+            if notice.urgent:
+                digests.append(_digest([notice]))
+                continue
+            if current and notice.send_after - current[0].send_after > window:
+                digests.append(_digest(current))
+                current = []
+            current.append(notice)
+        if current:
+            digests.append(_digest(current))
+    digests.sort(key=lambda d: (d.send_after, d.recipient.id, d.channel))
+    return digests
+
+
+def _digest(members: list[PlannedNotice]) -> Digest:
+    first = members[0]
+    if len(members) == 1:
+        key = first.idempotency_key
+    else:
+        joined = "\n".join(sorted(n.idempotency_key for n in members))
+        digest_hash = hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+        key = f"digest:{first.recipient.id}:{first.channel}:{digest_hash}"
+    return Digest(
+        recipient=first.recipient,
+        channel=first.channel,
+        send_after=max(n.send_after for n in members),
+        notices=tuple(members),
+        idempotency_key=key,
+    )

@@ -1,0 +1,34 @@
+"""The case desk: every case command as one transaction that validates, then records events.
+
+One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
+clocks): ``opening``, ``work``, ``milestones``, ``closing``; the refusals are in ``errors``.
+"""
+
+from __future__ import annotations
+
+from core.desk.base import DeskBase, Receipt
+from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
+from core.desk.errors import CloseRefused, Forbidden, IdempotencyMismatch, InvalidCommand
+from core.desk.milestones import MilestoneCommands
+from core.desk.opening import OpenCommands
+from core.desk.work import PAUSED_BY_CUSTOMER, PRIORITY_CLOCKS, WorkCommands
+
+__all__ = [
+    "PAUSED_BY_CUSTOMER",
+    "PRIORITY_CLOCKS",
+    "STOP_ON_RESOLVE",
+    "CaseDesk",
+    "CloseRefused",
+    "DeskBase",
+    "Forbidden",
+    "IdempotencyMismatch",
+    "InvalidCommand",
+    "Receipt",
+]
+
+
+class CaseDesk(OpenCommands, WorkCommands, MilestoneCommands, ClosingCommands):
+    """Case commands over a database; each public method is one transaction.
+
+    ``now`` is always passed in (time is injected); all stored times are UTC.
+    """

@@ -1,0 +1,98 @@
+"""The end of a case: resolve, close against the checklist, reopen; the breach sweep."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core import clocks, orm, sla
+from core.case import IllegalTransition, Status, check_transition
+from core.commands import Close, Reopen, Resolve
+from core.desk.base import DeskBase, Receipt
+from core.desk.errors import CloseRefused
+from core.service_types import effective_service_type, missing_for_close
+
+STOP_ON_RESOLVE = frozenset(
+    {"first_response", "complaint_first_reply", "diagnosis", "resolution", "complaint_resolution"}
+)
+
+
+class ClosingCommands(DeskBase):
+    """Resolve, close and reopen a case; note breached clocks."""
+
+    def resolve(self, number: str, cmd: Resolve, *, actor: str, now: datetime) -> Receipt:
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            check_transition(number, case.status, Status.RESOLVED.value, "resolve")
+            outcomes = []
+            for clock in case.clocks:
+                if clock.state not in clocks.ACTIVE:
+                    continue
+                if clock.kind in STOP_ON_RESOLVE:
+                    clocks.stop(clock, now)
+                    outcomes.append({"clock": clock.kind, "outcome": clock.state})
+                else:
+                    clocks.cancel(clock)
+                    outcomes.append({"clock": clock.kind, "outcome": clock.state})
+            case.status, case.resolved_at = Status.RESOLVED.value, now
+            payload = {"resolution": cmd.resolution, "clocks": outcomes}
+            events.append(self._record(session, case, "resolved", actor, now, payload, "customer"))
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def close(self, number: str, cmd: Close, *, actor: str, now: datetime) -> Receipt:
+        """The customer confirms the service type's checklist; every deliverable is required."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            check_transition(number, case.status, Status.CLOSED.value, "close")
+            lc = self._contract(case.contract_id)
+            service = effective_service_type(case.category, lc.contract.service_types)
+            items, documents = missing_for_close(service, cmd.checklist, cmd.deliverables)
+            if items or documents:
+                raise CloseRefused(number, items, documents)
+            case.status, case.closed_at = Status.CLOSED.value, now
+            payload = {
+                "confirmed_by": cmd.confirmed_by,
+                "confirmed_at": cmd.confirmed_at,
+                "checklist": sorted(cmd.checklist),
+                "deliverables": cmd.deliverables,
+            }
+            events.append(self._record(session, case, "closed", actor, now, payload, "customer"))
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def reopen(self, number: str, cmd: Reopen, *, actor: str, now: datetime) -> Receipt:
+        """Back to work: a new resolution clock starts now (the old one keeps its outcome)."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            if case.status not in (Status.RESOLVED, Status.CLOSED):
+                raise IllegalTransition(number, case.status, "reopen", ("resolve first",))
+            previous = case.status
+            case.status = check_transition(number, case.status, "in_progress", "reopen").value
+            case.resolved_at = case.closed_at = None
+            lc = self._contract(case.contract_id)
+            self._start(case, lc, sla.resolution(lc, priority=case.priority, reported_at=now))
+            payload = {"from": previous, "reason": cmd.reason}
+            events.append(self._record(session, case, "reopened", actor, now, payload, "customer"))
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    # --- sweeps ---------------------------------------------------------------------------
+
+    def note_breaches(self, *, now: datetime, limit: int = 1000) -> int:
+        """Record breached_at on running clocks past their deadline; returns how many."""
+        with self._unit() as (session, _events):
+            rows = session.scalars(
+                select(orm.SlaClock)
+                .where(
+                    orm.SlaClock.state == clocks.RUNNING,
+                    orm.SlaClock.breached_at.is_(None),
+                    orm.SlaClock.deadline < now,
+                )
+                .limit(limit)
+            ).all()
+            for clock in rows:
+                clocks.note_breach(clock, now)
+                clock.case.breached = True
+            return len(rows)

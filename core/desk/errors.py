@@ -1,0 +1,39 @@
+"""The desk's refusals: each means nothing was recorded."""
+
+from __future__ import annotations
+
+from core.errors import CasetrackError
+
+
+class InvalidCommand(CasetrackError):
+    """A command whose content does not fit the case or its contract; nothing recorded."""
+
+    title = "invalid command"
+
+
+class CloseRefused(CasetrackError):
+    """The customer's confirmation lacks checklist items or deliverable documents."""
+
+    title = "close refused"
+
+    def __init__(self, number: str, items: list[str], documents: list[str]) -> None:
+        parts = []
+        if items:
+            parts.append(f"unconfirmed checklist items: {', '.join(items)}")
+        if documents:
+            parts.append(f"missing deliverables: {', '.join(documents)}")
+        super().__init__(f"case {number} cannot close: {'; '.join(parts)}")
+        self.items = items
+        self.documents = documents
+
+
+class IdempotencyMismatch(CasetrackError):
+    """An Idempotency-Key reused with a different request body."""
+
+    title = "idempotency key reused"
+
+
+class Forbidden(CasetrackError):
+    """The actor may not do this (e.g. see credentials without being the assigned engineer)."""
+
+    title = "forbidden"

@@ -1,0 +1,167 @@
+"""Milestones that stop their clocks: spare parts, remote access, on-site support."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import clocks, orm, sla
+from core.case import IllegalTransition
+from core.commands import Milestone, RemoteAccess, RequestOnsite
+from core.desk.base import DeskBase, Receipt
+from core.desk.errors import Forbidden, InvalidCommand
+from core.errors import NotFoundError
+
+
+class MilestoneCommands(DeskBase):
+    """RMA status, remote access (with its stored credentials) and on-site visits."""
+
+    def spare_shipped(self, number: str, cmd: Milestone, *, actor: str, now: datetime) -> Receipt:
+        """RMA supply status: the part left; an arrival counted from shipment is re-planned."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            stopped = self._stop(case, "spare_ship", now)
+            if stopped is None:
+                raise IllegalTransition(number, case.status, "ship a part no clock waits for")
+            self._replan_arrival(case, now)
+            payload = {"rma_status": "shipped", "note": cmd.note, **stopped}
+            events.append(
+                self._record(session, case, "rma_status", actor, now, payload, "customer")
+            )
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def _replan_arrival(self, case: orm.Case, shipped_at: datetime) -> None:
+        arrival = self._active(case, "spare_arrival")
+        lc = self._contract(case.contract_id)
+        device = lc.contract.device(case.device_serial) if case.device_serial else None
+        if arrival is None or device is None:
+            return
+        deadline = sla.spare_arrival(
+            lc,
+            device=device,
+            diagnosed_at=arrival.started_at,
+            shipped_at=shipped_at,
+            zone=case.zone,
+        )
+        arrival.rule = deadline.rule
+        clocks.replan(
+            arrival,
+            deadline.due,
+            lc.calendar(arrival.calendar),
+            self._ladder(lc, arrival.kind, case.priority),
+        )
+
+    def spare_arrived(self, number: str, cmd: Milestone, *, actor: str, now: datetime) -> Receipt:
+        return self._milestone(
+            number, cmd, "spare_arrival", "rma_status", {"rma_status": "arrived"}, actor, now
+        )
+
+    def remote_logged_in(
+        self, number: str, cmd: Milestone, *, actor: str, now: datetime
+    ) -> Receipt:
+        return self._milestone(number, cmd, "remote_access", "remote_logged_in", {}, actor, now)
+
+    def onsite_arrived(self, number: str, cmd: Milestone, *, actor: str, now: datetime) -> Receipt:
+        return self._milestone(number, cmd, "onsite_arrival", "onsite_arrived", {}, actor, now)
+
+    def _milestone(
+        self,
+        number: str,
+        cmd: Milestone,
+        kind: str,
+        event: str,
+        extra: dict[str, Any],
+        actor: str,
+        now: datetime,
+    ) -> Receipt:
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            stopped = self._stop(case, kind, now)
+            if stopped is None:
+                raise IllegalTransition(number, case.status, f"record {event}: no {kind} clock")
+            payload = {**extra, "note": cmd.note, **stopped}
+            events.append(self._record(session, case, event, actor, now, payload, "customer"))
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def grant_remote_access(
+        self, number: str, cmd: RemoteAccess, *, actor: str, now: datetime
+    ) -> Receipt:
+        """Consent recorded, credentials stored encrypted (never in events), clock started."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            self._require_open(case, "arrange remote access")
+            if cmd.credentials:
+                self._store_secret(session, case, cmd.credentials, actor, now)
+            lc = self._contract(case.contract_id)
+            self._start(case, lc, sla.remote_access(lc, agreed_at=cmd.consent_at))
+            payload = {
+                "consent_by": cmd.consent_by,
+                "consent_at": cmd.consent_at,
+                "credentials_stored": sorted(cmd.credentials),  # which fields, never values
+            }
+            events.append(
+                self._record(session, case, "remote_access_agreed", actor, now, payload, "customer")
+            )
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def _store_secret(
+        self,
+        session: Session,
+        case: orm.Case,
+        credentials: dict[str, str],
+        actor: str,
+        now: datetime,
+    ) -> None:
+        if self.vault is None:
+            raise InvalidCommand("no credential key configured: cannot store credentials")
+        ciphertext = self.vault.encrypt(credentials)
+        secret = session.get(orm.CaseSecret, case.id)
+        if secret is None:
+            session.add(
+                orm.CaseSecret(
+                    case_id=case.id, ciphertext=ciphertext, stored_at=now, stored_by=actor
+                )
+            )
+        else:
+            secret.ciphertext, secret.stored_at, secret.stored_by = ciphertext, now, actor
+
+    def reveal_credentials(self, number: str, *, actor: str, now: datetime) -> dict[str, str]:
+        """Only the assigned engineer sees the credentials; the viewing itself is recorded."""
+        with self._unit() as (session, events):
+            case = self._load(session, number)
+            if case.assignee is None or actor != case.assignee:
+                raise Forbidden(f"only the engineer assigned to {number} may see its credentials")
+            secret = session.get(orm.CaseSecret, case.id)
+            if secret is None or self.vault is None:
+                raise NotFoundError(f"case {number} has no stored credentials")
+            credentials = self.vault.decrypt(secret.ciphertext)
+            events.append(self._record(session, case, "credentials_viewed", actor, now, {}))
+            return credentials
+
+    def request_onsite(
+        self, number: str, cmd: RequestOnsite, *, actor: str, now: datetime
+    ) -> Receipt:
+        """Both sides agreed on-site support is needed: the arrival clock of the zone starts."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            self._require_open(case, "request on-site support")
+            if case.zone is None:
+                raise InvalidCommand(f"case {number} has no site/zone: on-site time is unknown")
+            if self._active(case, "onsite_arrival") is not None:
+                raise IllegalTransition(number, case.status, "request on-site twice")
+            lc = self._contract(case.contract_id)
+            deadline = sla.onsite_arrival(
+                lc, zone=case.zone, emergency=case.emergency, agreed_at=now
+            )
+            self._start(case, lc, deadline)
+            payload = {"reason": cmd.reason, "zone": case.zone, "deadline": deadline.due}
+            events.append(
+                self._record(session, case, "onsite_requested", actor, now, payload, "customer")
+            )
+            self._refresh(case, now)
+            return self._receipt(session, case, events)

@@ -1,0 +1,252 @@
+"""Opening a case: idempotent replay, numbering, zone, the clocks a new case starts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core import orm, sla
+from core.case import APPOINTMENT_CATEGORIES, RequestType, Status
+from core.commands import OpenCase
+from core.contract_load import LoadedContract
+from core.desk.base import DeskBase, Receipt
+from core.desk.errors import IdempotencyMismatch, InvalidCommand
+from core.errors import CalendarDataMissing
+from core.numbering import next_number
+
+
+class OpenCommands(DeskBase):
+    """``open_case`` and what it needs."""
+
+    def open_case(
+        self,
+        cmd: OpenCase,
+        *,
+        actor: str,
+        now: datetime,
+        idempotency: tuple[str, str] | None = None,
+    ) -> Receipt:
+        """Number the case, start its clocks and record who called about what (R-CASE).
+
+        ``idempotency`` is (scope, key): the key is stored in the opening transaction, so a
+        retried request replays the first case instead of opening a second one.
+        """
+        lc = self._contract(cmd.contract_id)
+        self._check_open(cmd, lc)
+        request_hash = _request_hash(cmd)
+        if idempotency is not None:
+            replay = self._replay(idempotency, request_hash)
+            if replay is not None:
+                return replay
+        try:
+            return self._open(cmd, lc, actor, now, idempotency, request_hash)
+        except IntegrityError:
+            # a concurrent request with the same key won the race: replay its case
+            replay = self._replay(idempotency, request_hash) if idempotency else None
+            if replay is None:
+                raise
+            return replay
+
+    def _replay(self, idempotency: tuple[str, str], request_hash: str) -> Receipt | None:
+        scope, key = idempotency
+        with self.sessions() as session:
+            row = session.get(orm.IdempotencyKey, (scope, key))
+            if row is None:
+                return None
+            if row.request_hash != request_hash:
+                raise IdempotencyMismatch(
+                    f"Idempotency-Key {key!r} was used for a different request "
+                    f"(it opened {row.case_number})"
+                )
+            version = session.scalar(
+                select(orm.Case.version).where(orm.Case.number == row.case_number)
+            )
+            return Receipt(row.case_number, version or 0, (1,), replayed=True)
+
+    def _open(
+        self,
+        cmd: OpenCase,
+        lc: LoadedContract,
+        actor: str,
+        now: datetime,
+        idempotency: tuple[str, str] | None,
+        request_hash: str,
+    ) -> Receipt:
+        # everything that is pure computation happens before the transaction takes the
+        # case-number lock, which queues every other opener until commit
+        zone, zone_reason = self._zone(cmd, lc)
+        planned, unplanned = self._plan_opening_clocks(cmd, lc, zone, now)
+        payload = _open_payload(cmd, lc, zone, zone_reason)
+        with self._unit() as (session, events):
+            if idempotency is not None:
+                # first statement: a concurrent twin blocks here, then fails on the key
+                key = orm.IdempotencyKey(
+                    scope=idempotency[0],
+                    key=idempotency[1],
+                    request_hash=request_hash,
+                    case_number="",
+                    created_at=now,
+                )
+                session.add(key)
+                session.flush()
+            number = next_number(session, self.prefix, now.astimezone(self.tz).year)
+            if idempotency is not None:
+                key.case_number = number
+            case = self._new_case(cmd, lc, number, zone, now)
+            case.clocks = planned  # a new list: no lazy load of an empty collection
+            self._refresh(case, now)
+            session.add(case)
+            events.append(self._record(session, case, "opened", actor, now, payload, "customer"))
+            if unplanned:
+                events.append(
+                    self._record(
+                        session, case, "clocks_unplanned", "system", now, {"clocks": unplanned}
+                    )
+                )
+            return self._receipt(session, case, events)
+
+    def _plan_opening_clocks(
+        self, cmd: OpenCase, lc: LoadedContract, zone: str | None, now: datetime
+    ) -> tuple[list[orm.SlaClock], list[dict[str, str]]]:
+        """The new case's clock rows, and the clocks that cannot be planned (no holiday data:
+        the call is never lost — the case opens and the clock waits for the data)."""
+        planned, unplanned = [], []
+        for kind, compute in self._opening_deadlines(cmd, lc, zone, now):
+            try:
+                planned.append(self._clock_row(lc, compute(), cmd.priority))
+            except CalendarDataMissing as exc:
+                unplanned.append({"clock": kind, "reason": exc.detail})
+        return planned, unplanned
+
+    def _check_open(self, cmd: OpenCase, lc: LoadedContract) -> None:
+        if cmd.category in APPOINTMENT_CATEGORIES and cmd.appointment is None:
+            raise InvalidCommand(
+                f"{cmd.category!s} runs at a customer-agreed time: appointment is required"
+            )
+
+    def _zone(self, cmd: OpenCase, lc: LoadedContract) -> tuple[str | None, str | None]:
+        site, lat, lon = cmd.site, cmd.lat, cmd.lon
+        device = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
+        if site is None and lat is None and device is not None:
+            site, lat, lon = device.site, device.lat, device.lon
+        if site is None and lat is None:
+            return None, None
+        match = lc.resolve_site(address=site, lat=lat, lon=lon)
+        return match.zone, match.reason
+
+    def _new_case(
+        self, cmd: OpenCase, lc: LoadedContract, number: str, zone: str | None, now: datetime
+    ) -> orm.Case:
+        device = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
+        return orm.Case(
+            number=number,
+            contract_id=lc.id,
+            customer_id=lc.contract.customer.id,
+            caller_name=cmd.caller.name,
+            caller_company=cmd.caller.company,
+            caller_phone=cmd.caller.phone,
+            caller_email=cmd.caller.email,
+            caller_address=cmd.caller.address,
+            summary=cmd.summary,
+            category=str(cmd.category),
+            request_type=str(cmd.request_type),
+            priority=cmd.priority,
+            emergency=cmd.emergency,
+            channel=str(cmd.channel),
+            device_serial=cmd.device_serial,
+            site=cmd.site or (device.site if device else None),
+            zone=zone,
+            appointment_start=cmd.appointment.start if cmd.appointment else None,
+            appointment_end=cmd.appointment.end if cmd.appointment else None,
+            status=Status.NEW.value,
+            opened_at=now,
+            updated_at=now,
+            breached=False,
+            last_seq=0,
+            last_hash="",
+        )
+
+    def _opening_deadlines(
+        self, cmd: OpenCase, lc: LoadedContract, zone: str | None, now: datetime
+    ) -> list[tuple[str, Callable[[], sla.Deadline]]]:
+        """The clocks a new case starts, each as (kind, how to compute its deadline)."""
+        if cmd.request_type == RequestType.COMPLAINT:
+            return [
+                ("complaint_first_reply", lambda: sla.complaint_first_reply(lc, received_at=now)),
+                ("complaint_resolution", lambda: sla.complaint_resolution(lc, received_at=now)),
+            ]
+        plan = [
+            (
+                "first_response",
+                lambda: sla.first_response(lc, priority=cmd.priority, received_at=now),
+            ),
+        ]
+        if cmd.appointment is not None and cmd.category in APPOINTMENT_CATEGORIES:
+            plan.append(("resolution", lambda: _appointment_deadline(cmd, now)))
+        else:
+            plan.append(
+                ("resolution", lambda: sla.resolution(lc, priority=cmd.priority, reported_at=now))
+            )
+        if cmd.emergency and zone is not None:
+            # an emergency sends the engineer straight to the site (R-RESP)
+            plan.append(
+                (
+                    "onsite_arrival",
+                    lambda: sla.onsite_arrival(lc, zone=zone, emergency=True, agreed_at=now),
+                )
+            )
+        return plan
+
+
+def _request_hash(cmd: OpenCase) -> str:
+    return hashlib.sha256(msgspec.json.encode(cmd)).hexdigest()
+
+
+def _appointment_deadline(cmd: OpenCase, now: datetime) -> sla.Deadline:
+    assert cmd.appointment is not None
+    window = cmd.appointment
+    return sla.Deadline(
+        kind="resolution",
+        start=now,
+        due=window.end,
+        target="customer-agreed appointment window",
+        calendar="duty",
+        rule=f"{cmd.category!s} at the customer-agreed time: "
+        f"{window.start.isoformat()} – {window.end.isoformat()}",
+    )
+
+
+def _open_payload(
+    cmd: OpenCase, lc: LoadedContract, zone: str | None, zone_reason: str | None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "contract_id": lc.id,
+        "caller": {
+            "name": cmd.caller.name,
+            "company": cmd.caller.company,
+            "phone": cmd.caller.phone,
+            "email": cmd.caller.email,
+            "address": cmd.caller.address,
+        },
+        "summary": cmd.summary,
+        "description": cmd.description,
+        "category": str(cmd.category),
+        "request_type": str(cmd.request_type),
+        "priority": cmd.priority,
+        "emergency": cmd.emergency,
+        "channel": str(cmd.channel),
+        "device_serial": cmd.device_serial,
+        "covered_device": bool(cmd.device_serial and lc.contract.device(cmd.device_serial)),
+        "site": cmd.site,
+        "zone": zone,
+        "zone_reason": zone_reason,
+    }
+    if cmd.appointment is not None:
+        payload["appointment"] = {"start": cmd.appointment.start, "end": cmd.appointment.end}
+    return payload

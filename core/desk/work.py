@@ -1,0 +1,268 @@
+"""Work on an open case: assignment, response, diagnosis, notes, priority, status, escalation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from core import clocks, orm, sla
+from core.case import OPEN_STATUSES, IllegalTransition, RequestType, Status, check_transition
+from core.commands import (
+    Assign,
+    CallLog,
+    ChangePriority,
+    ChangeStatus,
+    ConfirmDiagnosis,
+    Escalate,
+    ExcludeClock,
+    FirstResponse,
+    Note,
+)
+from core.contract_load import LoadedContract
+from core.desk.base import DeskBase, Receipt
+from core.desk.errors import InvalidCommand
+from core.errors import NotFoundError
+
+PRIORITY_CLOCKS = {
+    "first_response": sla.first_response,
+    "diagnosis": sla.diagnosis,
+    "resolution": sla.resolution,
+}
+PAUSED_BY_CUSTOMER = frozenset({"resolution", "complaint_resolution"})
+
+
+class WorkCommands(DeskBase):
+    """Commands that move a case along while it is being worked on."""
+
+    def assign(self, number: str, cmd: Assign, *, actor: str, now: datetime) -> Receipt:
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            if case.status not in OPEN_STATUSES:
+                raise IllegalTransition(number, case.status, "assign an engineer")
+            previous = case.assignee
+            case.assignee = cmd.engineer
+            if case.status == Status.NEW:
+                case.status = check_transition(number, case.status, "assigned", "assign").value
+            payload = {"engineer": cmd.engineer, "previous": previous, "status": case.status}
+            events.append(self._record(session, case, "assigned", actor, now, payload))
+            return self._receipt(session, case, events)
+
+    def first_response(
+        self, number: str, cmd: FirstResponse, *, actor: str, now: datetime
+    ) -> Receipt:
+        """Service content agreed and diagnosis started: stops the response clock."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            self._require_open(case, "record a first response")
+            stopped = self._stop(case, "first_response", now) or self._stop(
+                case, "complaint_first_reply", now
+            )
+            if stopped is None:
+                raise IllegalTransition(number, case.status, "respond again: already responded")
+            lc = self._contract(case.contract_id)
+            if case.request_type == RequestType.PROBLEM_REPORT.value:
+                self._start(case, lc, sla.diagnosis(lc, fault_level=case.priority, started_at=now))
+            if case.status == Status.ASSIGNED:
+                case.status = Status.IN_PROGRESS.value
+            payload = {"agreed_content": cmd.agreed_content, **stopped, "status": case.status}
+            events.append(
+                self._record(session, case, "first_response", actor, now, payload, "customer")
+            )
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def confirm_diagnosis(
+        self, number: str, cmd: ConfirmDiagnosis, *, actor: str, now: datetime
+    ) -> Receipt:
+        """Stops the diagnosis clock; a hardware fault starts the device's spare-part clocks."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            self._require_open(case, "confirm a diagnosis")
+            stopped = self._stop(case, "diagnosis", now)
+            if stopped is None:
+                raise IllegalTransition(number, case.status, "confirm a diagnosis not started")
+            spares = self._start_spares(case, now) if cmd.hardware_fault else []
+            payload = {
+                "finding": cmd.finding,
+                "hardware_fault": cmd.hardware_fault,
+                **stopped,
+                "spare_clocks": spares,
+            }
+            events.append(
+                self._record(session, case, "diagnosis_confirmed", actor, now, payload, "customer")
+            )
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def _start_spares(self, case: orm.Case, now: datetime) -> list[str]:
+        lc = self._contract(case.contract_id)
+        device = lc.contract.device(case.device_serial) if case.device_serial else None
+        if device is None:
+            return []  # no covered device: emergency spare "as stock allows" (R-EXTRA)
+        terms = sla.spare_terms(lc, device, case.zone)
+        started = []
+        if terms.ship is not None:
+            self._start(
+                case, lc, sla.spare_ship(lc, device=device, diagnosed_at=now, zone=case.zone)
+            )
+            started.append("spare_ship")
+        if terms.arrival is not None:
+            self._start(
+                case, lc, sla.spare_arrival(lc, device=device, diagnosed_at=now, zone=case.zone)
+            )
+            started.append("spare_arrival")
+        return started
+
+    def add_note(self, number: str, cmd: Note, *, actor: str, now: datetime) -> Receipt:
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            events.append(
+                self._record(
+                    session, case, "note", actor, now, {"text": cmd.text}, str(cmd.visibility)
+                )
+            )
+            return self._receipt(session, case, events)
+
+    def log_call(self, number: str, cmd: CallLog, *, actor: str, now: datetime) -> Receipt:
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            payload = {"direction": cmd.direction, "party": cmd.party, "summary": cmd.summary}
+            events.append(
+                self._record(session, case, "call", actor, now, payload, str(cmd.visibility))
+            )
+            return self._receipt(session, case, events)
+
+    def change_priority(
+        self, number: str, cmd: ChangePriority, *, actor: str, now: datetime
+    ) -> Receipt:
+        """Both values recorded; running priority clocks re-planned from their start."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            self._require_open(case, "change priority")
+            if cmd.priority == case.priority:
+                raise InvalidCommand(f"case {number} is already {cmd.priority}")
+            previous, case.priority = case.priority, cmd.priority
+            replanned = self._replan_priority_clocks(case)
+            payload = {
+                "from": previous,
+                "to": cmd.priority,
+                "reason": cmd.reason,
+                "replanned": replanned,
+            }
+            events.append(
+                self._record(session, case, "priority_changed", actor, now, payload, "customer")
+            )
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def _replan_priority_clocks(self, case: orm.Case) -> list[dict[str, Any]]:
+        lc = self._contract(case.contract_id)
+        replanned = []
+        for clock in case.clocks:
+            compute = PRIORITY_CLOCKS.get(clock.kind)
+            if compute is None or clock.state not in clocks.ACTIVE:
+                continue
+            if clock.kind == "resolution" and case.appointment_end is not None:
+                continue  # an appointment window does not depend on priority
+            deadline = _priority_deadline(compute, lc, case.priority, clock.started_at)
+            before = clock.deadline
+            clock.target, clock.rule, clock.calendar = (
+                deadline.target,
+                deadline.rule,
+                deadline.calendar,
+            )
+            clocks.replan(
+                clock,
+                deadline.due,
+                lc.calendar(clock.calendar),
+                self._ladder(lc, clock.kind, case.priority),
+            )
+            replanned.append({"clock": clock.kind, "from": before, "to": clock.deadline})
+        return replanned
+
+    def change_status(
+        self, number: str, cmd: ChangeStatus, *, actor: str, now: datetime
+    ) -> Receipt:
+        """Moves along the status machine; pending customer pauses resolution with a cause."""
+        if cmd.status in (Status.RESOLVED, Status.CLOSED):
+            raise InvalidCommand(f"use the {cmd.status.value[:-1]} command to {cmd.status.value}")
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            if case.status in (Status.RESOLVED, Status.CLOSED):
+                raise IllegalTransition(
+                    number, case.status, f"move to {cmd.status.value}", ("reopen",)
+                )
+            target = check_transition(number, case.status, cmd.status.value, "change status")
+            if target == Status.PENDING_CUSTOMER and not (cmd.cause or "").strip():
+                raise InvalidCommand("pending customer pauses resolution: a cause is required")
+            previous = case.status
+            paused = self._pause_or_resume(case, previous, target, cmd.cause, now)
+            case.status = target.value
+            payload = {"from": previous, "to": target.value, "cause": cmd.cause, **paused}
+            events.append(
+                self._record(session, case, "status_changed", actor, now, payload, "customer")
+            )
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    def _pause_or_resume(
+        self, case: orm.Case, previous: str, target: Status, cause: str | None, now: datetime
+    ) -> dict[str, Any]:
+        lc = self._contract(case.contract_id)
+        changed: dict[str, list[str]] = {"paused": [], "resumed": []}
+        for clock in case.clocks:
+            if clock.kind not in PAUSED_BY_CUSTOMER:
+                continue
+            if target == Status.PENDING_CUSTOMER and clock.state == clocks.RUNNING:
+                clocks.pause(clock, now, cause or "")
+                changed["paused"].append(clock.kind)
+            elif previous == Status.PENDING_CUSTOMER and clock.state == clocks.PAUSED:
+                clocks.resume(
+                    clock,
+                    now,
+                    lc.calendar(clock.calendar),
+                    self._ladder(lc, clock.kind, case.priority),
+                )
+                changed["resumed"].append(clock.kind)
+        return {k: v for k, v in changed.items() if v}
+
+    def escalate(self, number: str, cmd: Escalate, *, actor: str, now: datetime) -> Receipt:
+        """A manual escalation raises an alarm with its time stamp (R-CASE)."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            self._require_open(case, "escalate")
+            payload = {
+                "alarm": True,
+                "level": cmd.level,
+                "reason": cmd.reason,
+                "target_group": cmd.target_group,
+                "alarm_at": now,
+            }
+            events.append(self._record(session, case, "escalated", actor, now, payload))
+            return self._receipt(session, case, events)
+
+    def exclude_clock(
+        self, number: str, cmd: ExcludeClock, *, actor: str, now: datetime
+    ) -> Receipt:
+        """Exclude a clock's breach from compensation with one of the contract's causes."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            clock = next((c for c in reversed(case.clocks) if c.kind == cmd.kind), None)
+            if clock is None:
+                raise NotFoundError(f"case {number} has no {cmd.kind} clock")
+            lc = self._contract(case.contract_id)
+            clocks.exclude(clock, cmd.cause, cmd.note, list(lc.contract.exclusions))
+            payload = {"clock": cmd.kind, "cause": cmd.cause, "note": cmd.note}
+            events.append(self._record(session, case, "clock_excluded", actor, now, payload))
+            return self._receipt(session, case, events)
+
+
+def _priority_deadline(
+    compute: Callable[..., sla.Deadline], lc: LoadedContract, priority: str, start: datetime
+) -> sla.Deadline:
+    if compute is sla.diagnosis:
+        return compute(lc, fault_level=priority, started_at=start)
+    if compute is sla.first_response:
+        return compute(lc, priority=priority, received_at=start)
+    return compute(lc, priority=priority, reported_at=start)

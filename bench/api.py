@@ -40,7 +40,6 @@ import json
 import os
 import platform
 import pstats
-import secrets
 import signal
 import socket
 import subprocess
@@ -48,8 +47,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -58,10 +56,11 @@ from typing import IO
 
 import httpx
 import msgspec
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _common import fresh_database, percentile, table  # noqa: E402  (bench/ is on sys.path)
 
 from core.case import Category, Channel, RequestType  # noqa: E402
 from core.commands import Caller, OpenCase  # noqa: E402
@@ -69,9 +68,6 @@ from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.tokens import create_token  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "CASETRACK_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 HOST = "127.0.0.1"
 HOSPITAL = "wdkn-hospital-2026"
 OPEN_GOAL = 0.50  # case open req/s >= 50 % of the ceiling's
@@ -100,40 +96,7 @@ def open_payload() -> bytes:
 # --- statistics and tables ---------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty sample."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    """A Markdown table; the columns in `right` are right-aligned."""
-    align = ["---:" if i in right else "---" for i in range(len(headers))]
-    lines = [headers, align, *rows]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-
-
 # --- fresh databases ---------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(backend: str, tmp: Path) -> Iterator[str]:
-    """The URL of an empty database, removed afterwards (PostgreSQL: dropped WITH FORCE)."""
-    if backend == "sqlite":
-        path = tmp / f"api-{secrets.token_hex(4)}.db"
-        yield f"sqlite:///{path}"
-        return
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"casetrack_bench_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def prepare(url: str) -> str:
@@ -398,7 +361,7 @@ async def one(port: int, raw: bytes) -> tuple[int, bytes]:
 
 def bench_backend(backend: str, args: argparse.Namespace, tmp: Path) -> list[Cell]:
     cells: list[Cell] = []
-    with fresh_database(backend, tmp) as url:
+    with fresh_database(backend, tmp, "api") as url:
         token = prepare(url)
         env = {
             **os.environ,

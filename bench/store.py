@@ -34,26 +34,25 @@ import argparse
 import cProfile
 import io
 import itertools
-import os
 import pstats
 import random
-import secrets
 import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, create_engine, func, select, text, update
+from sqlalchemy import Engine, bindparam, func, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import fresh_database, percentile, table
 
 from core.case import Category, Channel, RequestType
 from core.commands import Caller, OpenCase
@@ -65,9 +64,6 @@ from core.orm import Case, CaseEvent, SlaClock
 from core.queries import due_clocks, explain_due_clocks
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get(
-    "CASETRACK_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 INDEX = "ix_sla_clocks_next_alert_at"
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 10, 14, 10, 0, tzinfo=SH)  # opening instants: T0 + i seconds
@@ -99,42 +95,7 @@ def consult_cmd() -> OpenCase:
 # --- statistics and tables ---------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty sample."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
-    """A Markdown table; the columns in `right` are right-aligned."""
-    align = ["---:" if i in right else "---" for i in range(len(headers))]
-    lines = [headers, align, *rows]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-
-
 # --- fresh databases -----------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(backend: str, tmp: Path, label: str) -> Iterator[str]:
-    """The URL of an empty database, removed afterwards."""
-    if backend == "sqlite":
-        path = tmp / f"{label}-{secrets.token_hex(4)}.db"
-        yield f"sqlite:///{path}"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"casetrack_bench_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def migrated_engine(url: str, **kwargs: Any) -> Engine:

@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit(commands)
     _add_tokens(commands)
     _add_serve(commands)
+    _add_scheduler(commands)
     return parser
 
 
@@ -528,6 +529,73 @@ def _serve(args: argparse.Namespace) -> int:
     )
     # the CLI is the edge where the wall clock is read: the demo's "now"
     return serve(options, now=datetime.now(UTC))
+
+
+# --- casetrack scheduler --------------------------------------------------------------------
+
+
+def _add_scheduler(commands: argparse._SubParsersAction) -> None:
+    scheduler = commands.add_parser(
+        "scheduler",
+        help="fire due escalation levels into events and the notification outbox",
+        description="Every --interval seconds, claim the SLA clocks whose next escalation level "
+        "is due, record an `escalated` event per level and queue its notifications (one "
+        "transaction per small batch). Several schedulers may run on PostgreSQL. Ctrl-C stops.",
+    )
+    scheduler.add_argument("--once", action="store_true", help="run one tick and exit")
+    scheduler.add_argument(
+        "--interval",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="pause between ticks (default 30)",
+    )
+    scheduler.set_defaults(run=_scheduler)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _scheduler(args: argparse.Namespace) -> int:
+    import time
+    from datetime import UTC
+
+    from sqlalchemy.exc import OperationalError
+
+    from core import scheduler
+    from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
+    from core.runtime import build_runtime
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    if sqlite_file_missing(settings.database_url):
+        raise CasetrackError(NOT_INITIALISED)
+    runtime = build_runtime(settings)
+    try:
+        require_current(runtime.engine)
+        while True:
+            # the CLI is the edge where the wall clock is read
+            report = scheduler.tick(runtime, now=datetime.now(UTC))
+            print(report.line(), flush=True)
+            for error in report.errors:
+                print(f"  error: {error}", file=sys.stderr)
+            if args.once:
+                return 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+    except OperationalError as exc:
+        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+        raise CasetrackError(f"database unavailable: {reason}") from None
+    finally:
+        runtime.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -216,3 +216,35 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     case_number: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """The outbox: one notice to one recipient on one channel, written with its event.
+
+    A relay hands ``queued`` rows whose ``send_after`` has passed to the workers; the
+    ``idempotency_key`` (core.escalation.notice_key) makes a re-planned level a no-op.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("sla_clocks.id", ondelete="RESTRICT"))
+    event_seq: Mapped[int] = mapped_column(Integer)  # the case's `escalated` event
+    level: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[dict[str, Any]] = mapped_column(JSON)  # id, name, email, mobile, locale
+    template: Mapped[str] = mapped_column(String(64))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued, sent, failed, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    send_after: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_notifications_state_send_after", "state", "send_after"),  # the relay's scan
+        Index("ix_notifications_case", "case_id", "id"),  # delivery state shown on a case
+    )

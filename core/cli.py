@@ -250,21 +250,39 @@ def _db_current(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _engine() -> Iterator[Engine]:
-    """The configured database's engine; an unreachable server is a one-line error."""
-    from sqlalchemy.exc import OperationalError
+def _engine(*, require_schema: bool = False) -> Iterator[Engine]:
+    """The configured database's engine; an unreachable server is a one-line error.
 
+    With ``require_schema`` a missing SQLite file or a schema behind the newest migration is
+    refused first (connecting would create an empty SQLite file).
+    """
     from core.db import make_engine
+    from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
     from core.settings import Settings
 
-    engine = make_engine(Settings.from_env().database_url)
+    url = Settings.from_env().database_url
+    if require_schema and sqlite_file_missing(url):
+        raise CasetrackError(NOT_INITIALISED)
+    engine = make_engine(url)
     try:
-        yield engine
+        with _reachable():
+            if require_schema:
+                require_current(engine)
+            yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn a database connection failure into one line instead of a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
     except OperationalError as exc:
         reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
         raise CasetrackError(f"database unavailable: {reason}") from None
-    finally:
-        engine.dispose()
 
 
 def _shown_url() -> str:
@@ -292,26 +310,11 @@ def _add_audit(commands: argparse._SubParsersAction) -> None:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import OperationalError
-
     from core import audit
-    from core.db import make_engine, make_sessionmaker
-    from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
-    from core.settings import Settings
+    from core.db import make_sessionmaker
 
-    url = Settings.from_env().database_url
-    if sqlite_file_missing(url):
-        raise CasetrackError(NOT_INITIALISED)
-    engine = make_engine(url)
-    try:
-        require_current(engine)
-        with make_sessionmaker(engine)() as session:
-            report = audit.verify(session, args.case)
-    except OperationalError as exc:
-        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
-        raise CasetrackError(f"database unavailable: {reason}") from None
-    finally:
-        engine.dispose()
+    with _engine(require_schema=True) as engine, make_sessionmaker(engine)() as session:
+        report = audit.verify(session, args.case)
     for broken in report.breaks:
         print(broken)
     if not report.ok:
@@ -451,26 +454,10 @@ def _minute(moment: datetime | None) -> str:
 @contextmanager
 def _token_session() -> Iterator[Session]:
     """A transaction on the configured database, refused unless its schema is current."""
-    from sqlalchemy.exc import OperationalError
+    from core.db import make_sessionmaker
 
-    from core.db import make_engine, make_sessionmaker
-    from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
-    from core.settings import Settings
-
-    url = Settings.from_env().database_url
-    # connecting would create an empty SQLite file: say what to run instead
-    if sqlite_file_missing(url):
-        raise CasetrackError(NOT_INITIALISED)
-    engine = make_engine(url)
-    try:
-        require_current(engine)
-        with make_sessionmaker(engine).begin() as session:
-            yield session
-    except OperationalError as exc:
-        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
-        raise CasetrackError(f"database unavailable: {reason}") from None
-    finally:
-        engine.dispose()
+    with _engine(require_schema=True) as engine, make_sessionmaker(engine).begin() as session:
+        yield session
 
 
 # --- casetrack serve ---------------------------------------------------------------------------
@@ -567,8 +554,6 @@ def _scheduler(args: argparse.Namespace) -> int:
     import time
     from datetime import UTC
 
-    from sqlalchemy.exc import OperationalError
-
     from core import scheduler
     from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
     from core.runtime import build_runtime
@@ -579,21 +564,19 @@ def _scheduler(args: argparse.Namespace) -> int:
         raise CasetrackError(NOT_INITIALISED)
     runtime = build_runtime(settings)
     try:
-        require_current(runtime.engine)
-        while True:
-            # the CLI is the edge where the wall clock is read
-            report = scheduler.tick(runtime, now=datetime.now(UTC))
-            print(report.line(), flush=True)
-            for error in report.errors:
-                print(f"  error: {error}", file=sys.stderr)
-            if args.once:
-                return 0
-            time.sleep(args.interval)
+        with _reachable():
+            require_current(runtime.engine)
+            while True:
+                # the CLI is the edge where the wall clock is read
+                report = scheduler.tick(runtime, now=datetime.now(UTC))
+                print(report.line(), flush=True)
+                for error in report.errors:
+                    print(f"  error: {error}", file=sys.stderr)
+                if args.once:
+                    return 0
+                time.sleep(args.interval)
     except KeyboardInterrupt:
         return 0
-    except OperationalError as exc:
-        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
-        raise CasetrackError(f"database unavailable: {reason}") from None
     finally:
         runtime.close()
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the services the test suite talks to are up: PostgreSQL on 127.0.0.1:5432 with
-# trust auth and a database `test`. This machine kind starts it before the session; on a
-# machine without it we install Debian's package and start it the same way.
+# trust auth and a database `test`, Redis on 127.0.0.1:6379 and RabbitMQ on 127.0.0.1:5672
+# (guest/guest). This machine kind starts them before the session; on a machine without them
+# we install Debian's packages and start them with the same commands.
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -33,3 +34,30 @@ pg_up || { echo "services: PostgreSQL did not come up on 127.0.0.1:5432" >&2; ex
 psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname='test'" \
   | grep -q 1 || psql -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE test" >/dev/null
 echo "services: PostgreSQL ready on 127.0.0.1:5432"
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_redis() {
+  port_open 6379 && return 0
+  command -v redis-server >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  }
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do port_open 6379 && return 0; sleep 1; done
+  echo "services: Redis did not come up on 127.0.0.1:6379" >&2; return 1
+}
+
+ensure_rabbitmq() {
+  port_open 5672 && return 0
+  command -v rabbitmq-server >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+  }
+  rabbitmq-server -detached || true
+  for _ in $(seq 1 90); do port_open 5672 && return 0; sleep 1; done
+  echo "services: RabbitMQ did not come up on 127.0.0.1:5672" >&2; return 1
+}
+
+ensure_redis && echo "services: Redis ready on 127.0.0.1:6379"
+ensure_rabbitmq && echo "services: RabbitMQ ready on 127.0.0.1:5672"

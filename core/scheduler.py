@@ -31,11 +31,21 @@ if TYPE_CHECKING:
     from core.contract_load import LoadedContract
     from core.runtime import Runtime
 
-__all__ = ["ACTOR", "BATCH", "TEMPLATE", "TickReport", "staff_path", "tick"]
+__all__ = [
+    "ACTOR",
+    "BATCH",
+    "BREACH_TEMPLATE",
+    "WARNING_TEMPLATE",
+    "TickReport",
+    "staff_path",
+    "tick",
+]
 
 
 ACTOR = "system:scheduler"
-TEMPLATE = "escalation"
+# the notifier plugins' templates: a rung before the deadline warns, one at or after it
+# reports the breach (plugins/email_notify/templates, plugins/sms_notify/templates.yaml)
+WARNING_TEMPLATE, BREACH_TEMPLATE = "clock_warning", "clock_breached"
 BATCH = 50  # clocks claimed per transaction: short locks, bounded work per commit
 # msgspec builds a type's decoder on first use and can crash (SIGSEGV) when two threads do it
 # at once: schedulers sharing a process load the staff directory one at a time
@@ -210,7 +220,9 @@ def _fire_level(
     }
     event = append_event(session, case, kind="escalated", actor=ACTOR, at=now, payload=payload)
     report.events += 1
-    report.notifications += _enqueue(session, case, clock, event.seq, plan, now)
+    report.notifications += _enqueue(
+        session, case, clock, event.seq, plan, now, lc.contract.customer.name
+    )
     return event
 
 
@@ -246,9 +258,10 @@ def _enqueue(
     event_seq: int,
     plan: NoticePlan,
     now: datetime,
+    customer: str,
 ) -> int:
     """Insert the level's outbox rows; a key already there is left alone. Returns rows added."""
-    rows = [_row(case, clock, event_seq, notice, now) for notice in plan.notices]
+    rows = [_row(case, clock, event_seq, notice, now, customer) for notice in plan.notices]
     if not rows:
         return 0
     # RETURNING, not rowcount: drivers disagree on rowcount for multi-row inserts
@@ -268,7 +281,12 @@ def _insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]]
 
 
 def _row(
-    case: orm.Case, clock: orm.SlaClock, event_seq: int, notice: PlannedNotice, now: datetime
+    case: orm.Case,
+    clock: orm.SlaClock,
+    event_seq: int,
+    notice: PlannedNotice,
+    now: datetime,
+    customer: str,
 ) -> dict[str, Any]:
     recipient = notice.recipient
     return {
@@ -285,9 +303,10 @@ def _row(
             "mobile": recipient.mobile,
             "locale": recipient.locale,
         },
-        "template": TEMPLATE,
+        "template": BREACH_TEMPLATE if notice.due_at >= clock.deadline else WARNING_TEMPLATE,
         "variables": {
             "case_number": case.number,
+            "customer": customer,
             "summary": case.summary,
             "priority": case.priority,
             "contract_id": case.contract_id,

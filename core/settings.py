@@ -21,6 +21,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_cache_seconds: float = 10.0  # how long a server trusts a token it looked up
     timezone: str = "Asia/Shanghai"  # the desk's zone: case-number years, default --tz
     var_dir: str = "var"
+    broker_url: str = ""  # dramatiq: redis://…, amqp://…, or empty for in-process
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

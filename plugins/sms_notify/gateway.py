@@ -21,68 +21,33 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from core.errors import CasetrackError, NaiveDatetimeError
+from core.errors import NaiveDatetimeError
+from core.notify import (
+    Delivery,
+    Locale,
+    Notice,
+    NoticeTemplateError,
+    NotifierError,
+    Recipient,
+    TransientDeliveryError,
+    Variable,
+)
 from plugins.sms_notify.phones import MobileNumber, PhoneNumberError, normalise_mobile
 
 Clock = Callable[[], datetime]
 
-# --- the notifier shape: the same names and fields as plugins/email_notify/sender.py ----------
-# (kept in step by hand until the lead moves one copy to core; see docs/notifiers.md)
+# --- the notifier shape is core.notify's (one set of types); re-exported for existing imports --
 
-Locale = Literal["zh", "en"]
-Variable = str | int | float | None
-
-
-class Recipient(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is alerted; each channel uses the address it needs (SMS: ``phone``)."""
-
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    locale: Locale = "zh"
-
-
-class Notice(msgspec.Struct, frozen=True, kw_only=True):
-    """One alert to one recipient on one channel; ``idempotency_key`` is stable across retries."""
-
-    idempotency_key: str
-    channel: str
-    recipient: Recipient
-    template: str
-    variables: dict[str, Variable] = {}
-
-
-class Delivery(msgspec.Struct, frozen=True, kw_only=True):
-    """``sent``: the provider accepted it. ``failed``: it never will, retrying does not help."""
-
-    status: Literal["sent", "failed"]
-    detail: str
-    provider_id: str | None = None
-
-
-class NotifierError(CasetrackError):
-    """Base of the errors a notifier raises on purpose."""
-
-    title = "notifier error"
-
-
-class TransientDeliveryError(NotifierError):
-    """Delivery failed for now (timeout, 5xx, rate limit): retry with back-off.
-
-    ``code`` is the HTTP status when there was one.
-    """
-
-    title = "transient delivery failure"
-
-    def __init__(self, detail: str, *, code: int | None = None) -> None:
-        super().__init__(detail)
-        self.code = code
-
-
-class NoticeTemplateError(NotifierError, ValueError):
-    """The notice does not fit its SMS template; retrying fails the same way."""
-
-    title = "notice template error"
+__all__ = [
+    "Delivery",
+    "Locale",
+    "Notice",
+    "NoticeTemplateError",
+    "NotifierError",
+    "Recipient",
+    "TransientDeliveryError",
+    "Variable",
+]
 
 
 class UnknownTemplate(NoticeTemplateError):

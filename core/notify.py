@@ -1,0 +1,89 @@
+"""The notifier interface every channel follows: Recipient, Notice → Delivery, and its errors."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import msgspec
+
+from core.errors import CasetrackError
+
+Locale = Literal["zh", "en"]
+LOCALES: frozenset[str] = frozenset({"zh", "en"})
+Variable = str | int | float | None
+
+
+class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is alerted; each channel uses the address it needs (email or phone)."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    locale: Locale = "zh"
+
+
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    """One alert to one recipient on one channel, as the outbox stores and a worker sends it.
+
+    ``idempotency_key`` identifies the alert across retries (e.g. ``case:42:clock:7:level:2:
+    user:13``); ``template`` names what is said (``clock_warning``, ``clock_breached``,
+    ``escalated``) and ``variables`` fill it in.
+    """
+
+    idempotency_key: str
+    channel: str
+    recipient: Recipient
+    template: str
+    variables: dict[str, Variable] = {}
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of one send that the sender could classify.
+
+    ``sent``: the provider accepted it. ``failed``: it never will (rejected recipient, invalid
+    address, 5xx); retrying does not help. ``provider_id`` identifies the message at the
+    provider (for e-mail the Message-ID, which stays the same across retries).
+    """
+
+    status: Literal["sent", "failed"]
+    detail: str
+    provider_id: str | None = None
+
+
+class Notifier(Protocol):
+    """What ``register_notifiers`` registers for a channel (see docs/notifiers.md).
+
+    ``send`` returns a ``Delivery`` for outcomes it can classify, raises
+    ``TransientDeliveryError`` when a later attempt may succeed; any other exception is a bug
+    or a misconfiguration and fails the same way on retry.
+    """
+
+    def send(self, notice: Notice) -> Delivery: ...
+
+
+class NotifierError(CasetrackError):
+    """Base of the errors a notifier raises on purpose."""
+
+    title = "notifier error"
+
+
+class TransientDeliveryError(NotifierError):
+    """Delivery failed for now (4xx, refused connection, timeout, rate limit): retry later.
+
+    ``code`` is the protocol status (SMTP or HTTP) when there was one.
+    """
+
+    title = "transient delivery failure"
+
+    def __init__(self, detail: str, *, code: int | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class NoticeTemplateError(NotifierError, ValueError):
+    """The notice cannot be rendered (unknown template or locale, missing variable).
+
+    Retrying the same notice fails the same way, so this is never transient.
+    """
+
+    title = "notice template error"

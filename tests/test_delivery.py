@@ -1,0 +1,143 @@
+"""Outbox delivery on both back ends: each notice sent once, transient failures end dead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_scheduler
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from test_desk import at
+from test_email_notify import Recorder, free_port
+from test_scheduler import opened
+
+from core import hookimpl, orm
+from core.delivery import deliver, due_notifications, requeue_dead
+from core.notify import Delivery, Notice, TransientDeliveryError
+from core.runtime import Runtime
+from core.scheduler import tick
+
+contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests
+runtime = test_scheduler.runtime
+
+DUE = at("2026-10-14T10:16")  # the first response's 50 % level: one email and one sms row
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Recorder]:
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("CASETRACK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CASETRACK_SMTP_PORT", str(port))
+    monkeypatch.setenv("CASETRACK_SMTP_FROM", "desk@example.com")
+    monkeypatch.setenv("CASETRACK_SMTP_STARTTLS", "false")
+    monkeypatch.setenv("CASETRACK_SMS_SPOOL", str(tmp_path / "spool"))
+    try:
+        yield recorder
+    finally:
+        controller.stop()
+
+
+def spooled(tmp_path: Path) -> int:
+    return sum(1 for p in (tmp_path / "spool").rglob("*") if p.is_file())
+
+
+def rows(runtime: Runtime) -> dict[str, orm.Notification]:
+    with runtime.sessions() as session:
+        return {r.channel: r for r in session.scalars(select(orm.Notification))}
+
+
+class Flaky:
+    """A ``flaky`` channel whose provider is always down for now."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, notice: Notice) -> Delivery:
+        self.calls += 1
+        raise TransientDeliveryError("provider busy", code=421)
+
+    @hookimpl
+    def register_notifiers(self, register: Any) -> None:
+        register("flaky", self)
+
+
+def flaky_row(runtime: Runtime) -> int:
+    """A copy of the e-mail row on the ``flaky`` channel."""
+    with runtime.sessions.begin() as session:
+        src = session.scalars(select(orm.Notification).where(orm.Notification.channel == "email"))
+        base = src.one()
+        row = orm.Notification(
+            case_id=base.case_id,
+            clock_id=base.clock_id,
+            event_seq=base.event_seq,
+            level=base.level,
+            channel="flaky",
+            recipient=base.recipient,
+            template=base.template,
+            variables=base.variables,
+            idempotency_key=base.idempotency_key + ":flaky",
+            state="queued",
+            attempts=0,
+            send_after=base.send_after,
+            created_at=base.created_at,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_each_channel_sends_once_and_a_redelivery_does_not_resend(
+    runtime: Runtime, smtp: Recorder, tmp_path: Path
+) -> None:
+    opened(runtime)
+    tick(runtime, now=DUE)
+    with runtime.sessions() as session:
+        due = due_notifications(session, DUE, 10)
+        assert {r.channel for r in due} == {"email", "sms"}
+    ids = {channel: row.id for channel, row in rows(runtime).items()}
+    for _ in range(2):  # the second round is a redelivered message
+        for notification_id in ids.values():
+            assert deliver(runtime, notification_id, now=DUE) == "sent"
+    assert len(smtp.received) == 1 and spooled(tmp_path) == 1
+    after = rows(runtime)
+    assert {(r.state, r.sent_at, r.attempts) for r in after.values()} == {("sent", DUE, 0)}
+    with runtime.sessions() as session:
+        assert due_notifications(session, DUE, 10) == []
+
+
+def test_transient_failures_count_attempts_then_dead_and_a_manager_requeues(
+    runtime: Runtime,
+) -> None:
+    opened(runtime)
+    tick(runtime, now=DUE)
+    flaky = Flaky()
+    runtime.pm.register(flaky, name="undo-flaky")
+    notification_id = flaky_row(runtime)
+    for attempt in (1, 2):
+        with pytest.raises(TransientDeliveryError):
+            deliver(runtime, notification_id, now=DUE, max_attempts=3)
+        row = rows(runtime)["flaky"]
+        assert (row.state, row.attempts, row.last_error) == ("queued", attempt, "provider busy")
+    assert deliver(runtime, notification_id, now=DUE, max_attempts=3) == "dead"
+    assert deliver(runtime, notification_id, now=DUE, max_attempts=3) == "dead"
+    assert flaky.calls == 3 and rows(runtime)["flaky"].attempts == 3
+    with runtime.sessions.begin() as session:
+        assert requeue_dead(session, notification_id)
+        assert not requeue_dead(session, notification_id)  # only a dead letter is requeued
+    row = rows(runtime)["flaky"]
+    assert (row.state, row.attempts) == ("queued", 0)
+
+
+def test_a_channel_without_a_notifier_fails_visibly(runtime: Runtime) -> None:
+    opened(runtime)
+    tick(runtime, now=DUE)
+    runtime.pm.set_blocked("sms_notify")
+    runtime.pm.unregister(name="sms_notify")
+    assert deliver(runtime, rows(runtime)["sms"].id, now=DUE) == "failed"
+    assert "no notifier" in (rows(runtime)["sms"].last_error or "")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, delete, text, update
 from sqlalchemy.orm import Session, sessionmaker
+from test_history import new_case
 
 from core import orm
 from core.audit import HASH_MISMATCH, AuditReport, Break, verify
@@ -19,26 +20,6 @@ from core.history import append_event, event_hash
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 NUMBERS = ("MS-2026-000001", "MS-2026-000002", "MS-2026-000003")
 EVENTS_PER_CASE = 4
-
-
-def new_case(session: Session, number: str) -> orm.Case:
-    case = orm.Case(
-        number=number,
-        contract_id="wendeng-kangning-hospital",
-        customer_id="kangning",
-        caller_name="张医生",
-        summary="打印机卡纸",
-        category="hardware",
-        request_type="incident",
-        priority="P3",
-        channel="phone",
-        status="new",
-        opened_at=T0,
-        updated_at=T0,
-    )
-    session.add(case)
-    session.flush()
-    return case
 
 
 @pytest.fixture

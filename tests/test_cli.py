@@ -23,6 +23,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def sla_due(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`casetrack sla due` against the shipped contracts."""
+    return run(capsys, "sla", "due", "--contracts", str(CONTRACTS), *argv)
+
+
 def test_check_shipped_contracts_prints_one_line_summary(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -66,12 +71,8 @@ def test_schema_is_json_and_matches_the_committed_file(capsys: pytest.CaptureFix
 
 
 def test_sla_due_prints_deadline_rule_and_zone(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
+    code, out, err = sla_due(
         capsys,
-        "sla",
-        "due",
-        "--contracts",
-        str(CONTRACTS),
         "--contract",
         "wdkn-hospital-2026",
         "--kind",
@@ -90,12 +91,8 @@ def test_sla_due_prints_deadline_rule_and_zone(capsys: pytest.CaptureFixture[str
 def test_sla_due_resolves_a_site_and_respects_an_explicit_offset(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = run(
+    code, out, err = sla_due(
         capsys,
-        "sla",
-        "due",
-        "--contracts",
-        str(CONTRACTS),
         "--contract",
         "wdkn-hospital-2026",
         "--kind",
@@ -111,12 +108,8 @@ def test_sla_due_resolves_a_site_and_respects_an_explicit_offset(
 
 
 def test_sla_due_outside_the_period_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
+    code, out, _ = sla_due(
         capsys,
-        "sla",
-        "due",
-        "--contracts",
-        str(CONTRACTS),
         "--contract",
         "wdkn-hospital-2026",
         "--kind",
@@ -133,12 +126,8 @@ def test_sla_due_outside_the_period_warns(capsys: pytest.CaptureFixture[str]) ->
 def test_sla_due_into_a_year_without_holiday_data_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = run(
+    code, out, err = sla_due(
         capsys,
-        "sla",
-        "due",
-        "--contracts",
-        str(CONTRACTS),
         "--contract",
         "wdkn-hospital-2026",
         "--kind",
@@ -167,20 +156,14 @@ def test_sla_due_into_a_year_without_holiday_data_is_refused(
 def test_sla_due_refusals_are_one_clear_line(
     capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    code, out, err = run(
-        capsys, "sla", "due", "--contracts", str(CONTRACTS), "--at", "2026-10-09T10:00", *args
-    )
+    code, out, err = sla_due(capsys, "--at", "2026-10-09T10:00", *args)
     assert code == 1 and out == ""
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
 
 def test_bad_time_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(
+    code, _, err = sla_due(
         capsys,
-        "sla",
-        "due",
-        "--contracts",
-        str(CONTRACTS),
         "--contract",
         "wdkn-hospital-2026",
         "--kind",

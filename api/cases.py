@@ -29,12 +29,14 @@ from core.commands import (
     Escalate,
     ExcludeClock,
     FirstResponse,
+    HandOver,
     Milestone,
     Note,
     OpenCase,
     Priority,
     RemoteAccess,
     Reopen,
+    ReportProgress,
     RequestOnsite,
     Resolve,
 )
@@ -68,6 +70,8 @@ DIAGNOSERS = ("engineer", "service_manager")
 REMOTE = ("engineer", "service_manager")
 ONSITE_REQUESTERS = ("admin", "service_manager")
 MILESTONES = ("agent", "engineer", "service_manager")
+HANDOVERS = ("admin", "engineer", "service_manager")
+PROGRESS_REPORTERS = ("agent", "engineer", "service_manager")  # the agent relays a call
 PRIORITISERS = ("admin", "agent", "service_manager")
 EXCLUDERS = ("admin", "project_manager", "service_manager")
 RESOLVERS = ("agent", "engineer", "service_manager")
@@ -515,6 +519,44 @@ class CaseController(Controller):
     ) -> CaseDetail:
         """Escalate manually: raises a time-stamped alarm."""
         return _apply(request, number, data, CaseDesk.escalate)
+
+    @post(
+        "/{number:str}/handovers",
+        operation_id="handOverCase",
+        sync_to_thread=True,
+        status_code=200,
+        guards=[case_access],
+        opt=case_roles(*HANDOVERS),
+        responses=ONE_CASE,
+    )
+    def handovers(
+        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[HandOver]
+    ) -> CaseDetail:
+        """Functional escalation: hand the case to Digital China, the expert group, an on-site
+        engineer or the vendor (or back down), recorded as a `handed_over` event.
+
+        `ticket` (their case number) is required for `digital-china` and `vendor`: without it
+        the answer is 400 naming `$.ticket`. A vendor hand-over moves an assigned or
+        in-progress case to pending_vendor; handing it back from the vendor returns it to
+        in_progress.
+        """
+        return _apply(request, number, data, CaseDesk.hand_over)
+
+    @post(
+        "/{number:str}/progress-reports",
+        operation_id="reportProgress",
+        sync_to_thread=True,
+        status_code=200,
+        guards=[case_access],
+        opt=case_roles(*PROGRESS_REPORTERS),
+        responses=ONE_CASE,
+    )
+    def progress_reports(
+        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[ReportProgress]
+    ) -> CaseDetail:
+        """An emergency on-site progress report (限时上报): meets the running report clock and
+        starts the next; 409 when no report is due (no emergency visit under way)."""
+        return _apply(request, number, data, CaseDesk.report_progress)
 
     @post(
         "/{number:str}/exclusions",

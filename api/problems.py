@@ -18,6 +18,7 @@ from core.errors import (
     ConflictError,
     ContractError,
     InvalidCursor,
+    InvalidField,
     InvalidQuery,
     NotFoundError,
     SlaError,
@@ -35,6 +36,7 @@ STATUS: list[tuple[type[CasetrackError], int]] = [
     (IllegalTransition, 409),
     (ConflictError, 409),
     (InvalidCursor, 400),
+    (InvalidField, 400),
     (InvalidQuery, 400),
     (ContractError, 422),
     (CloseRefused, 422),
@@ -83,6 +85,8 @@ def casetrack_error(request: Request[Any, Any, Any], exc: CasetrackError) -> Res
             }
             for p in exc.problems
         ]
+    if isinstance(exc, InvalidField):
+        extra["errors"] = [{"path": exc.field, "message": exc.message}]
     if isinstance(exc, CloseRefused):
         extra["missing_checklist"] = exc.items
         extra["missing_deliverables"] = exc.documents

@@ -9,10 +9,12 @@ import msgspec
 from msgspec import Meta
 
 from core.case import Category, Channel, RequestType, Status, Visibility
+from core.handover import HandOverTarget
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 Text = Annotated[str, Meta(min_length=1, max_length=4000)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Ticket = Annotated[str, Meta(min_length=1, max_length=100)]
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -108,6 +110,33 @@ class Escalate(Command, frozen=True, kw_only=True):
     level: Annotated[int, Meta(ge=1, le=9)]
     reason: Text
     target_group: Name
+
+
+class HandOver(Command, frozen=True, kw_only=True):
+    """Functional escalation (R-CASE): the case goes to another support level, up or down.
+
+    ``ticket`` is the case number in their system: required for ``digital-china`` and
+    ``vendor``, optional otherwise. ``vendor`` names which vendor (e.g. "Cisco TAC"), only
+    with target ``vendor``.
+    """
+
+    target: HandOverTarget
+    reason: Text
+    ticket: Ticket | None = None
+    vendor: Name | None = None
+    visibility: Visibility = Visibility.INTERNAL
+
+
+class ReportProgress(Command, frozen=True, kw_only=True):
+    """The engineer on site of an emergency reports how handling goes (限时上报).
+
+    ``final``: the emergency handling on site is over (service restored, engineer left): no
+    further report is due until the next on-site arrival.
+    """
+
+    text: Text
+    visibility: Visibility = Visibility.INTERNAL
+    final: bool = False
 
 
 class RequestOnsite(Command, frozen=True, kw_only=True):

@@ -63,6 +63,7 @@ Role = Literal[
     "spare-manager",
     "quality-department",
     "general-manager",
+    "expert-group",
     "customer-site-lead",
     "customer-maintenance-supervisor",
 ]
@@ -76,6 +77,7 @@ ClockKind = Literal[
     "resolution",
     "complaint_first_reply",
     "complaint_resolution",
+    "progress_report",
 ]
 ExclusionCause = Literal[
     "incomplete-device-list",
@@ -262,12 +264,30 @@ def seed_onsite_emergency() -> dict[str, str]:
     return {"city": "1h", "wendeng": "2h", "rongcheng": "2h", "rushan": "3h"}
 
 
+DEFAULT_PROGRESS_REPORT_EVERY = "1h"
+"""How often the engineer on site of an emergency reports progress (ours: the handbook's
+限时上报 names the duty but gives no interval)."""
+
+
 class OnsiteTable(Base, kw_only=True):
-    """On-site arrival by zone (R-RESP); clocks run on wall-clock time (24x7) by default."""
+    """On-site arrival by zone (R-RESP); clocks run on wall-clock time (24x7) by default.
+
+    ``progress-report-every``: once the engineer of an **emergency** case is on site, a
+    progress report is due this often (限时上报), counted on ``calendar``; ``null`` turns the
+    reports off. The default (1h) is ours.
+    """
 
     calendar: str = "duty"
     normal: dict[str, DurationText] = field(default_factory=seed_onsite_normal)
     emergency: dict[str, DurationText] = field(default_factory=seed_onsite_emergency)
+    progress_report_every: DurationText | None = DEFAULT_PROGRESS_REPORT_EVERY
+
+    @property
+    def progress_interval(self) -> Duration | None:
+        """The parsed interval, or None when the contract turned progress reports off."""
+        if self.progress_report_every is None:
+            return None
+        return parse_duration(self.progress_report_every)
 
 
 class ZoneSettings(Base, kw_only=True):
@@ -332,13 +352,19 @@ EscalationAt = Annotated[
 
 
 class EscalationStep(Base, kw_only=True):
-    """One rung of the ladder: at ``at`` of a clock, alert ``notify`` on ``channels``."""
+    """One rung of the ladder: at ``at`` of a clock, alert ``notify`` on ``channels``.
+
+    ``urgent``: true sends the rung's notices at once, whatever the recipients' calendars;
+    false always holds them for the calendars; absent (null) is our default: urgent when the
+    rung is a breach (``100%`` or later) of a P1 clock (``core.escalation.is_urgent``).
+    """
 
     at: EscalationAt
     notify: list[Role]
     channels: list[str] = field(default_factory=lambda: ["email"])
     clocks: list[ClockKind] = []  # empty: every clock
     priorities: list[Priority] = []  # empty: every priority
+    urgent: bool | None = None
 
 
 def default_escalation() -> list[EscalationStep]:

@@ -146,6 +146,9 @@ class Checker:
         for label, table in tables:
             for zone, within in table.items():
                 yield from _duration_problems(doc, f"$.onsite.{label}.{zone}", within)
+        every = contract.onsite.progress_report_every
+        if every is not None:
+            yield from _duration_problems(doc, "$.onsite.progress-report-every", every)
         if name not in resolvers:
             yield doc.problem(
                 "$.zones.resolver",

@@ -83,6 +83,22 @@ class ContractError(CasetrackError):
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid contract")
 
 
+# --- commands --------------------------------------------------------------------------------
+
+
+class InvalidField(CasetrackError, ValueError):
+    """One field of a request is missing or does not fit the others (a rule a schema cannot
+    say, e.g. a ticket number required for some targets only); ``field`` names it as a
+    JSON path (``$.ticket``). Answered like any other invalid request field."""
+
+    title = "invalid request"
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field if field.startswith("$") else f"$.{field}"
+        self.message = message
+        super().__init__(f"{self.field}: {message}")
+
+
 # --- lookups, plugins, SLA -------------------------------------------------------------------
 
 

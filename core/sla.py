@@ -216,6 +216,27 @@ def onsite_arrival(
     )
 
 
+def progress_report(lc: LoadedContract, *, since: datetime, verb: str = "on site") -> Deadline:
+    """The next progress report of an emergency on-site visit (限时上报): the contract's
+    ``onsite.progress-report-every`` after ``since`` (the arrival or the last report)."""
+    since = _aware(since, verb)
+    onsite = lc.contract.onsite
+    interval = onsite.progress_interval
+    if interval is None:
+        raise SlaError("this contract turns progress reports off (onsite.progress-report-every)")
+    due, counted = due_after(lc, onsite.calendar, interval, since)
+    local = since.astimezone(lc.calendar(onsite.calendar).tz)
+    return Deadline(
+        kind="progress_report",
+        start=since,
+        due=due,
+        target=f"{interval} on {onsite.calendar}",
+        calendar=onsite.calendar,
+        rule=f"emergency on-site progress report every {interval}: {verb} {_fmt(local)} → "
+        f"{counted}: report by {_fmt(due)}",
+    )
+
+
 # --- spare parts (R-SPARE) -------------------------------------------------------------------
 
 
@@ -427,6 +448,8 @@ def due(
         return complaint_first_reply(lc, received_at=at)
     if kind == "complaint_resolution":
         return complaint_resolution(lc, received_at=at)
+    if kind == "progress_report":
+        return progress_report(lc, since=at)
     raise SlaError(f"unknown clock kind {kind!r}; known: {', '.join(CLOCK_KINDS)}")
 
 

@@ -319,7 +319,9 @@ def _explain(message: str, value: Any, tp: Any) -> str:
     if message.startswith("Invalid enum value") and get_origin(bare) is Literal:
         return f"expected one of {', '.join(map(str, get_args(bare)))}; {got}"
     if "matching regex" in message:
-        for item in meta:
+        # an optional pattern (``DurationText | None``) carries its words on the member
+        metas = [*meta, *(m for c in _candidates(tp) for m in _strip(c)[1])]
+        for item in metas:
             description = getattr(item, "description", None)
             if description:
                 examples = [str(e) for e in getattr(item, "examples", None) or []]

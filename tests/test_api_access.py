@@ -43,6 +43,8 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/priority", {"priority": "P1", "reason": "whole campus down"}),
     ("POST", "/status", {"status": "in_progress"}),
     ("POST", "/escalations", {"level": 1, "reason": "slow", "target_group": "experts"}),
+    ("POST", "/handovers", {"target": "expert-group", "reason": "needs a specialist"}),
+    ("POST", "/progress-reports", {"text": "on site, testing the uplink"}),
     ("POST", "/exclusions", {"kind": "resolution", "cause": "force-majeure", "note": "typhoon"}),
     ("POST", "/resolve", {"resolution": "done"}),
     (
@@ -79,6 +81,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "/priority": frozenset({"agent", "service_manager", "admin"}),
     "/status": ALL_STAFF,
     "/escalations": ALL_STAFF,
+    "/handovers": frozenset({"engineer", "service_manager", "admin"}),
+    "/progress-reports": frozenset({"engineer", "service_manager", "agent"}),
     "/exclusions": frozenset({"service_manager", "project_manager", "admin"}),
     "/resolve": frozenset({"engineer", "service_manager", "agent"}),
     "/close": frozenset({"agent", "service_manager", "admin"}),

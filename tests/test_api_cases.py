@@ -411,7 +411,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         if path.startswith((CASES, "/api/v1/customers"))
         for op in item.values()
     ]
-    assert len(operations) == 23
+    assert len(operations) == 25
     for op in operations:
         assert op["operationId"] and op["tags"] == ["cases"], op
     handlers = [
@@ -421,7 +421,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         for handler in getattr(route, "route_handlers", [])
         if handler.http_methods & {"GET", "POST"}
     ]
-    assert len(handlers) == 23
+    assert len(handlers) == 25
     assert all((handler.fn.__doc__ or "").strip() for handler in handlers)
     open_op = schema["paths"][CASES]["post"]
     assert open_op["requestBody"]["content"]["application/json"]["schema"]["examples"]

@@ -13,8 +13,17 @@ from core.desk.base import DeskBase, Receipt
 from core.desk.errors import CloseRefused
 from core.service_types import effective_service_type, missing_for_close
 
+# resolving meets (or, when late, breaches) these; every other active clock is cancelled.
+# The resolution is the last progress report of an emergency visit: one overdue is breached.
 STOP_ON_RESOLVE = frozenset(
-    {"first_response", "complaint_first_reply", "diagnosis", "resolution", "complaint_resolution"}
+    {
+        "first_response",
+        "complaint_first_reply",
+        "diagnosis",
+        "resolution",
+        "complaint_resolution",
+        "progress_report",
+    }
 )
 
 

@@ -1,7 +1,9 @@
-"""Milestones that stop their clocks: spare parts, remote access, on-site support."""
+"""Milestones that stop their clocks: spare parts, remote access, on-site support and the
+emergency on-site progress reports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from core import clocks, orm, sla
 from core.case import IllegalTransition
-from core.commands import Milestone, RemoteAccess, RequestOnsite
+from core.commands import Milestone, RemoteAccess, ReportProgress, RequestOnsite
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import Forbidden, InvalidCommand
 from core.errors import NotFoundError
+
+PROGRESS_REPORT = "progress_report"
 
 
 class MilestoneCommands(DeskBase):
@@ -65,7 +69,17 @@ class MilestoneCommands(DeskBase):
         return self._milestone(number, cmd, "remote_access", "remote_logged_in", {}, actor, now)
 
     def onsite_arrived(self, number: str, cmd: Milestone, *, actor: str, now: datetime) -> Receipt:
-        return self._milestone(number, cmd, "onsite_arrival", "onsite_arrived", {}, actor, now)
+        """The engineer is on site; on an emergency the progress reports start (限时上报)."""
+        return self._milestone(
+            number,
+            cmd,
+            "onsite_arrival",
+            "onsite_arrived",
+            {},
+            actor,
+            now,
+            then=self._start_progress_reports,
+        )
 
     def _milestone(
         self,
@@ -76,6 +90,7 @@ class MilestoneCommands(DeskBase):
         extra: dict[str, Any],
         actor: str,
         now: datetime,
+        then: Callable[[orm.Case, datetime], dict[str, Any]] | None = None,
     ) -> Receipt:
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
@@ -83,7 +98,53 @@ class MilestoneCommands(DeskBase):
             if stopped is None:
                 raise IllegalTransition(number, case.status, f"record {event}: no {kind} clock")
             payload = {**extra, "note": cmd.note, **stopped}
+            if then is not None:
+                payload.update(then(case, now))
             events.append(self._record(session, case, event, actor, now, payload, "customer"))
+            self._refresh(case, now)
+            return self._receipt(session, case, events)
+
+    # --- emergency progress reports (限时上报) ----------------------------------------------
+
+    def _start_progress_reports(self, case: orm.Case, now: datetime) -> dict[str, Any]:
+        """An emergency case's engineer arrived: the first report is due one interval later
+        (none when the case is no emergency or the contract turns reports off)."""
+        lc = self._contract(case.contract_id)
+        if not case.emergency or lc.contract.onsite.progress_interval is None:
+            return {}
+        if self._active(case, PROGRESS_REPORT) is not None:
+            return {}  # a second visit while reports already run: the cadence goes on
+        clock = self._start(case, lc, sla.progress_report(lc, since=now, verb="arrived"))
+        return {"progress_report_due": clock.deadline}
+
+    def report_progress(
+        self, number: str, cmd: ReportProgress, *, actor: str, now: datetime
+    ) -> Receipt:
+        """A progress report: the running report clock is met (breached when late) and the
+        next report is due one interval from now, unless the report is the final one."""
+        with self._unit() as (session, events):
+            case = self._load(session, number, cmd)
+            self._require_open(case, "report progress")
+            stopped = self._stop(case, PROGRESS_REPORT, now)
+            if stopped is None:
+                raise IllegalTransition(
+                    number,
+                    case.status,
+                    "report progress: no report is due (reports run on emergency cases "
+                    "once the engineer is on site)",
+                )
+            next_due = None
+            lc = self._contract(case.contract_id)
+            # a contract reloaded with the reports turned off ends the cadence like `final`
+            if not cmd.final and lc.contract.onsite.progress_interval is not None:
+                deadline = sla.progress_report(lc, since=now, verb="reported")
+                next_due = self._start(case, lc, deadline).deadline
+            payload = {"text": cmd.text, "final": cmd.final, **stopped, "next_due": next_due}
+            events.append(
+                self._record(
+                    session, case, "progress_reported", actor, now, payload, str(cmd.visibility)
+                )
+            )
             self._refresh(case, now)
             return self._receipt(session, case, events)
 

@@ -10,7 +10,7 @@ from core.errors import CasetrackError
 
 Locale = Literal["zh", "en"]
 LOCALES: frozenset[str] = frozenset({"zh", "en"})
-Variable = str | int | float | None
+Variable = str | int | float | bool | None
 
 
 class Recipient(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +35,8 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     recipient: Recipient
     template: str
     variables: dict[str, Variable] = {}
+    # a digest (template ``digest``): each member notice's template and variables, in order
+    items: list[dict[str, Variable]] = []
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):

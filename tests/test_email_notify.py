@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import re
 import socket
 import ssl
+import stat
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from ipaddress import IPv4Address
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,9 +29,10 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.contract import ClockKind
 from core.errors import NaiveDatetimeError
 from core.plugins import collect_named, make_plugin_manager
-from plugins.email_notify.hooks import LazyEmailSender, SmtpSettings
+from plugins.email_notify.hooks import LazyEmailSender, SmtpSettings, sender_from_env
 from plugins.email_notify.sender import (
     Delivery,
     EmailSender,
@@ -37,9 +43,11 @@ from plugins.email_notify.sender import (
     Recipient,
     TransientDeliveryError,
     is_valid_address,
+    make_environment,
     message_id,
     render,
 )
+from plugins.email_notify.spool import DEFAULT_SPOOL_SENDER, SpoolEmail, spool_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 5, 13, 20, tzinfo=SHANGHAI)
@@ -582,7 +590,7 @@ SMTP_VARIABLES = (
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in SMTP_VARIABLES:
+    for name in (*SMTP_VARIABLES, "CASETRACK_EMAIL_SPOOL", "CASETRACK_VAR_DIR"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -597,7 +605,9 @@ def test_hook_register_notifiers_email_is_lazy_and_reads_the_environment(
     email_sender = notifiers["email"]
     assert isinstance(email_sender, LazyEmailSender)
 
-    # registered without CASETRACK_SMTP_FROM: nothing was read or connected yet
+    # registered before the settings exist: they are read on the first send, and with an
+    # SMTP host the sender address is required
+    clean_env.setenv("CASETRACK_SMTP_HOST", "127.0.0.1")
     with pytest.raises(NotifierConfigError, match="CASETRACK_SMTP_FROM is not set"):
         email_sender.send(notice())
 
@@ -620,7 +630,7 @@ def test_hook_register_notifiers_email_can_be_disabled() -> None:
 
 def test_smtp_settings_defaults_and_parsing() -> None:
     assert SmtpSettings.from_env({}) == SmtpSettings()
-    assert (SmtpSettings().host, SmtpSettings().port) == ("127.0.0.1", 25)
+    assert (SmtpSettings().host, SmtpSettings().port) == (None, 25)  # no host: the spool
     settings = SmtpSettings.from_env(
         {
             "CASETRACK_SMTP_HOST": "smtp.mingsheng.example.cn",
@@ -638,3 +648,437 @@ def test_smtp_settings_defaults_and_parsing() -> None:
         SmtpSettings.from_env({"CASETRACK_SMTP_STARTTLS": "maybe"})
     with pytest.raises(NotifierConfigError, match="port"):
         SmtpSettings.from_env({"CASETRACK_SMTP_PORT": "smtp"})
+
+
+# --- digests: several notices to one person in one message -------------------------------------
+
+ITEM_DEFAULTS: dict[str, object] = {
+    "summary": "",
+    "priority": "P2",
+    "contract_id": "WH-CCB-2026",
+    "level": 1,
+    "at": "80%",
+    "urgent": False,
+}
+DIGEST_ITEMS: list[dict[str, object]] = [
+    ITEM_DEFAULTS
+    | {
+        "template": "clock_warning",
+        "case_number": "MS-2026-000001",
+        "customer": "文登农商行",
+        "summary": "核心交换机端口频繁 down",
+        "clock": "first_response",
+        "deadline": "2026-03-05T07:00:00+00:00",
+        "due_at": "2026-03-05T06:00:00+00:00",
+        "breached": False,
+    },
+    ITEM_DEFAULTS
+    | {
+        "template": "clock_warning",
+        "case_number": "MS-2026-000002",
+        "customer": CUSTOMER,
+        "clock": "mystery_clock",  # a kind the labels do not know: shown as is
+        "deadline": "2026-03-05T13:30:00+08:00",  # 05:30 UTC: before the first one
+        "due_at": "2026-03-05T05:00:00+00:00",
+        "breached": False,
+    },
+    ITEM_DEFAULTS
+    | {
+        "template": "clock_breached",
+        "case_number": "MS-2026-000002",
+        "customer": CUSTOMER,
+        "priority": "P1",
+        "clock": "progress_report",
+        "level": 2,
+        "at": "100%",
+        "deadline": "2026-03-05T08:00:00+00:00",  # the latest, but a breach: listed first
+        "due_at": "2026-03-05T08:00:00+00:00",
+        "breached": True,
+    },
+]
+DIGEST_VARIABLES: dict[str, object] = {
+    "count": 3,
+    "cases": "MS-2026-000001, MS-2026-000002",
+    "breached": 1,
+    "earliest_deadline": "2026-03-05T13:30:00+08:00",
+}
+
+
+def digest_notice(
+    *,
+    locale: str = "zh",
+    items: list[dict[str, object]] | None = None,
+    key: str = "digest:sun-zhigang:email:0123456789abcdef",
+    **variables: object,
+) -> Notice:
+    values = DIGEST_VARIABLES | variables
+    return Notice(
+        idempotency_key=key,
+        channel="email",
+        recipient=Recipient(name="孙志刚", email="sun.zhigang@whccb.example.cn", locale=locale),  # type: ignore[arg-type]
+        template="digest",
+        variables={k: v for k, v in values.items() if v is not None},  # type: ignore[misc]
+        items=DIGEST_ITEMS if items is None else items,  # type: ignore[arg-type]
+    )
+
+
+# what each item must show, in the order the digest lists them: the breach first, then by
+# deadline (13:30+08:00 is 05:30 UTC, before 07:00 UTC)
+DIGEST_SHOWN = {
+    "zh": {
+        "subject": "[SLA] 3 项时限提醒，1 项已超时 — MS-2026-000001, MS-2026-000002",
+        "rows": [
+            ("已超时", "MS-2026-000002", CUSTOMER, "进展上报", "2026-03-05 08:00 (UTC+00:00)"),
+            (
+                "即将到期",
+                "MS-2026-000002",
+                CUSTOMER,
+                "mystery_clock",
+                "2026-03-05 13:30 (UTC+08:00)",
+            ),
+            (
+                "即将到期",
+                "MS-2026-000001",
+                "文登农商行",
+                "首次响应",
+                "2026-03-05 07:00 (UTC+00:00)",
+            ),
+        ],
+        "intro": "以下 3 项 SLA 时限需要您关注，其中 1 项已超时。"
+        "最早的截止时间为 2026-03-05 13:30 (UTC+08:00)。",
+        "summary": "问题摘要：核心交换机端口频繁 down",
+    },
+    "en": {
+        "subject": "[SLA] 3 deadline alerts, 1 missed — MS-2026-000001, MS-2026-000002",
+        "rows": [
+            (
+                "Missed",
+                "MS-2026-000002",
+                CUSTOMER,
+                "Progress report",
+                "2026-03-05 08:00 (UTC+00:00)",
+            ),
+            (
+                "Approaching",
+                "MS-2026-000002",
+                CUSTOMER,
+                "mystery_clock",
+                "2026-03-05 13:30 (UTC+08:00)",
+            ),
+            (
+                "Approaching",
+                "MS-2026-000001",
+                "文登农商行",
+                "First response",
+                "2026-03-05 07:00 (UTC+00:00)",
+            ),
+        ],
+        "intro": "3 SLA deadlines need your attention; 1 of them has been missed. "
+        "The earliest deadline is 2026-03-05 13:30 (UTC+08:00).",
+        "summary": "Summary:     核心交换机端口频繁 down",
+    },
+}
+
+
+def _positions(text: str, row: tuple[str, ...], start: int) -> int:
+    """Where ``row``'s values appear in ``text``, in order, from ``start``; the last one's end."""
+    at = start
+    for value in row:
+        found = text.find(value, at)
+        assert found >= 0, f"{value!r} missing after position {at}"
+        at = found + len(value)
+    return at
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_a_digest_lists_every_case_and_clock_breaches_first(
+    smtp: tuple[Recorder, int], locale: str
+) -> None:
+    recorder, port = smtp
+    delivery = make_sender(port).send(digest_notice(locale=locale))
+    assert delivery.status == "sent"
+    message = only(recorder)
+    shown = DIGEST_SHOWN[locale]
+    assert message["Subject"] == shown["subject"]
+    assert message["Content-Language"] == CONTENT_LANGUAGES[locale]
+    assert message["Message-ID"] == message_id(
+        "digest:sun-zhigang:email:0123456789abcdef", "mingsheng.example.cn"
+    )
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    for body in (text, html):
+        assert shown["intro"] in re.sub(r"<[^>]+>", "", body)
+        at = 0
+        for row in shown["rows"]:  # each row's state, case, customer, clock and deadline, in order
+            at = _positions(body, row, at)
+    assert shown["summary"] in text
+    assert html.count("<tr") == 4  # a header row and one per item
+
+
+def test_a_digest_without_breaches_says_none_missed() -> None:
+    items = [item for item in DIGEST_ITEMS if item["template"] == "clock_warning"]
+    for locale, breach_words in (("zh", "已超时"), ("en", "missed")):
+        rendered = render(digest_notice(locale=locale, items=items, count=2, breached=0))
+        assert breach_words not in rendered.subject.lower()
+        assert breach_words not in rendered.text.lower()
+        assert rendered.subject.startswith("[SLA] 2 ")
+
+
+def test_a_clock_warning_whose_clock_already_breached_is_listed_as_a_breach() -> None:
+    late = DIGEST_ITEMS[0] | {"breached": True}  # a warning row written after the breach
+    rendered = render(digest_notice(locale="en", items=[DIGEST_ITEMS[1], late]))
+    assert "[Missed] Case MS-2026-000001" in rendered.text
+    assert rendered.text.index("MS-2026-000001") < rendered.text.index("MS-2026-000002")
+
+
+@pytest.mark.parametrize(
+    ("notice_", "says"),
+    [
+        (digest_notice(items=[]), "needs its members in Notice.items"),
+        (
+            digest_notice(items=[{k: v for k, v in DIGEST_ITEMS[0].items() if k != "customer"}]),
+            "customer",
+        ),
+        (digest_notice(earliest_deadline=None), "earliest_deadline"),
+        (
+            digest_notice(items=[DIGEST_ITEMS[0] | {"deadline": "2026-03-05 07:00"}]),
+            "without a UTC offset",
+        ),
+    ],
+)
+def test_an_incomplete_digest_is_a_template_error(notice_: Notice, says: str) -> None:
+    with pytest.raises(NoticeTemplateError, match=says):
+        render(notice_)
+
+
+CONTENT_LANGUAGES = {"zh": "zh-CN", "en": "en"}
+
+
+# --- clock names -------------------------------------------------------------------------------
+
+
+def _clock_name(locale: str, kind: str) -> str:
+    env = make_environment()
+    source = f'{{% from "{locale}/_labels.txt" import clock_name %}}{{{{ clock_name(kind) }}}}'
+    return env.from_string(source).render(kind=kind)
+
+
+@pytest.mark.parametrize("kind", typing.get_args(ClockKind))
+def test_every_clock_kind_has_a_name_in_both_locales(kind: str) -> None:
+    for locale in ("zh", "en"):
+        assert _clock_name(locale, kind) not in ("", kind), f"{locale}/_labels.txt lacks {kind}"
+
+
+def test_the_progress_report_clock_is_named() -> None:
+    assert (_clock_name("zh", "progress_report"), _clock_name("en", "progress_report")) == (
+        "进展上报",
+        "Progress report",
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject"),
+    [
+        ("zh", f"[{CASE}] custom_clock时限即将到期 — {CUSTOMER}"),
+        ("en", f"[{CASE}] custom_clock deadline approaching — {CUSTOMER}"),
+    ],
+)
+def test_an_unknown_clock_kind_is_shown_as_is(locale: str, subject: str) -> None:
+    rendered = render(notice(locale=locale, clock="custom_clock"))
+    assert rendered.subject == subject
+    assert "custom_clock" in rendered.text and rendered.html is not None
+    assert "custom_clock" in rendered.html
+
+
+# --- the spool: the embedded default without an SMTP host --------------------------------------
+
+
+def make_spool(directory: Path, **kwargs: object) -> SpoolEmail:
+    kwargs.setdefault("clock", lambda: NOW)
+    kwargs.setdefault("sender_address", DESK)
+    return SpoolEmail(directory, **kwargs)  # type: ignore[arg-type]
+
+
+def _same_boundaries(raw: bytes) -> bytes:
+    """The MIME boundary is random per message: make it one fixed string to compare."""
+    return re.sub(rb"={15}\d+==", b"=BOUNDARY=", raw)
+
+
+def test_the_spool_writes_the_bytes_smtp_would_carry(
+    smtp: tuple[Recorder, int], tmp_path: Path
+) -> None:
+    recorder, port = smtp
+    over_smtp = make_sender(port).send(notice(summary="核心交换机端口频繁 down"))
+    spool = make_spool(tmp_path / "mail")
+    assert not (tmp_path / "mail").exists()  # built without I/O
+    spooled = spool.send(notice(summary="核心交换机端口频繁 down"))
+
+    [path] = (tmp_path / "mail").iterdir()
+    assert path.name == spool_name("case:42:clock:first_response:level:1:user:7")
+    assert path.name == "case%3A42%3Aclock%3Afirst_response%3Alevel%3A1%3Auser%3A7.eml"
+    raw = path.read_bytes()
+    assert _same_boundaries(raw) == _same_boundaries(recorder.received[0].raw)
+    assert raw.isascii() and b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["Subject"] == f"[{CASE}] 首次响应时限即将到期 — {CUSTOMER}"
+    assert str(message["From"]) == "铭升服务台 <servicedesk@mingsheng.example.cn>"
+    assert message["To"].addresses[0].addr_spec == "sun.zhigang@whccb.example.cn"
+    assert message["Date"].datetime == NOW
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"] == spooled.provider_id == over_smtp.provider_id
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "问题摘要：核心交换机端口频繁 down" in text
+    assert (
+        spooled.status == "sent"
+        and spooled.detail == f"spooled to {path} (no SMTP host configured)"
+    )
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # addresses and case details
+
+
+def test_the_spool_sends_a_key_once(tmp_path: Path) -> None:
+    times = iter([NOW, NOW + timedelta(minutes=5), NOW + timedelta(minutes=10)])
+    spool = make_spool(tmp_path, clock=lambda: next(times))
+    first = spool.send(notice())
+    [path] = tmp_path.iterdir()
+    written = path.read_bytes()
+
+    retry = spool.send(notice(summary="changed on the retry"))
+    assert retry.status == "sent" and retry.detail.startswith("already spooled to")
+    assert retry.provider_id == first.provider_id
+    assert list(tmp_path.iterdir()) == [path] and path.read_bytes() == written  # untouched
+
+    other = spool.send(notice(key="case:42:clock:first_response:level:2:user:7"))
+    assert other.provider_id != first.provider_id
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_the_spool_refuses_what_smtp_would_refuse(tmp_path: Path) -> None:
+    spool = make_spool(tmp_path / "mail")
+    assert spool.send(notice(to="孙志刚@whccb")) == Delivery(
+        status="failed", detail="invalid e-mail address '孙志刚@whccb'"
+    )
+    with pytest.raises(NoticeTemplateError, match="'case_number' is undefined"):
+        spool.send(notice(case_number=None))
+    with pytest.raises(NotifierConfigError, match="invalid sender address"):
+        SpoolEmail(tmp_path, sender_address="casetrack")
+    assert not (tmp_path / "mail").exists()
+
+
+def test_an_unwritable_spool_is_transient(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(TransientDeliveryError, match="mail spool"):
+        make_spool(blocker / "mail").send(notice())
+
+
+def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(TransientDeliveryError, match="No space left"):
+        make_spool(tmp_path).send(notice())
+    assert list(tmp_path.iterdir()) == []  # no temporary file, and nothing counts as sent
+    monkeypatch.undo()
+    assert make_spool(tmp_path).send(notice()).detail.startswith("spooled to")
+
+
+def test_a_reader_never_sees_a_message_being_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+    rename = os.replace
+
+    def watched(src: str, dst: str) -> None:  # the moment before the file gets its name
+        seen.append(sorted(p.name for p in tmp_path.glob("*.eml")))
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "replace", watched)
+    make_spool(tmp_path).send(notice())
+    assert seen == [[]]  # the written bytes sat under a name no "*.eml" reader picks up
+    assert [p.suffix for p in tmp_path.iterdir()] == [".eml"]
+
+
+def test_a_digest_is_spooled_like_any_notice(tmp_path: Path) -> None:
+    delivery = make_spool(tmp_path).send(digest_notice(locale="en"))
+    [path] = tmp_path.iterdir()
+    assert path.name == "digest%3Asun-zhigang%3Aemail%3A0123456789abcdef.eml"
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == DIGEST_SHOWN["en"]["subject"]
+    assert message["Message-ID"] == delivery.provider_id
+
+
+MAIL_KEYS = ["a/b", "a%2Fb", "..", ".a", "%2Ea", "x" * 300, "工单 42"]
+
+
+@pytest.mark.parametrize("key", MAIL_KEYS)
+def test_mail_spool_names_are_safe_and_distinct(key: str) -> None:
+    name = spool_name(key)
+    assert "/" not in name and name.endswith(".eml") and len(name.encode()) <= 255
+    assert not name.startswith(".")  # no hidden messages; dot files are temporaries
+    assert name not in {spool_name(other) for other in MAIL_KEYS if other != key}
+
+
+# --- the switch between SMTP and the spool -----------------------------------------------------
+
+
+def test_without_an_smtp_host_the_hook_spools_with_a_demo_sender(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clean_env.chdir(tmp_path)
+    sender = collect_named(
+        make_plugin_manager(load_entrypoints=False, disabled=[]), "register_notifiers"
+    )["email"]
+    assert not (tmp_path / "var").exists()  # registering does no I/O
+    delivery = sender.send(notice())
+    assert delivery.status == "sent"
+    [path] = (tmp_path / "var" / "mail-spool").iterdir()
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert (
+        str(message["From"])
+        == DEFAULT_SPOOL_SENDER
+        == ("casetrack demo <casetrack@localhost.localdomain>")
+    )
+    assert message["Message-ID"] == delivery.provider_id
+    assert delivery.provider_id == message_id(
+        "case:42:clock:first_response:level:1:user:7", "localhost.localdomain"
+    )
+
+
+def test_the_spool_directory_and_sender_come_from_the_environment(tmp_path: Path) -> None:
+    spool = sender_from_env({"CASETRACK_VAR_DIR": str(tmp_path / "state")})
+    assert isinstance(spool, SpoolEmail)
+    assert spool.directory == tmp_path / "state" / "mail-spool"
+    assert spool.sender.addr_spec == "casetrack@localhost.localdomain"
+    spool = sender_from_env(
+        {
+            "CASETRACK_VAR_DIR": str(tmp_path / "state"),
+            "CASETRACK_EMAIL_SPOOL": str(tmp_path / "outbox"),
+            "CASETRACK_SMTP_FROM": DESK,
+            "CASETRACK_SMTP_HOST": "  ",  # blank is unset
+        }
+    )
+    assert isinstance(spool, SpoolEmail)
+    assert spool.directory == tmp_path / "outbox"
+    assert spool.sender.addr_spec == "servicedesk@mingsheng.example.cn"
+    assert sender_from_env({}).directory == Path("var/mail-spool")  # type: ignore[union-attr]
+
+
+def test_with_an_smtp_host_the_sender_is_smtp_and_needs_a_sender_address() -> None:
+    smtp_sender = sender_from_env(
+        {"CASETRACK_SMTP_HOST": "smtp.mingsheng.example.cn", "CASETRACK_SMTP_FROM": DESK}
+    )
+    assert isinstance(smtp_sender, EmailSender)
+    assert (smtp_sender.host, smtp_sender.port) == ("smtp.mingsheng.example.cn", 25)
+    with pytest.raises(NotifierConfigError, match="CASETRACK_SMTP_FROM is not set"):
+        sender_from_env({"CASETRACK_SMTP_HOST": "127.0.0.1"})
+
+
+@pytest.mark.parametrize(
+    "setting", ["CASETRACK_SMTP_PORT", "CASETRACK_SMTP_USER", "CASETRACK_SMTP_STARTTLS"]
+)
+def test_smtp_settings_without_a_host_are_a_configuration_error(setting: str) -> None:
+    value = {"CASETRACK_SMTP_PORT": "587", "CASETRACK_SMTP_STARTTLS": "true"}.get(setting, "desk")
+    with pytest.raises(NotifierConfigError, match=f"{setting} set but CASETRACK_SMTP_HOST is not"):
+        sender_from_env({setting: value, "CASETRACK_SMTP_FROM": DESK})

@@ -11,8 +11,9 @@ import socket
 import stat
 import threading
 import time
+import typing
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +23,7 @@ import msgspec
 import pluggy
 import pytest
 
+from core.contract import ClockKind
 from core.errors import PluginError
 from core.plugins import collect_named, make_plugin_manager
 from plugins.sms_notify import gateway as gw
@@ -42,6 +44,7 @@ from plugins.sms_notify.gateway import (
     prepare,
     signature,
     truncate,
+    truncate_list,
 )
 from plugins.sms_notify.phones import NotAMobileNumber, PhoneNumberError, normalise_mobile
 from plugins.sms_notify.spool import SpoolSms, spool_name
@@ -187,9 +190,25 @@ class FakeAlibaba:
         self.nonces: set[str] = set()
         self.stop = threading.Event()
         self.endpoint = ""
+        # the fault tests (tests/test_faults.py): signed by processes with the real clock,
+        # every answer the same fault, or accepted at once and answered late
+        self.timestamp_ok: Callable[[str], bool] = lambda stamp: stamp == NOW_STAMP
+        self.always: str | None = None
+        self.answer_delay = 0.0
+        self.waiting = threading.Event()  # an accepted SMS is waiting for its answer
+        self._pending: set[str] = set()
+
+    def near_wall_clock(self, stamp: str) -> bool:
+        """Alibaba's rule: the request's time within 15 minutes of the server's."""
+        sent = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return abs(datetime.now(UTC) - sent) < timedelta(minutes=15)
+
+    def unanswered(self) -> set[str]:
+        """Nonces of SMS accepted whose answer has not gone out yet."""
+        return set(self._pending)
 
     def answer(self, params: dict[str, str]) -> tuple[int, object]:
-        mode = self.script.pop(0) if self.script else "ok"
+        mode = self.always or (self.script.pop(0) if self.script else "ok")
         if mode == "500":
             return 500, "<html>502 Bad Gateway</html>"
         if mode == "hang":
@@ -209,6 +228,11 @@ class FakeAlibaba:
         self.sent.append(params)
         if mode == "lost":  # Alibaba sends the SMS but the answer never reaches us
             self.stop.wait(5)
+        if self.answer_delay:
+            self._pending.add(params["SignatureNonce"])
+            self.waiting.set()
+            self.stop.wait(self.answer_delay)
+            self._pending.discard(params["SignatureNonce"])
         return 200, {
             "Code": "OK",
             "Message": "OK",
@@ -224,7 +248,8 @@ class FakeAlibaba:
         for name in ("SignatureNonce", "Timestamp", "PhoneNumbers", "TemplateCode", "Signature"):
             if not params.get(name):
                 return "MissingParameter", name
-        if not TIMESTAMP.fullmatch(params["Timestamp"]) or params["Timestamp"] != NOW_STAMP:
+        stamp = params["Timestamp"]
+        if not TIMESTAMP.fullmatch(stamp) or not self.timestamp_ok(stamp):
             return "InvalidTimeStamp.Format", params["Timestamp"]
         unsigned = {k: v for k, v in params.items() if k != "Signature"}
         if reference_signature(unsigned, self.secret) != params["Signature"]:
@@ -616,6 +641,7 @@ def test_prepare_reports_truncation_and_renders_the_locale_text() -> None:
         ({"deadline": "2026-03-02T06:00:00+00:00"}, {"deadline": "2026-03-02 06:00 UTC+00:00"}),
         ({"deadline": "2026-03-02T01:30:00-05:30"}, {"deadline": "2026-03-02 01:30 UTC-05:30"}),
         ({"clock": "spare_ship"}, {"clock": "备件发货"}),
+        ({"clock": "progress_report"}, {"clock": "进展上报"}),
         ({"clock": "custom_clock"}, {"clock": "custom_clock"}),  # unknown kind: as is
     ],
 )
@@ -665,7 +691,7 @@ def test_an_unknown_template_is_a_typed_error() -> None:
 def test_shipped_templates_declare_exactly_the_variables_their_texts_use() -> None:
     templates = load_templates()
     # the names plugins/email_notify renders, so one notice serves both channels
-    assert set(templates.templates) == {"clock_warning", "clock_breached", "escalated"}
+    assert set(templates.templates) == {"clock_warning", "clock_breached", "escalated", "digest"}
     for template in templates.templates.values():
         assert set(template.locales) == {"zh", "en"}
         assert all(limit == VARIABLE_MAX for limit in template.variables.values())
@@ -805,3 +831,134 @@ def test_hook_register_notifiers_sms_gateway_sends_through_the_registered_sender
     sender.clock = lambda: NOW
     assert sender.send(notice()).status == "sent"
     assert fake.sent[0]["AccessKeyId"] == KEY_ID
+
+
+# --- digests and clock names -------------------------------------------------------------------
+
+DIGEST_KEY = "digest:wang-gong:sms:0123456789abcdef"
+DIGEST_CASES = "MS-2026-000001, MS-2026-000002, MS-2026-000003"  # 46 characters: too long
+DIGEST_ITEM = {
+    "template": "clock_breached",
+    "case_number": "MS-2026-000001",
+    "customer": "威海市商业银行",
+    "clock": "progress_report",
+    "deadline": "2026-03-02T14:00:00+08:00",
+    "breached": True,
+}
+
+
+def digest_notice(locale: str = "zh", **variables: str | int | None) -> Notice:
+    values: dict[str, str | int | None] = {
+        "count": 4,
+        "cases": DIGEST_CASES,
+        "breached": 1,
+        "earliest_deadline": "2026-03-02T14:00:00+08:00",
+    }
+    values.update(variables)
+    return Notice(
+        idempotency_key=DIGEST_KEY,
+        channel="sms",
+        recipient=Recipient(name="王工", phone="+86 139 0631 0001", locale=locale),  # type: ignore[arg-type]
+        template="digest",
+        variables={k: v for k, v in values.items() if v is not None},
+        items=[DIGEST_ITEM],  # type: ignore[list-item]
+    )
+
+
+DIGEST_SENT = {
+    "count": "4",
+    "breached": "1",
+    "cases": "MS-2026-000001, MS-2026-000002, …",
+    "earliest_deadline": "2026-03-02 14:00",
+}
+DIGEST_TEXTS = {
+    "zh": "您有4条SLA时限提醒，其中1条已超时，涉及工单MS-2026-000001, MS-2026-000002, …，"
+    "最早截止时间2026-03-02 14:00，请尽快处理。",
+    "en": "4 SLA deadline alerts, 1 overdue, cases MS-2026-000001, MS-2026-000002, …; "
+    "earliest due 2026-03-02 14:00. Please act now.",
+}
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_a_digest_sms_names_the_count_the_cases_and_the_earliest_deadline(locale: str) -> None:
+    sms = prepare(digest_notice(locale), load_templates())
+    assert sms.text == DIGEST_TEXTS[locale]
+    assert sms.params == DIGEST_SENT
+    assert sms.truncated == ("cases",)
+    assert sms.template_code == {"zh": "SMS_000000007", "en": "SMS_000000008"}[locale]
+
+
+def test_a_digest_with_few_cases_is_not_cut() -> None:
+    n = digest_notice(
+        cases="MS-2026-000001,MS-2026-000002", count=2, earliest_deadline="2026-03-02T06:00:00Z"
+    )
+    sms = prepare(n, load_templates())
+    assert sms.params["cases"] == "MS-2026-000001, MS-2026-000002"
+    assert sms.params["earliest_deadline"] == "2026-03-02 06:00 UTC+00:00"  # not CST: spelt out
+    assert sms.truncated == ()
+
+
+def test_a_digest_without_its_counts_fails_without_a_request(fake: FakeAlibaba) -> None:
+    delivery = gateway(fake).send(digest_notice(breached=None, cases=" "))
+    assert delivery.status == "failed"
+    assert "breached" in delivery.detail and "cases" in delivery.detail
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_a_digest_goes_through_the_gateway_signed(fake: FakeAlibaba, locale: str) -> None:
+    delivery = gateway(fake).send(digest_notice(locale))
+    assert delivery.status == "sent"  # the fake re-checked the signature and every length
+    [params] = fake.sent
+    assert params["TemplateCode"] == {"zh": "SMS_000000007", "en": "SMS_000000008"}[locale]
+    assert json.loads(params["TemplateParam"]) == DIGEST_SENT
+    assert params["OutId"] == DIGEST_KEY
+
+
+def test_a_digest_is_spooled(tmp_path: Path) -> None:
+    delivery = SpoolSms(tmp_path, clock=lambda: NOW).send(digest_notice())
+    assert delivery.status == "sent"
+    assert delivery.provider_id == "digest%3Awang-gong%3Asms%3A0123456789abcdef.json"
+    record = json.loads((tmp_path / str(delivery.provider_id)).read_text("utf-8"))
+    assert record["template"] == "digest" and record["template_code"] == "SMS_000000007"
+    assert record["variables"] == DIGEST_SENT
+    assert record["truncated"] == ["cases"]
+    assert record["text"] == DIGEST_TEXTS["zh"]
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "expected"),
+    [
+        ("A, B, C", 35, "A, B, C"),
+        ("A,B ,  C,,", 35, "A, B, C"),  # separators normalised, blanks dropped
+        ("AAAA, BBBB, CCCC", 16, "AAAA, BBBB, CCCC"),  # exactly the limit: not cut
+        ("AAAA, BBBB, CCCC", 15, "AAAA, BBBB, …"),
+        ("AAAA, BBBB, CCCC", 12, "AAAA, …"),
+        ("AAAAAAAAAA, B", 8, "AAAAAAA…"),  # the first alone is too long: cut like truncate
+        (DIGEST_CASES, 35, "MS-2026-000001, MS-2026-000002, …"),
+    ],
+)
+def test_list_truncation_keeps_whole_values(value: str, limit: int, expected: str) -> None:
+    assert truncate_list(value, limit) == expected
+    assert len(expected) <= limit
+
+
+@pytest.mark.parametrize("kind", typing.get_args(ClockKind))
+def test_every_clock_kind_has_an_sms_label(kind: str) -> None:
+    labels = load_templates().clock_labels
+    assert kind in labels, f"templates.yaml clock-labels lacks {kind}"
+    assert set(labels[kind]) == {"zh", "en"}
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("zh", "工单MS-2026-000042（威海市商业银行）的custom_clock时限已于2026-03-02 14:00到期"),
+        ("en", "Case MS-2026-000042 (威海市商业银行): custom_clock was due at 2026-03-02 14:00"),
+    ],
+)
+def test_an_unknown_clock_kind_is_sent_as_is(locale: str, text: str) -> None:
+    sms = prepare(
+        notice(template="clock_breached", clock="custom_clock", locale=locale), load_templates()
+    )
+    assert sms.text.startswith(text)

@@ -1,8 +1,20 @@
-"""Registers the ``email`` notifier: an SMTP sender configured from ``CASETRACK_SMTP_*``.
+"""Registers the ``email`` notifier: SMTP when ``CASETRACK_SMTP_HOST`` is set, else a spool.
+
+- ``CASETRACK_SMTP_HOST`` set → ``EmailSender`` over SMTP with the ``CASETRACK_SMTP_*``
+  settings; ``CASETRACK_SMTP_FROM`` is required.
+- ``CASETRACK_SMTP_HOST`` not set → ``SpoolEmail``, the embedded default: each message is
+  written as an RFC 5322 ``.eml`` file to ``CASETRACK_EMAIL_SPOOL`` (default
+  ``<CASETRACK_VAR_DIR>/mail-spool``, i.e. ``var/mail-spool``), from ``CASETRACK_SMTP_FROM``
+  or, when that is unset too, ``casetrack demo <casetrack@localhost.localdomain>``.
+  Another ``CASETRACK_SMTP_*`` setting (port, user, STARTTLS...) without the host is a
+  ``NotifierConfigError``: it means SMTP was wanted, and spooling would drop the alerts.
+
+This changed: the host used to default to 127.0.0.1:25. A deployment relying on a local
+MTA must now set ``CASETRACK_SMTP_HOST=127.0.0.1``.
 
 The sender is built on its first ``send``, not when the plugin manager calls the hook: a
 contract check or an API process that never sends mail must not need SMTP settings, and
-registering never opens a connection. See docs/notifiers.md for the settings.
+registering never opens a connection nor creates a directory. See docs/notifiers.md.
 """
 
 from __future__ import annotations
@@ -10,11 +22,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from functools import cached_property
+from pathlib import Path
 
 import msgspec
 
 from core import hookimpl
 from plugins.email_notify.sender import Delivery, EmailSender, Notice, NotifierConfigError
+from plugins.email_notify.spool import DEFAULT_SPOOL_SENDER, SpoolEmail
 
 CHANNEL = "email"
 MASK = "******"
@@ -30,13 +44,15 @@ ENVIRONMENT: Mapping[str, str] = {
     "timeout": "CASETRACK_SMTP_TIMEOUT",
     "helo": "CASETRACK_SMTP_HELO",
 }
+SPOOL_ENVIRONMENT = "CASETRACK_EMAIL_SPOOL"
+VAR_DIR_ENVIRONMENT = "CASETRACK_VAR_DIR"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 class SmtpSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """How to reach the SMTP relay; defaults suit a local MTA on the same host."""
+    """How to reach the SMTP relay. No ``host``: the spool, not SMTP (see ``sender_from_env``)."""
 
-    host: str = "127.0.0.1"
+    host: str | None = None
     port: int = 25
     sender: str | None = None  # "铭升服务台 <servicedesk@example.cn>": required to send
     user: str | None = None
@@ -88,6 +104,8 @@ def _flag(text: str) -> bool:
 
 def build_sender(settings: SmtpSettings) -> EmailSender:
     """The ``EmailSender`` these settings describe (no connection is opened)."""
+    if not settings.host:
+        raise NotifierConfigError("CASETRACK_SMTP_HOST is not set: no SMTP relay to send to")
     return EmailSender(
         settings.host,
         settings.port,
@@ -100,25 +118,54 @@ def build_sender(settings: SmtpSettings) -> EmailSender:
     )
 
 
+def spool_directory(environ: Mapping[str, str]) -> Path:
+    """``CASETRACK_EMAIL_SPOOL``, else ``<CASETRACK_VAR_DIR or var>/mail-spool``."""
+    spool = environ.get(SPOOL_ENVIRONMENT, "").strip()
+    if spool:
+        return Path(spool)
+    return Path(environ.get(VAR_DIR_ENVIRONMENT, "").strip() or "var") / "mail-spool"
+
+
+def sender_from_env(environ: Mapping[str, str] | None = None) -> EmailSender | SpoolEmail:
+    """SMTP when ``CASETRACK_SMTP_HOST`` is set, else the spool (see the module docstring)."""
+    env = os.environ if environ is None else environ
+    settings = SmtpSettings.from_env(env)
+    if settings.host and settings.host.strip():
+        return build_sender(settings)
+    # SMTP settings without a host: someone wanted SMTP (perhaps the old 127.0.0.1 default)
+    smtp_only = [
+        name
+        for field, name in ENVIRONMENT.items()
+        if field not in ("host", "sender") and env.get(name, "").strip()
+    ]
+    if smtp_only:
+        raise NotifierConfigError(
+            f"{', '.join(smtp_only)} set but CASETRACK_SMTP_HOST is not: set the SMTP host "
+            "(CASETRACK_SMTP_HOST=127.0.0.1 for a local MTA, the old default) or unset them "
+            "to spool e-mail to files"
+        )
+    return SpoolEmail(spool_directory(env), sender_address=settings.sender or DEFAULT_SPOOL_SENDER)
+
+
 class LazyEmailSender:
-    """Reads the settings and builds the ``EmailSender`` on the first ``send``."""
+    """Reads the settings and builds the sender (SMTP or spool) on the first ``send``."""
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ
 
     def __repr__(self) -> str:
-        return "LazyEmailSender(CASETRACK_SMTP_*)"
+        return "LazyEmailSender(CASETRACK_SMTP_*, CASETRACK_EMAIL_SPOOL)"
 
     @cached_property
-    def sender(self) -> EmailSender:
-        return build_sender(SmtpSettings.from_env(self._environ))
+    def sender(self) -> EmailSender | SpoolEmail:
+        return sender_from_env(self._environ)
 
     def send(self, notice: Notice) -> Delivery:
-        """Delegates to ``EmailSender.send``; a configuration error raises NotifierConfigError."""
+        """Delegates to the sender's ``send``; a configuration error raises NotifierConfigError."""
         return self.sender.send(notice)
 
 
 @hookimpl
 def register_notifiers(register: Callable[..., None]) -> None:
-    """``register("email", sender)``; the sender reads CASETRACK_SMTP_* when it first sends."""
+    """``register("email", sender)``; the sender reads the environment when it first sends."""
     register(CHANNEL, LazyEmailSender())

@@ -8,7 +8,7 @@ import hashlib
 import re
 import smtplib
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.header import Header
 from email.headerregistry import Address
@@ -162,11 +162,44 @@ def _render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
         raise NoticeTemplateError(f"e-mail template {template.name}: {exc.message}") from exc
 
 
+DIGEST = "digest"
+BREACH_TEMPLATE = "clock_breached"
+
+
+def _instant(value: object) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None else None
+
+
+def digest_items(items: Sequence[Mapping[str, Variable]]) -> list[dict[str, Variable]]:
+    """A digest's members as its templates list them: breaches first, then by deadline.
+
+    Each is a copy of the member's variables plus ``breach``: true when the member is a
+    ``clock_breached`` notice or its clock is already ``breached``. The sort is stable; a
+    deadline that is not an aware ISO 8601 date-time sorts last here and fails in the
+    template's ``when`` filter.
+    """
+    listed: list[dict[str, Variable]] = []
+    for item in items:
+        breach = item.get("template") == BREACH_TEMPLATE or item.get("breached") in (True, 1)
+        listed.append({**item, "breach": breach})
+    far = datetime.max.replace(tzinfo=UTC)
+
+    def order(item: Mapping[str, Variable]) -> tuple[bool, datetime]:
+        return (not item["breach"], _instant(item.get("deadline")) or far)
+
+    return sorted(listed, key=order)
+
+
 def render(notice: Notice, *, html: bool = True, env: jinja2.Environment | None = None) -> Rendered:
     """Subject, plain text and (if a template exists and ``html``) HTML for ``notice``.
 
     Templates live in ``templates/<locale>/<template>.{subject.txt,txt,html}``; the context
-    is the notice's variables plus ``recipient`` and ``lang`` (reserved names).
+    is the notice's variables plus ``recipient``, ``lang`` and ``items`` (reserved names):
+    ``items`` are the digest's members (``digest_items``), empty for any other notice.
     """
     env = env or _ENV
     locale = notice.recipient.locale
@@ -181,7 +214,14 @@ def render(notice: Notice, *, html: bool = True, env: jinja2.Environment | None 
             f"no e-mail template {notice.template!r} for locale {locale!r} "
             f"(expected {base}.subject.txt and {base}.txt)"
         )
-    context = {**notice.variables, "recipient": notice.recipient, "lang": CONTENT_LANGUAGE[locale]}
+    if notice.template == DIGEST and not notice.items:
+        raise NoticeTemplateError("a digest notice needs its members in Notice.items")
+    context = {
+        **notice.variables,
+        "items": digest_items(notice.items),
+        "recipient": notice.recipient,
+        "lang": CONTENT_LANGUAGE[locale],
+    }
     html_template = _template(env, f"{base}.html") if html else None
     return Rendered(
         subject=_one_line(_render(subject, context)),
@@ -233,6 +273,36 @@ def _set_address(message: EmailMessage, header: str, name: str, addr_spec: str) 
     message.set_raw(header, f"{encoded}{fold}<{addr_spec}>")
 
 
+def compose_message(
+    notice: Notice, *, sender: Address, clock: Callable[[], datetime], html: bool = True
+) -> EmailMessage:
+    """The complete message for ``notice`` from ``sender``: what SMTP sends and the spool keeps.
+
+    Raises ``InvalidAddress`` for a bad recipient address, ``NoticeTemplateError`` when the
+    notice cannot be rendered and ``NaiveDatetimeError`` when ``clock`` returns a naive time.
+    """
+    address = notice.recipient.email or ""
+    if not is_valid_address(address):
+        raise InvalidAddress(f"invalid recipient address {address!r}")
+    rendered = render(notice, html=html)
+    now = clock()
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise NaiveDatetimeError("the e-mail clock must return an aware datetime")
+    message = EmailMessage(policy=MESSAGE_POLICY)
+    _set_subject(message, rendered.subject)
+    _set_address(message, "From", sender.display_name, sender.addr_spec)
+    _set_address(message, "To", notice.recipient.name, address)
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id(notice.idempotency_key, sender.domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders stay quiet
+    message.set_content(rendered.text)
+    if rendered.html is not None:
+        message.add_alternative(rendered.html, subtype="html")
+    # after the content: set_content() clears every Content-* header already there
+    message["Content-Language"] = CONTENT_LANGUAGE[notice.recipient.locale]
+    return message
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -280,26 +350,7 @@ class EmailSender:
 
     def compose(self, notice: Notice) -> EmailMessage:
         """The complete message for ``notice`` (also for previews); raises NotifierError."""
-        address = notice.recipient.email or ""
-        if not is_valid_address(address):
-            raise InvalidAddress(f"invalid recipient address {address!r}")
-        rendered = render(notice, html=self.html)
-        now = self.clock()
-        if now.tzinfo is None or now.utcoffset() is None:
-            raise NaiveDatetimeError("the e-mail clock must return an aware datetime")
-        message = EmailMessage(policy=MESSAGE_POLICY)
-        _set_subject(message, rendered.subject)
-        _set_address(message, "From", self.sender.display_name, self.sender.addr_spec)
-        _set_address(message, "To", notice.recipient.name, address)
-        message["Date"] = format_datetime(now)
-        message["Message-ID"] = message_id(notice.idempotency_key, self.sender.domain)
-        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders stay quiet
-        message.set_content(rendered.text)
-        if rendered.html is not None:
-            message.add_alternative(rendered.html, subtype="html")
-        # after the content: set_content() clears every Content-* header already there
-        message["Content-Language"] = CONTENT_LANGUAGE[notice.recipient.locale]
-        return message
+        return compose_message(notice, sender=self.sender, clock=self.clock, html=self.html)
 
     def send(self, notice: Notice) -> Delivery:
         """Deliver ``notice`` to the SMTP server; see the class docstring for the outcomes."""

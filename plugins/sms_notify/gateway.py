@@ -121,17 +121,26 @@ class SmsTemplates(_Struct):
     """templates.yaml: the templates, how some variables are formatted, the clock names."""
 
     templates: dict[str, SmsTemplate]
-    formats: dict[str, Literal["clock", "datetime"]] = {}
+    formats: dict[str, Literal["clock", "datetime", "list"]] = {}
     clock_labels: dict[str, dict[str, str]] = {}
 
     def format(self, name: str, value: str, locale: str) -> str:
-        """A variable as the SMS shows it: a clock kind by its name, a date-time short."""
+        """A variable as the SMS shows it: a clock kind by its name, a date-time short, a
+        list as ``a, b, c``."""
         kind = self.formats.get(name)
         if kind == "clock":
             return self.clock_labels.get(value, {}).get(locale, value)  # unknown: as is
         if kind == "datetime":
             return _short_datetime(name, value)
+        if kind == "list":
+            return LIST_SEPARATOR.join(_list_values(value))
         return value
+
+    def fit(self, name: str, value: str, limit: int) -> str:
+        """A formatted value within ``limit`` characters: a list keeps whole values."""
+        if self.formats.get(name) == "list":
+            return truncate_list(value, limit)
+        return truncate(value, limit)
 
 
 def _short_datetime(name: str, value: str) -> str:
@@ -171,6 +180,36 @@ def truncate(value: str, limit: int) -> str:
     while cut > 0 and (_continues_sequence(value[cut]) or value[cut - 1] == _ZWJ):
         cut -= 1
     return value[:cut].rstrip() + ELLIPSIS
+
+
+LIST_SEPARATOR = ", "
+LIST_MORE = LIST_SEPARATOR + ELLIPSIS
+
+
+def _list_values(value: str) -> list[str]:
+    """``"a,b ,  c"`` → ``["a", "b", "c"]``: each value on one line, blanks dropped."""
+    return [" ".join(part.split()) for part in value.split(",") if part.strip()]
+
+
+def truncate_list(value: str, limit: int) -> str:
+    """Comma-separated values within ``limit`` characters, none of them cut.
+
+    ``"MS-2026-000001, MS-2026-000002, MS-2026-000003"`` with a limit of 35 becomes
+    ``"MS-2026-000001, MS-2026-000002, …"``: as many whole values as fit, then ``, …``. A
+    first value too long on its own is cut as ``truncate`` cuts.
+    """
+    values = _list_values(value)
+    joined = LIST_SEPARATOR.join(values)
+    if len(joined) <= limit:
+        return joined
+    kept: list[str] = []
+    for item in values:
+        if len(LIST_SEPARATOR.join([*kept, item])) + len(LIST_MORE) > limit:
+            break
+        kept.append(item)
+    if not kept:
+        return truncate(joined, limit)
+    return LIST_SEPARATOR.join(kept) + LIST_MORE
 
 
 _ZWJ = "\u200d"
@@ -214,7 +253,9 @@ def prepare(notice: Notice, templates: SmsTemplates) -> PreparedSms:
     locale = template.locale_for(notice.recipient.locale)
     # only the declared variables are sent: Alibaba's template knows no others
     shown = {name: templates.format(name, given[name], locale) for name in template.variables}
-    params = {name: truncate(shown[name], limit) for name, limit in template.variables.items()}
+    params = {
+        name: templates.fit(name, shown[name], limit) for name, limit in template.variables.items()
+    }
     truncated = tuple(name for name in params if params[name] != " ".join(shown[name].split()))
     entry = template.locales[locale]
     return PreparedSms(

@@ -3,7 +3,8 @@
 Configuration (environment, read when the hook runs; building a sender does no I/O):
 
 - ``CASETRACK_SMS_ACCESS_KEY_ID``, ``CASETRACK_SMS_ACCESS_KEY_SECRET``, ``CASETRACK_SMS_SIGN_NAME``
-  all set → ``AlibabaSms`` (``CASETRACK_SMS_ENDPOINT`` overrides https://dysmsapi.aliyuncs.com/).
+  all set → ``AlibabaSms`` (``CASETRACK_SMS_ENDPOINT`` overrides https://dysmsapi.aliyuncs.com/,
+  ``CASETRACK_SMS_TIMEOUT`` the 10 s a request may take).
   Some but not all of the three → PluginError: a half-configured gateway must not silently
   fall back to the spool and drop the alerts people expect on their phones.
 - none of them → ``SpoolSms`` writing to ``CASETRACK_SMS_SPOOL`` (default
@@ -26,6 +27,7 @@ from plugins.sms_notify.gateway import DEFAULT_ENDPOINT, AlibabaSms
 from plugins.sms_notify.spool import SpoolSms
 
 PLUGIN = "sms_notify"
+DEFAULT_TIMEOUT = 10.0
 GATEWAY_SETTINGS = (
     "CASETRACK_SMS_ACCESS_KEY_ID",
     "CASETRACK_SMS_ACCESS_KEY_SECRET",
@@ -43,6 +45,7 @@ def sender_from_env(environ: Mapping[str, str]) -> AlibabaSms | SpoolSms:
             access_key_secret=given["CASETRACK_SMS_ACCESS_KEY_SECRET"],
             sign_name=given["CASETRACK_SMS_SIGN_NAME"],
             endpoint=environ.get("CASETRACK_SMS_ENDPOINT", "").strip() or DEFAULT_ENDPOINT,
+            timeout=_timeout(environ.get("CASETRACK_SMS_TIMEOUT", "")),
         )
     if len(missing) < len(GATEWAY_SETTINGS):
         raise PluginError(
@@ -51,6 +54,20 @@ def sender_from_env(environ: Mapping[str, str]) -> AlibabaSms | SpoolSms:
     spool = environ.get("CASETRACK_SMS_SPOOL", "").strip()
     default = Path(environ.get("CASETRACK_VAR_DIR", "").strip() or "var") / "sms-spool"
     return SpoolSms(Path(spool) if spool else default)
+
+
+def _timeout(text: str) -> float:
+    """``CASETRACK_SMS_TIMEOUT`` in seconds (default 10): a gateway slower than that is a
+    transient failure, retried later."""
+    if not text.strip():
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise PluginError(PLUGIN, f"CASETRACK_SMS_TIMEOUT={text!r}: want seconds, e.g. 10")
+    return value
 
 
 @hookimpl

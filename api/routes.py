@@ -6,6 +6,7 @@ from typing import Any
 
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
+from api.notifications import NotificationController
 
 API_ROUTES: list[Any] = [
     CaseController,
@@ -14,4 +15,5 @@ API_ROUTES: list[Any] = [
     show_contract,
     check_upload,
     reload_contracts,
+    NotificationController,
 ]

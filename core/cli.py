@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from core.background import Background
+    from core.jobs import Jobs
+    from core.runtime import Runtime
+
 DEFAULT_CONTRACTS = "contracts"
 
 
@@ -496,6 +500,14 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
         action="store_false",
         help="do not apply migrations (the schema must already be current)",
     )
+    serve.add_argument(
+        "--background",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the escalation scheduler and notification relay in this process "
+        "(default: yes without CASETRACK_BROKER_URL, with its in-process worker; "
+        "no with a broker, where `casetrack scheduler` and `casetrack worker` run apart)",
+    )
     serve.set_defaults(run=_serve)
 
 
@@ -512,32 +524,51 @@ def _serve(args: argparse.Namespace) -> int:
     from core.serve import ServeOptions, serve
 
     options = ServeOptions(
-        host=args.host, port=args.port, workers=args.workers, demo=args.demo, migrate=args.migrate
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        demo=args.demo,
+        migrate=args.migrate,
+        background=args.background,
     )
     # the CLI is the edge where the wall clock is read: the demo's "now"
     return serve(options, now=datetime.now(UTC))
 
 
-# --- casetrack scheduler --------------------------------------------------------------------
+# --- casetrack scheduler / worker -------------------------------------------------------------
 
 
 def _add_scheduler(commands: argparse._SubParsersAction) -> None:
     scheduler = commands.add_parser(
         "scheduler",
-        help="fire due escalation levels into events and the notification outbox",
+        help="fire due escalation levels and relay notifications to the workers",
         description="Every --interval seconds, claim the SLA clocks whose next escalation level "
         "is due, record an `escalated` event per level and queue its notifications (one "
-        "transaction per small batch). Several schedulers may run on PostgreSQL. Ctrl-C stops.",
+        "transaction per small batch), then hand due notifications to the broker "
+        "(CASETRACK_BROKER_URL). Several schedulers may run on PostgreSQL. Without a broker "
+        "URL it also runs an in-process worker, so it delivers on its own. Ctrl-C stops.",
     )
-    scheduler.add_argument("--once", action="store_true", help="run one tick and exit")
+    scheduler.add_argument("--once", action="store_true", help="run one pass and exit")
     scheduler.add_argument(
         "--interval",
         type=_seconds,
-        default=30.0,
+        default=None,
         metavar="SECONDS",
-        help="pause between ticks (default 30)",
+        help="pause between passes (default CASETRACK_TICK_SECONDS, 15)",
     )
     scheduler.set_defaults(run=_scheduler)
+    worker = commands.add_parser(
+        "worker",
+        help="run the dramatiq workers that send notifications",
+        description="Consume the notification queue of CASETRACK_BROKER_URL (redis://... or "
+        "amqp://...) and send each notice through its notifier plugin. Run as many as you "
+        "like; each row is claimed before it is sent. SIGTERM or Ctrl-C stops after the "
+        "messages in hand.",
+    )
+    worker.add_argument(
+        "--threads", type=_positive, default=4, metavar="N", help="worker threads (default 4)"
+    )
+    worker.set_defaults(run=_worker)
 
 
 def _seconds(text: str) -> float:
@@ -550,11 +581,9 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _scheduler(args: argparse.Namespace) -> int:
-    import time
-    from datetime import UTC
-
-    from core import scheduler
+@contextmanager
+def _background_runtime() -> Iterator[Runtime]:
+    """A runtime on a current schema, for the scheduler and the workers."""
     from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
     from core.runtime import build_runtime
     from core.settings import Settings
@@ -566,19 +595,107 @@ def _scheduler(args: argparse.Namespace) -> int:
     try:
         with _reachable():
             require_current(runtime.engine)
-            while True:
-                # the CLI is the edge where the wall clock is read
-                report = scheduler.tick(runtime, now=datetime.now(UTC))
-                print(report.line(), flush=True)
-                for error in report.errors:
-                    print(f"  error: {error}", file=sys.stderr)
-                if args.once:
-                    return 0
-                time.sleep(args.interval)
-    except KeyboardInterrupt:
-        return 0
+            yield runtime
     finally:
         runtime.close()
+
+
+def _jobs(runtime: Runtime) -> Jobs:
+    from core.jobs import make_broker, set_broker
+
+    try:
+        return set_broker(runtime, make_broker(runtime.settings.broker_url))
+    except ValueError as exc:
+        raise CasetrackError(str(exc)) from None
+
+
+def _scheduler(args: argparse.Namespace) -> int:
+    from core.background import Background
+
+    with _background_runtime() as runtime:
+        jobs = _jobs(runtime)
+        embedded = not runtime.settings.broker_url
+        interval = args.interval or runtime.settings.tick_seconds
+        background = Background(runtime, jobs, interval=interval, worker=embedded, log=_say)
+        if args.once:
+            try:
+                return _scheduler_once(background, embedded)
+            finally:
+                jobs.close()
+        background.start()
+        try:
+            _wait_for_stop()
+            return 0
+        finally:
+            background.stop()
+            jobs.close()
+
+
+def _scheduler_once(background: Background, embedded: bool) -> int:
+    """One pass, its two lines; embedded, wait until the in-process worker sent the relayed."""
+    from core.background import one_pass
+
+    done = one_pass(background.runtime, background.jobs)
+    print(done.tick.line(), flush=True)
+    print(done.relay.line(), flush=True)
+    for error in done.tick.errors:
+        print(f"  error: {error}", file=sys.stderr)
+    if embedded and done.relay.messages:
+        worker = background.jobs.worker()
+        worker.start()
+        try:
+            background.jobs.broker.join(background.jobs.queue_name, timeout=60_000)
+        finally:
+            worker.stop()
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    with _background_runtime() as runtime:
+        if not runtime.settings.broker_url:
+            raise CasetrackError(
+                "CASETRACK_BROKER_URL is not set: the embedded default sends notifications "
+                "inside `casetrack serve` (or `casetrack scheduler`); a separate worker needs "
+                "redis://... or amqp://..."
+            )
+        jobs = _jobs(runtime)
+        worker = jobs.worker(threads=args.threads, timeout_ms=1000)
+        worker.start()
+        _say(f"worker: {args.threads} threads on queue {jobs.queue_name} ({_broker_shown()})")
+        try:
+            _wait_for_stop()
+        finally:
+            worker.stop()
+            jobs.close()
+    return 0
+
+
+def _wait_for_stop() -> None:
+    """Block until SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _broker_shown() -> str:
+    from core.settings import Settings
+
+    url = Settings.from_env().broker_url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"  # never the password
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

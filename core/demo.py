@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from core import orm
+from core import orm, sla
 from core.case import Category, Channel, RequestType, Status, Visibility
 from core.commands import (
     Assign,
@@ -27,6 +27,7 @@ from core.commands import (
     OpenCase,
     RemoteAccess,
     Reopen,
+    ReportProgress,
     RequestOnsite,
     Resolve,
     Window,
@@ -51,6 +52,8 @@ COMPLAINT_MANAGER = "陈静"
 HOSPITAL, SCHOOL, BANK, PORT = "wdkn-hospital-2026", "rsyz-2026", "whccb-huancui-2025", "sdgw-2025"
 HEADLINE = "his-outage"  # the story the CLI shows first (the P1 emergency at the hospital)
 REMOTE = "pacs-remote"  # the case whose credentials the demo engineer may reveal
+OVERDUE = "core-switch-overdue"  # the case that escalates while the demo runs
+OVERDUE_IN = timedelta(seconds=90)  # its first response falls due this long after `now`
 
 Action = Callable[[CaseDesk, "_Story", datetime], object]
 
@@ -307,6 +310,13 @@ class _Story:
         who = actor or self.engineer
         return self._add(at, lambda d, s, t: d.add_note(s.number, cmd, actor=who, now=t))
 
+    def progress(self, at: datetime, text: str, *, final: bool = False) -> _Story:
+        """An emergency on-site progress report (限时上报), customer-visible."""
+        cmd = ReportProgress(text=text, visibility=_visibility(True), final=final)
+        return self._add(
+            at, lambda d, s, t: d.report_progress(s.number, cmd, actor=self.engineer, now=t)
+        )
+
     def call(
         self,
         at: datetime,
@@ -433,11 +443,11 @@ def _hospital(w: _When, lc: LoadedContract) -> list[_Story]:
             hardware=True,
         )
         .arrived(w.day(3, "04:26"), "工程师到达门诊楼四层信息中心机房")
-        .note(
+        .progress(
             w.day(3, "05:10"),
             "HIS应用已恢复:门诊挂号、收费、医生站登录正常。服务器暂以降级内存运行,"
             "备件到货后在约定的夜间窗口内更换。",
-            customer=True,
+            final=True,
         )
         .note(
             w.day(3, "09:20"),
@@ -626,7 +636,29 @@ def _hospital(w: _When, lc: LoadedContract) -> list[_Story]:
         channel=Channel.PHONE,
         device_serial="FOC2211X0RB",
     )
-    return [his, lis, complaint, consulting, inspection, remote, fresh]
+    return [his, lis, complaint, consulting, inspection, remote, fresh, _overdue(w, lc)]
+
+
+def _overdue(w: _When, lc: LoadedContract) -> _Story:
+    """A P1 nobody has answered yet, opened so its first response falls due
+    ``OVERDUE_IN`` after the demo starts: the 50 % and 80 % warnings go out at the first
+    scheduler pass, the breach (urgent: P1) a minute or two later, live."""
+    span = sla.first_response(lc, priority="P1", received_at=w.anchor).due - w.anchor
+    return _Story(OVERDUE, lc).open(
+        w.anchor - span + OVERDUE_IN,
+        actor=NIGHT_DESK,
+        caller=_caller(lc, "it-manager"),
+        summary="核心交换机堆叠分裂,门诊楼全部终端断网",
+        description="门诊楼核心交换机堆叠成员2掉线,门诊挂号、收费、医生站全部断网。"
+        "值班台已记录,尚未有工程师响应。",
+        category=Category.FAULT_RESCUE,
+        request_type=RequestType.PROBLEM_REPORT,
+        priority="P1",
+        emergency=True,
+        channel=Channel.PHONE,
+        device_serial="FOC2211X0RB",
+        appointment=Window(start=w.anchor, end=w.anchor + timedelta(hours=4)),
+    )
 
 
 def _school(w: _When, lc: LoadedContract) -> list[_Story]:
@@ -809,6 +841,7 @@ def _bank(w: _When, lc: LoadedContract) -> list[_Story]:
             "联通确认局端光模块故障,已更换。",
             customer=False,
         )
+        .progress(w.workday(5, "11:45"), "联通已更换局端光模块,正在观察专线质量。")
         .resolve(
             w.workday(5, "12:05"),
             "专线恢复,柜面交易正常;监控30分钟无丢包、无CRC错误。",

@@ -1,11 +1,12 @@
-"""Escalation planning, pure: who gets which notice, on which channel, when, and digests."""
+"""Escalation planning, pure: who gets which notice, on which channel, and when.
+
+Digests are the relay's (core/relay.py): it bundles a person's due outbox rows."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from core.contract import EscalationStep
@@ -19,14 +20,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANNEL_ADDRESS",
-    "DIGEST_WINDOW",
-    "Digest",
     "NoticePlan",
     "PlannedNotice",
     "Recipient",
     "Resolution",
     "Skip",
-    "digest",
     "is_urgent",
     "notice_key",
     "plan_notices",
@@ -37,7 +35,6 @@ __all__ = [
 # Which Recipient attribute a channel delivers to. A plugin channel not listed here gets its
 # notices planned without an address: its notifier knows what it needs.
 CHANNEL_ADDRESS: dict[str, str] = {"email": "email", "sms": "mobile"}
-DIGEST_WINDOW = timedelta(minutes=5)
 
 # Role → OurStaff attribute: the contract names these people itself.
 MANAGER_ROLES: dict[str, str] = {
@@ -230,9 +227,10 @@ def is_urgent(
 ) -> bool:
     """Whether a level's notices ignore the recipients' calendars and go at once.
 
-    Default (ours): a breach (``fraction >= 1``, e.g. "100%" or "100% + 2h") of a P1 clock.
-    ``override`` (True/False) wins; so will a per-step ``urgent`` flag once the contract
-    model has one (core.contract.EscalationStep has none yet: read defensively).
+    First ``override`` (True/False), then the contract step's own ``urgent`` flag, then our
+    default: a breach (``fraction >= 1``, e.g. "100%" or "100% + 2h") of a P1 clock. The flag
+    is read with ``getattr`` so a step-like object without one (a plugin's, a test's) still
+    gets the default.
     """
     if override is not None:
         return override
@@ -350,74 +348,3 @@ def plan_notices(
                 )
             )
     return NoticePlan(notices, skipped)
-
-
-# --- digests ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """One message to one recipient on one channel carrying one or more notices."""
-
-    recipient: Recipient
-    channel: str
-    send_after: datetime
-    notices: tuple[PlannedNotice, ...]
-    idempotency_key: str
-
-    @property
-    def covers(self) -> list[tuple[str, str, int]]:
-        """(case number, clock kind, level) of each notice, in send order."""
-        return [(n.case_number, n.clock_kind, n.level) for n in self.notices]
-
-    @property
-    def urgent(self) -> bool:
-        return any(n.urgent for n in self.notices)
-
-
-def digest(notices: Sequence[PlannedNotice], *, window: timedelta = DIGEST_WINDOW) -> list[Digest]:
-    """Group notices to the same recipient and channel whose ``send_after`` lies within
-    ``window`` of the group's first into one digest each.
-
-    A digest goes at the *latest* member's ``send_after``: no member is ever sent before it
-    is due (a clock may still be met in the meantime), and the first waits at most
-    ``window``. Urgent notices are never held for a digest: each goes alone. A group of one
-    keeps its notice's key; a larger one gets ``digest:<recipient>:<channel>:<hash>`` of its
-    members' keys, so the same group always has the same key.
-    """
-    by_target: dict[tuple[str, str], list[PlannedNotice]] = {}
-    for notice in notices:
-        by_target.setdefault((notice.recipient.id, notice.channel), []).append(notice)
-    digests: list[Digest] = []
-    for group in by_target.values():
-        group.sort(key=lambda n: (n.send_after, n.idempotency_key))
-        current: list[PlannedNotice] = []
-        for notice in group:
-            if notice.urgent:
-                digests.append(_digest([notice]))
-                continue
-            if current and notice.send_after - current[0].send_after > window:
-                digests.append(_digest(current))
-                current = []
-            current.append(notice)
-        if current:
-            digests.append(_digest(current))
-    digests.sort(key=lambda d: (d.send_after, d.recipient.id, d.channel))
-    return digests
-
-
-def _digest(members: list[PlannedNotice]) -> Digest:
-    first = members[0]
-    if len(members) == 1:
-        key = first.idempotency_key
-    else:
-        joined = "\n".join(sorted(n.idempotency_key for n in members))
-        digest_hash = hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
-        key = f"digest:{first.recipient.id}:{first.channel}:{digest_hash}"
-    return Digest(
-        recipient=first.recipient,
-        channel=first.channel,
-        send_after=max(n.send_after for n in members),
-        notices=tuple(members),
-        idempotency_key=key,
-    )

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from core.delivery import MAX_ATTEMPTS, deliver, due_notifications
-from core.notify import TransientDeliveryError
+from core.delivery import DeliveryPolicy, deliver
 from core.runtime import Runtime
 
 QUEUE = "notifications"
 ACTOR = "deliver_notification"
+CRASH_RETRIES = 3  # an unexpected error in the actor (e.g. the database went away)
 
 
 def make_broker(url: str) -> dramatiq.Broker:
@@ -29,7 +28,11 @@ def make_broker(url: str) -> dramatiq.Broker:
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
         return RabbitmqBroker(url=url)
-    raise ValueError(f"CASETRACK_BROKER_URL: unsupported scheme in {url.split('://')[0]!r}")
+    scheme = url.split("://")[0]
+    raise ValueError(
+        f"CASETRACK_BROKER_URL: unsupported scheme {scheme!r} "
+        "(want redis://, rediss://, unix://, amqp:// or amqps://, or empty for in-process)"
+    )
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,9 @@ class Jobs:
     """A broker and the delivery actor declared on it for one runtime."""
 
     broker: dramatiq.Broker
-    deliver_notification: dramatiq.Actor[[int], str]
+    deliver_notification: dramatiq.Actor[[list[int]], None]
     queue_name: str
+    policy: DeliveryPolicy  # the relay and the actor share it
 
     def worker(self, *, threads: int = 2, timeout_ms: int = 100) -> dramatiq.Worker:
         """An in-process worker on this broker (call ``start()``, later ``stop()``)."""
@@ -53,51 +57,40 @@ def set_broker(
     broker: dramatiq.Broker,
     *,
     queue_name: str = QUEUE,
-    max_attempts: int = MAX_ATTEMPTS,
-    min_backoff_ms: int = 15_000,
-    max_backoff_ms: int = 15 * 60_000,
+    policy: DeliveryPolicy | None = None,
+    crash_retries: int = CRASH_RETRIES,
+    min_backoff_ms: int = 1_000,
+    max_backoff_ms: int = 60_000,
 ) -> Jobs:
     """Make ``broker`` dramatiq's global broker and declare the delivery actor on it.
 
-    Transient failures are retried with exponential back-off until ``deliver`` marks the row
-    dead after ``max_attempts``; other errors are not retried (they would fail the same way).
+    A message carries the ids of one notification or of one digest. Provider failures are
+    retried by the outbox itself (``deliver`` re-queues the rows with a back-off in the
+    database); dramatiq retries only a crash such as a lost database connection, a few
+    times — after that the relay re-picks the rows once their lease lapses.
     """
     dramatiq.set_broker(broker)
+    policy = policy or DeliveryPolicy.from_settings(runtime.settings)
 
-    def deliver_notification(notification_id: int) -> str:
-        return deliver(runtime, notification_id, now=runtime.clock(), max_attempts=max_attempts)
+    def deliver_notification(ids: list[int] | int) -> None:
+        # the outcome is in the rows; returning it would only make dramatiq warn
+        deliver(runtime, ids, now=runtime.clock(), policy=policy)
 
-    actor: dramatiq.Actor[[int], str] = dramatiq.actor(
+    actor: dramatiq.Actor[[list[int]], None] = dramatiq.actor(
         deliver_notification,
         actor_name=ACTOR,
         queue_name=queue_name,
         broker=broker,
-        max_retries=max_attempts,
+        max_retries=crash_retries,
         min_backoff=min_backoff_ms,
         max_backoff=max_backoff_ms,
-        retry_when=_retry_when(max_attempts),
+        retry_when=_retry_when(crash_retries),
     )
-    return Jobs(broker, actor, queue_name)
+    return Jobs(broker, actor, queue_name, policy)
 
 
-def _retry_when(max_attempts: int) -> Callable[[int, BaseException], bool]:
+def _retry_when(crash_retries: int) -> Callable[[int, BaseException], bool]:
     def retry_when(retries: int, exc: BaseException) -> bool:
-        return isinstance(exc, TransientDeliveryError) and retries < max_attempts
+        return not isinstance(exc, LookupError) and retries < crash_retries
 
     return retry_when
-
-
-def relay(runtime: Runtime, jobs: Jobs, *, now: datetime, limit: int = 100) -> int:
-    """Hand due queued notifications to the workers; returns how many were enqueued.
-
-    Rows are marked ``sending`` and enqueued in the transaction that locked them, so a second
-    relay never enqueues them again; a worker treats ``sending`` like ``queued``.
-    """
-    with runtime.sessions.begin() as session:
-        rows = due_notifications(session, now, limit)
-        for row in rows:
-            row.state = "sending"
-        session.flush()
-        for row in rows:
-            jobs.deliver_notification.send(row.id)
-    return len(rows)

@@ -237,12 +237,15 @@ class Notification(Base):
     template: Mapped[str] = mapped_column(String(64))
     variables: Mapped[dict[str, Any]] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
-    state: Mapped[str] = mapped_column(String(16))  # queued, sent, failed, dead
+    state: Mapped[str] = mapped_column(String(16))  # queued, sending, sent, failed, dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    send_after: Mapped[datetime]
+    send_after: Mapped[datetime]  # not before; after a transient failure: the next attempt
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    relayed_at: Mapped[datetime | None]  # handed to the broker (state `sending`)
+    claimed_at: Mapped[datetime | None]  # a worker is sending it now (its lease starts here)
+    digest_key: Mapped[str | None] = mapped_column(String(300))  # sent inside this digest
 
     __table_args__ = (
         Index("ix_notifications_state_send_after", "state", "send_after"),  # the relay's scan

@@ -1,9 +1,12 @@
-"""The read side of the case store: case detail, filtered keyset-paginated lists, due clocks."""
+"""The read side of the case store: case detail (with its outbox, masked), filtered keyset-paginated
+lists, due clocks."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -17,7 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from core.case import Status, Visibility
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
-from core.orm import Case, CaseEvent, SlaClock
+from core.orm import Case, CaseEvent, Notification, SlaClock
 
 MAX_LIMIT = 500
 
@@ -82,8 +85,41 @@ class CaseSummary(msgspec.Struct, kw_only=True):
     version: int
 
 
-class CaseDetail(CaseSummary, kw_only=True):
-    """A case with its caller, clocks and (possibly customer-filtered) history."""
+class RecipientView(msgspec.Struct, kw_only=True):
+    """Who a notification was for: staff id, name and role; addresses only masked."""
+
+    id: str | None
+    name: str
+    role: str | None
+    email: str | None  # masked: z***@example.cn
+    mobile: str | None  # masked: 139****2312
+
+
+class NotificationView(msgspec.Struct, kw_only=True):
+    """One outbox row as staff see it: where it stands, never a full address."""
+
+    id: int
+    case_number: str
+    event_seq: int  # the case's `escalated` event it belongs to
+    clock: str | None  # the clock's kind
+    level: int
+    channel: str
+    template: str
+    recipient: RecipientView
+    state: str  # queued, sending, sent, failed, dead
+    attempts: int
+    last_error: str | None  # addresses in the provider's text are masked too
+    send_after: datetime
+    sent_at: datetime | None
+    created_at: datetime
+
+
+class CaseDetail(CaseSummary, kw_only=True, omit_defaults=True):
+    """A case with its caller, clocks and (possibly customer-filtered) history.
+
+    ``notifications`` (staff only) is the case's outbox; it is left out of the answer when
+    there are none, and always for customers, who never see delivery state.
+    """
 
     caller_name: str
     caller_company: str | None
@@ -99,6 +135,7 @@ class CaseDetail(CaseSummary, kw_only=True):
     closed_at: datetime | None
     clocks: list[ClockView]
     events: list[EventView]
+    notifications: list[NotificationView] = msgspec.field(default_factory=list)
 
 
 class Page(msgspec.Struct, Generic[T], kw_only=True):
@@ -140,7 +177,9 @@ class CaseFilter(msgspec.Struct, kw_only=True):
 # heads, and never case_secrets) can leak into a response.
 _SUMMARY_COLS = [getattr(Case, name) for name in CaseSummary.__struct_fields__]
 _DETAIL_COLS = [
-    getattr(Case, name) for name in CaseDetail.__struct_fields__ if name not in ("clocks", "events")
+    getattr(Case, name)
+    for name in CaseDetail.__struct_fields__
+    if name not in ("clocks", "events", "notifications")
 ]
 _CLOCK_COLS = [getattr(SlaClock, name) for name in ClockView.__struct_fields__]
 _EVENT_COLS = [getattr(CaseEvent, name) for name in EventView.__struct_fields__]
@@ -168,11 +207,13 @@ def get_case(session: Session, number: str, *, customer_id: str | None = None) -
     if customer_id is not None:
         events_stmt = events_stmt.where(CaseEvent.visibility == Visibility.CUSTOMER.value)
     events = session.execute(events_stmt).all()
+    notifications = [] if customer_id is not None else case_notifications(session, row.id)
     return msgspec.convert(
         {
             **row._mapping,
             "clocks": [msgspec.convert(c, ClockView, from_attributes=True) for c in clocks],
             "events": [msgspec.convert(e, EventView, from_attributes=True) for e in events],
+            "notifications": notifications,
         },
         CaseDetail,
     )
@@ -182,7 +223,8 @@ def detail_of_new_case(
     case: Case, events: Sequence[CaseEvent], *, customer_view: bool = False
 ) -> CaseDetail:
     """The detail of a case just opened, from the rows written (no read back): all of its
-    events are the ones appended, and a customer sees only the customer-visible ones."""
+    events are the ones appended, and a customer sees only the customer-visible ones. It has
+    no notifications yet: only the scheduler writes them, after the case is committed."""
     shown = [e for e in events if not customer_view or e.visibility == Visibility.CUSTOMER.value]
     return msgspec.convert(
         {
@@ -198,6 +240,97 @@ def _utc_fields(row: Any, fields: Sequence[str]) -> dict[str, Any]:
     """Attribute values as the database would return them: datetimes in UTC."""
     values = {name: getattr(row, name) for name in fields}
     return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+# --- notifications (the outbox as staff see it) -----------------------------------------------
+
+_NOTIFICATION_COLS = [
+    getattr(Notification, name)
+    for name in NotificationView.__struct_fields__
+    if name not in ("case_number", "clock", "recipient")
+]
+
+
+def notification_rows() -> Select[Any]:
+    """Outbox rows with their case number and clock kind: one statement, no N+1.
+
+    The recipient JSON is selected whole and masked in `notification_view`; callers add
+    their WHERE, ORDER BY and LIMIT.
+    """
+    return (
+        select(
+            *_NOTIFICATION_COLS,
+            Notification.recipient,
+            Case.number.label("case_number"),
+            SlaClock.kind.label("clock"),
+        )
+        .join(Case, Case.id == Notification.case_id)
+        .outerjoin(SlaClock, SlaClock.id == Notification.clock_id)
+    )
+
+
+def notification_view(row: Any) -> NotificationView:
+    """One row of `notification_rows` as staff may see it: addresses masked everywhere."""
+    person: dict[str, Any] = row.recipient or {}
+    email, mobile = person.get("email"), person.get("mobile") or person.get("phone")
+    values = {
+        name: getattr(row, name)
+        for name in NotificationView.__struct_fields__
+        if name != "recipient"
+    }
+    values["last_error"] = redact(row.last_error, [email, mobile])
+    values["recipient"] = RecipientView(
+        id=person.get("id"),
+        name=str(person.get("name") or ""),
+        role=person.get("role"),
+        email=mask_email(email) if email else None,
+        mobile=mask_mobile(mobile) if mobile else None,
+    )
+    return msgspec.convert(values, NotificationView)
+
+
+def case_notifications(session: Session, case_id: int) -> list[NotificationView]:
+    """Every notification of one case, oldest first (index ix_notifications_case)."""
+    stmt = notification_rows().where(Notification.case_id == case_id).order_by(Notification.id)
+    return [notification_view(r) for r in session.execute(stmt)]
+
+
+def mask_email(address: str) -> str:
+    """``zhang.wei@example.cn`` → ``z***@example.cn``: the domain shows where it went."""
+    local, at, domain = address.strip().rpartition("@")
+    return f"{local[0]}***@{domain}" if at and local else "***"
+
+
+def mask_mobile(number: str) -> str:
+    """``13963112312`` (also ``+86 139-6311-2312``) → ``139****2312``; ``+85291234567`` →
+    ``+852****4567``: the operator prefix and the last four digits, never the whole number."""
+    text = unicodedata.normalize("NFKC", number).strip()
+    digits = re.sub(r"\D", "", text)
+    international = text.startswith(("+", "00"))
+    if international and digits.startswith(("86", "0086")) and len(digits.lstrip("0")) == 13:
+        digits, international = digits.lstrip("0")[2:], False  # a mainland mobile
+    elif international:
+        digits = digits.removeprefix("00")
+    if len(digits) < 8:
+        return "****" + digits[-2:] if len(digits) > 4 else "****"
+    return ("+" if international else "") + f"{digits[:3]}****{digits[-4:]}"
+
+
+_EMAIL = re.compile(r"[^\s<>()\[\]'\",;:@]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\d+])(?:\+\d{8,15}|1[3-9]\d{9})(?!\d)")
+
+
+def redact(text: str | None, addresses: Sequence[str | None] = ()) -> str | None:
+    """A provider's error text with the recipient's addresses (and any e-mail address or
+    mobile number in it) masked: ``invalid e-mail address 'z***@example.cn'``."""
+    if not text:
+        return text
+    for address in addresses:
+        if address and address.strip():
+            masked = mask_email(address) if "@" in address else mask_mobile(address)
+            text = text.replace(address.strip(), masked)
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    return _PHONE.sub(lambda m: mask_mobile(m.group(0)), text)
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -216,7 +349,13 @@ class _ByDeadlineAsc(msgspec.Struct, tag="due", tag_field="o"):
     id: PositiveId
 
 
-_Cursor = _ByIdDesc | _ByDeadlineAsc
+class NotificationCursor(msgspec.Struct, tag="notification", tag_field="o"):
+    """Cursor of the notification list (core.outbox): newest notification first."""
+
+    id: PositiveId
+
+
+_Cursor = _ByIdDesc | _ByDeadlineAsc | NotificationCursor
 
 
 def encode_cursor(cursor: _Cursor) -> str:
@@ -240,7 +379,7 @@ def list_cases(
     session: Session, flt: CaseFilter, *, limit: int = 50, after: str | None = None
 ) -> Page[CaseSummary]:
     """One page of cases matching `flt`: newest first, or most urgent first with due_before."""
-    _check_limit(limit)
+    check_limit(limit)
     by_deadline = flt.due_before is not None
     stmt = select(Case.id, *_SUMMARY_COLS).where(*_conditions(flt))
     if by_deadline:
@@ -273,7 +412,7 @@ def customer_history(
     return list_cases(session, CaseFilter(customer_id=customer_id), limit=limit, after=after)
 
 
-def _check_limit(limit: int) -> None:
+def check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from core import clocks, orm
 from core.errors import CasetrackError, NaiveDatetimeError
 from core.escalation import (
-    NoticePlan,
     PlannedNotice,
     Resolution,
     Skip,
@@ -50,6 +49,7 @@ BATCH = 50  # clocks claimed per transaction: short locks, bounded work per comm
 # msgspec builds a type's decoder on first use and can crash (SIGSEGV) when two threads do it
 # at once: schedulers sharing a process load the staff directory one at a time
 _STAFF_LOCK = threading.Lock()
+_STAFF_CACHE: dict[Path, tuple[tuple[int, int], StaffDirectory]] = {}
 
 
 @dataclass
@@ -91,6 +91,7 @@ def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
         appended: list[tuple[orm.CaseEvent, LoadedContract]] = []
         with runtime.sessions.begin() as session:
             claimed = session.execute(_claim(session, now, size, left_alone)).all()
+            outbox: list[dict[str, Any]] = []  # the batch's rows: one INSERT before commit
             for clock, case in claimed:
                 try:
                     lc = runtime.contracts.get(case.contract_id)
@@ -98,8 +99,9 @@ def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
                     left_alone.add(clock.id)
                     report.errors.append(f"{case.number} {clock.kind}: {exc.detail}")
                     continue
-                fired = _fire(session, case, clock, lc, staff, now, report)
+                fired = _fire(session, case, clock, lc, staff, now, report, outbox)
                 appended += [(event, lc) for event in fired]
+            report.notifications += _insert(session, outbox)
         for event, lc in appended:  # after commit, as the desk does: plugins only enqueue
             runtime.pm.hook.case_event_recorded(event=event, contract=lc)
         if not claimed:
@@ -113,7 +115,11 @@ def _load_staff(contracts_dir: str, report: TickReport) -> StaffDirectory | None
         return None
     try:
         with _STAFF_LOCK:
-            return load_staff(path)
+            stamp = (path.stat().st_mtime_ns, path.stat().st_size)
+            cached = _STAFF_CACHE.get(path)
+            if cached is None or cached[0] != stamp:  # parsed again only when it changed
+                cached = _STAFF_CACHE[path] = (stamp, load_staff(path))
+            return cached[1]
     except CasetrackError as exc:  # an invalid directory must not stop the alarms
         report.errors.append(f"staff directory {path}: {exc.detail}")
         return None
@@ -151,8 +157,10 @@ def _fire(
     staff: StaffDirectory | None,
     now: datetime,
     report: TickReport,
+    outbox: list[dict[str, Any]],
 ) -> list[orm.CaseEvent]:
-    """Every level of ``clock`` due at ``now``, in ladder order; then the next one planned."""
+    """Every level of ``clock`` due at ``now``, in ladder order; then the next one planned.
+    The levels' notification rows are added to ``outbox``."""
     ladder = clocks.ladder_for(lc.contract.escalation, clock.kind, case.priority)
     cal = lc.calendar(clock.calendar)
     events: list[orm.CaseEvent] = []
@@ -165,7 +173,8 @@ def _fire(
             break
         rung = ladder[clock.alert_level]
         newly = breached and not events
-        events.append(_fire_level(session, case, clock, lc, staff, rung, newly, now, report))
+        event = _fire_level(session, case, clock, lc, staff, rung, newly, now, report, outbox)
+        events.append(event)
         clock.alert_level += 1
         clocks.plan_alerts(clock, cal, ladder)
     clocks.plan_alerts(clock, cal, ladder)
@@ -185,8 +194,9 @@ def _fire_level(
     breached: bool,
     now: datetime,
     report: TickReport,
+    outbox: list[dict[str, Any]],
 ) -> orm.CaseEvent:
-    """One level: the alarm event and its notices, in the caller's transaction."""
+    """One level: the alarm event, and its notices added to ``outbox``."""
     step, level, due_at = rung.step, clock.alert_level, clock.next_alert_at
     urgent = is_urgent(step, case.priority, rung.fraction)
     resolution = _recipients(step, lc, staff, case.assignee, now)
@@ -220,9 +230,8 @@ def _fire_level(
     }
     event = append_event(session, case, kind="escalated", actor=ACTOR, at=now, payload=payload)
     report.events += 1
-    report.notifications += _enqueue(
-        session, case, clock, event.seq, plan, now, lc.contract.customer.name
-    )
+    shown = (lc.contract.customer.name, lc.calendar(clock.calendar).tz)  # the contract's zone
+    outbox += [_row(case, clock, event.seq, notice, now, shown) for notice in plan.notices]
     return event
 
 
@@ -251,17 +260,8 @@ def _skipped(skip: Skip) -> dict[str, Any]:
     return {"role": skip.role, "reason": skip.reason, "who": skip.who, "channel": skip.channel}
 
 
-def _enqueue(
-    session: Session,
-    case: orm.Case,
-    clock: orm.SlaClock,
-    event_seq: int,
-    plan: NoticePlan,
-    now: datetime,
-    customer: str,
-) -> int:
-    """Insert the level's outbox rows; a key already there is left alone. Returns rows added."""
-    rows = [_row(case, clock, event_seq, notice, now, customer) for notice in plan.notices]
+def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert outbox rows; a key already there is left alone. Returns the rows added."""
     if not rows:
         return 0
     # RETURNING, not rowcount: drivers disagree on rowcount for multi-row inserts
@@ -286,8 +286,10 @@ def _row(
     event_seq: int,
     notice: PlannedNotice,
     now: datetime,
-    customer: str,
+    shown: tuple[str, tzinfo],
 ) -> dict[str, Any]:
+    """One outbox row; ``shown`` = the customer's name and the zone times are written in."""
+    customer, zone = shown
     recipient = notice.recipient
     return {
         "case_id": case.id,
@@ -313,8 +315,8 @@ def _row(
             "clock": clock.kind,
             "level": notice.level,
             "at": notice.step_at,
-            "deadline": _iso(clock.deadline),
-            "due_at": _iso(notice.due_at),
+            "deadline": _iso(clock.deadline, zone),
+            "due_at": _iso(notice.due_at, zone),
             "breached": clock.breached_at is not None,
             "urgent": notice.urgent,
         },
@@ -328,5 +330,6 @@ def _row(
     }
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
+def _iso(moment: datetime, zone: tzinfo) -> str:
+    """ISO 8601 with the zone's offset (e.g. +08:00): what the recipient reads."""
+    return moment.astimezone(zone).isoformat()

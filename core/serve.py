@@ -18,6 +18,7 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from litestar import Litestar
 
+    from core.background import Background
     from core.demo import DemoSummary
     from core.runtime import Runtime
 
@@ -38,6 +39,7 @@ class ServeOptions:
     workers: int = 1
     demo: bool = False
     migrate: bool = True
+    background: bool | None = None  # scheduler + relay here; None: only when embedded
 
 
 def app_from_env() -> Litestar:
@@ -69,15 +71,54 @@ def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) ->
         runtime.close()
         raise
     common = {"host": options.host, "port": options.port, "log_level": "info"}
-    if options.workers == 1:
-        from server import create_app
+    background = start_background(runtime, options, out)
+    try:
+        if options.workers == 1:
+            from server import create_app
 
-        uvicorn.run(create_app(settings, runtime=runtime), **common)
-    else:
-        # each worker builds its own runtime: no pooled connection crosses a process boundary
+            uvicorn.run(create_app(settings, runtime=runtime), **common)
+        else:
+            # each worker builds its own runtime from the environment (spawned processes)
+            uvicorn.run(FACTORY, factory=True, workers=options.workers, **common)
+    finally:
+        if background is not None:
+            background.stop()
+            background.jobs.close()
         runtime.close()
-        uvicorn.run(FACTORY, factory=True, workers=options.workers, **common)
     return 0
+
+
+def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Background | None:
+    """The scheduler loop on a thread (and, embedded, the in-process worker), if wanted.
+
+    Embedded (no CASETRACK_BROKER_URL) it runs by default: one process does everything. With
+    a broker, `casetrack scheduler` and `casetrack worker` run apart unless --background.
+    """
+    from core.background import Background
+    from core.jobs import make_broker, set_broker
+
+    embedded = not runtime.settings.broker_url
+    wanted = embedded if options.background is None else options.background
+    if not wanted:
+        return None
+
+    def log(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    jobs = set_broker(runtime, make_broker(runtime.settings.broker_url))
+    interval = runtime.settings.tick_seconds
+    background = Background(runtime, jobs, interval=interval, worker=embedded, log=log)
+    background.start()
+    where = "in-process worker" if embedded else "relay to the broker"
+    spools = _spools(runtime)
+    log(f"scheduler: every {interval:g}s, {where}; unconfigured channels spool to {spools}")
+    return background
+
+
+def _spools(runtime: Runtime) -> str:
+    var = runtime.settings.var_path
+    return f"{var / 'sms-spool'}/, {var / 'mail-spool'}/"
 
 
 def check_port(host: str, port: int) -> None:
@@ -167,6 +208,8 @@ def banner(
 
 
 def _demo_lines(summary: DemoSummary) -> list[str]:
+    from core.demo import OVERDUE
+
     if not summary.seeded:
         return [
             f"demo: {summary.message}.",
@@ -181,6 +224,14 @@ def _demo_lines(summary: DemoSummary) -> list[str]:
         f"      SLA clocks: {clocks}",
     ]
     lines += [f"      not seeded: {reason}" for reason in summary.skipped]
+    overdue = summary.numbers.get(OVERDUE)
+    if overdue:
+        lines += [
+            f"      escalating: {overdue} (P1, unanswered) - its first response falls due "
+            "in about 90 s;",
+            "      watch the scheduler lines below, its `escalated` events, and the notices "
+            "spooled to var/sms-spool/ and var/mail-spool/",
+        ]
     lines += ["", "demo tokens (printed only now: the database keeps only their hashes):"]
     remote = summary.numbers.get("pacs-remote")
     width = max((_columns(t.name) for t in summary.tokens), default=0)

@@ -8,7 +8,23 @@ from pathlib import Path
 
 import msgspec
 
+from core.errors import CasetrackError
+
 DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
+
+
+class SettingsError(CasetrackError):
+    """A CASETRACK_* variable holds a value of the wrong kind."""
+
+    title = "invalid setting"
+
+
+def _variable_named(message: str) -> str:
+    """msgspec's "... - at `$.digest_seconds`" → "CASETRACK_DIGEST_SECONDS: ..."."""
+    text, _, path = message.rpartition(" - at `$.")
+    if not text:
+        return message
+    return f"CASETRACK_{path.rstrip('`').upper()}: {text}"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -22,6 +38,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str = "Asia/Shanghai"  # the desk's zone: case-number years, default --tz
     var_dir: str = "var"
     broker_url: str = ""  # dramatiq: redis://…, amqp://…, or empty for in-process
+    # delivery (docs/escalation.md): notices to one person within this window go as one
+    # digest (0: never hold a notice); a worker's claim on a row lapses after the lease;
+    # transient failures retry after retry_seconds, doubling, until max_attempts → dead
+    tick_seconds: float = 15.0  # the scheduler's pause between passes
+    digest_seconds: float = 120.0
+    delivery_lease_seconds: float = 300.0
+    retry_seconds: float = 30.0
+    retry_max_seconds: float = 1800.0
+    max_attempts: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -31,7 +56,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             for field in cls.__struct_fields__
             if f"CASETRACK_{field.upper()}" in env
         }
-        return msgspec.convert(values, cls)
+        try:
+            # strict=False: environment values are text, "5" must become a number
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_variable_named(str(exc))) from None
 
     @property
     def var_path(self) -> Path:

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import test_scheduler
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_desk import at
 from test_email_notify import Recorder, free_port
 from test_scheduler import opened
 
 from core import hookimpl, orm
-from core.delivery import deliver, due_notifications, requeue_dead
+from core.delivery import DeliveryPolicy, deliver, due_notifications
 from core.notify import Delivery, Notice, TransientDeliveryError
+from core.outbox import NotificationNotRetryable, retry
 from core.runtime import Runtime
 from core.scheduler import tick
+from plugins.email_notify.sender import message_id
 
 contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests
 runtime = test_scheduler.runtime
@@ -111,7 +117,7 @@ def test_each_channel_sends_once_and_a_redelivery_does_not_resend(
         assert due_notifications(session, DUE, 10) == []
 
 
-def test_transient_failures_count_attempts_then_dead_and_a_manager_requeues(
+def test_transient_failures_retry_with_back_off_then_dead_and_a_manager_requeues(
     runtime: Runtime,
 ) -> None:
     opened(runtime)
@@ -119,19 +125,79 @@ def test_transient_failures_count_attempts_then_dead_and_a_manager_requeues(
     flaky = Flaky()
     runtime.pm.register(flaky, name="undo-flaky")
     notification_id = flaky_row(runtime)
-    for attempt in (1, 2):
-        with pytest.raises(TransientDeliveryError):
-            deliver(runtime, notification_id, now=DUE, max_attempts=3)
+    policy = DeliveryPolicy(max_attempts=3, first_retry=timedelta(seconds=30))
+    now = DUE
+    for attempt, wait in ((1, 30), (2, 60)):
+        assert deliver(runtime, notification_id, now=now, policy=policy) == "queued"
         row = rows(runtime)["flaky"]
         assert (row.state, row.attempts, row.last_error) == ("queued", attempt, "provider busy")
-    assert deliver(runtime, notification_id, now=DUE, max_attempts=3) == "dead"
-    assert deliver(runtime, notification_id, now=DUE, max_attempts=3) == "dead"
+        assert row.send_after == now + timedelta(seconds=wait)  # the schedule is in the row
+        # a redelivered message before the back-off is over sends nothing
+        assert deliver(runtime, notification_id, now=now, policy=policy) == "queued"
+        assert flaky.calls == attempt
+        now = row.send_after
+    assert deliver(runtime, notification_id, now=now, policy=policy) == "dead"
+    assert deliver(runtime, notification_id, now=now, policy=policy) == "dead"
     assert flaky.calls == 3 and rows(runtime)["flaky"].attempts == 3
-    with runtime.sessions.begin() as session:
-        assert requeue_dead(session, notification_id)
-        assert not requeue_dead(session, notification_id)  # only a dead letter is requeued
+    retry(runtime, notification_id, actor="经理", now=now)
+    with pytest.raises(NotificationNotRetryable):  # queued again: nothing to retry
+        retry(runtime, notification_id, actor="经理", now=now)
     row = rows(runtime)["flaky"]
     assert (row.state, row.attempts) == ("queued", 0)
+
+
+def test_a_claimed_row_is_not_sent_again_until_its_lease_lapses(
+    runtime: Runtime, smtp: Recorder
+) -> None:
+    opened(runtime)
+    tick(runtime, now=DUE)
+    email = rows(runtime)["email"]
+    lease = timedelta(minutes=5)
+    with runtime.sessions.begin() as session:  # a worker claimed it, then died mid-send
+        session.execute(
+            update(orm.Notification)
+            .where(orm.Notification.id == email.id)
+            .values(state="sending", relayed_at=DUE, claimed_at=DUE)
+        )
+    policy = DeliveryPolicy(lease=lease)
+    later = DUE + timedelta(minutes=4)
+    assert deliver(runtime, email.id, now=later, policy=policy) == "sending"
+    assert smtp.received == []
+    with runtime.sessions() as session:  # the relay does not re-pick it yet either
+        assert email.id not in {r.id for r in due_notifications(session, later, lease=lease)}
+        lapsed = DUE + lease
+        assert email.id in {r.id for r in due_notifications(session, lapsed, lease=lease)}
+    assert deliver(runtime, email.id, now=DUE + lease, policy=policy) == "sent"
+    assert len(smtp.received) == 1
+
+
+def test_several_rows_to_one_person_go_as_one_digest(
+    runtime: Runtime, smtp: Recorder, tmp_path: Path
+) -> None:
+    for _ in range(3):
+        opened(runtime)
+    tick(runtime, now=DUE)
+    with runtime.sessions() as session:
+        email = list(
+            session.scalars(select(orm.Notification).where(orm.Notification.channel == "email"))
+        )
+    assert len(email) == 3 and len({str(r.recipient["id"]) for r in email}) == 1
+    ids = [r.id for r in email]
+    assert deliver(runtime, ids, now=DUE) == "sent"
+    assert len(smtp.received) == 1  # one message for three notices
+    message = smtp.received[0]
+    with runtime.sessions() as session:
+        after = list(session.scalars(select(orm.Notification).where(orm.Notification.id.in_(ids))))
+    keys = {r.digest_key for r in after}
+    assert {r.state for r in after} == {"sent"} and len(keys) == 1
+    key = keys.pop()
+    assert key is not None and key.startswith("digest:")
+    numbers = {r.variables["case_number"] for r in after}
+    parsed = message_from_bytes(message.raw, policy=email_policy.default)
+    assert isinstance(parsed, EmailMessage)
+    text = parsed.get_body(("plain",))
+    assert text is not None and all(n in text.get_content() for n in numbers)
+    assert parsed["Message-ID"] == message_id(key, "example.com")  # the digest's own key
 
 
 def test_a_channel_without_a_notifier_fails_visibly(runtime: Runtime) -> None:

@@ -1,4 +1,6 @@
-"""Escalation planning: recipients per role, send times per calendar, keys and digests."""
+"""Escalation planning: recipients per role, send times per calendar, idempotency keys.
+
+Digests are formed by the relay from outbox rows: tests/test_relay.py."""
 
 from __future__ import annotations
 
@@ -14,11 +16,9 @@ from core.contract import EscalationStep
 from core.contract_load import ContractSet, LoadedContract, load_contracts
 from core.errors import NotFoundError
 from core.escalation import (
-    Digest,
     PlannedNotice,
     Recipient,
     Skip,
-    digest,
     is_urgent,
     notice_key,
     plan_notices,
@@ -70,8 +70,6 @@ def staff() -> StaffDirectory:
 def step(
     *roles: str, at: str = "100%", channels: tuple[str, ...] = ("email", "sms")
 ) -> EscalationStep:
-    # msgspec does not validate on construction: lets the tests name "expert-group", which the
-    # contract's Role vocabulary does not offer yet
     return EscalationStep(at=at, notify=list(roles), channels=list(channels))  # type: ignore[arg-type]
 
 
@@ -482,89 +480,3 @@ def test_hospital_p1_breach_at_night(hospital: LoadedContract, staff: StaffDirec
         calendars=hospital.calendar,
     )
     assert {n.send_after for n in p2} == {local(2026, 3, 6, 8, 30)}
-
-
-# --- digests ---------------------------------------------------------------------------------
-
-
-def fired(
-    hospital: LoadedContract, recipient: Recipient, at: datetime, case: str, level: int
-) -> PlannedNotice:
-    notices, _ = plan(hospital, [recipient], at, case=case, level=level, channels=("email",))
-    return notices[0]
-
-
-def test_digest_groups_notices_within_five_minutes(
-    hospital: LoadedContract, staff: StaffDirectory
-) -> None:
-    manager = person(hospital, staff, "service-manager", MONDAY_NOON)
-    notices = [
-        fired(hospital, manager, MONDAY_NOON, "WH-2026-000042", 1),
-        fired(hospital, manager, MONDAY_NOON + timedelta(minutes=2), "WH-2026-000043", 2),
-        fired(hospital, manager, MONDAY_NOON + timedelta(minutes=5), "WH-2026-000042", 2),
-        fired(hospital, manager, MONDAY_NOON + timedelta(minutes=20), "WH-2026-000044", 1),
-    ]
-    first, fourth = digest(list(reversed(notices)))  # input order does not matter
-    assert first.covers == [
-        ("WH-2026-000042", "resolution", 1),
-        ("WH-2026-000043", "resolution", 2),
-        ("WH-2026-000042", "resolution", 2),
-    ]
-    assert first.send_after == MONDAY_NOON + timedelta(minutes=5)  # the latest member
-    assert first.idempotency_key.startswith("digest:liu-yang:email:")
-    assert (first.recipient.id, first.channel) == ("liu-yang", "email")
-    assert fourth.notices == (notices[3],)
-    assert fourth.send_after == MONDAY_NOON + timedelta(minutes=20)
-    assert fourth.idempotency_key == notices[3].idempotency_key  # a digest of one keeps it
-    again = digest(notices[:3])
-    assert [d.idempotency_key for d in again] == [first.idempotency_key]
-    assert digest(notices[:2])[0].idempotency_key != first.idempotency_key
-
-
-def test_digest_keeps_recipients_and_channels_apart(
-    hospital: LoadedContract, staff: StaffDirectory
-) -> None:
-    manager = person(hospital, staff, "service-manager", MONDAY_NOON)
-    engineer = person(hospital, staff, "engineer", MONDAY_NOON)
-    both, _ = plan(hospital, [manager, engineer], MONDAY_NOON)
-    digests = digest(both)
-    assert sorted((d.recipient.id, d.channel) for d in digests) == [
-        ("liu-yang", "email"),
-        ("liu-yang", "sms"),
-        ("yu-tao", "email"),
-        ("yu-tao", "sms"),
-    ]
-    assert all(len(d.notices) == 1 for d in digests)
-
-
-def test_a_night_of_warnings_reaches_a_manager_as_one_morning_digest(
-    hospital: LoadedContract, staff: StaffDirectory
-) -> None:
-    manager = person(hospital, staff, "service-manager", THURSDAY_23)
-    night = [
-        fired(hospital, manager, THURSDAY_23 + timedelta(hours=h), f"WH-2026-0000{50 + h}", 1)
-        for h in range(6)
-    ]
-    [morning] = digest(night)
-    assert morning.send_after == local(2026, 3, 6, 8, 30)
-    assert len(morning.notices) == 6 and not morning.urgent
-
-
-def test_urgent_notices_are_never_held_for_a_digest(
-    hospital: LoadedContract, staff: StaffDirectory
-) -> None:
-    manager = person(hospital, staff, "service-manager", MONDAY_NOON)
-    calm = fired(hospital, manager, MONDAY_NOON, "WH-2026-000042", 1)
-    notices, _ = plan(
-        hospital,
-        [manager],
-        MONDAY_NOON + timedelta(minutes=1),
-        urgent=True,
-        case="WH-2026-000043",
-        channels=("email",),
-    )
-    later = fired(hospital, manager, MONDAY_NOON + timedelta(minutes=3), "WH-2026-000044", 1)
-    digests = digest([calm, notices[0], later])
-    assert [(len(d.notices), d.urgent) for d in digests] == [(1, True), (2, False)]
-    assert digests[0].send_after == MONDAY_NOON + timedelta(minutes=1)
-    assert isinstance(digests[1], Digest)

@@ -16,7 +16,9 @@ from test_email_notify import Recorder
 from test_scheduler import opened
 
 from core import orm
-from core.jobs import Jobs, make_broker, relay, set_broker
+from core.delivery import DeliveryPolicy
+from core.jobs import Jobs, make_broker, set_broker
+from core.relay import relay
 from core.runtime import Runtime
 from core.scheduler import tick
 
@@ -65,14 +67,18 @@ def test_stub_broker_relays_and_sends_each_notice_exactly_once(
     due: Runtime, smtp: Recorder, tmp_path: Path
 ) -> None:
     jobs = set_broker(due, make_broker(""), min_backoff_ms=10, max_backoff_ms=50)
+    window = DeliveryPolicy().digest_window
     try:
-        assert relay(due, jobs, now=DUE) == 2
+        held = relay(due, jobs, now=DUE)  # non-urgent: held a while for a digest to form
+        assert (held.messages, held.held) == (0, 2)
+        report = relay(due, jobs, now=DUE + window)
+        assert (report.messages, report.notifications) == (2, 2)
         assert {r.state for r in rows(due).values()} == {"sending"}
-        assert relay(due, jobs, now=DUE) == 0  # already handed over
+        assert relay(due, jobs, now=DUE + window).messages == 0  # already handed over
         run(jobs)
         # a redelivered message: the actor runs again but nothing is resent
         for row in rows(due).values():
-            jobs.deliver_notification.send(row.id)
+            jobs.deliver_notification.send([row.id])
         run(jobs)
     finally:
         jobs.close()
@@ -98,7 +104,7 @@ def test_a_real_broker_delivers_one_notice(
             sms = session.scalars(
                 select(orm.Notification).where(orm.Notification.channel == "sms")
             ).one()
-        jobs.deliver_notification.send(sms.id)
+        jobs.deliver_notification.send([sms.id])
         run(jobs)
         jobs.broker.flush(queue)
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -273,8 +275,9 @@ def test_cli_once_prints_one_line_with_the_counts(
     monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", runtime.settings.contracts_dir)
     monkeypatch.setenv("CASETRACK_VAR_DIR", runtime.settings.var_dir)
     assert main(["scheduler", "--once"]) == 0
-    [line] = capsys.readouterr().out.splitlines()
+    [line, relayed] = capsys.readouterr().out.splitlines()
     assert line.startswith("tick ") and " 2 clocks, " in line and "breaches" in line
+    assert relayed.startswith("relay: ") and "notifications" in relayed
 
 
 def test_cli_on_an_unmigrated_database_is_one_line(
@@ -289,16 +292,18 @@ def test_cli_on_an_unmigrated_database_is_one_line(
     assert "casetrack db upgrade" in out.err
 
 
-def test_cli_ctrl_c_exits_0(
+def test_cli_runs_passes_until_sigterm_and_exits_0(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import core.scheduler
-
-    def interrupted(*_args: object, **_kwargs: object) -> TickReport:
-        raise KeyboardInterrupt
-
+    number = opened(runtime)  # at T0: by the wall clock every level is due
     monkeypatch.setenv("CASETRACK_DATABASE_URL", runtime.settings.database_url)
     monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", runtime.settings.contracts_dir)
     monkeypatch.setenv("CASETRACK_VAR_DIR", runtime.settings.var_dir)
-    monkeypatch.setattr(core.scheduler, "tick", interrupted)
-    assert main(["scheduler", "--interval", "0.1"]) == 0
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        assert main(["scheduler", "--interval", "0.2"]) == 0
+    finally:
+        timer.cancel()
+    assert escalations(runtime, number)  # the loop ran on its thread before the signal
+    assert "tick " in capsys.readouterr().out

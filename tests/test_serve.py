@@ -12,6 +12,9 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -95,6 +98,7 @@ def test_demo_tells_the_stories_a_newcomer_should_see(runtime: Runtime) -> None:
         "onsite_arrival",
         "spare_arrival",
         "resolution",
+        "progress_report",
     }
     assert all(c.state == "met" for cs in his.values() for c in cs)
     assert his["resolution"][0].target == "customer-agreed appointment window"
@@ -281,6 +285,42 @@ def test_serve_demo_on_the_embedded_database(tmp_path: Path) -> None:
             own = httpx.get(f"{server.base}/api/v1/cases?limit=100", headers=customer).json()
             assert own["items"] and {c["customer_id"] for c in own["items"]} == {"wdkn-hospital"}
         assert server.stop() is not None  # stopped within 10 s
+    finally:
+        server.kill()
+
+
+def _plain(path: Path) -> str:
+    """The text part of a spooled e-mail, decoded."""
+    message = message_from_bytes(path.read_bytes(), policy=email_policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(("plain",))
+    return "" if body is None else str(body.get_content())
+
+
+def test_serve_demo_escalates_the_overdue_case_by_sms_and_email(tmp_path: Path) -> None:
+    env = serve_env(tick_seconds="0.5", digest_seconds="0")  # no digest hold: at once
+    server = Server(["--demo"], tmp_path, env)
+    try:
+        server.wait_ready()
+        match = re.search(r"escalating: (MS-\d{4}-\d{6})", server.stdout())
+        assert match, server.stdout()
+        number = match.group(1)
+        auth = {"Authorization": f"Bearer {token_of(server.stdout(), 'admin')}"}
+        sms, mail = tmp_path / "var" / "sms-spool", tmp_path / "var" / "mail-spool"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            texts = [p.read_text("utf-8") for p in sms.glob("*.json")] if sms.is_dir() else []
+            mails = [_plain(p) for p in mail.glob("*.eml")] if mail.is_dir() else []
+            if any(number in t for t in texts) and any(number in m for m in mails):
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"no spooled SMS and e-mail for {number}:\n{server.stdout()}")
+        case = httpx.get(f"{server.base}/api/v1/cases/{number}", headers=auth).json()
+        fired = [e for e in case["events"] if e["kind"] == "escalated"]
+        assert fired and {e["payload"]["clock"] for e in fired} == {"first_response"}
+        assert "tick " in server.stdout() and "relay: " in server.stdout()
+        assert server.stop() is not None
     finally:
         server.kill()
 

@@ -56,6 +56,9 @@ from core.queries import (
 from core.runtime import Runtime
 from core.tokens import Principal
 
+# customer and contract ids, as contracts spell them (core.contract.Identifier)
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
 PREFIX = "/api/v1"
 NUMBER = re.compile(r"^[A-Z][A-Z0-9]{0,15}-\d{4}-\d{6,9}$")
 NO_SUCH_CASE = "no such case"  # one text for missing and not-yours: existence never leaks
@@ -261,8 +264,12 @@ class CaseController(Controller):
         request: Request[Any, Any, Any],
         status: Annotated[list[Status] | None, QueryParameter(description="repeatable")] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(description="repeatable")] = None,
-        customer: Annotated[str | None, QueryParameter(description="customer id")] = None,
-        contract: Annotated[str | None, QueryParameter(description="contract id")] = None,
+        customer: Annotated[
+            str | None, QueryParameter(description="customer id", max_length=64, pattern=ID)
+        ] = None,
+        contract: Annotated[
+            str | None, QueryParameter(description="contract id", max_length=64, pattern=ID)
+        ] = None,
         breached: Annotated[bool | None, QueryParameter(description="any clock breached")] = None,
         due_before: Annotated[
             datetime | None,

@@ -354,6 +354,9 @@ def test_list_filters(api: Api) -> None:
     call(api, "GET", CASES, agent, params={"priority": "P9"}, expect=400)
     call(api, "GET", CASES, agent, params={"breached": "maybe"}, expect=400)
     call(api, "GET", CASES, agent, params={"due_before": "tomorrow"}, expect=400)
+    for bad in ("a\x00b", "a b", "x" * 65):  # a NUL byte once reached PostgreSQL: 500
+        call(api, "GET", CASES, agent, params={"customer": bad}, expect=400)
+        call(api, "GET", CASES, agent, params={"contract": bad}, expect=400)
 
 
 def test_naive_due_before_is_a_400_problem(api: Api) -> None:

@@ -19,7 +19,14 @@ from core import orm
 from core.audit import verify
 from core.case import Status
 from core.cli import main
-from core.commands import Assign, ChangePriority, ChangeStatus, ConfirmDiagnosis, FirstResponse
+from core.commands import (
+    Assign,
+    ChangePriority,
+    ChangeStatus,
+    ConfirmDiagnosis,
+    FirstResponse,
+    RequestOnsite,
+)
 from core.contract_load import ContractSet, load_contracts
 from core.desk import CaseDesk
 from core.plugins import make_plugin_manager
@@ -209,6 +216,25 @@ def test_the_tick_follows_a_priority_change(runtime: Runtime) -> None:
     [event] = escalations(runtime, number)
     assert event.payload["deadline"] == "2026-10-14T06:00:00.000000Z"
     assert clock_of(runtime, number, "resolution").next_alert_at == at("2026-10-14T13:00")
+
+
+def test_a_priority_change_replans_the_ladder_of_clocks_it_does_not_move(
+    runtime: Runtime,
+) -> None:
+    number = opened(runtime)  # P2; the hospital's 90 % rung is for P1 only
+    answered(runtime, number, T0 + timedelta(minutes=5))
+    runtime.desk.request_onsite(number, RequestOnsite(reason="needs hands"), actor="m", now=T0)
+    onsite = clock_of(runtime, number, "onsite_arrival")
+    span = onsite.deadline - onsite.started_at
+    tick(runtime, now=onsite.started_at + span * 0.8)  # the 50 % and 75 % rungs fire
+    before = clock_of(runtime, number, "onsite_arrival")
+    assert (before.alert_level, before.next_alert_at) == (2, before.deadline)  # next: 100 %
+    runtime.desk.change_priority(
+        number, ChangePriority(priority="P1", reason="wards down"), actor="m", now=T0
+    )
+    after = clock_of(runtime, number, "onsite_arrival")
+    assert after.deadline == before.deadline  # the zone table does not depend on priority
+    assert after.next_alert_at == after.started_at + span * 0.9  # P1's 90 % rung is next
 
 
 def test_without_a_staff_directory_every_role_is_skipped_with_a_reason(

@@ -161,10 +161,13 @@ class WorkCommands(DeskBase):
         replanned = []
         for clock in case.clocks:
             compute = PRIORITY_CLOCKS.get(clock.kind)
-            if compute is None or clock.state not in clocks.ACTIVE:
+            if clock.state not in clocks.ACTIVE:
                 continue
-            if clock.kind == "resolution" and case.appointment_end is not None:
-                continue  # an appointment window does not depend on priority
+            fixed = clock.kind == "resolution" and case.appointment_end is not None
+            if compute is None or fixed:  # the deadline stands; the ladder may differ by priority
+                ladder = self._ladder(lc, clock.kind, case.priority)
+                clocks.plan_alerts(clock, lc.calendar(clock.calendar), ladder)
+                continue
             deadline = _priority_deadline(compute, lc, case.priority, clock.started_at)
             before = clock.deadline
             clock.target, clock.rule, clock.calendar = (

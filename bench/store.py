@@ -41,9 +41,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,6 +53,7 @@ from sqlalchemy import Engine, bindparam, func, select, text, update
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import fresh_database, percentile, table
+from _seed import HOSPITAL, NOW, STOPPED_SHARE, YEAR_S, analyze, load
 
 from core.case import Category, Channel, RequestType
 from core.commands import Caller, OpenCase
@@ -67,15 +68,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INDEX = "ix_sla_clocks_next_alert_at"
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 10, 14, 10, 0, tzinfo=SH)  # opening instants: T0 + i seconds
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # the instant asked "what is due?"
-HOSPITAL = "wdkn-hospital-2026"
 SWITCH = "219801A23B8205Q0021K"  # the device tests/test_desk.py opens its cases about
 LIMIT = 1000
-CLOCKS_PER_CASE = 4
-STOPPED_SHARE = 0.2
-BATCH = 10_000
-YEAR_S = 365 * 86_400
-KINDS = ("first_response", "diagnosis", "resolution", "onsite_arrival")
 
 
 def consult_cmd() -> OpenCase:
@@ -298,144 +292,6 @@ def time_due(session: Any, runs: int) -> tuple[list[float], list[Any]]:
     return times, due
 
 
-CASE_COLS = (
-    "id",
-    "number",
-    "contract_id",
-    "customer_id",
-    "caller_name",
-    "summary",
-    "category",
-    "request_type",
-    "priority",
-    "emergency",
-    "channel",
-    "status",
-    "opened_at",
-    "updated_at",
-    "next_deadline",
-    "breached",
-    "last_seq",
-    "last_hash",
-    "version",
-)
-CLOCK_COLS = (
-    "id",
-    "case_id",
-    "kind",
-    "state",
-    "calendar",
-    "target",
-    "rule",
-    "started_at",
-    "deadline",
-    "pauses",
-    "met_at",
-    "alert_level",
-    "next_alert_at",
-)
-
-
-def case_rows(first: int, last: int) -> Iterator[tuple[Any, ...]]:
-    """Parent cases first..last (inclusive): open, their next deadline inside the year."""
-    opened = NOW - timedelta(days=3)
-    for cid in range(first, last + 1):
-        deadline = NOW + timedelta(seconds=(cid * 7919) % YEAR_S + 3600)
-        yield (
-            cid,
-            f"BN-2026-{cid:07d}",
-            HOSPITAL,
-            f"customer-{cid % 97}",
-            "bench caller",
-            "bulk-loaded case",
-            "consulting",
-            "problem_report",
-            "P3",
-            False,
-            "phone",
-            "in_progress",
-            opened,
-            opened,
-            deadline,
-            False,
-            1,
-            "",
-            1,
-        )
-
-
-def clock_rows(first: int, last: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
-    """Clocks first..last (inclusive); none due: every alert is in the year after NOW."""
-    for cid in range(first, last + 1):
-        started = NOW - timedelta(seconds=rng.randrange(1, 30 * 86_400))
-        alert = NOW + timedelta(seconds=rng.randrange(60, YEAR_S))
-        stopped = rng.random() < STOPPED_SHARE
-        yield (
-            cid,
-            (cid - 1) // CLOCKS_PER_CASE + 1,
-            KINDS[(cid - 1) % CLOCKS_PER_CASE],
-            "met" if stopped else "running",
-            "7x24",
-            "4h",
-            "bench",
-            started,
-            alert + timedelta(hours=2),
-            "[]",
-            started + timedelta(hours=1) if stopped else None,
-            0,
-            None if stopped else alert,
-        )
-
-
-def batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    while batch := list(itertools.islice(rows, size)):
-        yield batch
-
-
-def load_sqlite(engine: Engine, cases: Iterator[tuple[Any, ...]], clocks: Iterator[Any]) -> None:
-    """executemany in batches inside one transaction, with synchronous=OFF just for it."""
-    case_insert = Case.__table__.insert()
-    clock_insert = SlaClock.__table__.insert()
-    with engine.connect() as conn:
-        raw = conn.connection.driver_connection  # autocommit mode: outside any transaction
-        before = raw.execute("PRAGMA synchronous").fetchone()[0]
-        raw.execute("PRAGMA synchronous=OFF")
-        try:
-            with conn.begin():
-                for batch in batches(cases, BATCH):
-                    conn.execute(case_insert, [dict(zip(CASE_COLS, r, strict=True)) for r in batch])
-                for batch in batches(clocks, BATCH):
-                    conn.execute(
-                        clock_insert, [dict(zip(CLOCK_COLS, r, strict=True)) for r in batch]
-                    )
-        finally:
-            raw.execute(f"PRAGMA synchronous={int(before)}")
-
-
-def load_postgresql(
-    engine: Engine, cases: Iterator[tuple[Any, ...]], clocks: Iterator[Any]
-) -> None:
-    """COPY ... FROM STDIN through psycopg's cursor.copy, one transaction."""
-    raw = engine.raw_connection()
-    try:
-        pg = raw.driver_connection
-        with pg.cursor() as cur:
-            for name, cols, rows in (
-                ("cases", CASE_COLS, cases),
-                ("sla_clocks", CLOCK_COLS, clocks),
-            ):
-                with cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            for name in ("cases", "sla_clocks"):
-                cur.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), max(id)) FROM {name}"
-                )
-        pg.commit()
-    finally:
-        raw.close()
-
-
 def place_due(
     engine: Engine, size: int, k: int, previous: list[int], rng: random.Random
 ) -> list[int]:
@@ -469,40 +325,19 @@ def place_due(
     return chosen
 
 
-def analyze(engine: Engine) -> None:
-    """Fresh planner statistics, and the load written out of the WAL."""
-    if engine.dialect.name == "postgresql":
-        # VACUUM too: the moved clocks left dead index entries that a scan would still visit
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE cases")
-            conn.exec_driver_sql("VACUUM ANALYZE sla_clocks")
-            # write the loaded pages out now, not in a checkpoint during the timing
-            conn.exec_driver_sql("CHECKPOINT")
-    else:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-        with engine.connect() as conn:
-            conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def bench_due(
     backend: str, url: str, sizes: Sequence[int], k: int, runs: int, seed: int, log: Callable
 ) -> list[DueResult]:
     engine = migrated_engine(url)
     modes = PG_MODES if backend == "postgresql" else SQLITE_MODES
     engines = {mode: make_engine(url, **kw) for mode, kw in modes.items()}
-    loader = load_postgresql if backend == "postgresql" else load_sqlite
     rng = random.Random(seed)
     results = {mode: DueResult(backend, mode) for mode in modes}
     loaded, due_ids = 0, []
     try:
         for size in sizes:
             start = time.perf_counter()
-            cases_before = -(-loaded // CLOCKS_PER_CASE)
-            cases_after = -(-size // CLOCKS_PER_CASE)
-            loader(
-                engine, case_rows(cases_before + 1, cases_after), clock_rows(loaded + 1, size, rng)
-            )
+            load(engine, loaded, size, rng)
             loaded = size
             due_ids = place_due(engine, size, k, due_ids, rng)
             analyze(engine)

@@ -51,11 +51,9 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import logging
 import os
-import pstats
 import random
 import secrets
 import socket
@@ -80,7 +78,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 import _providers  # noqa: E402  (bench/ is on sys.path)
-from _common import fresh_database, percentile, table  # noqa: E402
+from _common import fresh_database, percentile, table, top_costs  # noqa: E402
 from _seed import CALENDAR, HOSPITAL, NOW, STOPPED_SHARE, YEAR_S, analyze, load  # noqa: E402
 
 from core import orm  # noqa: E402
@@ -141,14 +139,6 @@ def make_runtime(
     runtime = build_runtime(settings, pm=pm, clock=clock)
     upgrade(runtime.engine)
     return runtime
-
-
-def top_costs(profiler: cProfile.Profile, top: int) -> str:
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top * 2)
-    return out.getvalue()
 
 
 # --- 1. tick time vs table size ------------------------------------------------------------------

@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import itertools
-import pstats
 import random
 import statistics
 import sys
@@ -52,7 +50,7 @@ from sqlalchemy import Engine, bindparam, func, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import fresh_database, percentile, table
+from _common import fresh_database, percentile, table, top_costs
 from _seed import HOSPITAL, NOW, STOPPED_SHARE, YEAR_S, analyze, load
 
 from core.case import Category, Channel, RequestType
@@ -201,11 +199,7 @@ def profile_open(url: str, contracts: ContractSet, calls: int, top: int) -> str:
         profiler.disable()
     finally:
         engine.dispose()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top * 2)
-    return out.getvalue()
+    return top_costs(profiler, top)
 
 
 # --- 2. the due-clocks scan ----------------------------------------------------------------------

@@ -11,7 +11,6 @@ from dramatiq.brokers.stub import StubBroker
 from core.delivery import DeliveryPolicy, deliver
 from core.runtime import Runtime
 
-QUEUE = "notifications"
 ACTOR = "deliver_notification"
 CRASH_RETRIES = 3  # an unexpected error in the actor (e.g. the database went away)
 
@@ -56,7 +55,7 @@ def set_broker(
     runtime: Runtime,
     broker: dramatiq.Broker,
     *,
-    queue_name: str = QUEUE,
+    queue_name: str | None = None,
     policy: DeliveryPolicy | None = None,
     crash_retries: int = CRASH_RETRIES,
     min_backoff_ms: int = 1_000,
@@ -71,6 +70,7 @@ def set_broker(
     """
     dramatiq.set_broker(broker)
     policy = policy or DeliveryPolicy.from_settings(runtime.settings)
+    queue_name = queue_name or runtime.settings.queue
 
     def deliver_notification(ids: list[int] | int) -> None:
         # the outcome is in the rows; returning it would only make dramatiq warn

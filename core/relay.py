@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import update
+
 from core.delivery import DeliveryPolicy, due_notifications
 from core.orm import Notification
 
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from core.jobs import Jobs
     from core.runtime import Runtime
 
-__all__ = ["RelayReport", "plan_batches", "relay"]
+__all__ = ["RelayReport", "plan_batches", "relay", "release_orphans"]
 
 
 @dataclass
@@ -89,3 +91,16 @@ def relay(
         report.messages = len(batches)
         report.notifications = sum(len(b) for b in batches)
     return report
+
+
+def release_orphans(runtime: Runtime) -> int:
+    """Embedded start: rows a previous run handed to its in-process broker died with it, and
+    no other process can hold them, so they are queued again at once (a shared broker's rows
+    wait for their lease instead). Returns how many."""
+    with runtime.sessions.begin() as session:
+        result = session.execute(
+            update(Notification)
+            .where(Notification.state == "sending")
+            .values(state="queued", relayed_at=None, claimed_at=None)
+        )
+        return int(result.rowcount or 0)

@@ -96,6 +96,7 @@ def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Ba
     """
     from core.background import Background
     from core.jobs import make_broker, set_broker
+    from core.relay import release_orphans
 
     embedded = not runtime.settings.broker_url
     wanted = embedded if options.background is None else options.background
@@ -107,6 +108,8 @@ def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Ba
         out.flush()
 
     jobs = set_broker(runtime, make_broker(runtime.settings.broker_url))
+    if embedded and (orphans := release_orphans(runtime)):
+        log(f"scheduler: {orphans} notifications the last run had not sent are queued again")
     interval = runtime.settings.tick_seconds
     background = Background(runtime, jobs, interval=interval, worker=embedded, log=log)
     background.start()

@@ -38,6 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str = "Asia/Shanghai"  # the desk's zone: case-number years, default --tz
     var_dir: str = "var"
     broker_url: str = ""  # dramatiq: redis://…, amqp://…, or empty for in-process
+    queue: str = "notifications"  # the dramatiq queue: tell deployments sharing a broker apart
     # delivery (docs/escalation.md): notices to one person within this window go as one
     # digest (0: never hold a notice); a worker's claim on a row lapses after the lease;
     # transient failures retry after retry_seconds, doubling, until max_attempts → dead

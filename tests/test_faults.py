@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,7 @@ import test_sms_notify
 from sqlalchemy import select
 from test_delivery import DUE
 from test_email_notify import Recorder, free_port
+from test_jobs import drop_queue, need
 from test_scheduler import opened
 from test_sms_notify import KEY_ID, SECRET, SIGN, FakeAlibaba
 
@@ -347,3 +349,25 @@ def visible_to_managers(
     with RelayLoop(runtime, jobs):
         wait_for(lambda: all_final(runtime), 30, f"the retried SMS\n{workers.logs()}")
     assert states(runtime) == {"sent": 2} and len(fake.sent) == 1
+
+
+def test_casetrack_worker_on_rabbitmq_delivers_each_alert_once(
+    runtime: Runtime, workers: Workers, fake: FakeAlibaba, smtp: Recorder
+) -> None:
+    """The same pipeline on the other production broker, with a queue of this test's own."""
+    need(5672, "RabbitMQ")
+    queue = f"casetrack-test-{uuid.uuid4().hex[:12]}"
+    url = "amqp://guest:guest@127.0.0.1:5672/"
+    workers.env.update({"CASETRACK_BROKER_URL": url, "CASETRACK_QUEUE": queue})
+    due_alerts(runtime, cases=3)
+    jobs = set_broker(runtime, make_broker(url), queue_name=queue, policy=POLICY)
+    workers.start(threads=2)
+    try:
+        with RelayLoop(runtime, jobs):
+            wait_for(lambda: all_final(runtime), 60, f"delivery over RabbitMQ\n{workers.logs()}")
+    finally:
+        drop_queue(jobs, queue)
+        jobs.close()
+    assert states(runtime) == {"sent": 6}
+    assert len(fake.sent) == 3 and len(smtp.received) == 3
+    assert f"on queue {queue}" in workers.logs()

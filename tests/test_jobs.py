@@ -44,6 +44,16 @@ def need(port: int, name: str) -> None:
     pytest.skip(f"{name} is not reachable on 127.0.0.1:{port}")
 
 
+def drop_queue(jobs: Jobs, queue: str) -> None:
+    """Leave the shared broker as it was: the test queue and its delay and dead-letter
+    queues are deleted (RabbitMQ keeps declared queues; Redis drops empty keys)."""
+    jobs.broker.flush(queue)
+    channel = getattr(jobs.broker, "channel", None)  # RabbitMQ only
+    if channel is not None:
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            channel.queue_delete(name)
+
+
 def run(jobs: Jobs) -> None:
     """Process every queued message with an in-process worker, then stop it."""
     worker = jobs.worker()
@@ -106,7 +116,7 @@ def test_a_real_broker_delivers_one_notice(
             ).one()
         jobs.deliver_notification.send([sms.id])
         run(jobs)
-        jobs.broker.flush(queue)
     finally:
+        drop_queue(jobs, queue)
         jobs.close()
     assert rows(due)["sms"].state == "sent" and spooled(tmp_path) == 1

@@ -3,6 +3,8 @@ and a broker failure that leaves the rows queued."""
 
 from __future__ import annotations
 
+import io
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from core.jobs import Jobs, make_broker, set_broker
 from core.relay import plan_batches, relay
 from core.runtime import Runtime
 from core.scheduler import tick
+from core.serve import ServeOptions, start_background
 
 contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests
 runtime = test_scheduler.runtime
@@ -204,3 +207,27 @@ def test_a_night_of_warnings_reaches_a_manager_as_one_morning_digest(
 def all_rows(runtime: Runtime) -> list[orm.Notification]:
     with runtime.sessions() as session:
         return list(session.scalars(select(orm.Notification)))
+
+
+def test_an_embedded_restart_queues_what_the_last_run_had_handed_over(
+    runtime: Runtime, jobs: Jobs, smtp: Recorder, tmp_path: Path
+) -> None:
+    opened(runtime)
+    tick(runtime, now=DUE)
+    assert relay(runtime, jobs, now=DUE + WINDOW, policy=POLICY).notifications == 2
+    jobs.close()  # the process died with both messages in its in-process broker
+    assert {r.state for r in rows(runtime).values()} == {"sending"}
+    runtime.clock = lambda: DUE + WINDOW
+    lines = io.StringIO()
+    background = start_background(runtime, ServeOptions(), lines)
+    assert background is not None
+    try:
+        wait = time.monotonic() + 20
+        while {r.state for r in rows(runtime).values()} != {"sent"} and time.monotonic() < wait:
+            time.sleep(0.05)
+    finally:
+        background.stop()
+        background.jobs.close()
+    assert {r.state for r in rows(runtime).values()} == {"sent"}, lines.getvalue()
+    assert "2 notifications the last run had not sent are queued again" in lines.getvalue()
+    assert len(smtp.received) == 1

@@ -193,6 +193,16 @@ def alert_time(clock: ClockRow, alert: Alert, cal: Calendar) -> datetime:
     return base + alert.offset
 
 
+def carry_level(clock: ClockRow, old: Sequence[Alert], new: Sequence[Alert]) -> None:
+    """The clock moves from ladder ``old`` to ``new`` (its priority changed): every rung of
+    ``new`` at or before the last rung fired counts as fired, the others are still to come."""
+    if clock.alert_level == 0 or not old:
+        return
+    last = old[min(clock.alert_level, len(old)) - 1]
+    done = (last.fraction, last.offset)
+    clock.alert_level = sum(1 for r in new if (r.fraction, r.offset) <= done)
+
+
 def plan_alerts(clock: ClockRow, cal: Calendar, ladder: Sequence[Alert]) -> None:
     """Set ``next_alert_at`` to the next rung that has not fired (None when none is left)."""
     if clock.state != RUNNING or clock.alert_level >= len(ladder):

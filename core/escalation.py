@@ -29,6 +29,7 @@ __all__ = [
     "notice_key",
     "plan_notices",
     "recipients_for",
+    "rung_key",
     "send_time",
 ]
 
@@ -270,15 +271,21 @@ def notice_key(
     case_number: str,
     clock_kind: str,
     clock_id: str | int | None,
-    level: int,
+    rung: str,
     recipient_id: str,
     channel: str,
 ) -> str:
-    """``case:kind:clock:level:recipient:channel``; an absent clock id leaves its slot empty
-    so every key has the same fields. The same level re-planned gives the same key, so the
-    outbox can refuse a second send."""
+    """``case:kind:clock:rung:recipient:channel``, the rung as the contract writes it without
+    spaces (``80%``, ``100%+2h``); an absent clock id leaves its slot empty so every key has
+    the same fields. The same rung re-planned — also after a priority change moved the
+    clock to another ladder — gives the same key, so the outbox refuses a second send."""
     clock = "" if clock_id is None else str(clock_id)
-    return f"{case_number}:{clock_kind}:{clock}:{level}:{recipient_id}:{channel}"
+    return f"{case_number}:{clock_kind}:{clock}:{rung_key(rung)}:{recipient_id}:{channel}"
+
+
+def rung_key(at: str) -> str:
+    """``"100% + 2h"`` → ``"100%+2h"``: one spelling per rung."""
+    return "".join(at.split())
 
 
 def send_time(
@@ -329,7 +336,7 @@ def plan_notices(
             if recipient.calendar not in times:
                 times[recipient.calendar] = send_time(at, recipient.calendar, urgent, calendars)
             send_after, why = times[recipient.calendar]
-            key = notice_key(case_number, clock_kind, clock_id, level_index, recipient.id, channel)
+            key = notice_key(case_number, clock_kind, clock_id, step.at, recipient.id, channel)
             notices.append(
                 PlannedNotice(
                     recipient=recipient,

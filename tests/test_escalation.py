@@ -298,12 +298,13 @@ def plan(
     level: int = 2,
     case: str = "WH-2026-000042",
     channels: tuple[str, ...] = ("email", "sms"),
+    rung: str = "100%",
 ) -> tuple[list[PlannedNotice], list[Skip]]:
     notices, skipped = plan_notices(
         case_number=case,
         clock_kind="resolution",
         level_index=level,
-        step=step("service-manager", channels=channels),
+        step=step("service-manager", at=rung, channels=channels),
         urgent=urgent,
         recipients=recipients,
         at=at,
@@ -423,9 +424,13 @@ def test_idempotency_keys_are_stable_and_distinct(
     keys = [n.idempotency_key for n in first]
     assert keys == [n.idempotency_key for n in again]
     assert len(set(keys)) == len(keys)
-    assert keys[0] == "WH-2026-000042:resolution:7:2:sun-hao:email"
-    assert "WH-2026-000042:resolution:7:2:wdkn-hospital/曲振宇:sms" in keys
-    next_level, _ = plan(hospital, recipients, THURSDAY_23, level=3)
+    assert keys[0] == "WH-2026-000042:resolution:7:100%:sun-hao:email"
+    assert "WH-2026-000042:resolution:7:100%:wdkn-hospital/曲振宇:sms" in keys
+    # the same rung at another position (a priority change moved the clock to another
+    # ladder) is the same notice: not sent twice
+    moved, _ = plan(hospital, recipients, THURSDAY_23, level=3)
+    assert [n.idempotency_key for n in moved] == keys
+    next_level, _ = plan(hospital, recipients, THURSDAY_23, rung="100% + 2h")
     other_case, _ = plan(hospital, recipients, THURSDAY_23, case="WH-2026-000043")
     for other in (next_level, other_case):
         assert not set(keys) & {n.idempotency_key for n in other}
@@ -433,10 +438,12 @@ def test_idempotency_keys_are_stable_and_distinct(
 
 def test_key_without_clock_id_keeps_every_field() -> None:
     assert (
-        notice_key("WH-1", "diagnosis", None, 0, "yu-tao", "sms") == "WH-1:diagnosis::0:yu-tao:sms"
+        notice_key("WH-1", "diagnosis", None, "50%", "yu-tao", "sms")
+        == "WH-1:diagnosis::50%:yu-tao:sms"
     )
     assert (
-        notice_key("WH-1", "diagnosis", 12, 0, "yu-tao", "sms") == "WH-1:diagnosis:12:0:yu-tao:sms"
+        notice_key("WH-1", "diagnosis", 12, "100% + 2h", "yu-tao", "sms")
+        == "WH-1:diagnosis:12:100%+2h:yu-tao:sms"
     )
 
 

@@ -237,6 +237,33 @@ def test_a_priority_change_replans_the_ladder_of_clocks_it_does_not_move(
     assert after.next_alert_at == after.started_at + span * 0.9  # P1's 90 % rung is next
 
 
+def test_a_lower_priority_keeps_the_rungs_already_fired_and_skips_none(
+    runtime: Runtime,
+) -> None:
+    number = opened(runtime, priority="P1")  # P1 ladder: 50, 75, 90, 100 %, 100 % + 2h
+    answered(runtime, number, T0 + timedelta(minutes=5))
+    runtime.desk.request_onsite(number, RequestOnsite(reason="needs hands"), actor="m", now=T0)
+    onsite = clock_of(runtime, number, "onsite_arrival")
+    span = onsite.deadline - onsite.started_at
+    tick(runtime, now=onsite.started_at + span * 0.95)  # 50, 75 and 90 % fire
+    assert clock_of(runtime, number, "onsite_arrival").alert_level == 3
+    runtime.desk.change_priority(
+        number, ChangePriority(priority="P2", reason="one ward only"), actor="m", now=T0
+    )
+    after = clock_of(runtime, number, "onsite_arrival")  # P2 ladder: 50, 75, 100 %, +2h
+    assert (after.alert_level, after.next_alert_at) == (2, after.deadline)  # 100 % is next
+    tick(runtime, now=after.deadline)
+    fired = [
+        e.payload["at"]
+        for e in escalations(runtime, number)
+        if e.payload["clock"] == "onsite_arrival"
+    ]
+    assert fired == ["50%", "75%", "90%", "100%"]  # each rung once, none skipped
+    with runtime.sessions() as session:
+        keys = list(session.scalars(select(orm.Notification.idempotency_key)))
+    assert len(keys) == len(set(keys))
+
+
 def test_without_a_staff_directory_every_role_is_skipped_with_a_reason(
     runtime: Runtime, tmp_path: Path
 ) -> None:

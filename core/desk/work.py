@@ -143,7 +143,7 @@ class WorkCommands(DeskBase):
             if cmd.priority == case.priority:
                 raise InvalidCommand(f"case {number} is already {cmd.priority}")
             previous, case.priority = case.priority, cmd.priority
-            replanned = self._replan_priority_clocks(case)
+            replanned = self._replan_priority_clocks(case, previous)
             payload = {
                 "from": previous,
                 "to": cmd.priority,
@@ -156,16 +156,19 @@ class WorkCommands(DeskBase):
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
-    def _replan_priority_clocks(self, case: orm.Case) -> list[dict[str, Any]]:
+    def _replan_priority_clocks(self, case: orm.Case, previous: str) -> list[dict[str, Any]]:
+        """Every running clock moves to the new priority's ladder, keeping the rungs already
+        fired; the clocks whose target depends on priority get a new deadline too."""
         lc = self._contract(case.contract_id)
         replanned = []
         for clock in case.clocks:
-            compute = PRIORITY_CLOCKS.get(clock.kind)
             if clock.state not in clocks.ACTIVE:
                 continue
+            ladder = self._ladder(lc, clock.kind, case.priority)
+            clocks.carry_level(clock, self._ladder(lc, clock.kind, previous), ladder)
+            compute = PRIORITY_CLOCKS.get(clock.kind)
             fixed = clock.kind == "resolution" and case.appointment_end is not None
             if compute is None or fixed:  # the deadline stands; the ladder may differ by priority
-                ladder = self._ladder(lc, clock.kind, case.priority)
                 clocks.plan_alerts(clock, lc.calendar(clock.calendar), ladder)
                 continue
             deadline = _priority_deadline(compute, lc, case.priority, clock.started_at)
@@ -175,12 +178,7 @@ class WorkCommands(DeskBase):
                 deadline.rule,
                 deadline.calendar,
             )
-            clocks.replan(
-                clock,
-                deadline.due,
-                lc.calendar(clock.calendar),
-                self._ladder(lc, clock.kind, case.priority),
-            )
+            clocks.replan(clock, deadline.due, lc.calendar(clock.calendar), ladder)
             replanned.append({"clock": clock.kind, "from": before, "to": clock.deadline})
         return replanned
 

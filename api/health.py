@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get
 from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
 
 from core import orm
 from core.case import OPEN_STATUSES
@@ -55,9 +57,45 @@ def metrics(request: Request[Any, Any, Any]) -> Response[str]:
                 )
             )
         )
+        outbox = _outbox_gauges(session, now)
     gauges = {
         "casetrack_open_cases": ("Cases not yet resolved or closed.", float(open_cases or 0)),
         "casetrack_breached_clocks": ("SLA clocks past their deadline.", float(breached or 0)),
+        **outbox,
     }
     body = request.app.state.metrics.render(gauges)
     return Response(body, media_type="text/plain; version=0.0.4")
+
+
+def _outbox_gauges(session: Session, now: datetime) -> dict[str, tuple[str, float]]:
+    """Delivery health: dead letters waiting for a manager, and how late the oldest due
+    notification is (it grows when the scheduler or the workers stop)."""
+    by_state = dict(
+        session.execute(
+            select(orm.Notification.state, func.count()).group_by(orm.Notification.state)
+        ).all()
+    )
+    oldest = session.scalar(
+        select(func.min(orm.Notification.send_after)).where(
+            orm.Notification.state.in_(("queued", "sending")), orm.Notification.send_after <= now
+        )
+    )
+    late = (now - oldest).total_seconds() if oldest is not None else 0.0
+    return {
+        "casetrack_notifications_dead": (
+            "Notifications whose retries ran out (dead letters).",
+            float(by_state.get("dead", 0)),
+        ),
+        "casetrack_notifications_failed": (
+            "Notifications the provider refused for good.",
+            float(by_state.get("failed", 0)),
+        ),
+        "casetrack_notifications_pending": (
+            "Notifications queued or handed to a worker, not yet sent.",
+            float(by_state.get("queued", 0) + by_state.get("sending", 0)),
+        ),
+        "casetrack_notifications_oldest_due_seconds": (
+            "How long the oldest due, unsent notification has waited.",
+            max(late, 0.0),
+        ),
+    }

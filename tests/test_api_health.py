@@ -17,6 +17,8 @@ def test_metrics_expose_requests_and_case_gauges(api: Api) -> None:
     assert "casetrack_open_cases 0" in text
     assert "casetrack_breached_clocks 0" in text
     assert "casetrack_http_request_duration_seconds_bucket" in text
+    assert "casetrack_notifications_dead 0" in text
+    assert "casetrack_notifications_oldest_due_seconds 0" in text
 
 
 def test_openapi_is_3_1_and_served_with_a_docs_page(api: Api) -> None:

@@ -505,3 +505,16 @@ def test_two_managers_retrying_at_once_retry_it_once(outbox: Outbox) -> None:
     assert kinds.count("notification_retried") == 1
     with api.runtime.sessions() as session:
         assert verify(session, outbox.a).ok
+
+
+def test_metrics_show_dead_letters_and_how_late_the_oldest_due_notice_is(
+    outbox: Outbox,
+) -> None:
+    text = outbox.api.client.get("/metrics").text
+    pending = outbox.row(outbox.b, "sms")
+    late = (outbox.api.now - pending.send_after).total_seconds()
+    assert late > 0
+    assert "casetrack_notifications_dead 1\n" in text
+    assert "casetrack_notifications_failed 1\n" in text
+    assert "casetrack_notifications_pending 1\n" in text
+    assert f"casetrack_notifications_oldest_due_seconds {late:g}\n" in text

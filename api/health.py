@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import orm
 from core.case import OPEN_STATUSES
+from core.delivery import PENDING_STATES
 from core.migrate import require_current
 
 
@@ -77,7 +78,7 @@ def _outbox_gauges(session: Session, now: datetime) -> dict[str, tuple[str, floa
     )
     oldest = session.scalar(
         select(func.min(orm.Notification.send_after)).where(
-            orm.Notification.state.in_(("queued", "sending")), orm.Notification.send_after <= now
+            orm.Notification.state.in_(PENDING_STATES), orm.Notification.send_after <= now
         )
     )
     late = (now - oldest).total_seconds() if oldest is not None else 0.0
@@ -92,7 +93,7 @@ def _outbox_gauges(session: Session, now: datetime) -> dict[str, tuple[str, floa
         ),
         "casetrack_notifications_pending": (
             "Notifications queued or handed to a worker, not yet sent.",
-            float(by_state.get("queued", 0) + by_state.get("sending", 0)),
+            float(sum(by_state.get(state, 0) for state in PENDING_STATES)),
         ),
         "casetrack_notifications_oldest_due_seconds": (
             "How long the oldest due, unsent notification has waited.",

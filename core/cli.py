@@ -603,10 +603,7 @@ def _background_runtime() -> Iterator[Runtime]:
 def _jobs(runtime: Runtime) -> Jobs:
     from core.jobs import make_broker, set_broker
 
-    try:
-        return set_broker(runtime, make_broker(runtime.settings.broker_url))
-    except ValueError as exc:
-        raise CasetrackError(str(exc)) from None
+    return set_broker(runtime, make_broker(runtime.settings.broker_url))  # BrokerUrlError: 1 line
 
 
 def _scheduler(args: argparse.Namespace) -> int:

@@ -9,10 +9,17 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from core.delivery import DeliveryPolicy, deliver
+from core.errors import CasetrackError
 from core.runtime import Runtime
 
 ACTOR = "deliver_notification"
 CRASH_RETRIES = 3  # an unexpected error in the actor (e.g. the database went away)
+
+
+class BrokerUrlError(CasetrackError):
+    """CASETRACK_BROKER_URL names no broker dramatiq speaks."""
+
+    title = "unsupported broker URL"
 
 
 def make_broker(url: str) -> dramatiq.Broker:
@@ -28,7 +35,7 @@ def make_broker(url: str) -> dramatiq.Broker:
 
         return RabbitmqBroker(url=url)
     scheme = url.split("://")[0]
-    raise ValueError(
+    raise BrokerUrlError(
         f"CASETRACK_BROKER_URL: unsupported scheme {scheme!r} "
         "(want redis://, rediss://, unix://, amqp:// or amqps://, or empty for in-process)"
     )

@@ -115,7 +115,8 @@ def _load_staff(contracts_dir: str, report: TickReport) -> StaffDirectory | None
         return None
     try:
         with _STAFF_LOCK:
-            stamp = (path.stat().st_mtime_ns, path.stat().st_size)
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
             cached = _STAFF_CACHE.get(path)
             if cached is None or cached[0] != stamp:  # parsed again only when it changed
                 cached = _STAFF_CACHE[path] = (stamp, load_staff(path))

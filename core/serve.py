@@ -71,8 +71,9 @@ def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) ->
         runtime.close()
         raise
     common = {"host": options.host, "port": options.port, "log_level": "info"}
-    background = start_background(runtime, options, out)
+    background = None
     try:
+        background = start_background(runtime, options, out)  # BrokerUrlError: one line
         if options.workers == 1:
             from server import create_app
 

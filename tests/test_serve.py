@@ -380,3 +380,17 @@ def test_wildcard_hosts_are_shown_as_local_urls() -> None:
     assert base_url("::", 8000) == "http://[::1]:8000"
     assert base_url("::1", 9000) == "http://[::1]:9000"
     assert base_url("casetrack.internal", 80) == "http://casetrack.internal:80"
+
+
+def test_an_unknown_broker_url_stops_serve_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("CASETRACK_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", str(CONTRACTS))
+    monkeypatch.setenv("CASETRACK_BROKER_URL", "kafka://127.0.0.1:9092")
+    code = main(["serve", "--background", "--port", str(free_port())])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "unsupported scheme 'kafka'" in err

@@ -6,13 +6,29 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: demo deadlines test lint bench clean
+UV_VERSION = 0.13.9
 
-$(STAMP): pyproject.toml
+.PHONY: demo deadlines test lint bench clean lock drift
+
+# Every package, transitive, dev and build ones included, comes from requirements.lock with
+# its hashes checked; then casetrack itself is installed editable without fetching anything.
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh the lock on purpose (newest releases that satisfy pyproject.toml), then run `make test`.
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	.lock-venv/bin/uv pip compile pyproject.toml requirements-build.in --extra dev --extra bench \
+	    --universal --python-version 3.11 --generate-hashes --no-header --upgrade -o requirements.lock
+	rm -rf .lock-venv
+
+# Report (never fail on) releases newer than the lock: what `make lock` would change.
+drift:
+	@bash scripts/drift.sh
 
 # The server keeps running (demo cases and tokens in ./var/casetrack.db) until Ctrl-C.
 demo: $(STAMP)

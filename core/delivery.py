@@ -1,8 +1,9 @@
 """Deliver outbox notifications through their channel's notifier, recording the outcome.
 
 A row goes ``queued`` → ``sending`` (the relay handed it to the broker) → ``sent``,
-``failed`` (the provider refused it for good) or ``dead`` (transient failures until
-``max_attempts``). A worker first *claims* the rows it sends (``claimed_at``, a lease), so
+``failed`` (the provider refused it for good), ``dead`` (transient failures until
+``max_attempts``) or ``dropped`` (stale when it was to go out: core.stale). A worker
+first *claims* the rows it sends (``claimed_at``, a lease), so
 two messages for one row — a redelivery, a relay's re-pick — never send it twice at once;
 a claim lapses after ``lease`` (the worker died mid-send). A transient failure puts the row
 back to ``queued`` with ``send_after`` = now + back-off: the retry schedule lives in the
@@ -33,12 +34,13 @@ from core.notify import (
 )
 from core.orm import Notification
 from core.plugins import collect_named
+from core.stale import DROPPED, drop_stale
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
     from core.settings import Settings
 
-FINAL_STATES: frozenset[str] = frozenset({"sent", "failed", "dead"})
+FINAL_STATES: frozenset[str] = frozenset({"sent", "failed", "dead", DROPPED})
 PENDING_STATES: tuple[str, ...] = ("queued", "sending")  # `sending`: handed to a worker
 MAX_ATTEMPTS = 5
 DIGEST_TEMPLATE = "digest"
@@ -145,7 +147,7 @@ def deliver(
     policy = policy or DeliveryPolicy.from_settings(runtime.settings)
     wanted = [ids] if isinstance(ids, int) else list(ids)
     with runtime.sessions.begin() as session:
-        rows = _claim(session, wanted, now, policy.lease)
+        rows = drop_stale(session, _claim(session, wanted, now, policy.lease))
         if not rows:
             return _state_of(session, wanted[0])
         claimed = [r.id for r in rows]

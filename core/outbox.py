@@ -47,8 +47,8 @@ __all__ = [
     "retry_notification",
 ]
 
-NotificationState = Literal["queued", "sending", "sent", "failed", "dead"]
-STATES: tuple[str, ...] = ("queued", "sending", "sent", "failed", "dead")
+NotificationState = Literal["queued", "sending", "sent", "failed", "dead", "dropped"]
+STATES: tuple[str, ...] = ("queued", "sending", "sent", "failed", "dead", "dropped")
 # dead: the transient retries ran out; failed: the provider refused it for good (a number
 # that cannot get SMS, a template or account problem). Both are retried only once someone
 # has fixed the cause, so only a person retries them.

@@ -102,11 +102,11 @@ class NotificationView(msgspec.Struct, kw_only=True):
     case_number: str
     event_seq: int  # the case's `escalated` event it belongs to
     clock: str | None  # the clock's kind
-    level: int
+    level: int  # the rung's number, 1 = the ladder's first (messages say 第 1 级 / level 1)
     channel: str
     template: str
     recipient: RecipientView
-    state: str  # queued, sending, sent, failed, dead
+    state: str  # queued, sending, sent, failed, dead, dropped
     attempts: int
     last_error: str | None  # addresses in the provider's text are masked too
     send_after: datetime
@@ -279,6 +279,7 @@ def notification_view(row: Any) -> NotificationView:
         if name != "recipient"
     }
     values["last_error"] = redact(row.last_error, [email, mobile])
+    values["level"] = row.level + 1  # stored as the ladder index
     values["recipient"] = RecipientView(
         id=person.get("id"),
         name=str(person.get("name") or ""),

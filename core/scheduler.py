@@ -25,6 +25,7 @@ from core.escalation import (
 )
 from core.history import append_event
 from core.staff import StaffDirectory, load_staff
+from core.stale import sweep_cases
 
 if TYPE_CHECKING:
     from core.contract_load import LoadedContract
@@ -102,6 +103,8 @@ def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
                 fired = _fire(session, case, clock, lc, staff, now, report, outbox)
                 appended += [(event, lc) for event in fired]
             report.notifications += _insert(session, outbox)
+            # e.g. warnings that a breach fired just now superseded
+            sweep_cases(session, {case.id for _, case in claimed})
         for event, lc in appended:  # after commit, as the desk does: plugins only enqueue
             runtime.pm.hook.case_event_recorded(event=event, contract=lc)
         if not claimed:
@@ -314,7 +317,7 @@ def _row(
             "priority": case.priority,
             "contract_id": case.contract_id,
             "clock": clock.kind,
-            "level": notice.level,
+            "level": notice.level + 1,  # people count rungs from 1 (第 1 级)
             "at": notice.step_at,
             "deadline": _iso(clock.deadline, zone),
             "due_at": _iso(notice.due_at, zone),

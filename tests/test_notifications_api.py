@@ -187,7 +187,7 @@ def test_staff_see_each_notification_of_the_case_with_addresses_masked(outbox: O
         assert n["case_number"] == outbox.a
         assert (n["clock"], n["level"], n["event_seq"]) == (
             "first_response",
-            0,
+            1,  # the ladder's first rung, counted from 1 as messages do
             outbox.escalated_seq,
         )
         assert n["template"] == "clock_warning"

@@ -20,6 +20,7 @@ from core.contract_load import ContractSet, LoadedContract
 from core.errors import ConflictError, NotFoundError
 from core.history import append_event
 from core.secrets import CredentialVault
+from core.stale import sweep_cases
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ class DeskBase:
 
     def _receipt(self, session: Session, case: orm.Case, events: list[orm.CaseEvent]) -> Receipt:
         session.flush()
+        sweep_cases(session, [case.id])  # e.g. warnings held for a calendar, case now resolved
         return Receipt(
             case.number,
             case.version,

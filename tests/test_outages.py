@@ -12,6 +12,8 @@ import os
 import select
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -347,3 +349,43 @@ def test_a_slow_statement_is_cancelled_but_migrations_are_not_limited(db_url: st
             connection.exec_driver_sql("SELECT pg_sleep(2)")
     finally:
         engine.dispose()
+
+
+CHILD = """
+import os, signal, threading, time
+from core.lifeline import _watch
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a stop that hangs: only the hard exit helps
+threading.Thread(target=_watch, args=(os.getppid(), 0.05, 0.5), daemon=True).start()
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+PARENT = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=sys.stdout)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_the_portable_watchdog_alone_ends_an_orphan() -> None:
+    # no prctl here: the watchdog thread sees the parent gone, its SIGTERM is ignored, and
+    # after the grace period it exits hard
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, CHILD],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert alive(child)
+        parent.kill()
+        parent.wait(timeout=5)
+        deadline = time.monotonic() + BOUND
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)

@@ -389,3 +389,20 @@ def test_the_portable_watchdog_alone_ends_an_orphan() -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(parent.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_exhausted_pool_is_503_after_the_pool_timeout(db_url: str, tmp_path: Path) -> None:
+    client, _ = client_for(db_url, tmp_path, db_pool_timeout=0.5)
+    with client:
+        engine = client.app.state.runtime.engine
+        held = [engine.connect() for _ in range(engine.pool.size() + engine.pool._max_overflow)]
+        try:
+            start = time.monotonic()
+            response = client.get("/readyz")
+            assert_unavailable(response, "readyz")
+            assert 0.5 <= time.monotonic() - start < BOUND
+        finally:
+            for connection in held:
+                connection.close()
+        assert client.get("/readyz").status_code == 200

@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.case import IllegalTransition
 from core.clocks import ClockError
@@ -28,6 +30,10 @@ from core.tokens import InvalidToken
 
 log = logging.getLogger("casetrack.api")
 MEDIA_TYPE = "application/problem+json"
+# seconds a client should wait before trying again (ours): the database being away is
+# usually brief; a schema behind the code waits for an operator's `casetrack db upgrade`
+RETRY_DATABASE = 5
+RETRY_SCHEMA = 30
 
 STATUS: list[tuple[type[CasetrackError], int]] = [
     (InvalidToken, 401),
@@ -57,7 +63,13 @@ def status_of(exc: CasetrackError) -> int:
 
 
 def problem(
-    request: Request[Any, Any, Any], status: int, title: str, detail: str, **extra: Any
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    retry_after: int | None = None,
+    **extra: Any,
 ) -> Response[dict[str, Any]]:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "error"
     body = {
@@ -68,8 +80,10 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 503:
+        headers["Retry-After"] = str(retry_after or RETRY_DATABASE)
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 
 
 def casetrack_error(request: Request[Any, Any, Any], exc: CasetrackError) -> Response[Any]:
@@ -90,7 +104,8 @@ def casetrack_error(request: Request[Any, Any, Any], exc: CasetrackError) -> Res
     if isinstance(exc, CloseRefused):
         extra["missing_checklist"] = exc.items
         extra["missing_deliverables"] = exc.documents
-    return problem(request, status_of(exc), exc.title, exc.detail, **extra)
+    retry = RETRY_SCHEMA if isinstance(exc, SchemaNotReady) else None
+    return problem(request, status_of(exc), exc.title, exc.detail, retry_after=retry, **extra)
 
 
 _AT = re.compile(r" - at `(\$[^`]*)`$")
@@ -129,6 +144,26 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return problem(request, exc.status_code, title, str(exc.detail))
 
 
+def database_unavailable(request: Request[Any, Any, Any], exc: SQLAlchemyError) -> Response[Any]:
+    """Refused, black-holed, too slow, or the pool exhausted: 503 and when to retry, never a
+    500. Logged in one line without the statement or its parameters (they hold callers'
+    data)."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
+    log.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        reason[0],
+    )
+    return problem(
+        request,
+        503,
+        "database unavailable",
+        "the database did not answer in time; try again shortly",
+    )
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # a bug: log it with its trace for us, tell the client only that it happened
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -139,5 +174,8 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     CasetrackError: casetrack_error,
     ValidationException: validation_error,
     HTTPException: http_error,
+    OperationalError: database_unavailable,  # refused, timed out, connection lost
+    InterfaceError: database_unavailable,  # a connection closed under us
+    PoolTimeout: database_unavailable,  # every pooled connection busy
     Exception: unexpected_error,
 }

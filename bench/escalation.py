@@ -134,6 +134,7 @@ def make_runtime(
         var_dir=str(var),
         case_prefix="BN",
         digest_seconds=digest_seconds,
+        db_statement_timeout=0,  # the bulk load (COPY of millions of rows) takes its time
     )
     pm = make_plugin_manager(load_entrypoints=False, disabled=())
     runtime = build_runtime(settings, pm=pm, clock=clock)

@@ -264,10 +264,11 @@ def _engine(*, require_schema: bool = False) -> Iterator[Engine]:
     from core.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
     from core.settings import Settings
 
-    url = Settings.from_env().database_url
+    settings = Settings.from_env()
+    url = settings.database_url
     if require_schema and sqlite_file_missing(url):
         raise CasetrackError(NOT_INITIALISED)
-    engine = make_engine(url)
+    engine = make_engine(url, timeouts=settings.db_timeouts)
     try:
         with _reachable():
             if require_schema:

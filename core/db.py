@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db_timeouts import DbTimeouts, install_answer_deadline, postgres_options
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -24,15 +26,21 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings each back end needs for correctness under concurrency."""
+def make_engine(url: str, *, timeouts: DbTimeouts | None = None, **kwargs: Any) -> Engine:
+    """An engine with the settings each back end needs for correctness under concurrency.
+
+    On PostgreSQL waits are bounded by ``timeouts`` (the server and the CLI pass the
+    CASETRACK_DB_* settings); without them only connecting and the pool are bounded."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    timeouts = timeouts or DbTimeouts(statement=0)
+    engine = create_engine(url, **{**postgres_options(url, timeouts), **kwargs})
+    install_answer_deadline(engine, timeouts)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

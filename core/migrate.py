@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from core.db import MIGRATIONS
+from core.db_timeouts import unbounded
 from core.errors import CasetrackError
 
 NOT_INITIALISED = "database not initialised: run `casetrack db upgrade`"
@@ -39,7 +40,7 @@ def alembic_config(engine: Engine | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest)."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with engine.begin() as connection, unbounded(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

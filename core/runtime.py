@@ -46,7 +46,7 @@ def build_runtime(
     """Load contracts and plugins, connect the database, build the desk."""
     pm = pm or make_plugin_manager()
     contracts = load_contracts([Path(settings.contracts_dir)], pm=pm)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeouts=settings.db_timeouts)
     sessions = make_sessionmaker(engine)
 
     def announce(event: orm.CaseEvent, contract: LoadedContract | None) -> None:

@@ -45,9 +45,13 @@ class ServeOptions:
 def app_from_env() -> Litestar:
     """The app of one uvicorn worker process: settings from the environment.
 
-    Never migrates: the parent process did that once, before any worker started.
+    Never migrates: the parent process did that once, before any worker started. Dies with
+    the parent (core/lifeline.py): a killed `serve` leaves no worker holding the port.
     """
+    from core.lifeline import die_with_parent
     from server import create_app
+
+    die_with_parent()
 
     return create_app(Settings.from_env())
 

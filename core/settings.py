@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
 from core.errors import CasetrackError
 
+if TYPE_CHECKING:
+    from core.db_timeouts import DbTimeouts
+
 DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
+Seconds = Annotated[float, msgspec.Meta(ge=0)]
 
 
 class SettingsError(CasetrackError):
@@ -48,6 +53,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_seconds: float = 30.0
     retry_max_seconds: float = 1800.0
     max_attempts: int = 5
+    # PostgreSQL outages (docs/outages.md): seconds to connect, for a statement (0: no limit;
+    # the client also gives up on a server silent for statement + connect), for a pooled
+    # connection. A request that runs into one of them is answered 503 + Retry-After.
+    db_connect_timeout: Seconds = 3.0
+    db_statement_timeout: Seconds = 10.0
+    db_pool_timeout: Seconds = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +73,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.convert(values, cls, strict=False)
         except msgspec.ValidationError as exc:
             raise SettingsError(_variable_named(str(exc))) from None
+
+    @property
+    def db_timeouts(self) -> DbTimeouts:
+        from core.db_timeouts import DbTimeouts
+
+        return DbTimeouts(
+            connect=self.db_connect_timeout,
+            statement=self.db_statement_timeout,
+            pool=self.db_pool_timeout,
+        )
 
     @property
     def var_path(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -48,6 +49,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_seconds: float = 30.0
     retry_max_seconds: float = 1800.0
     max_attempts: int = 5
+    # a time a caller reports (a close's confirmed_at, a remote-access consent) may be this far
+    # ahead of the server's clock, or before the case opened (docs/api.md, "Times")
+    clock_skew_seconds: Annotated[float, msgspec.Meta(ge=0)] = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -16,6 +16,7 @@ SERIAL = 64  # a device's serial number
 ENGINEER = 100  # the assignee: the engineer's token name
 CAUSE = 200  # why a case waits for the customer (pauses resolution)
 CLOCK_KIND = 32  # first_response, resolution, ...
+TOKEN_NAME = 80  # recorded as "<name> (token N)", at most 99 characters: actor columns take 100
 
 # --- text kept only inside event payloads (JSON): our own bounds ------------------------------
 

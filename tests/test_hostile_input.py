@@ -16,7 +16,7 @@ import msgspec
 import pytest
 from sqlalchemy import Engine, String, func, inspect, select
 
-from conftest import Api
+from conftest import API_NOW, Api
 from core import limits, orm
 from core.case import Category, Channel, RequestType, Status
 from core.commands import Assign, Caller, ChangeStatus, ExcludeClock, OpenCase, Priority
@@ -489,3 +489,21 @@ def test_the_openapi_document_states_the_limits(api: Api) -> None:
     assert (opening["lat"]["minimum"], opening["lat"]["maximum"]) == (-90, 90)
     assert (opening["lon"]["minimum"], opening["lon"]["maximum"]) == (-180, 180)
     assert opening["emergency"]["type"] == "boolean"
+
+
+# --- token names: recorded as the actor of every event ----------------------------------------
+
+
+def test_token_names_fit_the_actor_columns(sessions: Any) -> None:
+    from core.tokens import Principal, TokenError, create_token
+
+    longest = "n" * limits.TOKEN_NAME
+    actor = Principal(limits.MAX_ID, longest, frozenset({"agent"}), None).actor
+    assert len(actor) <= limits.ENGINEER == orm.CaseEvent.__table__.c.actor.type.length
+    with sessions.begin() as session:
+        create_token(session, roles=["agent"], name=longest, now=API_NOW)
+    for name in ["n" * (limits.TOKEN_NAME + 1), "a\x00b", " "]:
+        with sessions.begin() as session, pytest.raises(TokenError):
+            create_token(session, roles=["agent"], name=name, now=API_NOW)
+    roles = ["admin", "agent", "complaint_manager", "engineer", "project_manager"]
+    assert len("+".join([*roles, "service_manager"])) <= limits.TOKEN_NAME  # the CLI's default

@@ -8,6 +8,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from api.auth import PrincipalCache
+from api.decoding import StrictRequest
 from api.health import healthz, metrics, readyz
 from api.metrics import Registry, metrics_middleware
 from api.problems import EXCEPTION_HANDLERS
@@ -41,6 +42,7 @@ def create_app(
         ),
         middleware=[metrics_middleware(registry)],
         request_max_body_size=MAX_BODY,
+        request_class=StrictRequest,  # bodies decoded strictly, as the OpenAPI says
         on_shutdown=[runtime.close],
         debug=False,
     )

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.schemas import case_detail_response, open_case_examples, problem_responses
-from core import orm
+from core import limits, orm
 from core.case import Status
 from core.commands import (
     Assign,
@@ -99,6 +99,7 @@ IdempotencyKey = Annotated[
         name="Idempotency-Key",
         min_length=1,
         max_length=MAX_IDEMPOTENCY_KEY,
+        pattern=limits.NO_NUL,
         description="a retry with the same key and body replays the first case (200)",
     ),
 ]
@@ -265,10 +266,12 @@ class CaseController(Controller):
         status: Annotated[list[Status] | None, QueryParameter(description="repeatable")] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(description="repeatable")] = None,
         customer: Annotated[
-            str | None, QueryParameter(description="customer id", max_length=64, pattern=ID)
+            str | None,
+            QueryParameter(description="customer id", max_length=limits.IDENTIFIER, pattern=ID),
         ] = None,
         contract: Annotated[
-            str | None, QueryParameter(description="contract id", max_length=64, pattern=ID)
+            str | None,
+            QueryParameter(description="contract id", max_length=limits.IDENTIFIER, pattern=ID),
         ] = None,
         breached: Annotated[bool | None, QueryParameter(description="any clock breached")] = None,
         due_before: Annotated[
@@ -637,7 +640,9 @@ class CaseController(Controller):
 )
 def customer_cases(
     request: Request[Any, Any, Any],
-    customer_id: Annotated[str, PathParameter(title="customer id", max_length=64)],
+    customer_id: Annotated[
+        str, PathParameter(title="customer id", max_length=limits.IDENTIFIER, pattern=ID)
+    ],
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CaseSummary]:

@@ -12,6 +12,7 @@ from api.auth import authenticated
 from api.cases import NUMBER, PREFIX, Cursor, Limit
 from api.problems import MEDIA_TYPE
 from api.schemas import Problem
+from core.limits import MAX_ID
 from core.outbox import NotificationFilter, NotificationState, list_notifications, retry
 from core.queries import NotificationView, Page
 from core.runtime import Runtime
@@ -19,7 +20,6 @@ from core.tokens import Principal
 
 # who watches deliveries and may send a notice again (docs/api.md, "Notifications")
 MANAGERS = ("admin", "complaint_manager", "project_manager", "service_manager")
-MAX_ID = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
 # a channel name as notifier plugins register them; like the case number's pattern it also
 # keeps bytes PostgreSQL refuses in text (NUL) out of the query
 CHANNEL = r"^[a-z][a-z0-9_-]{0,31}$"

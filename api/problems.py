@@ -19,6 +19,7 @@ from core.errors import (
     CasetrackError,
     ConflictError,
     ContractError,
+    ImplausibleTime,
     InvalidCursor,
     InvalidField,
     InvalidQuery,
@@ -42,6 +43,7 @@ STATUS: list[tuple[type[CasetrackError], int]] = [
     (IllegalTransition, 409),
     (ConflictError, 409),
     (InvalidCursor, 400),
+    (ImplausibleTime, 422),  # before InvalidField, its base: well-formed, not believable
     (InvalidField, 400),
     (InvalidQuery, 400),
     (ContractError, 422),
@@ -108,7 +110,9 @@ def casetrack_error(request: Request[Any, Any, Any], exc: CasetrackError) -> Res
     return problem(request, status_of(exc), exc.title, exc.detail, retry_after=retry, **extra)
 
 
-_AT = re.compile(r" - at `(\$[^`]*)`$")
+_AT = re.compile(r" - at (?:`key` in )?`(\$[^`]*)`$")  # a dict key: the dict's path
+# msgspec names a pattern by its regex; core.limits.NO_NUL means something simpler
+_NUL = "Expected `str` matching regex '^[^\\\\x00]*$'"
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -118,7 +122,9 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
         message = str(item.get("message", "")) if isinstance(item, dict) else str(item)
         match = _AT.search(message)
         path = match.group(1) if match else _param_path(item)
-        errors.append({"path": path, "message": _AT.sub("", message)})
+        text = _AT.sub("", message).replace(_NUL, "text must not contain NUL (U+0000)")
+        message = f"{text} (in a key)" if "`key` in `$" in message else text
+        errors.append({"path": path, "message": message})
     detail = "; ".join(f"{e['path']}: {e['message']}" for e in errors) or str(exc.detail)
     return problem(request, 400, "invalid request", detail, errors=errors)
 

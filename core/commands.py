@@ -8,36 +8,55 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from core import limits
 from core.case import Category, Channel, RequestType, Status, Visibility
 from core.handover import HandOverTarget
 
 Priority = Literal["P1", "P2", "P3", "P4"]
-Text = Annotated[str, Meta(min_length=1, max_length=4000)]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Ticket = Annotated[str, Meta(min_length=1, max_length=100)]
+
+# every text field: at most what its column keeps (core.limits), never a NUL (PostgreSQL
+# refuses it); required text is not empty
+Text = Annotated[str, Meta(min_length=1, max_length=limits.TEXT, pattern=limits.NO_NUL)]
+OptionalText = Annotated[str, Meta(max_length=limits.TEXT, pattern=limits.NO_NUL)]
+Name = Annotated[str, Meta(min_length=1, max_length=limits.NAME, pattern=limits.NO_NUL)]
+Ticket = Annotated[str, Meta(min_length=1, max_length=limits.TICKET, pattern=limits.NO_NUL)]
+Identifier = Annotated[str, Meta(min_length=1, max_length=limits.IDENTIFIER, pattern=limits.NO_NUL)]
+Company = Annotated[str, Meta(max_length=limits.NAME, pattern=limits.NO_NUL)]
+Email = Annotated[str, Meta(max_length=limits.NAME, pattern=limits.NO_NUL)]
+Phone = Annotated[str, Meta(max_length=limits.PHONE, pattern=limits.NO_NUL)]
+Address = Annotated[str, Meta(max_length=limits.ADDRESS, pattern=limits.NO_NUL)]
+Summary = Annotated[str, Meta(min_length=1, max_length=limits.ADDRESS, pattern=limits.NO_NUL)]
+Serial = Annotated[str, Meta(max_length=limits.SERIAL, pattern=limits.NO_NUL)]
+Engineer = Annotated[str, Meta(min_length=1, max_length=limits.ENGINEER, pattern=limits.NO_NUL)]
+Cause = Annotated[str, Meta(max_length=limits.CAUSE, pattern=limits.NO_NUL)]
+ClockKind = Annotated[str, Meta(min_length=1, max_length=limits.CLOCK_KIND, pattern=limits.NO_NUL)]
+Latitude = Annotated[float, Meta(ge=-limits.LATITUDE, le=limits.LATITUDE)]
+Longitude = Annotated[float, Meta(ge=-limits.LONGITUDE, le=limits.LONGITUDE)]
+Instant = Annotated[datetime, Meta(tz=True)]  # with an offset: "10:00" alone is no instant
+CaseVersion = Annotated[int, Meta(ge=1, le=limits.MAX_ID)]
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base: every command may carry the case version the caller last saw."""
 
-    expected_version: int | None = None
+    expected_version: CaseVersion | None = None
 
 
 class Caller(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Who called (R-CASE caller info)."""
 
     name: Name
-    company: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    address: str | None = None
+    company: Company | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    address: Address | None = None
 
 
 class Window(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A customer-agreed appointment window."""
 
-    start: datetime
-    end: datetime
+    start: Instant
+    end: Instant
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -45,24 +64,24 @@ class Window(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 
 class OpenCase(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    contract_id: Name
+    contract_id: Identifier
     caller: Caller
-    summary: Annotated[str, Meta(min_length=1, max_length=500)]
+    summary: Summary
     category: Category
     request_type: RequestType
     priority: Priority
     channel: Channel
     emergency: bool = False
-    device_serial: str | None = None
-    site: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    device_serial: Serial | None = None
+    site: Address | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
     appointment: Window | None = None
-    description: str | None = None
+    description: OptionalText | None = None
 
 
 class Assign(Command, frozen=True, kw_only=True):
-    engineer: Name
+    engineer: Engineer
 
 
 class FirstResponse(Command, frozen=True, kw_only=True):
@@ -80,8 +99,8 @@ class RemoteAccess(Command, frozen=True, kw_only=True):
     """The customer's consent to remote access, with the credentials they supplied."""
 
     consent_by: Name
-    consent_at: datetime
-    credentials: dict[str, str] = {}
+    consent_at: Instant
+    credentials: dict[Identifier, OptionalText] = {}
 
 
 class Note(Command, frozen=True, kw_only=True):
@@ -103,7 +122,7 @@ class ChangePriority(Command, frozen=True, kw_only=True):
 
 class ChangeStatus(Command, frozen=True, kw_only=True):
     status: Status
-    cause: str | None = None  # required for pending_customer: it pauses resolution
+    cause: Cause | None = None  # required for pending_customer: it pauses resolution
 
 
 class Escalate(Command, frozen=True, kw_only=True):
@@ -148,7 +167,7 @@ class RequestOnsite(Command, frozen=True, kw_only=True):
 class Milestone(Command, frozen=True, kw_only=True):
     """Something happened that stops a clock (logged in, arrived, part shipped/arrived)."""
 
-    note: str | None = None
+    note: OptionalText | None = None
 
 
 class Resolve(Command, frozen=True, kw_only=True):
@@ -159,9 +178,9 @@ class Close(Command, frozen=True, kw_only=True):
     """The customer confirms completion: who, when, which checklist items, which documents."""
 
     confirmed_by: Name
-    confirmed_at: datetime
-    checklist: list[str] = []
-    deliverables: dict[str, str] = {}  # deliverable id → document reference
+    confirmed_at: Instant
+    checklist: list[Name] = []
+    deliverables: dict[Name, Address] = {}  # deliverable id → document reference
 
 
 class Reopen(Command, frozen=True, kw_only=True):
@@ -169,6 +188,6 @@ class Reopen(Command, frozen=True, kw_only=True):
 
 
 class ExcludeClock(Command, frozen=True, kw_only=True):
-    kind: str
-    cause: str
+    kind: ClockKind
+    cause: Identifier
     note: Text

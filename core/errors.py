@@ -99,6 +99,13 @@ class InvalidField(CasetrackError, ValueError):
         super().__init__(f"{self.field}: {message}")
 
 
+class ImplausibleTime(InvalidField):
+    """A time a request reports that cannot be true for this case: an appointment long over
+    or a year away, a confirmation before the case opened or later than now (core.instants)."""
+
+    title = "implausible time"
+
+
 # --- lookups, plugins, SLA -------------------------------------------------------------------
 
 

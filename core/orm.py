@@ -23,6 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from core import limits
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -74,26 +76,26 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    contract_id: Mapped[str] = mapped_column(String(64))
-    customer_id: Mapped[str] = mapped_column(String(64))
-    caller_name: Mapped[str] = mapped_column(String(200))
-    caller_company: Mapped[str | None] = mapped_column(String(200))
-    caller_phone: Mapped[str | None] = mapped_column(String(64))
-    caller_email: Mapped[str | None] = mapped_column(String(200))
-    caller_address: Mapped[str | None] = mapped_column(String(500))
-    summary: Mapped[str] = mapped_column(String(500))
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    customer_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    caller_name: Mapped[str] = mapped_column(String(limits.NAME))
+    caller_company: Mapped[str | None] = mapped_column(String(limits.NAME))
+    caller_phone: Mapped[str | None] = mapped_column(String(limits.PHONE))
+    caller_email: Mapped[str | None] = mapped_column(String(limits.NAME))
+    caller_address: Mapped[str | None] = mapped_column(String(limits.ADDRESS))
+    summary: Mapped[str] = mapped_column(String(limits.ADDRESS))
     category: Mapped[str] = mapped_column(String(32))
     request_type: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(2))
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     channel: Mapped[str] = mapped_column(String(16))
-    device_serial: Mapped[str | None] = mapped_column(String(64))
-    site: Mapped[str | None] = mapped_column(String(500))
+    device_serial: Mapped[str | None] = mapped_column(String(limits.SERIAL))
+    site: Mapped[str | None] = mapped_column(String(limits.ADDRESS))
     zone: Mapped[str | None] = mapped_column(String(32))
     appointment_start: Mapped[datetime | None]
     appointment_end: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(32))
-    assignee: Mapped[str | None] = mapped_column(String(100))
+    assignee: Mapped[str | None] = mapped_column(String(limits.ENGINEER))
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
@@ -128,7 +130,7 @@ class SlaClock(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(limits.CLOCK_KIND))
     state: Mapped[str] = mapped_column(String(16))  # running, paused, met, breached, ...
     calendar: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(200))
@@ -136,11 +138,11 @@ class SlaClock(Base):
     started_at: Mapped[datetime]
     deadline: Mapped[datetime]
     paused_at: Mapped[datetime | None]
-    pause_cause: Mapped[str | None] = mapped_column(String(200))
+    pause_cause: Mapped[str | None] = mapped_column(String(limits.CAUSE))
     pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
     met_at: Mapped[datetime | None]
     breached_at: Mapped[datetime | None]
-    exclusion_cause: Mapped[str | None] = mapped_column(String(64))
+    exclusion_cause: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
     exclusion_note: Mapped[str | None] = mapped_column(Text)
     alert_level: Mapped[int] = mapped_column(Integer, default=0)
     next_alert_at: Mapped[datetime | None]

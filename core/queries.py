@@ -20,6 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from core.case import Status, Visibility
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
+from core.limits import MAX_ID
 from core.orm import Case, CaseEvent, Notification, SlaClock
 
 MAX_LIMIT = 500
@@ -27,7 +28,7 @@ MAX_LIMIT = 500
 T = TypeVar("T")
 Priority = Literal["P1", "P2", "P3", "P4"]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
-PositiveId = Annotated[int, msgspec.Meta(ge=1)]
+PositiveId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]  # a larger id is no row of ours
 
 # --- result types (HTTP responses later: plain data, never ORM objects) ---------------------
 
@@ -373,6 +374,8 @@ def decode_cursor(token: str, expected: type[_Cursor]) -> _Cursor:
         raise InvalidCursor("the cursor is not one this server handed out") from exc
     if not isinstance(cursor, expected):
         raise InvalidCursor("the cursor belongs to a different ordering of the list")
+    if isinstance(cursor, _ByDeadlineAsc) and not _has_utc(cursor.deadline):
+        raise InvalidCursor("the cursor is not one this server handed out")
     return cursor
 
 
@@ -421,7 +424,18 @@ def check_limit(limit: int) -> None:
 def _aware(name: str, value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidQuery(f"{name} must carry a time zone: {value.isoformat()}")
+    if not _has_utc(value):
+        raise InvalidQuery(f"{name} is out of range: {value.isoformat()} has no UTC time")
     return value
+
+
+def _has_utc(value: datetime) -> bool:
+    """Whether ``value`` can be stored or compared as UTC: year 1 at +23:59 cannot."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pluggy
@@ -60,6 +60,7 @@ def build_runtime(
         tz=settings.timezone,
         vault=CredentialVault(load_key(settings)),
         on_event=announce,
+        skew=timedelta(seconds=settings.clock_skew_seconds),
     )
     runtime = Runtime(settings, engine, sessions, contracts, pm, desk)
     if clock is not None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import orm
+from core import limits, orm
 from core.errors import CasetrackError, NotFoundError
 
 ROLES = (
@@ -77,6 +77,7 @@ def create_token(
     """A new token (returned once, never stored) and its row."""
     wanted = frozenset(roles)
     _check_roles(wanted, customer_id)
+    _check_name(name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = orm.ApiToken(
         name=name,
@@ -88,6 +89,15 @@ def create_token(
     session.add(row)
     session.flush()
     return token, row
+
+
+def _check_name(name: str) -> None:
+    """The name is recorded as the actor of everything the token does, "<name> (token N)",
+    and an engineer's name is what a case's assignee holds: both columns take 100."""
+    if not name.strip() or len(name) > limits.TOKEN_NAME or "\x00" in name:
+        raise TokenError(
+            f"a token name is 1..{limits.TOKEN_NAME} characters without NUL, not {name[:80]!r}"
+        )
 
 
 def _check_roles(roles: frozenset[str], customer_id: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,7 @@ class DeskBase:
         tz: str = "Asia/Shanghai",
         vault: CredentialVault | None = None,
         on_event: Callable[[orm.CaseEvent, LoadedContract | None], None] | None = None,
+        skew: timedelta = timedelta(minutes=5),
     ) -> None:
         self.sessions = sessions
         self.contracts = contracts
@@ -59,6 +60,8 @@ class DeskBase:
         self.tz = ZoneInfo(tz)
         self.vault = vault
         self.on_event = on_event
+        # how far a reported time may run ahead of our clock (core.instants.check_reported)
+        self.skew = skew
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from core.case import IllegalTransition, Status, check_transition
 from core.commands import Close, Reopen, Resolve
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import CloseRefused
+from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
 
 # resolving meets (or, when late, breaches) these; every other active clock is cancelled.
@@ -55,6 +56,13 @@ class ClosingCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             check_transition(number, case.status, Status.CLOSED.value, "close")
+            check_reported(
+                "$.confirmed_at",
+                cmd.confirmed_at,
+                opened_at=case.opened_at,
+                now=now,
+                skew=self.skew,
+            )
             lc = self._contract(case.contract_id)
             service = effective_service_type(case.category, lc.contract.service_types)
             items, documents = missing_for_close(service, cmd.checklist, cmd.deliverables)

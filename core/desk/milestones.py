@@ -15,6 +15,7 @@ from core.commands import Milestone, RemoteAccess, ReportProgress, RequestOnsite
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import Forbidden, InvalidCommand
 from core.errors import NotFoundError
+from core.instants import check_reported
 
 PROGRESS_REPORT = "progress_report"
 
@@ -155,6 +156,9 @@ class MilestoneCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "arrange remote access")
+            check_reported(
+                "$.consent_at", cmd.consent_at, opened_at=case.opened_at, now=now, skew=self.skew
+            )
             if cmd.credentials:
                 self._store_secret(session, case, cmd.credentials, actor, now)
             lc = self._contract(case.contract_id)

@@ -18,6 +18,7 @@ from core.contract_load import LoadedContract
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import IdempotencyMismatch, InvalidCommand
 from core.errors import CalendarDataMissing
+from core.instants import check_appointment
 from core.numbering import next_number
 
 
@@ -38,7 +39,7 @@ class OpenCommands(DeskBase):
         retried request replays the first case instead of opening a second one.
         """
         lc = self._contract(cmd.contract_id)
-        self._check_open(cmd, lc)
+        self._check_open(cmd, now)
         request_hash = _request_hash(cmd)
         if idempotency is not None:
             replay = self._replay(idempotency, request_hash)
@@ -124,11 +125,13 @@ class OpenCommands(DeskBase):
                 unplanned.append({"clock": kind, "reason": exc.detail})
         return planned, unplanned
 
-    def _check_open(self, cmd: OpenCase, lc: LoadedContract) -> None:
+    def _check_open(self, cmd: OpenCase, now: datetime) -> None:
         if cmd.category in APPOINTMENT_CATEGORIES and cmd.appointment is None:
             raise InvalidCommand(
                 f"{cmd.category!s} runs at a customer-agreed time: appointment is required"
             )
+        if cmd.appointment is not None:
+            check_appointment(cmd.appointment.start, cmd.appointment.end, now=now)
 
     def _zone(self, cmd: OpenCase, lc: LoadedContract) -> tuple[str | None, str | None]:
         site, lat, lon = cmd.site, cmd.lat, cmd.lon

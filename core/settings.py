@@ -61,7 +61,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_timeout: Seconds = 5.0
     # a time a caller reports (a close's confirmed_at, a remote-access consent) may be this far
     # ahead of the server's clock, or before the case opened (docs/api.md, "Times")
-    clock_skew_seconds: Annotated[float, msgspec.Meta(ge=0)] = 300.0
+    clock_skew_seconds: Seconds = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -17,6 +17,7 @@ Writers find the key in ``session.info[KEY_INFO]`` (``core.db.make_sessionmaker`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -72,10 +73,8 @@ def _create_key_file(path: Path) -> None:
             handle.write(secrets.token_hex(32) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # the other starter won: keep its key
             os.link(tmp, path)
-        except FileExistsError:
-            pass
     finally:
         tmp.unlink(missing_ok=True)
 

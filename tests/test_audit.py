@@ -1,51 +1,100 @@
-"""`audit verify`: intact chains pass; a changed, cut or forged history is found exactly."""
+"""`audit verify`: intact histories pass; a changed, cut, re-hashed or deleted history, an
+edited case or clock row, and a missing case number are each found exactly, on both back ends."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, delete, text, update
+from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
+from test_desk import HOSPITAL, T0, consult_cmd, contracts, open_cmd  # noqa: F401 - fixture
 from test_history import new_case
 
 from core import orm
-from core.audit import HASH_MISMATCH, AuditReport, Break, verify
+from core.audit import (
+    HASH_MISMATCH,
+    HEAD_SEAL_MISMATCH,
+    AuditReport,
+    Break,
+    seal_unsealed,
+    verify,
+)
 from core.cli import main
+from core.commands import (
+    Assign,
+    CallLog,
+    ChangePriority,
+    ChangeStatus,
+    Close,
+    ConfirmDiagnosis,
+    Escalate,
+    ExcludeClock,
+    FirstResponse,
+    HandOver,
+    Milestone,
+    Note,
+    RemoteAccess,
+    Reopen,
+    ReportProgress,
+    Resolve,
+)
+from core.contract_load import ContractSet
+from core.db import make_sessionmaker
+from core.desk import CaseDesk
 from core.errors import NotFoundError
-from core.history import append_event, event_hash
+from core.history import GENESIS, event_hash
+from core.replay import Finding
+from core.secrets import CredentialVault
+from core.service_types import effective_service_type
 
-T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+KEY = b"test-audit-key-0123456789abcdef-0123456789"
 NUMBERS = ("MS-2026-000001", "MS-2026-000002", "MS-2026-000003")
-EVENTS_PER_CASE = 4
+EVENTS_PER_CASE = 4  # opened and three notes
 
 
 @pytest.fixture
-def three_cases(sessions: sessionmaker[Session]) -> dict[str, int]:
-    """Three cases of four events each; their ids by number."""
-    ids = {}
-    with sessions.begin() as session:
-        for number in NUMBERS:
-            case = new_case(session, number)
-            for i in range(EVENTS_PER_CASE):
-                append_event(
-                    session,
-                    case,
-                    kind="note",
-                    actor="alice",
-                    at=T0 + timedelta(minutes=i),
-                    payload={"text": f"{number} note {i + 1}", "due": T0 + timedelta(hours=i)},
-                    visibility="internal" if i % 2 else "customer",
-                )
-            ids[number] = case.id
-    return ids
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """This module's writers seal with KEY, as a server with an audit key does."""
+    return make_sessionmaker(engine, audit_key=KEY)
 
 
-def audit(sessions: sessionmaker[Session], case_number: str | None = None) -> AuditReport:
+@pytest.fixture
+def desk(sessions: sessionmaker[Session], contracts: ContractSet) -> CaseDesk:  # noqa: F811
+    from cryptography.fernet import Fernet
+
+    return CaseDesk(sessions, contracts, prefix="MS", vault=CredentialVault(Fernet.generate_key()))
+
+
+@pytest.fixture
+def three_cases(desk: CaseDesk, sessions: sessionmaker[Session]) -> dict[str, int]:
+    """Three consulting cases of four events each (opened, three notes); ids by number."""
+    for i, number in enumerate(NUMBERS):
+        opened = T0 + timedelta(minutes=i)
+        assert desk.open_case(open_consult(), actor="agent:li", now=opened).number == number
+        for n in range(1, EVENTS_PER_CASE):
+            note = Note(text=f"{number} note {n}", visibility="internal" if n % 2 else "customer")
+            desk.add_note(number, note, actor="alice", now=opened + timedelta(minutes=n))
     with sessions() as session:
-        return verify(session, case_number)
+        return {number: id_ for number, id_ in session.execute(select(orm.Case.number, orm.Case.id))}
+
+
+def open_consult() -> Any:
+    return consult_cmd()
+
+
+def audit(
+    sessions: sessionmaker[Session], case_number: str | None = None, key: bytes | None = KEY
+) -> AuditReport:
+    with sessions() as session:
+        return verify(session, case_number, key=key)
+
+
+def intact(cases: int, events: int) -> AuditReport:
+    return AuditReport(cases, events, [], [], sealed=True, numbered=True)
 
 
 # --- tampering: the triggers must go first -----------------------------------------------------
@@ -84,15 +133,28 @@ def remove(engine: Engine, case_id: int, seq: int) -> None:
 
 
 def test_intact_chains_verify(sessions: sessionmaker[Session], three_cases: dict[str, int]) -> None:
-    with sessions.begin() as session:
-        new_case(session, "MS-2026-000004")  # no events yet: an empty chain is intact
     report = audit(sessions)
-    assert report == AuditReport(cases_checked=4, events_checked=12, breaks=[])
+    assert report == intact(3, 12)
     assert report.ok
 
 
+def test_a_case_row_without_history_is_found(
+    sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    with sessions.begin() as session:
+        new_case(session, "MS-2026-000004")  # no events, and no number taken from the counter
+    report = audit(sessions)
+    assert report.breaks == []
+    assert [str(f) for f in report.findings] == [
+        "MS-2026-000004: the case head is not sealed (run `casetrack audit seal` once after "
+        "upgrading)",
+        "MS-2026-000004: the case has no history (not even an opened event)",
+        "MS-2026-000004: lies beyond the counter (3)",
+    ]
+
+
 def test_empty_database_verifies(sessions: sessionmaker[Session]) -> None:
-    assert audit(sessions) == AuditReport(cases_checked=0, events_checked=0, breaks=[])
+    assert audit(sessions) == intact(0, 0)
 
 
 def test_a_changed_payload_is_found_at_its_event(
@@ -187,7 +249,7 @@ def test_verify_streams_across_batches(
 ) -> None:
     rewrite(engine, three_cases[NUMBERS[1]], 3, payload={})
     with sessions() as session:
-        small = verify(session, batch_size=3)  # batches end inside cases
+        small = verify(session, key=KEY, batch_size=3)  # batches end inside cases
     assert small == audit(sessions)
     assert small.breaks == [Break(NUMBERS[1], 3, HASH_MISMATCH)]
 
@@ -196,9 +258,11 @@ def test_case_option_limits_to_one_case(
     engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
 ) -> None:
     rewrite(engine, three_cases[NUMBERS[1]], 3, payload={})
-    assert audit(sessions, NUMBERS[0]) == AuditReport(1, EVENTS_PER_CASE, [])
+    assert audit(sessions, NUMBERS[0]) == AuditReport(1, EVENTS_PER_CASE, sealed=True)
     broken = audit(sessions, NUMBERS[1])
-    assert broken == AuditReport(1, EVENTS_PER_CASE, [Break(NUMBERS[1], 3, HASH_MISMATCH)])
+    assert broken == AuditReport(
+        1, EVENTS_PER_CASE, [Break(NUMBERS[1], 3, HASH_MISMATCH)], sealed=True
+    )
 
 
 def test_unknown_case_is_not_found(
@@ -228,7 +292,8 @@ def run_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str, *argv: str
 ) -> tuple[int, str, str]:
     monkeypatch.setenv("CASETRACK_DATABASE_URL", url)
-    code = main(["audit", "verify", *argv])
+    monkeypatch.setenv("CASETRACK_AUDIT_KEY", KEY.decode())
+    code = main(["audit", *(argv or ("verify",))])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -240,9 +305,17 @@ def test_cli_intact(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code, out, err = run_cli(capsys, monkeypatch, db_url)
-    assert (code, out, err) == (0, "ok: 3 cases, 12 events, chains intact\n", "")
-    code, out, _ = run_cli(capsys, monkeypatch, db_url, "--case", NUMBERS[2])
-    assert (code, out) == (0, "ok: 1 cases, 4 events, chains intact\n")
+    assert (code, err) == (0, "")
+    assert out == (
+        "ok: 3 cases, 12 events: chains intact, cases and clocks match their histories, "
+        "numbers gapless, seals valid\n"
+    )
+    code, out, _ = run_cli(capsys, monkeypatch, db_url, "verify", "--case", NUMBERS[2])
+    assert (code, out) == (
+        0,
+        "ok: 1 cases, 4 events: chains intact, cases and clocks match their histories, "
+        "seals valid\n",
+    )
 
 
 def test_cli_broken(
@@ -257,7 +330,7 @@ def test_cli_broken(
     assert code == 1
     assert out == f"BROKEN case {NUMBERS[1]} at event 3: hash does not match its content\n"
     assert err == ""
-    code, out, _ = run_cli(capsys, monkeypatch, db_url, "--case", NUMBERS[0])
+    code, out, _ = run_cli(capsys, monkeypatch, db_url, "verify", "--case", NUMBERS[0])
     assert code == 0
 
 
@@ -267,7 +340,7 @@ def test_cli_unknown_case(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    code, out, err = run_cli(capsys, monkeypatch, db_url, "--case", "MS-2026-999999")
+    code, out, err = run_cli(capsys, monkeypatch, db_url, "verify", "--case", "MS-2026-999999")
     assert (code, out) == (1, "")
     assert err == "error: case MS-2026-999999 does not exist\n"
 

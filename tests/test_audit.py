@@ -11,18 +11,21 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
-from test_desk import HOSPITAL, T0, consult_cmd, contracts, open_cmd  # noqa: F401 - fixture
+from test_desk import HIS, HOSPITAL, T0, consult_cmd, contracts, open_cmd  # noqa: F401 - fixture
 from test_history import new_case
 
 from core import orm
 from core.audit import (
+    EVENT_SEAL_MISMATCH,
     HASH_MISMATCH,
     HEAD_SEAL_MISMATCH,
+    HEAD_UNSEALED,
     AuditReport,
     Break,
     seal_unsealed,
     verify,
 )
+from core.case import Status
 from core.cli import main
 from core.commands import (
     Assign,
@@ -46,7 +49,8 @@ from core.contract_load import ContractSet
 from core.db import make_sessionmaker
 from core.desk import CaseDesk
 from core.errors import NotFoundError
-from core.history import GENESIS, event_hash
+from core.handover import HandOverTarget
+from core.history import GENESIS, event_hash, utc_iso
 from core.replay import Finding
 from core.secrets import CredentialVault
 from core.service_types import effective_service_type
@@ -79,7 +83,9 @@ def three_cases(desk: CaseDesk, sessions: sessionmaker[Session]) -> dict[str, in
             note = Note(text=f"{number} note {n}", visibility="internal" if n % 2 else "customer")
             desk.add_note(number, note, actor="alice", now=opened + timedelta(minutes=n))
     with sessions() as session:
-        return {number: id_ for number, id_ in session.execute(select(orm.Case.number, orm.Case.id))}
+        return {
+            number: id_ for number, id_ in session.execute(select(orm.Case.number, orm.Case.id))
+        }
 
 
 def open_consult() -> Any:
@@ -360,3 +366,283 @@ def test_cli_refuses_an_unmigrated_database(
     assert (code, out) == (1, "")
     assert err == "error: database not initialised: run `casetrack db upgrade`\n"
     assert path.exists() == exists  # looking must not create a database
+
+
+# --- the five tamperings of issue 9, each found exactly, on both back ends ----------------------
+
+
+def edit_case(engine: Engine, number: str, **values: object) -> None:
+    cases = orm.Case.__table__
+    with engine.begin() as conn:
+        conn.execute(update(cases).where(cases.c.number == number).values(**values))
+
+
+def clock_ids(sessions: sessionmaker[Session], number: str) -> list[int]:
+    with sessions() as session:
+        case = session.scalars(select(orm.Case).where(orm.Case.number == number)).one()
+        return [c.id for c in case.clocks]
+
+
+def edit_clock(engine: Engine, clock_id: int, **values: object) -> None:
+    table = orm.SlaClock.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id == clock_id).values(**values))
+
+
+def stored_events(sessions: sessionmaker[Session], case_id: int) -> list[orm.CaseEvent]:
+    with sessions() as session:
+        query = select(orm.CaseEvent).where(orm.CaseEvent.case_id == case_id)
+        return list(session.scalars(query.order_by(orm.CaseEvent.seq)))
+
+
+def only(report: AuditReport, number: str) -> list[str]:
+    """The findings, after checking that they all name ``number`` and nothing else broke."""
+    assert report.breaks == []
+    assert {f.case_number for f in report.findings} == {number}
+    return [f.detail for f in report.findings]
+
+
+def test_a_cut_tail_with_its_head_moved_back_is_found_by_the_seal(
+    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    case_id = three_cases[NUMBERS[1]]
+    third = stored_events(sessions, case_id)[2]
+    remove(engine, case_id, EVENTS_PER_CASE)
+    # a careful tamperer moves the head and the projection back to event 3
+    edit_case(engine, NUMBERS[1], last_seq=3, last_hash=third.hash, updated_at=third.at)
+    assert audit(sessions, key=None).ok  # the plain chain cannot tell: that is the seal's job
+    assert only(audit(sessions), NUMBERS[1]) == [HEAD_SEAL_MISMATCH]
+
+
+def test_a_rehashed_chain_is_found_by_the_seals(
+    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    case_id = three_cases[NUMBERS[0]]
+    rows = stored_events(sessions, case_id)
+    rows[1].payload = {"text": "nothing was promised"}
+    events = orm.CaseEvent.__table__
+    head = GENESIS
+    with engine.begin() as conn:
+        drop_update_guard(conn)
+        for row in rows:  # recompute every hash from the edit on: plain SHA-256, no key needed
+            digest = event_hash(
+                NUMBERS[0], row.seq, row.kind, row.actor, row.at, row.payload, row.visibility, head
+            )
+            where = (events.c.case_id == case_id) & (events.c.seq == row.seq)
+            values = {"payload": row.payload, "prev_hash": head, "hash": digest}
+            conn.execute(update(events).where(where).values(**values))
+            head = digest
+    edit_case(engine, NUMBERS[0], last_hash=head)
+    assert audit(sessions, key=None).ok
+    assert only(audit(sessions), NUMBERS[0]) == [
+        f"event 2: {EVENT_SEAL_MISMATCH}",
+        HEAD_SEAL_MISMATCH,
+    ]
+
+
+def test_an_edited_case_row_is_found_by_replay(
+    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    edit_case(engine, NUMBERS[1], status="closed", priority="P1", caller_name="mallory")
+    assert only(audit(sessions), NUMBERS[1]) == [
+        "cases.caller_name is 'mallory' but history says '周医生'",
+        "cases.priority is 'P1' but history says 'P2'",
+        "cases.status is 'closed' but history says 'new'",
+    ]
+
+
+def late_response(desk: CaseDesk) -> str:
+    """A case whose first response came late: first_response breached, diagnosis running."""
+    number = desk.open_case(consult_cmd(), actor="agent:li", now=T0).number
+    desk.assign(number, Assign(engineer="eng:wang"), actor="agent:li", now=T0)
+    respond = FirstResponse(agreed_content="check uplink")
+    desk.first_response(number, respond, actor="eng:wang", now=T0 + timedelta(hours=1))
+    return number
+
+
+def test_an_edited_clock_is_found_by_replay(
+    engine: Engine, desk: CaseDesk, sessions: sessionmaker[Session]
+) -> None:
+    number = late_response(desk)
+    with sessions() as session:
+        case = session.scalars(select(orm.Case).where(orm.Case.number == number)).one()
+        first, resolution = case.clocks[0], case.clocks[1]
+        assert (first.kind, first.state, resolution.kind) == (
+            "first_response",
+            "breached",
+            "resolution",
+        )
+        breached_at, deadline = first.breached_at, resolution.deadline
+    assert audit(sessions).ok
+    moved = deadline + timedelta(days=1)
+    edit_clock(engine, first.id, state="met", breached_at=None)  # breached → met
+    edit_clock(engine, resolution.id, deadline=moved)  # the deadline moved
+    assert only(audit(sessions), number) == [
+        "sla_clocks #1 (first_response).state is 'met' but history says 'breached'",
+        "sla_clocks #1 (first_response).breached_at is None "
+        f"but history says '{utc_iso(breached_at)}'",
+        f"sla_clocks #2 (resolution).deadline is '{utc_iso(moved)}' but history says "
+        f"'{utc_iso(deadline)}'",
+    ]
+
+
+def test_an_erased_pause_is_found_by_replay(
+    engine: Engine, desk: CaseDesk, sessions: sessionmaker[Session]
+) -> None:
+    number = late_response(desk)
+    wait = ChangeStatus(status=Status.PENDING_CUSTOMER, cause="customer away")
+    desk.change_status(number, wait, actor="eng", now=T0 + timedelta(hours=2))
+    back = ChangeStatus(status=Status.IN_PROGRESS)
+    desk.change_status(number, back, actor="eng", now=T0 + timedelta(hours=3))
+    assert audit(sessions).ok
+    edit_clock(engine, clock_ids(sessions, number)[1], pauses=[])
+    [finding] = only(audit(sessions), number)
+    assert finding.startswith("sla_clocks #2 (resolution).pauses is [] but history says [{")
+    assert "'cause': 'customer away'" in finding
+
+
+def erase(engine: Engine, case_id: int) -> None:
+    """Delete a case with everything that refers to it, as a tamperer with the database can."""
+    with engine.begin() as conn:
+        drop_delete_guard(conn)
+        for table in (orm.CaseEvent, orm.Notification, orm.SlaClock, orm.CaseSecret):
+            conn.execute(delete(table.__table__).where(table.__table__.c.case_id == case_id))
+        conn.execute(delete(orm.Case.__table__).where(orm.Case.__table__.c.id == case_id))
+
+
+def test_a_deleted_case_is_found_by_its_missing_number(
+    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    erase(engine, three_cases[NUMBERS[1]])
+    report = audit(sessions)
+    assert report.breaks == []
+    assert report.findings == [
+        Finding(
+            NUMBERS[1], "missing: the case numbered (the MS-2026 counter is at 3) but not in cases"
+        )
+    ]
+    assert report.cases_checked == 2
+
+
+def test_a_deleted_newest_case_with_the_counter_moved_back_is_found(
+    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    erase(engine, three_cases[NUMBERS[2]])
+    counters = orm.CaseCounter.__table__
+    with engine.begin() as conn:
+        conn.execute(update(counters).values(last=2))
+    assert audit(sessions, key=None).ok  # gapless 1..2: only the seal knows there was a 3
+    report = audit(sessions)
+    assert report.breaks == []
+    assert report.findings == [
+        Finding("MS-2026", "the numbering counter's seal does not match its value 2")
+    ]
+
+
+def test_a_gap_of_many_numbers_is_one_finding(
+    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    counters = orm.CaseCounter.__table__
+    with engine.begin() as conn:
+        conn.execute(update(counters).values(last=40))
+    report = audit(sessions, key=None)
+    assert [str(f) for f in report.findings] == [
+        "MS-2026-000004 … MS-2026-000040: missing: 37 cases numbered (the MS-2026 counter is at "
+        "40) but not in cases"
+    ]
+
+
+# --- every event kind the desk writes replays ---------------------------------------------------
+
+
+def test_a_full_lifecycle_replays_intact(
+    desk: CaseDesk,
+    sessions: sessionmaker[Session],
+    contracts: ContractSet,  # noqa: F811
+) -> None:
+    minute = timedelta(minutes=1)
+    n = desk.open_case(
+        open_cmd(emergency=True, priority="P1", device_serial=HIS), actor="agent", now=T0
+    ).number
+    steps: list[tuple[str, Any]] = [
+        ("assign", Assign(engineer="eng:wang")),
+        ("first_response", FirstResponse(agreed_content="replace PSU")),
+        ("change_status", ChangeStatus(status=Status.PENDING_CUSTOMER, cause="ward closed")),
+        ("change_status", ChangeStatus(status=Status.IN_PROGRESS)),
+        ("change_priority", ChangePriority(priority="P2", reason="workaround in place")),
+        ("confirm_diagnosis", ConfirmDiagnosis(finding="PSU dead", hardware_fault=True)),
+        ("spare_arrived", Milestone(note="at the door")),
+        ("onsite_arrived", Milestone(note="on site")),
+        ("report_progress", ReportProgress(text="PSU swapped")),
+        ("report_progress", ReportProgress(text="done", final=True)),
+        (
+            "hand_over",
+            HandOver(target=HandOverTarget.VENDOR, reason="firmware", ticket="H3C-1", vendor="H3C"),
+        ),
+        ("hand_over", HandOver(target=HandOverTarget.ENGINEER, reason="vendor fixed it")),
+        (
+            "grant_remote_access",
+            RemoteAccess(consent_by="周医生", consent_at=T0, credentials={"login": "x"}),
+        ),
+        ("remote_logged_in", Milestone()),
+        ("escalate", Escalate(level=1, reason="slow", target_group="managers")),
+        ("add_note", Note(text="all good")),
+        ("log_call", CallLog(direction="outbound", party="周医生", summary="confirmed")),
+        ("exclude_clock", ExcludeClock(kind="resolution", cause="force-majeure", note="typhoon")),
+        ("resolve", Resolve(resolution="PSU replaced")),
+    ]
+    when = T0
+    for command, cmd in steps:
+        when += 7 * minute
+        getattr(desk, command)(n, cmd, actor="eng:wang", now=when)
+    desk.note_breaches(now=when + timedelta(days=30))  # the sweep writes no event
+    service = effective_service_type("fault_rescue", contracts.get(HOSPITAL).contract.service_types)
+    close = Close(
+        confirmed_by="周医生",
+        confirmed_at=when,
+        checklist=[item.id for item in service.checklist],
+        deliverables={d.id: f"DMS-{i}" for i, d in enumerate(service.deliverables)},
+    )
+    desk.close(n, close, actor="eng:wang", now=when + minute)
+    desk.reopen(n, Reopen(reason="fault is back"), actor="agent", now=when + 2 * minute)
+    desk.note_breaches(now=when + timedelta(days=60))
+    report = audit(sessions)
+    assert report.ok, report.lines()
+    kinds = {e.kind for e in stored_events(sessions, case_ids(sessions)[n])}
+    assert kinds >= {
+        "opened", "assigned", "first_response", "status_changed", "priority_changed",
+        "diagnosis_confirmed", "rma_status", "onsite_arrived", "progress_reported",
+        "handed_over", "remote_access_agreed", "remote_logged_in", "escalated", "note",
+        "call", "clock_excluded", "resolved", "closed", "reopened",
+    }  # fmt: skip
+
+
+def case_ids(sessions: sessionmaker[Session]) -> dict[str, int]:
+    with sessions() as session:
+        return {
+            number: id_ for number, id_ in session.execute(select(orm.Case.number, orm.Case.id))
+        }
+
+
+# --- sealing an older database ------------------------------------------------------------------
+
+
+def test_seal_seals_old_histories_once_and_refuses_tampered_ones(
+    engine: Engine, three_cases: dict[str, int]
+) -> None:
+    keyless = make_sessionmaker(engine)  # a database written before the seals existed
+    with engine.begin() as conn:
+        conn.execute(update(orm.Case.__table__).values(head_mac=None))
+        conn.execute(update(orm.CaseCounter.__table__).values(mac=None))
+    assert audit(keyless, key=None).ok
+    assert HEAD_UNSEALED in only(audit(keyless, NUMBERS[0], key=KEY), NUMBERS[0])
+    edit_case(engine, NUMBERS[2], status="closed")
+    with keyless.begin() as session:
+        done = seal_unsealed(session, KEY)
+    assert (done.cases, done.counters) == (2, 1)
+    assert done.refused == [f"{NUMBERS[2]}: cases.status is 'closed' but history says 'new'"]
+    report = audit(keyless, key=KEY)
+    assert [str(f) for f in report.findings] == [
+        f"{NUMBERS[2]}: {HEAD_UNSEALED}",
+        f"{NUMBERS[2]}: cases.status is 'closed' but history says 'new'",
+    ]

@@ -20,6 +20,7 @@ from core.audit import (
     HASH_MISMATCH,
     HEAD_SEAL_MISMATCH,
     HEAD_UNSEALED,
+    NO_KEY,
     AuditReport,
     Break,
     seal_unsealed,
@@ -646,3 +647,51 @@ def test_seal_seals_old_histories_once_and_refuses_tampered_ones(
         f"{NUMBERS[2]}: {HEAD_UNSEALED}",
         f"{NUMBERS[2]}: cases.status is 'closed' but history says 'new'",
     ]
+
+
+def test_cli_prints_each_finding_and_exits_1(
+    db_url: str,
+    engine: Engine,
+    three_cases: dict[str, int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    edit_case(engine, NUMBERS[1], status="closed")
+    code, out, err = run_cli(capsys, monkeypatch, db_url)
+    assert (code, err) == (1, "")
+    assert out == f"{NUMBERS[1]}: cases.status is 'closed' but history says 'new'\n"
+
+
+def test_cli_without_the_key_does_not_pass_a_sealed_database(
+    db_url: str,
+    tmp_path: Path,
+    three_cases: dict[str, int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CASETRACK_VAR_DIR", str(tmp_path / "var"))  # no audit.key there
+    monkeypatch.setenv("CASETRACK_DATABASE_URL", db_url)
+    monkeypatch.delenv("CASETRACK_AUDIT_KEY", raising=False)
+    assert main(["audit", "verify"]) == 1
+    out, _ = capsys.readouterr()
+    assert out == f"audit: {NO_KEY}\n"
+    assert not (tmp_path / "var" / "audit.key").exists()  # verify never makes a key
+
+
+def test_cli_seal(
+    db_url: str,
+    engine: Engine,
+    three_cases: dict[str, int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(orm.Case.__table__).values(head_mac=None))
+        conn.execute(update(orm.CaseCounter.__table__).values(mac=None))
+    code, out, _ = run_cli(capsys, monkeypatch, db_url)
+    assert code == 1 and out.count("the case head is not sealed") == 3
+    code, out, _ = run_cli(capsys, monkeypatch, db_url, "seal")
+    assert (code, out) == (0, "sealed 3 case heads and 1 counters\n")
+    assert run_cli(capsys, monkeypatch, db_url)[0] == 0
+    code, out, _ = run_cli(capsys, monkeypatch, db_url, "seal")  # nothing left to seal
+    assert (code, out) == (0, "sealed 0 case heads and 0 counters\n")

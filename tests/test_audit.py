@@ -49,12 +49,14 @@ from core.commands import (
 from core.contract_load import ContractSet
 from core.db import make_sessionmaker
 from core.desk import CaseDesk
-from core.errors import NotFoundError
+from core.errors import AuditKeyError, NotFoundError
 from core.handover import HandOverTarget
-from core.history import GENESIS, event_hash, utc_iso
+from core.history import GENESIS, append_event, event_hash, utc_iso
 from core.replay import Finding
+from core.seal import load_audit_key
 from core.secrets import CredentialVault
 from core.service_types import effective_service_type
+from core.settings import Settings
 
 KEY = b"test-audit-key-0123456789abcdef-0123456789"
 NUMBERS = ("MS-2026-000001", "MS-2026-000002", "MS-2026-000003")
@@ -695,3 +697,84 @@ def test_cli_seal(
     assert run_cli(capsys, monkeypatch, db_url)[0] == 0
     code, out, _ = run_cli(capsys, monkeypatch, db_url, "seal")  # nothing left to seal
     assert (code, out) == (0, "sealed 0 case heads and 0 counters\n")
+
+
+# --- older databases: migration 0005 and histories without clock snapshots ----------------------
+
+
+def test_migration_0005_round_trip_keeps_chains_and_the_append_only_guard(
+    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+) -> None:
+    from alembic import command
+
+    from core.migrate import alembic_config, upgrade
+
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")  # the seals' columns go, the chains stay
+    upgrade(engine)
+    report = audit(sessions, key=None)
+    assert report == AuditReport(3, 12, sealed=False, numbered=True)
+    with sessions() as session:
+        assert session.scalar(select(orm.Case.head_mac).limit(1)) is None
+    with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+        conn.execute(update(orm.CaseEvent.__table__).values(actor="mallory"))
+
+
+LEGACY_OPENED = {  # an `opened` payload as written before migration 0005: no sla, no customer_id
+    "contract_id": "wendeng-kangning-hospital",
+    "caller": {"name": "张医生", "company": None, "phone": None, "email": None, "address": None},
+    "summary": "打印机卡纸",
+    "description": None,
+    "category": "hardware",
+    "request_type": "incident",
+    "priority": "P3",
+    "emergency": False,
+    "channel": "phone",
+    "device_serial": None,
+    "covered_device": False,
+    "site": None,
+    "zone": None,
+    "zone_reason": None,
+}
+
+
+def test_a_history_from_before_the_snapshots_still_replays_its_fields(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    number = "MS-2026-000001"
+    with sessions.begin() as session:
+        case = new_case(session, number, at=T0)
+        append_event(
+            session, case, kind="opened", actor="agent", at=T0, payload=LEGACY_OPENED,
+            visibility="customer",
+        )  # fmt: skip
+    assert audit(sessions, number).ok
+    edit_case(engine, number, priority="P1", customer_id="someone-else")
+    # customer_id was not recorded then: only what the history knows is compared
+    assert only(audit(sessions, number), number) == ["cases.priority is 'P1' but history says 'P3'"]
+
+
+# --- the audit key ------------------------------------------------------------------------------
+
+
+def test_the_key_file_is_made_private_once_and_verify_never_makes_one(tmp_path: Path) -> None:
+    settings = Settings(var_dir=str(tmp_path / "var"))
+    assert load_audit_key(settings) is None  # a reader does not create it
+    key = load_audit_key(settings, create=True)
+    path = tmp_path / "var" / "audit.key"
+    assert key is not None and len(key) == 64
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_audit_key(settings, create=True) == key == load_audit_key(settings)
+    path.chmod(0o644)
+    with pytest.raises(AuditKeyError, match="accessible by others"):
+        load_audit_key(settings)
+
+
+def test_the_key_from_the_environment_wins_and_must_be_long(tmp_path: Path) -> None:
+    settings = Settings(var_dir=str(tmp_path), audit_key=KEY.decode())
+    assert load_audit_key(settings, create=True) == KEY
+    assert not (tmp_path / "audit.key").exists()
+    with pytest.raises(AuditKeyError, match="at least 32 characters"):
+        load_audit_key(Settings(var_dir=str(tmp_path), audit_key="short"))

@@ -254,13 +254,19 @@ def test_a_rewritten_case_head_is_found(
 
 
 def test_verify_streams_across_batches(
-    engine: Engine, sessions: sessionmaker[Session], three_cases: dict[str, int]
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    three_cases: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rewrite(engine, three_cases[NUMBERS[1]], 3, payload={})
+    edit_case(engine, NUMBERS[2], priority="P4")
+    monkeypatch.setattr("core.audit.REPLAY_BATCH", 2)  # replay reads rows while streaming
     with sessions() as session:
         small = verify(session, key=KEY, batch_size=3)  # batches end inside cases
     assert small == audit(sessions)
     assert small.breaks == [Break(NUMBERS[1], 3, HASH_MISMATCH)]
+    assert small.findings == [Finding(NUMBERS[2], "cases.priority is 'P4' but history says 'P2'")]
 
 
 def test_case_option_limits_to_one_case(

@@ -211,6 +211,39 @@ def plan_alerts(clock: ClockRow, cal: Calendar, ladder: Sequence[Alert]) -> None
     clock.next_alert_at = alert_time(clock, ladder[clock.alert_level], cal)
 
 
+# --- the history's record of a clock ---------------------------------------------------------
+
+# what an event records of each clock it starts or changes (core.replay checks the rows
+# against the last record); the alert bookkeeping (alert_level, next_alert_at) is a plan,
+# not an outcome, and is left out
+SNAPSHOT_FIELDS = (
+    "kind",
+    "state",
+    "calendar",
+    "target",
+    "rule",
+    "started_at",
+    "deadline",
+    "paused_at",
+    "pause_cause",
+    "pauses",
+    "met_at",
+    "breached_at",
+    "exclusion_cause",
+    "exclusion_note",
+)
+
+
+def snapshot(clock: ClockRow, position: int) -> dict[str, Any]:
+    """The clock as an event records it; ``position`` (1-based) is its place among the
+    case's clocks in creation order, which is how replay tells clocks of one kind apart."""
+    record: dict[str, Any] = {"n": position}
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(clock, name)
+        record[name] = list(value) if name == "pauses" else value
+    return record
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db_timeouts import DbTimeouts, install_answer_deadline, postgres_options
+from core.seal import KEY_INFO
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -59,8 +60,11 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None) -> sessionmaker[Session]:
+    """Sessions; with ``audit_key`` every event, case head and counter they write is sealed
+    (core.seal reads it from ``session.info``)."""
+    info = {KEY_INFO: audit_key} if audit_key else {}
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager

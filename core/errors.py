@@ -165,3 +165,9 @@ class CredentialsUnreadable(CasetrackError):
     """Stored credentials cannot be decrypted with the configured key(s)."""
 
     title = "credentials unreadable"
+
+
+class AuditKeyError(CasetrackError):
+    """The audit key is missing, too short, unreadable or readable by others (core.seal)."""
+
+    title = "audit key error"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import orm
 from core.errors import NaiveDatetimeError
+from core.seal import event_seal, head_seal, key_of
 
 GENESIS = "0" * 64  # the prev_hash of every case's first event
 VISIBILITIES = ("internal", "customer")
@@ -130,6 +131,8 @@ def append_event(
 ) -> orm.CaseEvent:
     """Add the case's next event to the session and move the case's chain head to it.
 
+    With an audit key in ``session.info`` (core.seal) the event and the new head are sealed;
+    without one both seals are None (a stale head seal would be worse than none).
     The caller's transaction commits both rows together. Two writers appending to the same
     case both bump the case row, so its version column makes the later flush fail
     (StaleDataError) rather than fork the chain; UNIQUE(case_id, seq) is the second guard.
@@ -140,6 +143,7 @@ def append_event(
     at = at.astimezone(UTC)
     body = normalize_payload(payload)
     digest = event_hash(case.number, seq, kind, actor, at, body, visibility, prev_hash)
+    key = key_of(session.info)
     event = orm.CaseEvent(
         seq=seq,
         kind=kind,
@@ -149,6 +153,7 @@ def append_event(
         visibility=visibility,
         prev_hash=prev_hash,
         hash=digest,
+        mac=event_seal(key, digest) if key else None,
     )
     # linked through the relationship: a case not yet flushed gets its id and its first
     # event in the same flush (no insert-then-update of the case row)
@@ -156,6 +161,7 @@ def append_event(
     session.add(event)
     case.last_seq = seq
     case.last_hash = digest
+    case.head_mac = head_seal(key, case.number, seq, digest) if key else None
     return event
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.orm import CaseCounter
+from core.seal import counter_seal, key_of
 
 PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
 
@@ -35,7 +36,16 @@ def next_number(session: Session, prefix: str, year: int) -> str:
             f"case numbering supports SQLite and PostgreSQL, not {connection.dialect.name}"
         )
     seq = connection.execute(stmt, {"prefix": prefix, "year": year}).scalar_one()
+    _seal(connection, key_of(session.info), prefix, year, seq)
     return format_number(prefix, year, seq)
+
+
+def _seal(connection: Any, key: bytes | None, prefix: str, year: int, last: int) -> None:
+    """Seal the counter's new value (core.seal): moving it back is then found by verify."""
+    table = CaseCounter.__table__
+    mac = counter_seal(key, prefix, year, last) if key else None
+    where = (table.c.prefix == prefix) & (table.c.year == year)
+    connection.execute(update(table).where(where).values(mac=mac))
 
 
 def _upsert(insert: Any) -> Any:

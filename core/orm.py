@@ -67,6 +67,7 @@ class CaseCounter(Base):
     prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+    mac: Mapped[str | None] = mapped_column(String(64))  # core.seal.counter_seal
 
 
 class Case(Base):
@@ -106,6 +107,7 @@ class Case(Base):
     breached: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default="")  # head of the event chain
+    head_mac: Mapped[str | None] = mapped_column(String(64))  # core.seal.head_seal of the head
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     clocks: Mapped[list[SlaClock]] = relationship(
@@ -176,6 +178,7 @@ class CaseEvent(Base):
     visibility: Mapped[str] = mapped_column(String(16))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # core.seal.event_seal; None: unsealed
 
     # write-only link (no backref): lets an event be added with a case that has no id yet
     case: Mapped[Case] = relationship(viewonly=False, lazy="raise")

@@ -16,6 +16,7 @@ from core.contract_load import ContractSet, LoadedContract, load_contracts
 from core.db import make_engine, make_sessionmaker
 from core.desk import CaseDesk
 from core.plugins import make_plugin_manager
+from core.seal import load_audit_key
 from core.secrets import CredentialVault, load_key
 from core.settings import Settings
 
@@ -47,7 +48,7 @@ def build_runtime(
     pm = pm or make_plugin_manager()
     contracts = load_contracts([Path(settings.contracts_dir)], pm=pm)
     engine = make_engine(settings.database_url, timeouts=settings.db_timeouts)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, audit_key=load_audit_key(settings, create=True))
 
     def announce(event: orm.CaseEvent, contract: LoadedContract | None) -> None:
         # after commit: plugins only enqueue work (hookspecs: case_event_recorded)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -231,12 +231,25 @@ def _fire_level(
         "channels": list(step.channels),
         "planned": [_planned(n) for n in plan.notices],
         "skipped": [_skipped(s) for s in [*resolution.skipped, *plan.skipped]],
+        "sla": [clocks.snapshot(clock, _position(session, clock))],
     }
     event = append_event(session, case, kind="escalated", actor=ACTOR, at=now, payload=payload)
     report.events += 1
     shown = (lc.contract.customer.name, lc.calendar(clock.calendar).tz)  # the contract's zone
     outbox += [_row(case, clock, event.seq, notice, now, shown) for notice in plan.notices]
     return event
+
+
+def _position(session: Session, clock: orm.SlaClock) -> int:
+    """The clock's place among its case's clocks in creation order (core.clocks.snapshot)."""
+    table = orm.SlaClock.__table__
+    query = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.case_id == clock.case_id, table.c.id <= clock.id)
+    )
+    with session.no_autoflush:  # flushing here would write the case row twice in one tick
+        return session.execute(query).scalar_one()
 
 
 def _recipients(

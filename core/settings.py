@@ -38,6 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = DEFAULT_DATABASE_URL
     case_prefix: str = "MS"  # 铭升: the service company's case numbers, e.g. MS-2026-000042
     secret_key: str | None = None  # Fernet key for credentials; embedded default: var/secret.key
+    audit_key: str | None = None  # HMAC key sealing the history; embedded default: var/audit.key
     contracts_dir: str = "contracts"
     token_cache_seconds: float = 10.0  # how long a server trusts a token it looked up
     timezone: str = "Asia/Shanghai"  # the desk's zone: case-number years, default --tz

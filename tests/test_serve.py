@@ -31,6 +31,7 @@ from core.desk import Forbidden
 from core.errors import NotFoundError
 from core.queries import CaseFilter, get_case, list_cases
 from core.runtime import Runtime, build_runtime
+from core.seal import load_audit_key
 from core.serve import base_url
 from core.settings import Settings
 from core.tokens import authenticate
@@ -79,11 +80,12 @@ def test_demo_seeds_every_status_with_met_and_breached_clocks(runtime: Runtime) 
     assert summary.skipped == ()
     with runtime.sessions() as session:
         page = list_cases(session, CaseFilter(), limit=100)
-        report = audit.verify(session)
+        # sealed with the runtime's var/audit.key: chains, seals, replay and numbers all hold
+        report = audit.verify(session, key=load_audit_key(runtime.settings))
         latest = session.scalar(select(orm.CaseEvent.at).order_by(orm.CaseEvent.at.desc()))
     assert {c.number for c in page.items} == set(summary.numbers.values())
     assert len(page.items) == summary.cases
-    assert report.ok, report.breaks
+    assert report.ok and report.sealed, report.lines()
     assert (report.cases_checked, report.events_checked) == (summary.cases, summary.events)
     assert latest is not None and latest <= NOW  # the demo never records the future
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -109,6 +109,11 @@ class DeskBase:
         payload: dict[str, Any],
         visibility: str = "internal",
     ) -> orm.CaseEvent:
+        """Append ``kind``; the clocks this command started or changed ride along under
+        ``sla`` (always on ``opened``), so the history alone says what each clock is."""
+        changed = _changed_clocks(session, case)
+        if changed or kind == "opened":
+            payload = {**payload, "sla": changed}
         event = append_event(
             session, case, kind=kind, actor=actor, at=now, payload=payload, visibility=visibility
         )
@@ -180,3 +185,19 @@ class DeskBase:
     def _require_open(self, case: orm.Case, action: str) -> None:
         if case.status not in OPEN_STATUSES:
             raise IllegalTransition(case.number, case.status, action, ("reopen",))
+
+
+def _changed_clocks(session: Session, case: orm.Case) -> list[dict[str, Any]]:
+    """Snapshots of the case's clocks that are new or were touched since the last record in
+    this transaction (an unchanged snapshot is not repeated)."""
+    seen: dict[int, dict[str, Any]] = session.info.setdefault("sla_recorded", {})
+    changed = []
+    for position, clock in enumerate(case.clocks, 1):
+        state = inspect(clock)
+        if not (state.transient or state.pending or state.modified):
+            continue
+        record = clocks.snapshot(clock, position)
+        if seen.get(id(clock)) != record:
+            seen[id(clock)] = record
+            changed.append(record)
+    return changed

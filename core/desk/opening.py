@@ -228,8 +228,10 @@ def _appointment_deadline(cmd: OpenCase, now: datetime) -> sla.Deadline:
 def _open_payload(
     cmd: OpenCase, lc: LoadedContract, zone: str | None, zone_reason: str | None
 ) -> dict[str, Any]:
+    device = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
     payload: dict[str, Any] = {
         "contract_id": lc.id,
+        "customer_id": lc.contract.customer.id,
         "caller": {
             "name": cmd.caller.name,
             "company": cmd.caller.company,
@@ -245,8 +247,9 @@ def _open_payload(
         "emergency": cmd.emergency,
         "channel": str(cmd.channel),
         "device_serial": cmd.device_serial,
-        "covered_device": bool(cmd.device_serial and lc.contract.device(cmd.device_serial)),
+        "covered_device": device is not None,
         "site": cmd.site,
+        "device_site": device.site if device is not None else None,  # the case's site if no site
         "zone": zone,
         "zone_reason": zone_reason,
     }

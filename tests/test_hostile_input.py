@@ -115,6 +115,7 @@ SERVER_CHOSEN = {
     ("cases", "customer_id"),  # the contract's customer
     ("cases", "zone"),
     ("cases", "last_hash"),
+    ("cases", "head_mac"),  # core.seal: the HMAC of the chain head
     ("sla_clocks", "state"),
     ("sla_clocks", "calendar"),
     ("sla_clocks", "target"),

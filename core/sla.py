@@ -117,6 +117,18 @@ def pick_target(lc: LoadedContract, rule: TargetRule, at: datetime) -> tuple[Tar
     raise SlaError(f"no target applies at {at.isoformat()}: every target has a condition")
 
 
+def _conditions(rule: TargetRule, chosen: Target) -> tuple[str, ...]:
+    """The calendars whose opening at the start decided which target applies."""
+    names: list[str] = []
+    for target in rule if isinstance(rule, list) else [rule]:
+        condition = target.when_open or target.when_closed
+        if condition is not None:
+            names.append(condition)
+        if target is chosen:
+            break
+    return tuple(names)
+
+
 def _for_priority(table: Mapping[str, TargetRule], priority: str, what: str) -> TargetRule:
     rule = table.get(priority) or table.get("default")
     if rule is None:
@@ -143,7 +155,7 @@ def deadline_from_rule(
         calendar=target.calendar,
         rule=f"{why} → {counted}: due {_fmt(due)}",
     )
-    return with_horizon(lc, found)
+    return with_horizon(lc, found, asked_at_start=_conditions(rule, target))
 
 
 # --- one function per clock ----------------------------------------------------------------------
@@ -363,6 +375,39 @@ def _arrival_base(
 def _parse_time(text: str) -> time:
     hours, minutes = (int(part) for part in text.split(":"))
     return time(0) if hours == 24 else time(hours, minutes)
+
+
+# --- the holiday data horizon -------------------------------------------------------------------
+
+
+def with_horizon(
+    lc: LoadedContract,
+    deadline: Deadline,
+    *,
+    also: tuple[str, ...] = (),
+    asked_at_start: tuple[str, ...] = (),
+    weekdays_only: bool = False,
+) -> Deadline:
+    """``deadline`` flagged provisional when a year between its start and due date had no
+    published holiday data on its calendar(s) and was planned from the statutory rules.
+
+    ``asked_at_start``: calendars only asked whether they were open at the start (a
+    target's ``when-open`` condition), so only the start's year counts for them.
+    """
+    years: set[int] = set()
+    for name in (deadline.calendar, *also, *asked_at_start):
+        cal = lc.calendar(name, weekdays_only=weekdays_only and name == deadline.calendar)
+        first = deadline.start.astimezone(cal.tz).date()
+        last = first if name in asked_at_start else deadline.due.astimezone(cal.tz).date()
+        years.update(cal.provisional_years(first, max(first, last)))
+    if not years:
+        return deadline
+    shown = ", ".join(str(y) for y in sorted(years))
+    note = (
+        f" [provisional: {shown} holidays planned from the statutory rules, no make-up "
+        "workdays; re-planned when the published schedule is loaded]"
+    )
+    return replace(deadline, rule=deadline.rule + note, provisional=tuple(sorted(years)))
 
 
 # --- explanations --------------------------------------------------------------------------------

@@ -168,6 +168,70 @@ class HolidayRegistry:
         return sorted(y for r, y in self._years if r == region.upper())
 
 
+# --- the data horizon, loudly ------------------------------------------------------------------
+
+
+DEFAULT_HORIZON_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class RegionHorizon:
+    """How far one region's published holiday data reaches, seen from ``today``."""
+
+    region: str
+    data_until: date | None  # last date with published data; None: none at all
+    days_left: int | None  # days from today to data_until (negative: already past it)
+    rule: str | None  # the provisional rule's source, None when the region has none
+
+    def warning(self, within: int) -> str | None:
+        """One line when the data ends within ``within`` days (or has ended), else None."""
+        if self.data_until is not None and self.days_left is not None:
+            if self.days_left > within:
+                return None
+            when = (
+                f"ended {self.data_until} ({-self.days_left} days ago)"
+                if self.days_left < 0
+                else f"ends {self.data_until} ({self.days_left} days left)"
+            )
+        else:
+            when = "is missing"
+        after = (
+            "later deadlines are provisional, planned from the statutory rules"
+            if self.rule
+            else "later deadlines cannot be planned (no provisional rule)"
+        )
+        return (
+            f"calendar region {self.region}: published holiday data {when}; {after}; "
+            "add the year's schedule (docs/calendars.md)"
+        )
+
+
+def horizon_report(
+    registry: HolidayRegistry, regions: Iterable[str], today: date
+) -> list[RegionHorizon]:
+    """The horizon of each region, in name order."""
+    found = []
+    for region in sorted({r.upper() for r in regions}):
+        until = registry.horizon(region)
+        found.append(
+            RegionHorizon(
+                region=region,
+                data_until=until,
+                days_left=None if until is None else (until - today).days,
+                rule=registry.rule_source(region),
+            )
+        )
+    return found
+
+
+def horizon_warnings(
+    registry: HolidayRegistry, regions: Iterable[str], today: date, within: int
+) -> list[str]:
+    """The warning lines of ``horizon_report`` (empty when every region reaches far enough)."""
+    lines = (h.warning(within) for h in horizon_report(registry, regions, today))
+    return [line for line in lines if line]
+
+
 def build_registry(pm: PluginManager, calendar_dirs: Iterable[Path] = ()) -> HolidayRegistry:
     """Plugins' data first, then every ``*.yaml`` under ``calendar_dirs`` (which overrides)."""
     from core.holiday_files import load_holiday_dir

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
@@ -48,6 +49,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_seconds: float = 30.0
     retry_max_seconds: float = 1800.0
     max_attempts: int = 5
+    # warn (contracts check, serve, /readyz, /metrics) when a calendar region's published
+    # holiday data ends within this many days (docs/calendars.md)
+    calendar_horizon_days: Annotated[int, msgspec.Meta(ge=0)] = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

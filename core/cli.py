@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from core.background import Background
+    from core.contract_load import ContractSet
     from core.jobs import Jobs
     from core.runtime import Runtime
 
@@ -91,7 +92,7 @@ def _contracts_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _horizon_warnings(loaded) -> None:
+def _horizon_warnings(loaded: ContractSet) -> None:
     """Warn (on stderr) about holiday regions whose published data ends soon."""
     from datetime import UTC
 

@@ -239,9 +239,7 @@ def build_registry(pm: PluginManager, calendar_dirs: Iterable[Path] = ()) -> Hol
 
     registry = HolidayRegistry()
     call_register_hook(pm, "register_holidays", lambda plugin: _guarded(registry, plugin))
-    call_register_hook(
-        pm, "register_holiday_rules", lambda plugin: _guarded_rule(registry, plugin)
-    )
+    call_register_hook(pm, "register_holiday_rules", lambda plugin: _guarded_rule(registry, plugin))
     for directory in calendar_dirs:
         for year in load_holiday_dir(Path(directory)):
             registry.register(

@@ -34,7 +34,8 @@ def test_check_shipped_contracts_prints_one_line_summary(
     code, out, err = run(capsys, "contracts", "check", str(CONTRACTS))
     assert code == 0, err
     assert out.startswith("ok: 4 contracts, ") and out.count("\n") == 1
-    assert err == ""
+    # stderr holds at most the holiday-horizon warning (wall-clock dependent: test_horizon)
+    assert all(line.startswith("warning: calendar region ") for line in err.splitlines())
 
 
 def test_check_lists_every_problem_and_exits_1(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import chinese_calendar
 import pytest
-from lunardate import LunarDate
 from chinese_calendar.constants import holidays as package_holidays
 from chinese_calendar.constants import in_lieu_days
 from chinese_calendar.constants import workdays as package_workdays
+from lunardate import LunarDate
 
 from core.errors import CalendarDataMissing
 from core.holiday_files import load_holiday_file

@@ -123,6 +123,10 @@ class ReloadResult(msgspec.Struct, kw_only=True):
     programs: int
     added: list[str]
     removed: list[str]
+    # cases whose provisional clocks were planned again on the reloaded holiday data
+    replanned: list[str]
+    # calendar regions whose published holiday data ends soon (docs/calendars.md)
+    warnings: list[str]
 
 
 _PROBLEMS = {
@@ -257,7 +261,11 @@ def check_upload(
     responses=_problems(401, 403, 422),
 )
 def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
-    """Load the contracts directory again; on any problem the old contracts stay active."""
+    """Load the contracts directory again; on any problem the old contracts stay active.
+
+    Provisional SLA clocks (planned past the holiday data) are then planned again on the
+    reloaded data; ``replanned`` lists their cases, ``warnings`` regions whose data ends soon.
+    """
     runtime = _runtime(request)
     directory = Path(runtime.settings.contracts_dir)
     with _RELOAD_LOCK:
@@ -269,11 +277,15 @@ def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
         # on it, every later one sees the new one
         runtime.contracts = loaded
         runtime.desk.contracts = loaded
+        # a new holiday year (file or package) re-plans the clocks planned past the data
+        replanned = runtime.replan_provisional()
     return ReloadResult(
         ok=True,
         **counts(loaded),
         added=sorted(loaded.contracts.keys() - old.contracts.keys()),
         removed=sorted(old.contracts.keys() - loaded.contracts.keys()),
+        replanned=[entry["case"] for entry in replanned],
+        warnings=runtime.horizon_warnings(),
     )
 
 

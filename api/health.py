@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
@@ -21,14 +22,47 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class CalendarHorizon(msgspec.Struct, kw_only=True):
+    """How far one holiday region's published data reaches."""
+
+    region: str
+    data_until: date | None
+    days_left: int | None
+    provisional_rule: str | None  # plans later years; None: they cannot be planned
+
+
+class Readiness(msgspec.Struct, kw_only=True):
+    status: str
+    calendars: list[CalendarHorizon]
+    # e.g. holiday data ending within CASETRACK_CALENDAR_HORIZON_DAYS: visible, not fatal
+    warnings: list[str]
+
+
 @get("/readyz", sync_to_thread=True, tags=["health"], operation_id="readyz")
-def readyz(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """The database answers and its schema is at the newest migration (else 503)."""
+def readyz(request: Request[Any, Any, Any]) -> Readiness:
+    """The database answers and its schema is at the newest migration (else 503).
+
+    Warnings (holiday data ending soon) are listed but do not make the server unready.
+    """
     runtime = request.app.state.runtime
     with runtime.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     require_current(runtime.engine)
-    return {"status": "ready"}
+    horizon = runtime.horizon()
+    within = runtime.settings.calendar_horizon_days
+    return Readiness(
+        status="ready",
+        calendars=[
+            CalendarHorizon(
+                region=h.region,
+                data_until=h.data_until,
+                days_left=h.days_left,
+                provisional_rule=h.rule,
+            )
+            for h in horizon
+        ],
+        warnings=[w for h in horizon if (w := h.warning(within))],
+    )
 
 
 @get(
@@ -59,9 +93,28 @@ def metrics(request: Request[Any, Any, Any]) -> Response[str]:
             )
         )
         outbox = _outbox_gauges(session, now)
-    gauges = {
+        provisional = session.scalar(
+            select(func.count())
+            .select_from(orm.SlaClock)
+            .where(
+                orm.SlaClock.provisional.is_(True), orm.SlaClock.state.in_(["running", "paused"])
+            )
+        )
+    gauges: dict[str, tuple[str, Any]] = {
         "casetrack_open_cases": ("Cases not yet resolved or closed.", float(open_cases or 0)),
         "casetrack_breached_clocks": ("SLA clocks past their deadline.", float(breached or 0)),
+        "casetrack_provisional_clocks": (
+            "Running or paused SLA clocks planned past the published holiday data.",
+            float(provisional or 0),
+        ),
+        "casetrack_calendar_data_days_left": (
+            "Days until a holiday region's published data ends (negative: ended).",
+            {
+                f'region="{h.region}"': float(h.days_left)
+                for h in runtime.horizon()
+                if h.days_left is not None
+            },
+        ),
         **outbox,
     }
     body = request.app.state.metrics.render(gauges)

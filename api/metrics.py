@@ -33,7 +33,9 @@ class Registry:
             self.sums[key] += seconds
             self.counts[key] += 1
 
-    def render(self, gauges: dict[str, tuple[str, float]]) -> str:
+    def render(self, gauges: dict[str, tuple[str, Any]]) -> str:
+        """Counters, histograms, then each gauge: a value, or ``{labels: value}`` such as
+        ``{'region="CN"': 27.0}``."""
         lines = [
             "# HELP casetrack_http_requests_total HTTP requests by method, route and status.",
             "# TYPE casetrack_http_requests_total counter",
@@ -67,7 +69,11 @@ class Registry:
                 )
                 lines.append(f"casetrack_http_request_duration_seconds_count{{{labels}}} {total}")
         for name, (help_text, value) in gauges.items():
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value:g}"]
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+            if isinstance(value, dict):
+                lines += [f"{name}{{{labels}}} {v:g}" for labels, v in sorted(value.items())]
+            else:
+                lines.append(f"{name} {value:g}")
         return "\n".join(lines) + "\n"
 
 

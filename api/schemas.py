@@ -93,6 +93,7 @@ CASE_DETAIL_EXAMPLE: dict[str, Any] = {
             "exclusion_cause": None,
             "exclusion_note": None,
             "next_alert_at": "2026-10-14T02:20:00Z",
+            "provisional": False,
         }
     ],
     "events": [

@@ -77,8 +77,10 @@ class Calendar:
     whose end is not after its start ends on the next day, so ``(time(0), time(0))`` is a
     whole day. A span belongs to the date it starts on: a holiday closes it entirely.
     ``workdays`` open dates whose weekday is closed (China's make-up workdays), with the spans
-    of weekday ``workday_spans``. ``region`` adds a holiday plugin's data year by year; a year
-    without data raises ``CalendarDataMissing`` unless ``assume_weekdays`` is set.
+    of weekday ``workday_spans``. ``region`` adds a holiday plugin's data year by year; past
+    the region's published data (``horizon``) its provisional rule plans the year (see
+    ``provisional_years``); a year with neither raises ``CalendarDataMissing`` unless
+    ``assume_weekdays`` is set.
 
     Arithmetic is in UTC seconds, so a DST day is as long as it really is. Wall times are
     converted with zoneinfo: an ambiguous time (autumn) means its first occurrence, a time in
@@ -283,6 +285,23 @@ class Calendar:
                 raise self._no_open_time(f"has too few business days after {day} before 2101")
             ords, k = self._year(y).business, 0
         return date.fromordinal(ords[k + n - 1])
+
+    # --- the data horizon -----------------------------------------------------------------
+
+    @property
+    def horizon(self) -> date | None:
+        """The last date of the region's published holiday data (None: no region, or none)."""
+        return None if self.region is None else self.region.horizon
+
+    def provisional_years(self, first: date, last: date) -> tuple[int, ...]:
+        """The years in [first, last] whose holidays were planned from the region's rules
+        rather than published data (compiling them if needed)."""
+        found = []
+        for year in range(_day(first).year, _day(last).year + 1):
+            data = self._year(year).region_data
+            if data is not None and data.provisional:
+                found.append(year)
+        return tuple(found)
 
     # --- explanations ---------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from core.background import Background
+    from core.contract_load import ContractSet
     from core.jobs import Jobs
     from core.runtime import Runtime
 
@@ -87,7 +88,24 @@ def _contracts_check(args: argparse.Namespace) -> int:
         f"ok: {len(loaded.contracts)} contracts, {devices} devices, "
         f"{len(loaded.catalog.tiers)} tiers, {len(loaded.catalog.programs)} programs"
     )
+    _horizon_warnings(loaded)  # visible, never a failure
     return 0
+
+
+def _horizon_warnings(loaded: ContractSet) -> None:
+    """Warn (on stderr) about holiday regions whose published data ends soon."""
+    from datetime import UTC
+
+    from core.holidays import horizon_warnings
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    # the CLI is the edge where the wall clock is read
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    for line in horizon_warnings(
+        loaded.registry, loaded.regions(), today, settings.calendar_horizon_days
+    ):
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def _contracts_schema(args: argparse.Namespace) -> int:

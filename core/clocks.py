@@ -43,6 +43,7 @@ class ClockRow(Protocol):
     exclusion_note: str | None
     alert_level: int
     next_alert_at: datetime | None
+    provisional: bool
 
 
 # --- pauses ---------------------------------------------------------------------------------
@@ -85,11 +86,17 @@ def shift_for_pause(deadline: datetime, start: datetime, end: datetime, cal: Cal
     return cal.add(max(end, start), remaining)
 
 
-def replan(clock: ClockRow, deadline: datetime, cal: Calendar, ladder: Sequence[Alert]) -> None:
-    """A new deadline from the clock's start (priority changed), past pauses re-applied."""
-    for interval in clock.pauses:
+def with_pauses(deadline: datetime, pauses: Sequence[Any], cal: Calendar) -> datetime:
+    """A deadline counted from a clock's start, moved by each recorded pause in turn."""
+    for interval in pauses:
         deadline = shift_for_pause(deadline, _dt(interval["start"]), _dt(interval["end"]), cal)
-    clock.deadline = deadline
+    return deadline
+
+
+def replan(clock: ClockRow, deadline: datetime, cal: Calendar, ladder: Sequence[Alert]) -> None:
+    """A new deadline from the clock's start (priority changed, holiday data arrived), past
+    pauses re-applied."""
+    clock.deadline = with_pauses(deadline, clock.pauses, cal)
     if clock.state == RUNNING:
         plan_alerts(clock, cal, ladder)
 

@@ -76,7 +76,11 @@ def region_holidays(
     """The registry's view of ``region``; optionally without its make-up workdays (调休)."""
     if make_up_workdays:
         return registry.region(region)
-    return RegionHolidays(region.upper(), lambda r, y: _without_workdays(registry.get(r, y)))
+    return RegionHolidays(
+        region.upper(),
+        lambda r, y: _without_workdays(registry.planned(r, y)),
+        registry.horizon(region),
+    )
 
 
 def build_calendar(

@@ -171,6 +171,13 @@ class ContractSet:
             raise NotFoundError(f"unknown contract {contract_id!r} (known: {known})")
         return self.contracts[contract_id]
 
+    def regions(self) -> set[str]:
+        """Every holiday region a calendar of the loaded contracts (or the catalog) uses."""
+        specs = [*visible_calendars(None, self.catalog).values()]
+        for loaded in self.contracts.values():
+            specs += loaded.contract.calendars.values()
+        return {spec.region.upper() for spec in specs if spec.region is not None}
+
     def find_device(self, serial: str) -> tuple[LoadedContract, Device]:
         for loaded in self.contracts.values():
             device = loaded.contract.device(serial)

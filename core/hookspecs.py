@@ -36,6 +36,19 @@ def register_holidays(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def register_holiday_rules(register: Callable[..., None]) -> None:
+    """Called when calendars are built: provide a region's provisional holiday rule.
+
+    Call ``register(region, rule, source="...")``; ``rule(year)`` returns ``{date: name}``,
+    the closed dates of ``year`` planned from the region's statutory rules, or None when it
+    cannot plan that year. It is used only for years after the region's last published one
+    (its horizon); those years have no make-up workdays and the clocks they touch are
+    flagged provisional. A later registration for the same region replaces an earlier one.
+    Results are not combined; the hook returns None.
+    """
+
+
+@hookspec
 def register_zone_resolvers(register: Callable[..., None]) -> None:
     """Called once per plugin manager: provide site → zone resolvers.
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -148,6 +149,9 @@ class SlaClock(Base):
     exclusion_note: Mapped[str | None] = mapped_column(Text)
     alert_level: Mapped[int] = mapped_column(Integer, default=0)
     next_alert_at: Mapped[datetime | None]
+    # the deadline used holidays planned from the statutory rules (no published data yet);
+    # re-planned, and cleared, when the year's real data is loaded
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     case: Mapped[Case] = relationship(back_populates="clocks")
 
@@ -159,6 +163,13 @@ class SlaClock(Base):
             "next_alert_at",
             sqlite_where=text("next_alert_at IS NOT NULL"),
             postgresql_where=text("next_alert_at IS NOT NULL"),
+        ),
+        # the re-plan on new holiday data: only provisional clocks are in the index
+        Index(
+            "ix_sla_clocks_provisional",
+            "provisional",
+            sqlite_where=text("provisional"),
+            postgresql_where=text("provisional"),
         ),
     )
 

@@ -51,6 +51,9 @@ class ClockView(msgspec.Struct, kw_only=True):
     exclusion_cause: str | None
     exclusion_note: str | None
     next_alert_at: datetime | None
+    # planned from the statutory holiday rules past the published data: re-planned (and
+    # cleared) when the year's schedule is loaded (docs/calendars.md)
+    provisional: bool
 
 
 class EventView(msgspec.Struct, kw_only=True):

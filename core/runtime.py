@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pluggy
 from sqlalchemy import Engine
@@ -15,6 +17,7 @@ from core import orm
 from core.contract_load import ContractSet, LoadedContract, load_contracts
 from core.db import make_engine, make_sessionmaker
 from core.desk import CaseDesk
+from core.holidays import RegionHorizon, horizon_report
 from core.plugins import make_plugin_manager
 from core.seal import load_audit_key
 from core.secrets import CredentialVault, load_key
@@ -36,6 +39,25 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # --- the holiday data horizon (docs/calendars.md) ---------------------------------------
+
+    def today(self) -> date:
+        """The desk's local date (its zone: settings.timezone)."""
+        return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
+
+    def horizon(self) -> list[RegionHorizon]:
+        """How far each region the contracts use has published holiday data."""
+        return horizon_report(self.contracts.registry, self.contracts.regions(), self.today())
+
+    def horizon_warnings(self) -> list[str]:
+        """A line per region whose data ends within settings.calendar_horizon_days."""
+        within = self.settings.calendar_horizon_days
+        return [w for h in self.horizon() if (w := h.warning(within))]
+
+    def replan_provisional(self) -> list[dict[str, Any]]:
+        """Provisional clocks planned again on the current holiday data (see the desk)."""
+        return self.desk.replan_provisional(now=self.clock())
 
 
 def build_runtime(

@@ -70,6 +70,7 @@ def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) ->
         schema_note = _prepare_database(runtime, migrate=options.migrate)
         summary = _seed(runtime, now) if options.demo else None
         out.write(banner(runtime, options, summary, schema_note))
+        out.write(horizon_lines(runtime, now))
         out.flush()
     except BaseException:
         runtime.close()
@@ -166,6 +167,19 @@ def _prepare_database(runtime: Runtime, *, migrate: bool) -> str:
         f"WARNING: schema at revision {current or 'none'}, not {head_revision()}: "
         "/readyz answers 503 until `casetrack db upgrade`"
     )
+
+
+def horizon_lines(runtime: Runtime, now: datetime) -> str:
+    """Start-up: provisional clocks re-planned on the holiday data now installed (a new
+    package or contracts/calendars/ file), and a warning per region whose data ends soon."""
+    replanned = runtime.desk.replan_provisional(now=now)
+    lines = []
+    if replanned:
+        count = sum(len(entry["clocks"]) for entry in replanned)
+        cases = ", ".join(entry["case"] for entry in replanned)
+        lines.append(f"holidays: re-planned {count} provisional clocks on new data ({cases})")
+    lines += [f"WARNING: {line}" for line in runtime.horizon_warnings()]
+    return "".join(line + "\n" for line in lines)
 
 
 def _seed(runtime: Runtime, now: datetime) -> DemoSummary:

@@ -63,6 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # a time a caller reports (a close's confirmed_at, a remote-access consent) may be this far
     # ahead of the server's clock, or before the case opened (docs/api.md, "Times")
     clock_skew_seconds: Seconds = 300.0
+    # warn (contracts check, serve, /readyz, /metrics) when a calendar region's published
+    # holiday data ends within this many days (docs/calendars.md)
+    calendar_horizon_days: Annotated[int, msgspec.Meta(ge=0)] = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

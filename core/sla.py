@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -34,6 +34,9 @@ class Deadline:
     target: str  # e.g. "30m on duty"
     calendar: str
     rule: str  # e.g. "received Wed 10:15 while working-hours is open → 30m on duty"
+    # years whose holidays were planned from the statutory rules (no published data yet):
+    # the deadline is provisional and is re-planned when the real data arrives
+    provisional: tuple[int, ...] = ()
 
 
 # --- the target → deadline arithmetic ------------------------------------------------------------
@@ -114,6 +117,18 @@ def pick_target(lc: LoadedContract, rule: TargetRule, at: datetime) -> tuple[Tar
     raise SlaError(f"no target applies at {at.isoformat()}: every target has a condition")
 
 
+def _conditions(rule: TargetRule, chosen: Target) -> tuple[str, ...]:
+    """The calendars whose opening at the start decided which target applies."""
+    names: list[str] = []
+    for target in rule if isinstance(rule, list) else [rule]:
+        condition = target.when_open or target.when_closed
+        if condition is not None:
+            names.append(condition)
+        if target is chosen:
+            break
+    return tuple(names)
+
+
 def _for_priority(table: Mapping[str, TargetRule], priority: str, what: str) -> TargetRule:
     rule = table.get(priority) or table.get("default")
     if rule is None:
@@ -132,7 +147,7 @@ def deadline_from_rule(
     why = f"{verb} {_fmt(local)}"
     if condition:
         why += f" while {condition}"
-    return Deadline(
+    found = Deadline(
         kind=kind,
         start=start,
         due=due,
@@ -140,6 +155,7 @@ def deadline_from_rule(
         calendar=target.calendar,
         rule=f"{why} → {counted}: due {_fmt(due)}",
     )
+    return with_horizon(lc, found, asked_at_start=_conditions(rule, target))
 
 
 # --- one function per clock ----------------------------------------------------------------------
@@ -205,7 +221,7 @@ def onsite_arrival(
     duration = parse_duration(table[zone])
     due, counted = due_after(lc, onsite.calendar, duration, agreed_at)
     local = agreed_at.astimezone(lc.calendar(onsite.calendar).tz)
-    return Deadline(
+    found = Deadline(
         kind="onsite_arrival",
         start=agreed_at,
         due=due,
@@ -214,6 +230,7 @@ def onsite_arrival(
         rule=f"{label} on-site, zone {zone}, agreed {_fmt(local)} → {counted}: "
         f"arrive by {_fmt(due)}",
     )
+    return with_horizon(lc, found)
 
 
 def progress_report(lc: LoadedContract, *, since: datetime, verb: str = "on site") -> Deadline:
@@ -226,7 +243,7 @@ def progress_report(lc: LoadedContract, *, since: datetime, verb: str = "on site
         raise SlaError("this contract turns progress reports off (onsite.progress-report-every)")
     due, counted = due_after(lc, onsite.calendar, interval, since)
     local = since.astimezone(lc.calendar(onsite.calendar).tz)
-    return Deadline(
+    found = Deadline(
         kind="progress_report",
         start=since,
         due=due,
@@ -235,6 +252,7 @@ def progress_report(lc: LoadedContract, *, since: datetime, verb: str = "on site
         rule=f"emergency on-site progress report every {interval}: {verb} {_fmt(local)} → "
         f"{counted}: report by {_fmt(due)}",
     )
+    return with_horizon(lc, found)
 
 
 # --- spare parts (R-SPARE) -------------------------------------------------------------------
@@ -297,7 +315,7 @@ def spare_ship(
         day,
         weekdays_only=terms.weekdays_only,
     )
-    return Deadline(
+    found = Deadline(
         kind="spare_ship",
         start=diagnosed_at,
         due=due,
@@ -305,6 +323,7 @@ def spare_ship(
         calendar=terms.ship.calendar,
         rule=f"{terms.source}: {why}{skipped}: ships by {_fmt(due)}",
     )
+    return with_horizon(lc, found, weekdays_only=terms.weekdays_only)
 
 
 def spare_arrival(
@@ -322,7 +341,7 @@ def spare_arrival(
         raise SlaError(f"{terms.source} promises shipping only, no arrival time")
     base, base_note = _arrival_base(lc, terms, device, diagnosed_at, shipped_at, zone)
     due, counted = due_after(lc, terms.arrival.calendar, terms.arrival.duration, base)
-    return Deadline(
+    found = Deadline(
         kind="spare_arrival",
         start=diagnosed_at,
         due=due,
@@ -330,6 +349,9 @@ def spare_arrival(
         calendar=terms.arrival.calendar,
         rule=f"{terms.source}: {base_note} → {counted}: arrives by {_fmt(due)}",
     )
+    # a projected ship date counted on the ship calendar is part of this deadline too
+    also = (terms.ship.calendar,) if terms.ship is not None else ()
+    return with_horizon(lc, found, also=also)
 
 
 def _arrival_base(
@@ -355,6 +377,39 @@ def _parse_time(text: str) -> time:
     return time(0) if hours == 24 else time(hours, minutes)
 
 
+# --- the holiday data horizon -------------------------------------------------------------------
+
+
+def with_horizon(
+    lc: LoadedContract,
+    deadline: Deadline,
+    *,
+    also: tuple[str, ...] = (),
+    asked_at_start: tuple[str, ...] = (),
+    weekdays_only: bool = False,
+) -> Deadline:
+    """``deadline`` flagged provisional when a year between its start and due date had no
+    published holiday data on its calendar(s) and was planned from the statutory rules.
+
+    ``asked_at_start``: calendars only asked whether they were open at the start (a
+    target's ``when-open`` condition), so only the start's year counts for them.
+    """
+    years: set[int] = set()
+    for name in (deadline.calendar, *also, *asked_at_start):
+        cal = lc.calendar(name, weekdays_only=weekdays_only and name == deadline.calendar)
+        first = deadline.start.astimezone(cal.tz).date()
+        last = first if name in asked_at_start else deadline.due.astimezone(cal.tz).date()
+        years.update(cal.provisional_years(first, max(first, last)))
+    if not years:
+        return deadline
+    shown = ", ".join(str(y) for y in sorted(years))
+    note = (
+        f" [provisional: {shown} holidays planned from the statutory rules, no make-up "
+        "workdays; re-planned when the published schedule is loaded]"
+    )
+    return replace(deadline, rule=deadline.rule + note, provisional=tuple(sorted(years)))
+
+
 # --- explanations --------------------------------------------------------------------------------
 
 
@@ -367,7 +422,7 @@ def closed_days_note(
         return ""
     parts: list[str] = []
     for year in range(first.year, last.year + 1):
-        data = lc.registry.get(spec.region, year)
+        data = lc.registry.planned(spec.region, year)
         if data is None:
             continue
         parts += _holiday_runs(data.holidays, data.name_of, first, last)

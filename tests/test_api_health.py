@@ -7,7 +7,9 @@ from conftest import Api
 
 def test_healthz_and_readyz(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    assert api.client.get("/readyz").json() == {"status": "ready"}
+    ready = api.client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert [c["region"] for c in ready["calendars"]] == ["CN"]  # the horizon: test_horizon
 
 
 def test_metrics_expose_requests_and_case_gauges(api: Api) -> None:

@@ -17,6 +17,7 @@ from core.errors import (
     NoOpenTimeError,
 )
 from core.holidays import HolidayRegistry
+from plugins.cn_holidays import provisional
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -222,6 +223,38 @@ def test_a_year_without_data_raises_calendar_data_missing():
     assert caught.value.year == 2027
     with pytest.raises(CalendarDataMissing):
         cal.business_day(date(2026, 12, 31), 1)
+
+
+def test_past_the_horizon_a_rule_plans_the_year_provisionally():
+    registry = cn_registry(range(2025, 2027))
+    registry.register_rule("CN", provisional.provisional_year, source="statutory rules")
+    cal = cn_business(registry)
+    assert cal.horizon == date(2026, 12, 31)
+    # 2027-02-05 (除夕, a Friday) is closed; 2027-02-09 is its 补假; the real schedule's
+    # make-up Saturdays are unknown, so no weekend opens
+    assert cal.next_open(sh(2027, 2, 4, 18)) == sh(2027, 2, 11, 8, 30)
+    assert not any(
+        cal.is_business_day(date(2027, 1, 1) + k * timedelta(1))
+        for k in range(365)
+        if (date(2027, 1, 1) + k * timedelta(1)).weekday() >= 5
+    )
+    assert cal.explain_closed(date(2027, 2, 5)) == "holiday: Spring Festival 春节"
+    assert cal.provisional_years(date(2026, 12, 30), date(2027, 1, 4)) == (2027,)
+    assert cal.provisional_years(date(2026, 1, 1), date(2026, 12, 31)) == ()
+    # the rule never covers a year before the horizon
+    with pytest.raises(CalendarDataMissing):
+        cal.is_open(sh(2024, 6, 3, 10))
+
+
+def test_published_data_moves_the_horizon_and_wins_over_the_rule():
+    registry = cn_registry(range(2025, 2027))
+    registry.register_rule("CN", provisional.provisional_year, source="statutory rules")
+    registry.register("CN", 2027, [date(2027, 2, 5)], [date(2027, 2, 20)], "published")
+    cal = cn_business(registry)
+    assert cal.horizon == date(2027, 12, 31)
+    assert cal.provisional_years(date(2027, 1, 1), date(2028, 1, 3)) == (2028,)
+    assert cal.is_business_day(date(2027, 2, 20))  # the published make-up Saturday
+    assert cal.is_business_day(date(2027, 2, 9))  # the rule's 补假 no longer applies
 
 
 def test_a_gap_in_the_data_only_matters_to_answers_that_cross_it():

@@ -34,7 +34,8 @@ def test_check_shipped_contracts_prints_one_line_summary(
     code, out, err = run(capsys, "contracts", "check", str(CONTRACTS))
     assert code == 0, err
     assert out.startswith("ok: 4 contracts, ") and out.count("\n") == 1
-    assert err == ""
+    # stderr holds at most the holiday-horizon warning (wall-clock dependent: test_horizon)
+    assert all(line.startswith("warning: calendar region ") for line in err.splitlines())
 
 
 def test_check_lists_every_problem_and_exits_1(
@@ -123,7 +124,7 @@ def test_sla_due_outside_the_period_warns(capsys: pytest.CaptureFixture[str]) ->
     assert "note:   2025-12-31 is outside the contract period 2026-01-01..2026-12-31" in out
 
 
-def test_sla_due_into_a_year_without_holiday_data_is_refused(
+def test_sla_due_past_the_holiday_data_is_provisional(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = sla_due(
@@ -137,8 +138,8 @@ def test_sla_due_into_a_year_without_holiday_data_is_refused(
         "--at",
         "2027-01-04T10:00",
     )
-    assert code == 1 and out == ""
-    assert "no holiday data for region 'CN' in 2027" in err
+    assert code == 0, err
+    assert "[provisional: 2027 holidays planned from the statutory rules" in out
 
 
 @pytest.mark.parametrize(

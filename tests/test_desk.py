@@ -146,13 +146,14 @@ def test_case_year_follows_the_desk_time_zone(desk: CaseDesk, sessions: sessionm
 def test_a_clock_without_holiday_data_never_loses_the_call(
     desk: CaseDesk, sessions: sessionmaker
 ) -> None:
-    # no CN data for 2027 is shipped: the case opens, the unplanned clocks are recorded
-    receipt = desk.open_case(consult_cmd(), actor="agent:li", now=at("2027-01-04T10:00"))
+    # 2051 has no CN data and is past the provisional rule's lunar table (2025-2050): the
+    # case opens, the unplanned clocks are recorded (2027 would be provisional: test_horizon)
+    receipt = desk.open_case(consult_cmd(), actor="agent:li", now=at("2051-01-04T10:00"))
     kinds = [e.kind for e in events(sessions, receipt.number)]
     assert kinds == ["opened", "clocks_unplanned"]
     unplanned = events(sessions, receipt.number)[1].payload["clocks"]
     assert {u["clock"] for u in unplanned} == {"first_response"}
-    assert "no holiday data for region 'CN' in 2027" in unplanned[0]["reason"]
+    assert "no holiday data for region 'CN' in 2051" in unplanned[0]["reason"]
     assert [c.kind for c in case_row(sessions, receipt.number).clocks] == ["resolution"]
 
 

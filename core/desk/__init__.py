@@ -1,8 +1,8 @@
 """The case desk: every case command as one transaction that validates, then records events.
 
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
-clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``closing``; the refusals are in
-``errors``.
+clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``closing``, ``horizon``; the
+refusals are in ``errors``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from core.desk.base import DeskBase, Receipt
 from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
 from core.desk.errors import CloseRefused, Forbidden, IdempotencyMismatch, InvalidCommand
 from core.desk.handover import HandOverCommands
+from core.desk.horizon import HorizonCommands
 from core.desk.milestones import MilestoneCommands
 from core.desk.opening import OpenCommands
 from core.desk.work import PAUSED_BY_CUSTOMER, PRIORITY_CLOCKS, WorkCommands
@@ -29,7 +30,14 @@ __all__ = [
 ]
 
 
-class CaseDesk(OpenCommands, WorkCommands, MilestoneCommands, HandOverCommands, ClosingCommands):
+class CaseDesk(
+    OpenCommands,
+    WorkCommands,
+    MilestoneCommands,
+    HandOverCommands,
+    ClosingCommands,
+    HorizonCommands,
+):
     """Case commands over a database; each public method is one transaction.
 
     ``now`` is always passed in (time is injected); all stored times are UTC.

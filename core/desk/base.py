@@ -152,6 +152,7 @@ class DeskBase:
             deadline=deadline.due,
             pauses=[],
             alert_level=0,
+            provisional=bool(deadline.provisional),
         )
         clocks.plan_alerts(
             clock, lc.calendar(deadline.calendar), self._ladder(lc, deadline.kind, priority)

@@ -52,6 +52,7 @@ class MilestoneCommands(DeskBase):
             zone=case.zone,
         )
         arrival.rule = deadline.rule
+        arrival.provisional = bool(deadline.provisional)
         clocks.replan(
             arrival,
             deadline.due,

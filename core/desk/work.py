@@ -178,6 +178,7 @@ class WorkCommands(DeskBase):
                 deadline.rule,
                 deadline.calendar,
             )
+            clock.provisional = bool(deadline.provisional)
             clocks.replan(clock, deadline.due, lc.calendar(clock.calendar), ladder)
             replanned.append({"clock": clock.kind, "from": before, "to": clock.deadline})
         return replanned

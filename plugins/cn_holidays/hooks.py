@@ -5,7 +5,8 @@ package lists them); workdays are the make-up working weekends (调休上班). A
 covered only when the package lists its four fixed festivals (New Year, Spring Festival,
 Labour Day, National Day): a half-announced year must raise CalendarDataMissing rather than
 silently treat the missing holidays as working days. Years after the package's last one come
-from ``contracts/calendars/*.yaml`` (see docs/calendars.md), which also override package years.
+from ``contracts/calendars/*.yaml`` (see docs/calendars.md), which also override package years;
+past every published year, the law's rules plan provisional years (``provisional``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import chinese_calendar
 from chinese_calendar.constants import Holiday, holidays, workdays
 
 from core import hookimpl
+from plugins.cn_holidays import provisional
 
 REGION = "CN"
 SOURCE = f"chinese_calendar {chinese_calendar.__version__}"
@@ -45,6 +47,12 @@ def register_holidays(register: Callable[..., None]) -> None:
             source=SOURCE,
             names=names,
         )
+
+
+@hookimpl
+def register_holiday_rules(register: Callable[..., None]) -> None:
+    """Region "CN" past the package's last year: the statutory rules (``provisional``)."""
+    register(REGION, provisional.provisional_year, source=provisional.SOURCE)
 
 
 def covered_years() -> list[int]:

@@ -35,7 +35,7 @@ from core.contract_load import (
 )
 from core.errors import ContractError, NotFoundError, Problem
 from core.runtime import Runtime
-from core.yamlsource import YamlDoc, convert, parse
+from core.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
 
 CHECKERS = ("admin", "project_manager", "service_manager")
 RELOADERS = ("admin",)
@@ -243,7 +243,10 @@ def check_upload(
     """
     files = uploaded_files(request.content_type[0], body, name)
     runtime = _runtime(request)
-    return check_files(files, runtime.contracts, Path(runtime.settings.contracts_dir), runtime.pm)
+    settings = runtime.settings
+    return check_files(
+        files, runtime.contracts, Path(settings.contracts_dir), runtime.pm, settings.yaml_limits
+    )
 
 
 @post(
@@ -262,7 +265,9 @@ def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
     directory = Path(runtime.settings.contracts_dir)
     with _RELOAD_LOCK:
         old = runtime.contracts
-        loaded, problems = check_contracts([directory], pm=runtime.pm)
+        loaded, problems = check_contracts(
+            [directory], pm=runtime.pm, limits=runtime.settings.yaml_limits
+        )
         if problems or loaded is None:
             raise ContractError(relative_problems(problems, directory))
         # plain assignments of the new set: a request already holding the old one finishes
@@ -362,14 +367,18 @@ def _invalid(path: str | None, message: str) -> ValidationException:
 
 
 def check_files(
-    files: Mapping[str, bytes], current: ContractSet, contracts_dir: Path, pm: pluggy.PluginManager
+    files: Mapping[str, bytes],
+    current: ContractSet,
+    contracts_dir: Path,
+    pm: pluggy.PluginManager,
+    limits: YamlLimits = DEFAULT_LIMITS,
 ) -> CheckResult:
     """Run the CLI's checks on the uploads beside a copy of the tier catalog and calendars.
 
     The other loaded contracts are compared in memory (device serials must stay unique), so
     that their problems, if any appeared on disk since loading, are not the upload's.
     """
-    uploads = list(_parsed(files))
+    uploads = list(_parsed(files, limits))
     replaced = {contract.id for _, contract in uploads}
     others = [
         lc
@@ -385,7 +394,7 @@ def check_files(
                 shutil.copy(contracts_dir / tiers, root / tiers)
         if (contracts_dir / CALENDARS_DIR).is_dir():
             shutil.copytree(contracts_dir / CALENDARS_DIR, root / CALENDARS_DIR)
-        loaded, problems = check_contracts([root], pm=pm)
+        loaded, problems = check_contracts([root], pm=pm, limits=limits)
         problems = relative_problems(problems, root)
     problems += serial_clashes(uploads, others)
     if problems or loaded is None:
@@ -400,11 +409,13 @@ def check_files(
     )
 
 
-def _parsed(files: Mapping[str, bytes]) -> Iterable[tuple[YamlDoc, Contract]]:
+def _parsed(files: Mapping[str, bytes], limits: YamlLimits) -> Iterable[tuple[YamlDoc, Contract]]:
     """The uploads that decode as contracts; the others' errors come from the full check."""
     for file, content in files.items():
+        if len(content) > limits.max_bytes:
+            continue  # the full check says so, located
         try:
-            doc = parse(file, content.decode("utf-8"))
+            doc = parse(file, content.decode("utf-8"), limits=limits)
             yield doc, convert(doc, Contract)
         except (ContractError, UnicodeDecodeError):
             continue

@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 
 from core.errors import CasetrackError
+from core.yamlsource import YamlLimits
+
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+Seconds = Annotated[float, msgspec.Meta(gt=0)]
 
 DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
 
@@ -48,6 +53,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry_seconds: float = 30.0
     retry_max_seconds: float = 1800.0
     max_attempts: int = 5
+    # hostile input (docs/contracts.md, docs/api.md): what one YAML file may cost to read,
+    # and how much and how long the HTTP server waits for a request's line and headers
+    yaml_max_bytes: Positive = YamlLimits.max_bytes
+    yaml_max_depth: Positive = YamlLimits.max_depth
+    yaml_max_aliases: Positive = YamlLimits.max_aliases
+    yaml_max_nodes: Positive = YamlLimits.max_nodes
+    yaml_max_seconds: Seconds = YamlLimits.max_seconds
+    http_max_header_bytes: Positive = 16_384
+    http_header_seconds: Seconds = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +76,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.convert(values, cls, strict=False)
         except msgspec.ValidationError as exc:
             raise SettingsError(_variable_named(str(exc))) from None
+
+    @property
+    def yaml_limits(self) -> YamlLimits:
+        return YamlLimits(
+            max_bytes=self.yaml_max_bytes,
+            max_depth=self.yaml_max_depth,
+            max_aliases=self.yaml_max_aliases,
+            max_nodes=self.yaml_max_nodes,
+            max_seconds=self.yaml_max_seconds,
+        )
 
     @property
     def var_path(self) -> Path:

@@ -24,7 +24,7 @@ from litestar.params import FromPath, QueryParameter, RawBody
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.problems import MEDIA_TYPE
 from api.schemas import Problem as ProblemDoc
-from core.contract import Contract
+from core.contract import Contract, Person
 from core.contract_load import (
     CALENDARS_DIR,
     CONTRACT_SUFFIXES,
@@ -34,6 +34,7 @@ from core.contract_load import (
     check_contracts,
 )
 from core.errors import ContractError, NotFoundError, Problem
+from core.queries import mask_email, mask_mobile
 from core.runtime import Runtime
 from core.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
 
@@ -218,7 +219,7 @@ def show_contract(request: Request[Any, Any, Any], contract_id: FromPath[str]) -
         if found is None or found.contract.customer.id != scope:
             raise NotFoundError(f"unknown contract {contract_id!r}")
         lc = found
-    return details(lc)
+    return details(lc, customer_view=scope is not None)
 
 
 @post(
@@ -301,16 +302,37 @@ def summary(lc: LoadedContract) -> ContractSummary:
     )
 
 
-def details(lc: LoadedContract) -> ContractDetail:
+def details(lc: LoadedContract, *, customer_view: bool = False) -> ContractDetail:
     contract = lc.contract
     program = lc.catalog.programs.get(contract.program)
     return ContractDetail(
         id=contract.id,
         file=Path(lc.file).name,
-        contract=contract,
+        contract=staff_masked(contract) if customer_view else contract,
         tiers=sorted({device.tier for device in contract.devices}),
         program_tiers=list(program.tiers) if program else [],
         zones=list(lc.zone_resolver.zones),
+    )
+
+
+def staff_masked(contract: Contract) -> Contract:
+    """The contract as its customer sees it: our staff's mobiles and e-mail addresses masked
+    as notifications mask them (``139****2306``, ``s***@mingsheng.example.cn``). Office
+    phones (the 7x24 hotline) stay: they are how the customer reaches us."""
+    staff = contract.our_staff
+    masked = {
+        role: _masked(person)
+        for role in ("project_manager", "service_manager", "complaint_manager", "spare_manager")
+        if (person := getattr(staff, role)) is not None
+    }
+    return msgspec.structs.replace(contract, our_staff=msgspec.structs.replace(staff, **masked))
+
+
+def _masked(person: Person) -> Person:
+    return msgspec.structs.replace(
+        person,
+        mobile=mask_mobile(person.mobile) if person.mobile else person.mobile,
+        email=mask_email(person.email) if person.email else person.email,
     )
 
 

@@ -25,8 +25,13 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings each back end needs for correctness under concurrency."""
+    """An engine with the settings each back end needs for correctness under concurrency.
+
+    ``hide_parameters``: a failing statement's error text leaves out the bound values
+    (callers' phone numbers, e-mail addresses), so that no log that prints it holds them.
+    """
     url = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

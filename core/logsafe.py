@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import traceback
 
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import OperationalError, StatementError
 
 from core.queries import redact
 
@@ -20,14 +20,21 @@ from core.queries import redact
 def describe(exc: BaseException) -> str:
     """One line for a log: what failed, without values."""
     name = _name(exc)
+    if isinstance(exc, OperationalError):
+        # the connection's state (refused, timed out, cancelled): no row data, worth telling
+        return f"{name}: {_database(exc.orig)}: {_first_line(exc.orig)}"
     if isinstance(exc, StatementError):
         return f"{name}: {_database(exc.orig)}"
     if isinstance(exc.__cause__ or exc.__context__, StatementError):
         inner = exc.__cause__ or exc.__context__
         assert isinstance(inner, StatementError)
         return f"{name} (from {_name(inner)}: {_database(inner.orig)})"
-    lines = str(exc).strip().splitlines()
-    return f"{name}: {redact(lines[0]) if lines else ''}"
+    return f"{name}: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException | None) -> str:
+    lines = str(exc).strip().splitlines() if exc is not None else []
+    return redact(lines[0]) or "" if lines else ""
 
 
 def frames(exc: BaseException) -> str:

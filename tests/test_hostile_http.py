@@ -214,6 +214,20 @@ def test_a_served_database_error_logs_no_personal_data(db_url: str, tmp_path: Pa
         server.kill()
 
 
+def test_log_lines_keep_what_failed_and_mask_what_is_personal() -> None:
+    from core.logsafe import describe
+
+    assert describe(ValueError(f"bad caller {PHONE} <{EMAIL}>\nmore")) == (
+        "ValueError: bad caller 139****1111 <l***@example.cn>"
+    )
+    engine = make_engine("postgresql://postgres@127.0.0.1:1/nothing")
+    with pytest.raises(Exception) as caught:
+        engine.connect()
+    line = describe(caught.value)  # a refused connection is still told as such
+    assert line.startswith("sqlalchemy.exc.OperationalError: psycopg.OperationalError")
+    assert "port 1 failed" in line
+
+
 def test_a_customer_sees_our_staff_mobiles_and_emails_masked(api: Api) -> None:
     url = "/api/v1/contracts/sdgw-2025"
     own = api.client.get(url, headers=api.headers("customer", customer="sdgw"))

@@ -87,7 +87,6 @@ def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) ->
         "port": options.port,
         "log_level": "info",
         "http": http_protocol(settings),
-        "h11_max_incomplete_event_size": settings.http_max_header_bytes,  # if h11 is chosen
     }
     background = None
     try:

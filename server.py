@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.routes import HTTPRoute
 
 from api.auth import PrincipalCache
 from api.decoding import StrictRequest
@@ -29,7 +32,8 @@ def create_app(
     if migrate:
         upgrade(runtime.engine)
     registry = Registry()
-    return Litestar(
+    allow = AllowHeader()
+    app = Litestar(
         route_handlers=[healthz, readyz, metrics, *API_ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=_openapi(),
@@ -41,11 +45,44 @@ def create_app(
             }
         ),
         middleware=[metrics_middleware(registry)],
+        before_send=[allow],
         request_max_body_size=MAX_BODY,
         request_class=StrictRequest,  # bodies decoded strictly, as the OpenAPI says
         on_shutdown=[runtime.close],
         debug=False,
     )
+    allow.learn(app)
+    return app
+
+
+class AllowHeader:
+    """``OPTIONS`` names every method of its path in ``Allow``.
+
+    litestar 2.25 builds a path's OPTIONS handler with the route of the first handlers
+    registered on the path; a controller's ``@post("/")`` and ``@get("/")`` then answer
+    ``Allow: GET, OPTIONS`` without POST. This hook rewrites the header from the final routes.
+    """
+
+    def __init__(self) -> None:
+        self._methods: dict[int, bytes] = {}  # id(OPTIONS handler) -> "GET, OPTIONS, POST"
+
+    def learn(self, app: Litestar) -> None:
+        for route in app.routes:
+            if isinstance(route, HTTPRoute):
+                allowed = ", ".join(sorted(route.methods)).encode("ascii")
+                for handler in route.route_handlers:
+                    if "OPTIONS" in handler.http_methods:
+                        self._methods[id(handler)] = allowed
+
+    async def __call__(self, message: Any, scope: Any) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+            return
+        allowed = self._methods.get(id(scope.get("route_handler")))
+        headers = list(message.get("headers", []))
+        if allowed is None or not any(k.lower() == b"allow" for k, _ in headers):
+            return  # not the OPTIONS handler's answer (a 401 from the guard, say)
+        message["headers"] = [(k, v) for k, v in headers if k.lower() != b"allow"]
+        message["headers"].append((b"allow", allowed))
 
 
 def _openapi() -> OpenAPIConfig:

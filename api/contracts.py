@@ -24,7 +24,7 @@ from litestar.params import FromPath, QueryParameter, RawBody
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.problems import MEDIA_TYPE
 from api.schemas import Problem as ProblemDoc
-from core.contract import Contract
+from core.contract import Contract, Person
 from core.contract_load import (
     CALENDARS_DIR,
     CONTRACT_SUFFIXES,
@@ -34,8 +34,9 @@ from core.contract_load import (
     check_contracts,
 )
 from core.errors import ContractError, NotFoundError, Problem
+from core.queries import mask_email, mask_mobile
 from core.runtime import Runtime
-from core.yamlsource import YamlDoc, convert, parse
+from core.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
 
 CHECKERS = ("admin", "project_manager", "service_manager")
 RELOADERS = ("admin",)
@@ -222,7 +223,7 @@ def show_contract(request: Request[Any, Any, Any], contract_id: FromPath[str]) -
         if found is None or found.contract.customer.id != scope:
             raise NotFoundError(f"unknown contract {contract_id!r}")
         lc = found
-    return details(lc)
+    return details(lc, customer_view=scope is not None)
 
 
 @post(
@@ -247,7 +248,10 @@ def check_upload(
     """
     files = uploaded_files(request.content_type[0], body, name)
     runtime = _runtime(request)
-    return check_files(files, runtime.contracts, Path(runtime.settings.contracts_dir), runtime.pm)
+    settings = runtime.settings
+    return check_files(
+        files, runtime.contracts, Path(settings.contracts_dir), runtime.pm, settings.yaml_limits
+    )
 
 
 @post(
@@ -270,7 +274,9 @@ def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
     directory = Path(runtime.settings.contracts_dir)
     with _RELOAD_LOCK:
         old = runtime.contracts
-        loaded, problems = check_contracts([directory], pm=runtime.pm)
+        loaded, problems = check_contracts(
+            [directory], pm=runtime.pm, limits=runtime.settings.yaml_limits
+        )
         if problems or loaded is None:
             raise ContractError(relative_problems(problems, directory))
         # plain assignments of the new set: a request already holding the old one finishes
@@ -308,16 +314,37 @@ def summary(lc: LoadedContract) -> ContractSummary:
     )
 
 
-def details(lc: LoadedContract) -> ContractDetail:
+def details(lc: LoadedContract, *, customer_view: bool = False) -> ContractDetail:
     contract = lc.contract
     program = lc.catalog.programs.get(contract.program)
     return ContractDetail(
         id=contract.id,
         file=Path(lc.file).name,
-        contract=contract,
+        contract=staff_masked(contract) if customer_view else contract,
         tiers=sorted({device.tier for device in contract.devices}),
         program_tiers=list(program.tiers) if program else [],
         zones=list(lc.zone_resolver.zones),
+    )
+
+
+def staff_masked(contract: Contract) -> Contract:
+    """The contract as its customer sees it: our staff's mobiles and e-mail addresses masked
+    as notifications mask them (``139****2306``, ``s***@mingsheng.example.cn``). Office
+    phones (the 7x24 hotline) stay: they are how the customer reaches us."""
+    staff = contract.our_staff
+    masked = {
+        role: _masked(person)
+        for role in ("project_manager", "service_manager", "complaint_manager", "spare_manager")
+        if (person := getattr(staff, role)) is not None
+    }
+    return msgspec.structs.replace(contract, our_staff=msgspec.structs.replace(staff, **masked))
+
+
+def _masked(person: Person) -> Person:
+    return msgspec.structs.replace(
+        person,
+        mobile=mask_mobile(person.mobile) if person.mobile else person.mobile,
+        email=mask_email(person.email) if person.email else person.email,
     )
 
 
@@ -374,14 +401,18 @@ def _invalid(path: str | None, message: str) -> ValidationException:
 
 
 def check_files(
-    files: Mapping[str, bytes], current: ContractSet, contracts_dir: Path, pm: pluggy.PluginManager
+    files: Mapping[str, bytes],
+    current: ContractSet,
+    contracts_dir: Path,
+    pm: pluggy.PluginManager,
+    limits: YamlLimits = DEFAULT_LIMITS,
 ) -> CheckResult:
     """Run the CLI's checks on the uploads beside a copy of the tier catalog and calendars.
 
     The other loaded contracts are compared in memory (device serials must stay unique), so
     that their problems, if any appeared on disk since loading, are not the upload's.
     """
-    uploads = list(_parsed(files))
+    uploads = list(_parsed(files, limits))
     replaced = {contract.id for _, contract in uploads}
     others = [
         lc
@@ -397,7 +428,7 @@ def check_files(
                 shutil.copy(contracts_dir / tiers, root / tiers)
         if (contracts_dir / CALENDARS_DIR).is_dir():
             shutil.copytree(contracts_dir / CALENDARS_DIR, root / CALENDARS_DIR)
-        loaded, problems = check_contracts([root], pm=pm)
+        loaded, problems = check_contracts([root], pm=pm, limits=limits)
         problems = relative_problems(problems, root)
     problems += serial_clashes(uploads, others)
     if problems or loaded is None:
@@ -412,11 +443,13 @@ def check_files(
     )
 
 
-def _parsed(files: Mapping[str, bytes]) -> Iterable[tuple[YamlDoc, Contract]]:
+def _parsed(files: Mapping[str, bytes], limits: YamlLimits) -> Iterable[tuple[YamlDoc, Contract]]:
     """The uploads that decode as contracts; the others' errors come from the full check."""
     for file, content in files.items():
+        if len(content) > limits.max_bytes:
+            continue  # the full check says so, located
         try:
-            doc = parse(file, content.decode("utf-8"))
+            doc = parse(file, content.decode("utf-8"), limits=limits)
             yield doc, convert(doc, Contract)
         except (ContractError, UnicodeDecodeError):
             continue

@@ -26,6 +26,7 @@ from core.errors import (
     NotFoundError,
     SlaError,
 )
+from core.logsafe import describe, frames
 from core.migrate import SchemaNotReady
 from core.tokens import InvalidToken
 
@@ -64,6 +65,11 @@ def status_of(exc: CasetrackError) -> int:
     return 400
 
 
+def problem_type(title: str) -> str:
+    """The problem's ``type``: ``/problems/`` and the title as a slug."""
+    return "/problems/" + (re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "error")
+
+
 def problem(
     request: Request[Any, Any, Any],
     status: int,
@@ -71,18 +77,20 @@ def problem(
     detail: str,
     *,
     retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "error"
     body = {
-        "type": f"/problems/{slug}",
+        "type": problem_type(title),
         "title": title,
         "status": status,
         "detail": detail,
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = str(retry_after or RETRY_DATABASE)
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
@@ -147,7 +155,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         401: "unauthorized",
         403: "forbidden",
     }.get(exc.status_code, "http error")
-    return problem(request, exc.status_code, title, str(exc.detail))
+    # litestar's 405 names the path's methods in `Allow` (RFC 9110 requires it): keep it
+    return problem(request, exc.status_code, title, str(exc.detail), headers=exc.headers)
 
 
 def database_unavailable(request: Request[Any, Any, Any], exc: SQLAlchemyError) -> Response[Any]:
@@ -171,8 +180,16 @@ def database_unavailable(request: Request[Any, Any, Any], exc: SQLAlchemyError) 
 
 
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # a bug: log it with its trace for us, tell the client only that it happened
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # a bug: log where it happened for us, tell the client only that it happened. Never the
+    # exception's text as is: a database error's holds the caller's phone and e-mail
+    # (core/logsafe.py); never the request's body or query either.
+    log.error(
+        "unhandled error on %s %s: %s\n%s",
+        request.method,
+        request.url.path,
+        describe(exc),
+        frames(exc),
+    )
     return problem(request, 500, "internal error", "an unexpected error occurred; it was logged")
 
 

@@ -96,5 +96,7 @@ class Background:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+    # no personal data: a database error's text holds the rows it failed on (core/logsafe.py)
+    from core.logsafe import describe
+
+    return describe(exc)

@@ -77,8 +77,10 @@ def _add_contracts(commands: argparse._SubParsersAction) -> None:
 
 def _contracts_check(args: argparse.Namespace) -> int:
     from core.contract_load import check_contracts
+    from core.settings import Settings
 
-    loaded, problems = check_contracts(args.paths)
+    limits = Settings.from_env().yaml_limits
+    loaded, problems = check_contracts(args.paths, limits=limits)
     if problems:
         _print_problems(ContractError(problems))
         return 1

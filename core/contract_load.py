@@ -39,7 +39,7 @@ from core.contract_schema import contract_schema
 from core.errors import ContractError, NotFoundError, Problem
 from core.holidays import HolidayRegistry, build_registry
 from core.plugins import collect_named, make_plugin_manager
-from core.yamlsource import YamlDoc, convert, parse
+from core.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
 from core.zones import Site, ZoneMatch, ZoneResolver
 
 if TYPE_CHECKING:
@@ -194,9 +194,10 @@ def load_contracts(
     *,
     pm: PluginManager | None = None,
     calendar_dirs: Sequence[Path] | None = None,
+    limits: YamlLimits = DEFAULT_LIMITS,
 ) -> ContractSet:
     """Load and check contracts; raises ContractError listing every problem in every file."""
-    loaded, problems = check_contracts(paths, pm=pm, calendar_dirs=calendar_dirs)
+    loaded, problems = check_contracts(paths, pm=pm, calendar_dirs=calendar_dirs, limits=limits)
     if problems or loaded is None:
         raise ContractError(problems)
     return loaded
@@ -207,19 +208,23 @@ def check_contracts(
     *,
     pm: PluginManager | None = None,
     calendar_dirs: Sequence[Path] | None = None,
+    limits: YamlLimits = DEFAULT_LIMITS,
 ) -> tuple[ContractSet | None, list[Problem]]:
-    """Load and check contracts; returns the set (None when anything is wrong) and problems."""
+    """Load and check contracts; returns the set (None when anything is wrong) and problems.
+
+    Every contract and tier file is read within ``limits`` (size, depth, aliases, time).
+    """
     pm = pm if pm is not None else make_plugin_manager()
     problems: list[Problem] = []
     layout = _layout(paths, problems)
     dirs = layout.calendar_dirs if calendar_dirs is None else [Path(d) for d in calendar_dirs]
     plugins = Plugins.collect(pm)
     registry = _registry(pm, dirs, problems)
-    catalog = _load_catalog(layout.tiers, registry, problems) if layout.tiers else None
+    catalog = _load_catalog(layout.tiers, registry, problems, limits) if layout.tiers else None
     checker = Checker(catalog or TierCatalog(), catalog is not None, registry, plugins)
     loaded: list[LoadedContract] = []
     for file in layout.contracts:
-        lc = _load_contract(file, checker, problems)
+        lc = _load_contract(file, checker, problems, limits)
         if lc is not None:
             loaded.append(lc)
     problems += duplicate_problems(loaded)
@@ -341,10 +346,10 @@ def _registry(pm: PluginManager, dirs: Sequence[Path], problems: list[Problem]) 
 
 
 def _load_catalog(
-    path: Path, registry: HolidayRegistry, problems: list[Problem]
+    path: Path, registry: HolidayRegistry, problems: list[Problem], limits: YamlLimits
 ) -> TierCatalog | None:
     try:
-        doc = parse(path)
+        doc = parse(path, limits=limits)
         catalog = convert(doc, TierCatalog)
     except ContractError as exc:
         problems += exc.problems
@@ -356,10 +361,12 @@ def _load_catalog(
 # --- one contract ------------------------------------------------------------------------------
 
 
-def _load_contract(file: Path, checker: Checker, problems: list[Problem]) -> LoadedContract | None:
+def _load_contract(
+    file: Path, checker: Checker, problems: list[Problem], limits: YamlLimits
+) -> LoadedContract | None:
     """Decode one file; structural errors stop it, semantic problems are all collected."""
     try:
-        doc = parse(file)
+        doc = parse(file, limits=limits)
         contract = convert(doc, Contract)
     except ContractError as exc:
         problems += exc.problems

@@ -31,8 +31,13 @@ def make_engine(url: str, *, timeouts: DbTimeouts | None = None, **kwargs: Any) 
     """An engine with the settings each back end needs for correctness under concurrency.
 
     On PostgreSQL waits are bounded by ``timeouts`` (the server and the CLI pass the
-    CASETRACK_DB_* settings); without them only connecting and the pool are bounded."""
+    CASETRACK_DB_* settings); without them only connecting and the pool are bounded.
+
+    ``hide_parameters``: a failing statement's error text leaves out the bound values
+    (callers' phone numbers, e-mail addresses), so that no log that prints it holds them.
+    """
     url = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -68,7 +68,7 @@ def build_runtime(
 ) -> Runtime:
     """Load contracts and plugins, connect the database, build the desk."""
     pm = pm or make_plugin_manager()
-    contracts = load_contracts([Path(settings.contracts_dir)], pm=pm)
+    contracts = load_contracts([Path(settings.contracts_dir)], pm=pm, limits=settings.yaml_limits)
     engine = make_engine(settings.database_url, timeouts=settings.db_timeouts)
     sessions = make_sessionmaker(engine, audit_key=load_audit_key(settings, create=True))
 

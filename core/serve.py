@@ -52,8 +52,19 @@ def app_from_env() -> Litestar:
     from server import create_app
 
     die_with_parent()
+    settings = Settings.from_env()
+    http_protocol(settings)  # this worker's connections: the limits of its environment
+    return create_app(settings)
 
-    return create_app(Settings.from_env())
+
+def http_protocol(settings: Settings) -> type:
+    """uvicorn's HTTP protocol with the request-head limits of ``settings`` (api/protocol.py)."""
+    from api.protocol import configure
+
+    return configure(
+        max_header_bytes=settings.http_max_header_bytes,
+        header_seconds=settings.http_header_seconds,
+    )
 
 
 def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) -> int:
@@ -75,7 +86,12 @@ def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) ->
     except BaseException:
         runtime.close()
         raise
-    common = {"host": options.host, "port": options.port, "log_level": "info"}
+    common = {
+        "host": options.host,
+        "port": options.port,
+        "log_level": "info",
+        "http": http_protocol(settings),
+    }
     background = None
     try:
         background = start_background(runtime, options, out)  # BrokerUrlError: one line

@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 
 from core.errors import CasetrackError
+from core.yamlsource import YamlLimits
 
 if TYPE_CHECKING:
     from core.db_timeouts import DbTimeouts
 
 DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
-Seconds = Annotated[float, msgspec.Meta(ge=0)]
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+Seconds = Annotated[float, msgspec.Meta(ge=0)]  # 0 allowed (e.g. no statement limit)
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class SettingsError(CasetrackError):
@@ -66,6 +69,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # warn (contracts check, serve, /readyz, /metrics) when a calendar region's published
     # holiday data ends within this many days (docs/calendars.md)
     calendar_horizon_days: Annotated[int, msgspec.Meta(ge=0)] = 60
+    # hostile input (docs/contracts.md, docs/api.md): what one YAML file may cost to read,
+    # and how much and how long the HTTP server waits for a request's line and headers
+    yaml_max_bytes: Positive = YamlLimits.max_bytes
+    yaml_max_depth: Positive = YamlLimits.max_depth
+    yaml_max_aliases: Positive = YamlLimits.max_aliases
+    yaml_max_nodes: Positive = YamlLimits.max_nodes
+    yaml_max_seconds: PositiveSeconds = YamlLimits.max_seconds
+    http_max_header_bytes: Positive = 16_384
+    http_header_seconds: PositiveSeconds = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +101,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             connect=self.db_connect_timeout,
             statement=self.db_statement_timeout,
             pool=self.db_pool_timeout,
+        )
+
+    @property
+    def yaml_limits(self) -> YamlLimits:
+        return YamlLimits(
+            max_bytes=self.yaml_max_bytes,
+            max_depth=self.yaml_max_depth,
+            max_aliases=self.yaml_max_aliases,
+            max_nodes=self.yaml_max_nodes,
+            max_seconds=self.yaml_max_seconds,
         )
 
     @property

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -17,8 +18,131 @@ from core.errors import ContractError, Problem
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class YamlLimits:
+    """What one YAML file may cost to read (settings: ``CASETRACK_YAML_MAX_*``).
+
+    Aliases repeat the node they name, so a few hundred bytes can stand for billions of
+    nodes ("billion laughs"): the expanded size is counted while composing and refused
+    before anything walks it.
+    """
+
+    max_bytes: int = 1_000_000  # the HTTP body limit too
+    max_depth: int = 50  # nesting, counted through aliases; contracts use about 8
+    max_aliases: int = 100
+    max_nodes: int = 250_000  # after alias expansion
+    max_seconds: float = 10.0  # a 1 MB contract parses in about 2 s on a slow core
+
+
+DEFAULT_LIMITS = YamlLimits()
+# longer numbers are refused (int() of 100,000 digits is slow, and Python refuses > 4,300)
+MAX_NUMBER_CHARS = 100
+
+
+class LimitExceeded(yaml.MarkedYAMLError):
+    """A YAML file over one of the YamlLimits, with the position where it went over."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 numbers, so ``15:00`` stays the string "15:00"."""
+    """SafeLoader without YAML 1.1's base-60 numbers, so ``15:00`` stays the string "15:00".
+
+    Composing counts depth, aliases, expanded nodes and time against ``limits``.
+    """
+
+    def __init__(
+        self,
+        stream: str,
+        limits: YamlLimits = DEFAULT_LIMITS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(stream)
+        self.limits, self._clock = limits, clock
+        self._deadline = clock() + limits.max_seconds
+        self._depth = self._aliases = 0
+        # id(node) -> (nodes it expands to, its height); only finished nodes are here
+        self._sizes: dict[int, tuple[int, int]] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        mark = event.start_mark
+        if self._clock() > self._deadline:
+            raise LimitExceeded(
+                problem=f"reading took longer than {self.limits.max_seconds:g} s "
+                "(CASETRACK_YAML_MAX_SECONDS)",
+                problem_mark=mark,
+            )
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(parent, index, event)
+        self._depth += 1
+        if self._depth > self.limits.max_depth:
+            raise LimitExceeded(
+                problem=f"nested deeper than {self.limits.max_depth} levels "
+                "(CASETRACK_YAML_MAX_DEPTH)",
+                problem_mark=mark,
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._measure(node)
+        return node
+
+    def _alias(self, parent: yaml.Node | None, index: Any, event: yaml.AliasEvent) -> yaml.Node:
+        self._aliases += 1
+        if self._aliases > self.limits.max_aliases:
+            raise LimitExceeded(
+                problem=f"more than {self.limits.max_aliases} aliases (CASETRACK_YAML_MAX_ALIASES)",
+                problem_mark=event.start_mark,
+            )
+        node = super().compose_node(parent, index)
+        if id(node) not in self._sizes:  # its anchor is still open: a node inside itself
+            raise LimitExceeded(
+                problem=f"alias *{event.anchor} refers to a node that contains it",
+                problem_mark=event.start_mark,
+            )
+        return node
+
+    def _measure(self, node: yaml.Node) -> None:
+        """Record the node's expanded size and height; refuse it over the limits."""
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            children = []
+        sizes = [self._sizes[id(child)] for child in children]
+        count = 1 + sum(size for size, _ in sizes)
+        height = 1 + max((h for _, h in sizes), default=0)
+        if count > self.limits.max_nodes:
+            raise LimitExceeded(
+                problem=f"expands to more than {self.limits.max_nodes:,} nodes, aliases "
+                "repeated (CASETRACK_YAML_MAX_NODES)",
+                problem_mark=node.start_mark,
+            )
+        if height > self.limits.max_depth:
+            raise LimitExceeded(
+                problem=f"nested deeper than {self.limits.max_depth} levels through aliases "
+                "(CASETRACK_YAML_MAX_DEPTH)",
+                problem_mark=node.start_mark,
+            )
+        self._sizes[id(node)] = (count, height)
+
+
+def _number(construct: Callable[[Any, yaml.ScalarNode], Any]) -> Callable[..., Any]:
+    def guarded(loader: _Loader, node: yaml.ScalarNode) -> Any:
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise LimitExceeded(
+                problem=f"a number of {len(node.value):,} characters; at most "
+                f"{MAX_NUMBER_CHARS} (quote it if it is text)",
+                problem_mark=node.start_mark,
+            )
+        return construct(loader, node)
+
+    return guarded
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _number(yaml.SafeLoader.construct_yaml_int))
+_Loader.add_constructor("tag:yaml.org,2002:float", _number(yaml.SafeLoader.construct_yaml_float))
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -89,16 +213,17 @@ class YamlDoc:
         return Problem(self.file, line, column, path, message)
 
 
-def parse(path: Path | str, text: str | None = None) -> YamlDoc:
-    """Parse one YAML file; syntax errors and duplicate keys raise ContractError with position."""
+def parse(
+    path: Path | str, text: str | None = None, *, limits: YamlLimits = DEFAULT_LIMITS
+) -> YamlDoc:
+    """Parse one YAML file within ``limits``; syntax errors, duplicate keys and files over a
+    limit raise ContractError with position."""
     file = str(path)
     if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ContractError([Problem(file, None, None, "$", f"cannot read: {exc}")]) from exc
+        text = _read(Path(path), limits)
+    _check_size(file, text, limits)
     try:
-        loader = _Loader(text)
+        loader = _Loader(text, limits)
     except yaml.reader.ReaderError as exc:  # a control character: PyYAML refuses the text
         line, col = _position(text, exc.position)
         raise ContractError(
@@ -110,6 +235,10 @@ def parse(path: Path | str, text: str | None = None) -> YamlDoc:
         if problems:
             raise ContractError(problems)
         data = loader.construct_document(root) if root is not None else None
+    except LimitExceeded as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise ContractError([Problem(file, line, col, "$", f"YAML: {exc.problem}")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -120,6 +249,41 @@ def parse(path: Path | str, text: str | None = None) -> YamlDoc:
     finally:
         loader.dispose()
     return YamlDoc(file, data, root)
+
+
+def _read(path: Path, limits: YamlLimits) -> str:
+    """The file's text; one far over the size limit is not read at all."""
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise ContractError([_too_big(file, 1, 1, size, limits)])
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError([Problem(file, None, None, "$", f"cannot read: {exc}")]) from exc
+
+
+def _check_size(file: str, text: str, limits: YamlLimits) -> None:
+    """ContractError located at the first character past ``limits.max_bytes``."""
+    if len(text) * 4 <= limits.max_bytes:  # UTF-8 takes at most 4 bytes a character
+        return
+    encoded = text.encode("utf-8", errors="surrogatepass")
+    if len(encoded) <= limits.max_bytes:
+        return
+    within = len(encoded[: limits.max_bytes].decode("utf-8", errors="ignore"))
+    line, col = _position(text, within)
+    raise ContractError([_too_big(file, line, col, len(encoded), limits)])
+
+
+def _too_big(file: str, line: int, col: int, size: int, limits: YamlLimits) -> Problem:
+    return Problem(
+        file,
+        line,
+        col,
+        "$",
+        f"YAML: the file has {size:,} bytes; at most {limits.max_bytes:,} are read "
+        "(CASETRACK_YAML_MAX_BYTES)",
+    )
 
 
 _WHOLE = object()  # "convert the whole document" (None is a legitimate YAML value)

@@ -16,9 +16,9 @@ from api.health import healthz, metrics, readyz
 from api.metrics import Registry, metrics_middleware
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import API_ROUTES
-from core.migrate import upgrade
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
+from core.store.migrate import upgrade
 
 MAX_BODY = 1_000_000  # bytes; a larger request body is answered with 413
 

@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from core.desk import Forbidden
-from core.tokens import STAFF_ROLES, Principal, authenticate, hash_token
+from core.store.tokens import STAFF_ROLES, Principal, authenticate, hash_token
 
 STAFF = tuple(sorted(STAFF_ROLES))
 EVERYONE = (*STAFF, "customer")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.schemas import case_detail_response, open_case_examples, problem_responses
-from core import limits, orm
+from core import limits
 from core.case import Status
 from core.commands import (
     Assign,
@@ -42,7 +42,9 @@ from core.commands import (
 )
 from core.desk import CaseDesk, Forbidden, Receipt
 from core.errors import NotFoundError
-from core.queries import (
+from core.runtime import Runtime
+from core.store import orm
+from core.store.queries import (
     MAX_LIMIT,
     CaseDetail,
     CaseFilter,
@@ -53,8 +55,7 @@ from core.queries import (
     get_case,
     list_cases,
 )
-from core.runtime import Runtime
-from core.tokens import Principal
+from core.store.tokens import Principal
 
 # customer and contract ids, as contracts spell them (core.contract.Identifier)
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -184,7 +185,7 @@ ONE_CASE = {200: case_detail_response("The case after the command."), **COMMAND_
 
 
 class CaseController(Controller):
-    """Cases: one resource, every handler delegates to core.desk / core.queries."""
+    """Cases: one resource, every handler delegates to core.desk / core.store.queries."""
 
     path = f"{PREFIX}/cases"
     tags = ("cases",)

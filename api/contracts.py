@@ -25,18 +25,12 @@ from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.problems import MEDIA_TYPE
 from api.schemas import Problem as ProblemDoc
 from core.contract import Contract, Person
-from core.contract_load import (
-    CALENDARS_DIR,
-    CONTRACT_SUFFIXES,
-    TIERS_FILES,
-    ContractSet,
-    LoadedContract,
-    check_contracts,
-)
 from core.errors import ContractError, NotFoundError, Problem
-from core.queries import mask_email, mask_mobile
+from core.loaded import ContractSet, LoadedContract
 from core.runtime import Runtime
-from core.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
+from core.sources.contracts import CALENDARS_DIR, CONTRACT_SUFFIXES, TIERS_FILES, check_contracts
+from core.sources.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
+from core.store.queries import mask_email, mask_mobile
 
 CHECKERS = ("admin", "project_manager", "service_manager")
 RELOADERS = ("admin",)

@@ -10,10 +10,10 @@ from litestar import Request, Response, get
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from core import orm
 from core.case import OPEN_STATUSES
-from core.delivery import PENDING_STATES
-from core.migrate import require_current
+from core.jobs.deliver import PENDING_STATES
+from core.store import orm
+from core.store.migrate import require_current
 
 
 @get("/healthz", sync_to_thread=False, tags=["health"], operation_id="healthz")

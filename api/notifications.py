@@ -12,11 +12,11 @@ from api.auth import authenticated
 from api.cases import NUMBER, PREFIX, Cursor, Limit
 from api.problems import MEDIA_TYPE
 from api.schemas import Problem
+from core.jobs.outbox import NotificationFilter, NotificationState, list_notifications, retry
 from core.limits import MAX_ID
-from core.outbox import NotificationFilter, NotificationState, list_notifications, retry
-from core.queries import NotificationView, Page
 from core.runtime import Runtime
-from core.tokens import Principal
+from core.store.queries import NotificationView, Page
+from core.store.tokens import Principal
 
 # who watches deliveries and may send a notice again (docs/api.md, "Notifications")
 MANAGERS = ("admin", "complaint_manager", "project_manager", "service_manager")

@@ -26,9 +26,9 @@ from core.errors import (
     NotFoundError,
     SlaError,
 )
-from core.logsafe import describe, frames
-from core.migrate import SchemaNotReady
-from core.tokens import InvalidToken
+from core.store.logsafe import describe, frames
+from core.store.migrate import SchemaNotReady
+from core.store.tokens import InvalidToken
 
 log = logging.getLogger("casetrack.api")
 MEDIA_TYPE = "application/problem+json"

@@ -9,7 +9,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
 from api.problems import MEDIA_TYPE
-from core.queries import CaseDetail
+from core.store.queries import CaseDetail
 
 
 class FieldProblem(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -4,7 +4,7 @@
 
 `POST /insert` takes a JSON object (decoded by litestar, as the case endpoint decodes its
 body), inserts one row into `bench_ceiling` with SQLAlchemy Core on an engine made by
-core.db.make_engine (the engine settings casetrack uses: SQLite pragmas and BEGIN IMMEDIATE,
+core.store.db.make_engine (the engine settings casetrack uses: SQLite pragmas and BEGIN IMMEDIATE,
 PostgreSQL pre-ping, default pool) and answers 201. No auth, no ORM, no business rules: the
 best a litestar endpoint can do against that database on this machine.
 """
@@ -23,7 +23,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.db import make_engine
+from core.store.db import make_engine
 
 metadata = MetaData()
 ceiling = Table(

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from core.orm import Case, SlaClock
+from core.store.orm import Case, SlaClock
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # the instant asked "what is due?"
 HOSPITAL = "wdkn-hospital-2026"

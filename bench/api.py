@@ -7,12 +7,12 @@ Usage: python bench/api.py [--backend sqlite|postgresql|both] [--requests 2000]
 For each back end:
 1. A fresh database (SQLite: a file in a temporary directory; PostgreSQL: a
    `casetrack_bench_<random>` database this script creates and drops), migrated with
-   core.migrate.upgrade, and an `agent` token created directly in it.
+   core.store.migrate.upgrade, and an `agent` token created directly in it.
 2. Two servers, each a uvicorn subprocess with one worker and no access log, on free loopback
-   ports: the real app (`core.serve:app_from_env` if that module exists, else
+   ports: the real app (`cli.serve:app_from_env` if that module exists, else
    bench/_api_server.py, which calls `create_app(Settings.from_env())`), and the ceiling
    (bench/_ceiling_app.py: `POST /insert` does one INSERT on the same database with an engine
-   from core.db.make_engine). Both must answer /readyz before the load starts.
+   from core.store.db.make_engine). Both must answer /readyz before the load starts.
 3. Load, concurrency by concurrency: the ceiling insert, case open (POST /api/v1/cases),
    case get (GET /api/v1/cases/{number} of a case opened beforehand) and list
    (GET /api/v1/cases?limit=20). Each cell sends a fixed number of requests (--requests, or
@@ -64,9 +64,9 @@ from _common import fresh_database, percentile, table  # noqa: E402  (bench/ is 
 
 from core.case import Category, Channel, RequestType  # noqa: E402
 from core.commands import Caller, OpenCase  # noqa: E402
-from core.db import make_engine, make_sessionmaker  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
-from core.tokens import create_token  # noqa: E402
+from core.store.db import make_engine, make_sessionmaker  # noqa: E402
+from core.store.migrate import upgrade  # noqa: E402
+from core.store.tokens import create_token  # noqa: E402
 
 HOST = "127.0.0.1"
 HOSPITAL = "wdkn-hospital-2026"
@@ -137,12 +137,12 @@ class Server:
 
 
 def app_target(profile: bool) -> tuple[str, list[str]]:
-    """The real app's uvicorn target: core.serve when it exists (unless profiling)."""
-    if not profile and importlib.util.find_spec("core.serve") is not None:
-        spec = importlib.util.find_spec("core.serve")
+    """The real app's uvicorn target: cli.serve when it exists (unless profiling)."""
+    if not profile and importlib.util.find_spec("cli.serve") is not None:
+        spec = importlib.util.find_spec("cli.serve")
         source = Path(spec.origin).read_text() if spec and spec.origin else ""
         if "def app_from_env" in source:
-            return "core.serve:app_from_env", []
+            return "cli.serve:app_from_env", []
     return "_api_server:app_from_env", ["--app-dir", str(ROOT / "bench")]
 
 

@@ -20,7 +20,7 @@ every database this script makes is dropped at the end, every Redis key it made 
    (started NOW - 1h - j, deadline NOW + 1h - j on the 24x7 `duty` calendar, j < 20 min:
    the 50 % rung is due, the 75 % one is not), the k of the previous run moved back into the
    future, then on PostgreSQL `VACUUM` of the touched tables and a CHECKPOINT (SQLite: a WAL
-   checkpoint), then one `core.scheduler.tick(runtime, now=NOW, limit=k)` timed. Each run
+   checkpoint), then one `core.jobs.scheduler.tick(runtime, now=NOW, limit=k)` timed. Each run
    must fire k levels (k `escalated` events, 2k outbox rows: the 50 % rung notifies the
    on-duty engineer by e-mail and SMS) and leave nothing due. "idle" is a tick with nothing
    due (the fixed cost: staff directory, one claim query). The plan of the claim query tick
@@ -30,10 +30,10 @@ every database this script makes is dropped at the end, every Redis key it made 
    round robin to the five duty engineers) are made due at the real time; the runtime's
    clock is the real clock. Every level gives 2 notifications (e-mail and SMS), so --alerts
    2,000 is 1,000 levels. Two paths, same notifications, same process:
-   - direct (the baseline): `tick` until nothing is due, then `core.delivery.deliver` on
+   - direct (the baseline): `tick` until nothing is due, then `core.jobs.deliver.deliver` on
      every row, in a loop (threads 1) or a thread pool of that many threads; no broker.
    - redis: an in-process dramatiq Worker (`Jobs.worker(threads=W)`) on a RedisBroker with a
-     unique queue; a scheduler thread runs passes back to back as core.background.one_pass
+     unique queue; a scheduler thread runs passes back to back as core.jobs.loop.one_pass
      does (`tick`, then `relay` with DeliveryPolicy(digest_window=0): no digest hold) until
      one finds nothing, while the main thread polls the outbox every 20 ms until all rows
      are `sent`.
@@ -81,15 +81,15 @@ import _providers  # noqa: E402  (bench/ is on sys.path)
 from _common import fresh_database, percentile, table, top_costs  # noqa: E402
 from _seed import CALENDAR, HOSPITAL, NOW, STOPPED_SHARE, YEAR_S, analyze, load  # noqa: E402
 
-from core import orm  # noqa: E402
-from core.delivery import DeliveryPolicy, deliver  # noqa: E402
-from core.jobs import Jobs, make_broker, set_broker  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
+from core.jobs.broker import Jobs, make_broker, set_broker  # noqa: E402
+from core.jobs.deliver import DeliveryPolicy, deliver  # noqa: E402
+from core.jobs.relay import relay  # noqa: E402
+from core.jobs.scheduler import tick  # noqa: E402
 from core.plugins import make_plugin_manager  # noqa: E402
-from core.relay import relay  # noqa: E402
 from core.runtime import Runtime, build_runtime  # noqa: E402
-from core.scheduler import tick  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from core.store import orm  # noqa: E402
+from core.store.migrate import upgrade  # noqa: E402
 from plugins.email_notify.sender import message_id  # noqa: E402
 from plugins.sms_notify.gateway import out_id  # noqa: E402
 
@@ -569,7 +569,7 @@ def drive_broker(
     spent = {"tick": 0.0, "relay": 0.0}
     failures: list[BaseException] = []
 
-    def schedule() -> None:  # core.background.one_pass, back to back, timed in two parts
+    def schedule() -> None:  # core.jobs.loop.one_pass, back to back, timed in two parts
         try:
             while True:
                 now = runtime.clock()

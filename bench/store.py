@@ -8,14 +8,14 @@ postgresql+psycopg://postgres@127.0.0.1:5432/test); the user needs CREATEDB.
 
 1. Cases opened per second: a fresh database per back end (SQLite: a file in a temporary
    directory; PostgreSQL: a `casetrack_bench_<random>` database this script creates and
-   drops), migrated with core.migrate.upgrade, then `CaseDesk.open_case` --open-n times one
+   drops), migrated with core.store.migrate.upgrade, then `CaseDesk.open_case` --open-n times one
    after the other (each case with its clocks and first event in one transaction), then the
    same number again from --threads threads at once to show contention.
 2. "Which clocks are due now" as the clock table grows: sla_clocks rows (one parent case per
    four clocks) are bulk-loaded into another fresh database, grown size by size. Alert times
    are spread over the year after a fixed NOW, 20% of the clocks are stopped (NULL
    next_alert_at), and exactly --k clocks are due at every size. ANALYZE runs after each
-   load. `core.queries.due_clocks(session, NOW, limit=1000)` is timed --runs times per size.
+   load. `core.store.queries.due_clocks(session, NOW, limit=1000)` is timed --runs times per size.
    The result should stay flat: k rows through a range scan of the partial index
    ix_sla_clocks_next_alert_at. The script fails if the plan does not name that index.
    On PostgreSQL the scan is timed twice: as psycopg runs it by default (prepared on the
@@ -55,12 +55,13 @@ from _seed import HOSPITAL, NOW, STOPPED_SHARE, YEAR_S, analyze, load
 
 from core.case import Category, Channel, RequestType
 from core.commands import Caller, OpenCase
-from core.contract_load import ContractSet, load_contracts
-from core.db import make_engine, make_sessionmaker
 from core.desk import CaseDesk
-from core.migrate import upgrade
-from core.orm import Case, CaseEvent, SlaClock
-from core.queries import due_clocks, explain_due_clocks
+from core.loaded import ContractSet
+from core.sources.contracts import load_contracts
+from core.store.db import make_engine, make_sessionmaker
+from core.store.migrate import upgrade
+from core.store.orm import Case, CaseEvent, SlaClock
+from core.store.queries import due_clocks, explain_due_clocks
 
 ROOT = Path(__file__).resolve().parent.parent
 INDEX = "ix_sla_clocks_next_alert_at"

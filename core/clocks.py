@@ -220,7 +220,7 @@ def plan_alerts(clock: ClockRow, cal: Calendar, ladder: Sequence[Alert]) -> None
 
 # --- the history's record of a clock ---------------------------------------------------------
 
-# what an event records of each clock it starts or changes (core.replay checks the rows
+# what an event records of each clock it starts or changes (core.store.replay checks the rows
 # against the last record); the alert bookkeeping (alert_level, next_alert_at) is a plan,
 # not an outcome, and is left out
 SNAPSHOT_FIELDS = (

@@ -3,8 +3,8 @@
 Every Struct forbids unknown keys and uses kebab-case keys (``remote-access``), so a typo in a
 contract is an error with a file:line:column, never a silently ignored clause. Defaults that
 are ours rather than the handbook's are marked "(ours)" and listed in docs/contracts.md.
-Loading lives in ``core.contract_load``, cross-checks in ``core.contract_check``, calendar
-building in ``core.contract_calendars`` and the JSON Schema in ``core.contract_schema``.
+Loading lives in ``core.sources.contracts``, cross-checks in ``core.sources.checks``, calendar
+building in ``core.contract_calendars`` and the JSON Schema in ``core.sources.schema``.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ class InvalidCursor(CasetrackError):
 
 
 class SecretKeyError(CasetrackError):
-    """The credential key is missing or not a valid Fernet key (see core.secrets)."""
+    """The credential key is missing or not a valid Fernet key (see core.store.secrets)."""
 
     title = "secret key error"
 
@@ -168,6 +168,6 @@ class CredentialsUnreadable(CasetrackError):
 
 
 class AuditKeyError(CasetrackError):
-    """The audit key is missing, too short, unreadable or readable by others (core.seal)."""
+    """The audit key is missing, too short, unreadable or readable by others (core.store.seal)."""
 
     title = "audit key error"

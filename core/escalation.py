@@ -15,7 +15,7 @@ from core.errors import CasetrackError
 
 if TYPE_CHECKING:
     from core.calendar import Calendar
-    from core.contract_load import LoadedContract
+    from core.loaded import LoadedContract
     from core.staff import Person, StaffDirectory
 
 __all__ = [

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from core.errors import CalendarDataMissing, PluginError
+from core.errors import CalendarDataMissing
 
 if TYPE_CHECKING:
-    from pluggy import PluginManager
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,43 +229,3 @@ def horizon_warnings(
     """The warning lines of ``horizon_report`` (empty when every region reaches far enough)."""
     lines = (h.warning(within) for h in horizon_report(registry, regions, today))
     return [line for line in lines if line]
-
-
-def build_registry(pm: PluginManager, calendar_dirs: Iterable[Path] = ()) -> HolidayRegistry:
-    """Plugins' data first, then every ``*.yaml`` under ``calendar_dirs`` (which overrides)."""
-    from core.holiday_files import load_holiday_dir
-    from core.plugins import call_register_hook
-
-    registry = HolidayRegistry()
-    call_register_hook(pm, "register_holidays", lambda plugin: _guarded(registry, plugin))
-    call_register_hook(pm, "register_holiday_rules", lambda plugin: _guarded_rule(registry, plugin))
-    for directory in calendar_dirs:
-        for year in load_holiday_dir(Path(directory)):
-            registry.register(
-                year.region, year.year, year.holidays, year.workdays, year.source, year.names
-            )
-    return registry
-
-
-def _guarded(registry: HolidayRegistry, plugin: str) -> Callable[..., None]:
-    """A ``register`` callback that blames ``plugin`` for data it got wrong."""
-
-    def register(*args: Any, **kwargs: Any) -> None:
-        try:
-            registry.register(*args, **kwargs)
-        except (TypeError, ValueError) as exc:
-            raise PluginError(plugin, f"register_holidays: {exc}") from exc
-
-    return register
-
-
-def _guarded_rule(registry: HolidayRegistry, plugin: str) -> Callable[..., None]:
-    """A ``register`` callback for rules that blames ``plugin`` for a wrong call."""
-
-    def register(*args: Any, **kwargs: Any) -> None:
-        try:
-            registry.register_rule(*args, **kwargs)
-        except (TypeError, ValueError) as exc:
-            raise PluginError(plugin, f"register_holiday_rules: {exc}") from exc
-
-    return register

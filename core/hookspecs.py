@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from core.contract_load import LoadedContract
-    from core.orm import CaseEvent
+    from core.loaded import LoadedContract
+    from core.store.orm import CaseEvent
 
 PROJECT = "casetrack"
 
@@ -90,8 +90,8 @@ def register_contract_checks(register: Callable[..., None]) -> None:
 def case_event_recorded(event: CaseEvent, contract: LoadedContract | None) -> None:
     """Fires after the transaction that appended an event to a case's history committed.
 
-    :param event: the ``core.orm.CaseEvent`` row (kind, seq, actor, at, payload, visibility).
-    :param contract: the case's ``core.contract_load.LoadedContract`` (None if unknown).
+    :param event: the ``core.store.orm.CaseEvent`` row (kind, seq, actor, at, payload, visibility).
+    :param contract: the case's ``core.sources.contracts.LoadedContract`` (None if unknown).
 
     Implementations must not block: enqueue work and return. Results are ignored.
     """

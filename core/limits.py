@@ -1,9 +1,10 @@
-"""Input limits in one table: the database columns (core.orm) and the command Structs
+"""Input limits in one table: the database columns (core.store.orm) and the command Structs
 (core.commands) read their text lengths here, so an API field never takes more than its column
 keeps. tests/test_hostile_input.py holds the migrated columns of both back ends to it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 # --- text columns, in characters (VARCHAR(n): PostgreSQL refuses more, SQLite would keep it) --
@@ -34,3 +35,37 @@ LONGITUDE = 180.0
 # an appointment window, seen from the moment the case opens (docs/api.md, "Times")
 APPOINTMENT_PAST = timedelta(days=1)  # a visit that started earlier today may still be logged
 APPOINTMENT_HORIZON = timedelta(days=366)  # contracts run for a year
+
+
+# --- reading YAML (core.sources.yamlsource) and waiting for PostgreSQL (core.store.db) ------
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """What one YAML file may cost to read (settings: ``CASETRACK_YAML_MAX_*``).
+
+    Aliases repeat the node they name, so a few hundred bytes can stand for billions of
+    nodes ("billion laughs"): the expanded size is counted while composing and refused
+    before anything walks it.
+    """
+
+    max_bytes: int = 1_000_000  # the HTTP body limit too
+    max_depth: int = 50  # nesting, counted through aliases; contracts use about 8
+    max_aliases: int = 100
+    max_nodes: int = 250_000  # after alias expansion
+    max_seconds: float = 10.0  # a 1 MB contract parses in about 2 s on a slow core
+
+
+@dataclass(frozen=True, slots=True)
+class DbTimeouts:
+    """Seconds; the defaults are ours (CASETRACK_DB_*_TIMEOUT override them)."""
+
+    connect: float = 3.0  # open a connection (libpq counts whole seconds, at least 2)
+    statement: float = 10.0  # the server cancels a statement running longer; 0: never
+    pool: float = 5.0  # wait for a free pooled connection before giving up
+
+    @property
+    def answer(self) -> float | None:
+        """How long the client waits for a reply before it gives the connection up: the
+        statement's time plus the connect time for the way there and back. None: forever."""
+        return self.statement + self.connect if self.statement > 0 else None

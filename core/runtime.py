@@ -13,15 +13,16 @@ import pluggy
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import orm
-from core.contract_load import ContractSet, LoadedContract, load_contracts
-from core.db import make_engine, make_sessionmaker
 from core.desk import CaseDesk
 from core.holidays import RegionHorizon, horizon_report
+from core.loaded import ContractSet, LoadedContract
 from core.plugins import make_plugin_manager
-from core.seal import load_audit_key
-from core.secrets import CredentialVault, load_key
 from core.settings import Settings
+from core.sources.contracts import load_contracts
+from core.store import orm
+from core.store.db import make_engine, make_sessionmaker
+from core.store.seal import load_audit_key
+from core.store.secrets import CredentialVault, load_key
 
 
 @dataclass

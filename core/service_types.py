@@ -12,7 +12,7 @@ from msgspec import Meta
 
 from core.case import APPOINTMENT_CATEGORIES, Category
 from core.errors import CasetrackError, ContractError, NotFoundError
-from core.yamlsource import convert, parse
+from core.sources.yamlsource import convert, parse
 
 # core.contract imports this module (Contract.service_types), so nothing here may import
 # core.contract: the Structs below repeat its conventions (frozen, kebab-case, unknown keys

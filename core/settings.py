@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import msgspec
 
 from core.errors import CasetrackError
-from core.yamlsource import YamlLimits
-
-if TYPE_CHECKING:
-    from core.db_timeouts import DbTimeouts
+from core.limits import DbTimeouts, YamlLimits
 
 DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
 Positive = Annotated[int, msgspec.Meta(gt=0)]
@@ -95,8 +92,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def db_timeouts(self) -> DbTimeouts:
-        from core.db_timeouts import DbTimeouts
-
         return DbTimeouts(
             connect=self.db_connect_timeout,
             statement=self.db_statement_timeout,

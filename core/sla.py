@@ -21,7 +21,7 @@ from core.errors import NaiveDatetimeError, SlaError
 
 if TYPE_CHECKING:
     from core.calendar import Calendar
-    from core.contract_load import LoadedContract
+    from core.loaded import LoadedContract
 
 
 @dataclass(frozen=True, slots=True)

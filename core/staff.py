@@ -18,7 +18,7 @@ from msgspec import field as msgspec_field
 from core.contract import Base, DaysText, Identifier, default_calendars
 from core.contract_calendars import parse_days
 from core.errors import ContractError, NaiveDatetimeError, Problem
-from core.yamlsource import YamlDoc, convert, parse
+from core.sources.yamlsource import YamlDoc, convert, parse
 
 __all__ = [
     "STAFF_FILE",
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # Beside the contracts but in a folder of its own: every *.yaml directly in contracts/ is
-# read as a contract (core.contract_load) and checked as one (tests/test_contract_files.py).
+# read as a contract (core.sources.contracts) and checked as one (tests/test_contract_files.py).
 STAFF_FILE = Path("contracts") / "staff" / "staff.yaml"
 
 StaffRole = Literal[

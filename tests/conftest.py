@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_sessionmaker
-from core.migrate import upgrade
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
-from core.tokens import create_token
+from core.store.db import make_engine, make_sessionmaker
+from core.store.migrate import upgrade
+from core.store.tokens import create_token
 
 if TYPE_CHECKING:
     from litestar.testing import TestClient

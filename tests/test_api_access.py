@@ -9,8 +9,8 @@ from sqlalchemy import select
 from test_api_cases import CASES, SCHOOL, SWITCH, call, open_body
 
 from conftest import Api
-from core import orm
-from core.tokens import hash_token, revoke_token
+from core.store import orm
+from core.store.tokens import hash_token, revoke_token
 
 CUSTOMER_A = "wdkn-hospital"  # holds HOSPITAL
 CUSTOMER_B = "rsyz"  # holds SCHOOL

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from api.schemas import CASE_DETAIL_EXAMPLE, OPEN_CASE_EXAMPLE
 from conftest import Api
-from core import orm
-from core.queries import CaseDetail
 from core.service_types import effective_service_type
+from core.store import orm
+from core.store.queries import CaseDetail
 
 CASES = "/api/v1/cases"
 HOSPITAL = "wdkn-hospital-2026"  # customer wdkn-hospital, 2026-01-01 .. 2026-12-31

@@ -16,8 +16,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
+from cli.demo import seed_demo
 from conftest import Api
-from core.demo import seed_demo
 
 SEED_AT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 EXAMPLES = 15  # per operation and back end: bounded, so CI stays fast

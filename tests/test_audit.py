@@ -14,20 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_desk import HIS, HOSPITAL, T0, consult_cmd, contracts, open_cmd  # noqa: F401 - fixture
 from test_history import new_case
 
-from core import orm
-from core.audit import (
-    EVENT_SEAL_MISMATCH,
-    HASH_MISMATCH,
-    HEAD_SEAL_MISMATCH,
-    HEAD_UNSEALED,
-    NO_KEY,
-    AuditReport,
-    Break,
-    seal_unsealed,
-    verify,
-)
+from cli.main import main
 from core.case import Status
-from core.cli import main
 from core.commands import (
     Assign,
     CallLog,
@@ -46,17 +34,29 @@ from core.commands import (
     ReportProgress,
     Resolve,
 )
-from core.contract_load import ContractSet
-from core.db import make_sessionmaker
 from core.desk import CaseDesk
 from core.errors import AuditKeyError, NotFoundError
 from core.handover import HandOverTarget
-from core.history import GENESIS, append_event, event_hash, utc_iso
-from core.replay import Finding
-from core.seal import load_audit_key
-from core.secrets import CredentialVault
+from core.loaded import ContractSet
 from core.service_types import effective_service_type
 from core.settings import Settings
+from core.store import orm
+from core.store.audit import (
+    EVENT_SEAL_MISMATCH,
+    HASH_MISMATCH,
+    HEAD_SEAL_MISMATCH,
+    HEAD_UNSEALED,
+    NO_KEY,
+    AuditReport,
+    Break,
+    seal_unsealed,
+    verify,
+)
+from core.store.db import make_sessionmaker
+from core.store.history import GENESIS, append_event, event_hash, utc_iso
+from core.store.replay import Finding
+from core.store.seal import load_audit_key
+from core.store.secrets import CredentialVault
 
 KEY = b"test-audit-key-0123456789abcdef-0123456789"
 NUMBERS = ("MS-2026-000001", "MS-2026-000002", "MS-2026-000003")
@@ -261,7 +261,7 @@ def test_verify_streams_across_batches(
 ) -> None:
     rewrite(engine, three_cases[NUMBERS[1]], 3, payload={})
     edit_case(engine, NUMBERS[2], priority="P4")
-    monkeypatch.setattr("core.audit.REPLAY_BATCH", 2)  # replay reads rows while streaming
+    monkeypatch.setattr("core.store.audit.REPLAY_BATCH", 2)  # replay reads rows while streaming
     with sessions() as session:
         small = verify(session, key=KEY, batch_size=3)  # batches end inside cases
     assert small == audit(sessions)
@@ -713,7 +713,7 @@ def test_migration_0005_round_trip_keeps_chains_and_the_append_only_guard(
 ) -> None:
     from alembic import command
 
-    from core.migrate import alembic_config, upgrade
+    from core.store.migrate import alembic_config, upgrade
 
     config = alembic_config(engine)
     with engine.begin() as connection:

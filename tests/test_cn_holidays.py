@@ -13,9 +13,10 @@ from chinese_calendar.constants import workdays as package_workdays
 from lunardate import LunarDate
 
 from core.errors import CalendarDataMissing
-from core.holiday_files import load_holiday_file
-from core.holidays import HolidayRegistry, build_registry
+from core.holidays import HolidayRegistry
 from core.plugins import make_plugin_manager
+from core.sources.holiday_files import load_holiday_file
+from core.sources.registry import build_registry
 from plugins.cn_holidays import hooks as cn_hooks
 from plugins.cn_holidays import provisional
 

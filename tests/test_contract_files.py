@@ -8,9 +8,9 @@ import pluggy
 import pytest
 
 from core.contract import TierCatalog
-from core.contract_load import check_contracts, load_contracts
 from core.plugins import make_plugin_manager
-from core.yamlsource import convert, parse
+from core.sources.contracts import check_contracts, load_contracts
+from core.sources.yamlsource import convert, parse
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 FILES = sorted(p for p in CONTRACTS.glob("*.y*ml") if p.name not in ("tiers.yaml", "tiers.yml"))

@@ -15,10 +15,11 @@ import core.contract
 from core import hookimpl
 from core.contract import CalendarSpec, default_diagnosis
 from core.contract_calendars import build_calendar, parse_days, parse_span, parse_week
-from core.contract_load import ContractSet, LoadedContract, check_contracts, load_contracts
-from core.contract_schema import contract_schema
 from core.errors import ContractError, NotFoundError, Problem
+from core.loaded import ContractSet, LoadedContract
 from core.plugins import make_plugin_manager
+from core.sources.contracts import check_contracts, load_contracts
+from core.sources.schema import contract_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
@@ -757,14 +758,14 @@ def test_schema_is_json_schema_2020_12() -> None:
 
 
 def test_split_modules_stay_importable_from_contract_load() -> None:
-    # core.contract_load was split; callers outside this repo may still import from it
+    # core.sources.contracts was split; callers outside this repo may still import from it
     import core.contract_calendars
-    import core.contract_load
-    import core.contract_schema
+    import core.sources.contracts
+    import core.sources.schema
 
     for name in ("build_calendar", "parse_clock", "parse_days", "parse_span", "parse_week"):
-        assert getattr(core.contract_load, name) is getattr(core.contract_calendars, name)
-    assert core.contract_load.region_holidays is core.contract_calendars.region_holidays
-    assert core.contract_load.visible_calendars is core.contract_calendars.visible_calendars
-    assert core.contract_load.contract_schema is core.contract_schema.contract_schema
-    assert set(core.contract_load.__all__) <= set(dir(core.contract_load))
+        assert getattr(core.sources.contracts, name) is getattr(core.contract_calendars, name)
+    assert core.sources.contracts.region_holidays is core.contract_calendars.region_holidays
+    assert core.sources.contracts.visible_calendars is core.contract_calendars.visible_calendars
+    assert core.sources.contracts.contract_schema is core.sources.schema.contract_schema
+    assert set(core.sources.contracts.__all__) <= set(dir(core.sources.contracts))

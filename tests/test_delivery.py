@@ -18,12 +18,13 @@ from test_desk import at
 from test_email_notify import Recorder, free_port
 from test_scheduler import opened
 
-from core import hookimpl, orm
-from core.delivery import DeliveryPolicy, deliver, due_notifications
+from core import hookimpl
+from core.jobs.deliver import DeliveryPolicy, deliver, due_notifications
+from core.jobs.outbox import NotificationNotRetryable, retry
+from core.jobs.scheduler import tick
 from core.notify import Delivery, Notice, TransientDeliveryError
-from core.outbox import NotificationNotRetryable, retry
 from core.runtime import Runtime
-from core.scheduler import tick
+from core.store import orm
 from plugins.email_notify.sender import message_id
 
 contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests

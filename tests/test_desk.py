@@ -14,7 +14,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import orm
 from core.case import Category, Channel, IllegalTransition, RequestType, Status
 from core.clocks import ClockError
 from core.commands import (
@@ -37,11 +36,13 @@ from core.commands import (
     Resolve,
     Window,
 )
-from core.contract_load import ContractSet, load_contracts
 from core.desk import CaseDesk, CloseRefused, Forbidden, InvalidCommand
 from core.errors import ConflictError, NotFoundError
-from core.secrets import CredentialVault
+from core.loaded import ContractSet
 from core.service_types import effective_service_type
+from core.sources.contracts import load_contracts
+from core.store import orm
+from core.store.secrets import CredentialVault
 
 ROOT = Path(__file__).resolve().parent.parent
 SH = ZoneInfo("Asia/Shanghai")
@@ -545,7 +546,7 @@ def test_detail_of_a_new_case_equals_reading_it_back(
 ) -> None:
     import msgspec
 
-    from core.queries import detail_of_new_case, get_case
+    from core.store.queries import detail_of_new_case, get_case
 
     receipt = desk.open_case(consult_cmd(emergency=True), actor="agent", now=T0)
     assert receipt.case is not None

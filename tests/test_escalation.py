@@ -13,7 +13,6 @@ import pytest
 
 from core.clocks import ladder_for
 from core.contract import EscalationStep
-from core.contract_load import ContractSet, LoadedContract, load_contracts
 from core.errors import NotFoundError
 from core.escalation import (
     PlannedNotice,
@@ -24,7 +23,9 @@ from core.escalation import (
     plan_notices,
     recipients_for,
 )
+from core.loaded import ContractSet, LoadedContract
 from core.plugins import make_plugin_manager
+from core.sources.contracts import load_contracts
 from core.staff import STAFF_FILE, StaffDirectory, load_staff
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -38,12 +38,12 @@ from test_jobs import drop_queue, need
 from test_scheduler import opened
 from test_sms_notify import KEY_ID, SECRET, SIGN, FakeAlibaba
 
-from core import orm
-from core.delivery import DeliveryPolicy
-from core.jobs import Jobs, make_broker, set_broker
-from core.relay import relay
+from core.jobs.broker import Jobs, make_broker, set_broker
+from core.jobs.deliver import DeliveryPolicy
+from core.jobs.relay import relay
+from core.jobs.scheduler import tick
 from core.runtime import Runtime
-from core.scheduler import tick
+from core.store import orm
 
 contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests
 runtime = test_scheduler.runtime
@@ -330,7 +330,7 @@ def visible_to_managers(
     """The dead letter in the managers' view; their retry sends it once the gateway is back."""
     from litestar.testing import TestClient
 
-    from core.tokens import create_token
+    from core.store.tokens import create_token
     from server import create_app
 
     with runtime.sessions.begin() as session:

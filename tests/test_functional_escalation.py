@@ -19,7 +19,7 @@ from test_contract_load import col_of, copy, line_of, only, problems_of
 from test_desk import T0, at, consult_cmd
 
 from conftest import Api
-from core import orm, sla
+from core import sla
 from core.case import IllegalTransition, Status
 from core.clocks import ladder_for
 from core.commands import (
@@ -34,16 +34,18 @@ from core.commands import (
     Resolve,
 )
 from core.contract import Duration, EscalationStep
-from core.contract_load import ContractSet, load_contracts
 from core.desk import CaseDesk
 from core.errors import InvalidField, SlaError
 from core.escalation import is_urgent
 from core.handover import HandOverTarget, direction, functional_level
+from core.jobs.scheduler import tick
+from core.loaded import ContractSet
 from core.plugins import make_plugin_manager
 from core.runtime import Runtime
-from core.scheduler import tick
-from core.secrets import CredentialVault
 from core.settings import Settings
+from core.sources.contracts import load_contracts
+from core.store import orm
+from core.store.secrets import CredentialVault
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"

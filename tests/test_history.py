@@ -14,9 +14,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import orm
 from core.errors import NaiveDatetimeError
-from core.history import (
+from core.store import orm
+from core.store.history import (
     GENESIS,
     append_event,
     canonical,

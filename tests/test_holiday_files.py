@@ -1,4 +1,4 @@
-"""core.holiday_files: the YAML holiday format, and every error located by file:line:column."""
+"""core.sources.holiday_files: the YAML holiday format, every error located by file:line:col."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ContractError
-from core.holiday_files import load_holiday_dir, load_holiday_file
+from core.sources.holiday_files import load_holiday_dir, load_holiday_file
 
 
 def write(directory: Path, name: str, text: str) -> Path:

@@ -15,17 +15,17 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli.main import main
+from cli.serve import horizon_lines
 from conftest import Api
-from core import orm
 from core.case import Category, Channel, RequestType, Status
-from core.cli import main
 from core.commands import Assign, Caller, ChangeStatus, OpenCase
-from core.contract_load import load_contracts
 from core.desk import CaseDesk
 from core.runtime import build_runtime
-from core.secrets import CredentialVault
-from core.serve import horizon_lines
 from core.settings import Settings
+from core.sources.contracts import load_contracts
+from core.store import orm
+from core.store.secrets import CredentialVault
 
 ROOT = Path(__file__).resolve().parent.parent
 SH = ZoneInfo("Asia/Shanghai")

@@ -25,10 +25,10 @@ from sqlalchemy import text
 from test_serve import Server, serve_env, token_of
 from test_yamlsource import BILLION_LAUGHS
 
+from cli.main import main
 from conftest import API_NOW, Api
-from core.cli import main
-from core.db import make_engine
-from core.tokens import create_token
+from core.store.db import make_engine
+from core.store.tokens import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"
@@ -215,7 +215,7 @@ def test_a_served_database_error_logs_no_personal_data(db_url: str, tmp_path: Pa
 
 
 def test_log_lines_keep_what_failed_and_mask_what_is_personal() -> None:
-    from core.logsafe import describe
+    from core.store.logsafe import describe
 
     assert describe(ValueError(f"bad caller {PHONE} <{EMAIL}>\nmore")) == (
         "ValueError: bad caller 139****1111 <l***@example.cn>"

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import Engine, String, func, inspect, select
 
 from conftest import API_NOW, Api
-from core import limits, orm
+from core import limits
 from core.case import Category, Channel, RequestType, Status
 from core.commands import Assign, Caller, ChangeStatus, ExcludeClock, OpenCase, Priority
 from core.service_types import effective_service_type
+from core.store import orm
 
 CASES = "/api/v1/cases"
 NOTIFICATIONS = "/api/v1/notifications"
@@ -115,7 +116,7 @@ SERVER_CHOSEN = {
     ("cases", "customer_id"),  # the contract's customer
     ("cases", "zone"),
     ("cases", "last_hash"),
-    ("cases", "head_mac"),  # core.seal: the HMAC of the chain head
+    ("cases", "head_mac"),  # core.store.seal: the HMAC of the chain head
     ("sla_clocks", "state"),
     ("sla_clocks", "calendar"),
     ("sla_clocks", "target"),
@@ -155,7 +156,7 @@ def test_every_string_column_matches_its_api_field(engine: Engine) -> None:
 
 
 def test_orm_and_limits_agree() -> None:
-    """core.orm reads core.limits: the model (what migrations are made from) agrees too."""
+    """core.store.orm reads core.limits: the model (what migrations are made from) agrees too."""
     for struct, name, table, column in API_COLUMNS:
         model_type = orm.Base.metadata.tables[table].c[column].type
         assert isinstance(model_type, String)
@@ -496,7 +497,7 @@ def test_the_openapi_document_states_the_limits(api: Api) -> None:
 
 
 def test_token_names_fit_the_actor_columns(sessions: Any) -> None:
-    from core.tokens import Principal, TokenError, create_token
+    from core.store.tokens import Principal, TokenError, create_token
 
     longest = "n" * limits.TOKEN_NAME
     actor = Principal(limits.MAX_ID, longest, frozenset({"agent"}), None).actor

@@ -15,12 +15,12 @@ from test_delivery import DUE, rows, spooled
 from test_email_notify import Recorder
 from test_scheduler import opened
 
-from core import orm
-from core.delivery import DeliveryPolicy
-from core.jobs import Jobs, make_broker, set_broker
-from core.relay import relay
+from core.jobs.broker import Jobs, make_broker, set_broker
+from core.jobs.deliver import DeliveryPolicy
+from core.jobs.relay import relay
+from core.jobs.scheduler import tick
 from core.runtime import Runtime
-from core.scheduler import tick
+from core.store import orm
 
 contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests
 runtime = test_scheduler.runtime

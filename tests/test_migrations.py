@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from core.migrate import current_revision, head_revision, is_current
-from core.orm import Base
+from core.store.migrate import current_revision, head_revision, is_current
+from core.store.orm import Base
 
 
 def test_database_is_at_head_after_upgrade(engine: Engine) -> None:

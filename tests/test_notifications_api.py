@@ -1,7 +1,7 @@
 """Notification delivery state on the case and the managers' dead-letter view, on both back ends.
 
 Outbox rows are real: a case is opened over HTTP, the scheduler fires its first-response
-warning (one e-mail and one SMS to the on-duty engineer) and core.delivery sends them through
+warning (one e-mail and one SMS to the on-duty engineer) and core.jobs.deliver sends them through
 a scripted notifier that answers sent, failed (refused for good) or transient (dead after
 one attempt).
 """
@@ -22,14 +22,15 @@ from sqlalchemy import event, select
 from test_api_cases import CASES, call, open_body
 
 from conftest import Api
-from core import hookimpl, orm
-from core.audit import verify
-from core.delivery import DeliveryPolicy, deliver, due_notifications
+from core import hookimpl
+from core.jobs.deliver import DeliveryPolicy, deliver, due_notifications
+from core.jobs.outbox import NotificationNotRetryable
+from core.jobs.outbox import retry as outbox_retry
+from core.jobs.scheduler import tick
 from core.notify import Delivery, Notice, TransientDeliveryError
-from core.outbox import NotificationNotRetryable
-from core.outbox import retry as outbox_retry
-from core.queries import get_case, mask_email, mask_mobile, redact
-from core.scheduler import tick
+from core.store import orm
+from core.store.audit import verify
+from core.store.queries import get_case, mask_email, mask_mobile, redact
 
 NOTIFICATIONS = "/api/v1/notifications"
 MANAGERS = ("service_manager", "project_manager", "complaint_manager", "admin")

@@ -29,11 +29,11 @@ from sqlalchemy.exc import OperationalError
 from test_serve import Server, serve_env
 
 from conftest import Templates
-from core.db import make_engine
-from core.db_timeouts import DbTimeouts, unbounded
 from core.runtime import build_runtime
 from core.settings import Settings, SettingsError
-from core.tokens import create_token
+from core.store.db import make_engine
+from core.store.db_timeouts import DbTimeouts, unbounded
+from core.store.tokens import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 10.0  # seconds: "answered within the timeouts", loosely (behaviour, not speed)
@@ -353,7 +353,7 @@ def test_a_slow_statement_is_cancelled_but_migrations_are_not_limited(db_url: st
 
 CHILD = """
 import os, signal, threading, time
-from core.lifeline import _watch
+from cli.lifeline import _watch
 signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a stop that hangs: only the hard exit helps
 threading.Thread(target=_watch, args=(os.getppid(), 0.05, 0.5), daemon=True).start()
 print(os.getpid(), flush=True)

@@ -15,7 +15,6 @@ import pytest
 
 from core import hookimpl, hookspecs
 from core.errors import PluginError
-from core.holidays import build_registry
 from core.plugins import (
     BUILTIN_PLUGINS,
     call_register_hook,
@@ -23,6 +22,7 @@ from core.plugins import (
     make_plugin_manager,
     plugin_names,
 )
+from core.sources.registry import build_registry
 from plugins.vendor_rma.channels import RmaChannel
 
 ROOT = Path(__file__).resolve().parents[1]

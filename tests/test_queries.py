@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import transaction
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
-from core.orm import Case, CaseEvent, CaseSecret, SlaClock
-from core.queries import (
+from core.store.db import transaction
+from core.store.orm import Case, CaseEvent, CaseSecret, SlaClock
+from core.store.queries import (
     MAX_LIMIT,
     CaseFilter,
     CaseSummary,

@@ -18,15 +18,15 @@ from test_desk import at
 from test_email_notify import Recorder
 from test_scheduler import opened
 
-from core import orm
-from core.background import Background
-from core.cli import main
-from core.delivery import DeliveryPolicy
-from core.jobs import Jobs, make_broker, set_broker
-from core.relay import plan_batches, relay
+from cli.main import main
+from cli.serve import ServeOptions, start_background
+from core.jobs.broker import Jobs, make_broker, set_broker
+from core.jobs.deliver import DeliveryPolicy
+from core.jobs.loop import Background
+from core.jobs.relay import plan_batches, relay
+from core.jobs.scheduler import tick
 from core.runtime import Runtime
-from core.scheduler import tick
-from core.serve import ServeOptions, start_background
+from core.store import orm
 
 contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests
 runtime = test_scheduler.runtime

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core import hookimpl, orm
+from core import hookimpl
 from core.case import Category, Channel, RequestType
 from core.commands import Assign, Caller, OpenCase
-from core.db import make_engine
-from core.migrate import upgrade
 from core.plugins import make_plugin_manager
 from core.runtime import build_runtime
 from core.settings import Settings
+from core.store import orm
+from core.store.db import make_engine
+from core.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 10, 14, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

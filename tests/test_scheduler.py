@@ -15,10 +15,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from test_desk import T0, at, consult_cmd
 
-from core import orm
-from core.audit import verify
+from cli.main import main
 from core.case import Status
-from core.cli import main
 from core.commands import (
     Assign,
     ChangePriority,
@@ -27,13 +25,16 @@ from core.commands import (
     FirstResponse,
     RequestOnsite,
 )
-from core.contract_load import ContractSet, load_contracts
 from core.desk import CaseDesk
+from core.jobs.scheduler import TickReport, tick
+from core.loaded import ContractSet
 from core.plugins import make_plugin_manager
 from core.runtime import Runtime
-from core.scheduler import TickReport, tick
-from core.secrets import CredentialVault
 from core.settings import Settings
+from core.sources.contracts import load_contracts
+from core.store import orm
+from core.store.audit import verify
+from core.store.secrets import CredentialVault
 
 ROOT = Path(__file__).resolve().parent.parent
 

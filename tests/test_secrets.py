@@ -11,14 +11,14 @@ import pytest
 from cryptography.fernet import Fernet
 
 from core.errors import CasetrackError, CredentialsUnreadable, SecretKeyError
-from core.secrets import (
+from core.settings import Settings
+from core.store.secrets import (
     KEY_FILE,
     CredentialVault,
     RemoteCredentials,
     load_key,
     redact,
 )
-from core.settings import Settings
 
 SECRET = "Xq7-pa55w0rd!"
 CREDS = {

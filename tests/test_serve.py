@@ -23,18 +23,18 @@ import pytest
 from sqlalchemy import select
 
 from api.auth import customer_scope
-from core import audit, orm
+from cli.demo import BANK, ENGINEER, HEADLINE, HOSPITAL, PORT, REMOTE, SCHOOL, seed_demo
+from cli.main import main
+from cli.serve import base_url
 from core.case import Status
-from core.cli import main
-from core.demo import BANK, ENGINEER, HEADLINE, HOSPITAL, PORT, REMOTE, SCHOOL, seed_demo
 from core.desk import Forbidden
 from core.errors import NotFoundError
-from core.queries import CaseFilter, get_case, list_cases
 from core.runtime import Runtime, build_runtime
-from core.seal import load_audit_key
-from core.serve import base_url
 from core.settings import Settings
-from core.tokens import authenticate
+from core.store import audit, orm
+from core.store.queries import CaseFilter, get_case, list_cases
+from core.store.seal import load_audit_key
+from core.store.tokens import authenticate
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"

@@ -10,7 +10,6 @@ import pluggy
 import pytest
 
 from core.case import APPOINTMENT_CATEGORIES, Category
-from core.contract_load import check_contracts, load_contracts
 from core.errors import NotFoundError
 from core.plugins import make_plugin_manager
 from core.service_types import (
@@ -22,6 +21,7 @@ from core.service_types import (
     load_service_types,
     missing_for_close,
 )
+from core.sources.contracts import check_contracts, load_contracts
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = ROOT / "contracts"

@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from core import sla
-from core.contract_load import LoadedContract, load_contracts
 from core.errors import NaiveDatetimeError, SlaError
+from core.loaded import LoadedContract
+from core.sources.contracts import load_contracts
 
 ROOT = Path(__file__).resolve().parent.parent
 SH = ZoneInfo("Asia/Shanghai")

@@ -18,13 +18,13 @@ from test_desk import at
 from test_email_notify import Recorder
 from test_scheduler import answered, opened
 
-from core import orm
 from core.commands import FirstResponse, Resolve
-from core.delivery import DeliveryPolicy, deliver
-from core.jobs import Jobs, make_broker, set_broker
-from core.relay import relay
+from core.jobs.broker import Jobs, make_broker, set_broker
+from core.jobs.deliver import DeliveryPolicy, deliver
+from core.jobs.relay import relay
+from core.jobs.scheduler import tick
 from core.runtime import Runtime
-from core.scheduler import tick
+from core.store import orm
 
 contracts = test_scheduler.contracts  # fixtures shared with the scheduler tests
 runtime = test_scheduler.runtime

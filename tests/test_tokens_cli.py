@@ -1,4 +1,4 @@
-"""`casetrack tokens create/revoke/list` on each back end, and the token rules of core.tokens."""
+"""`casetrack tokens create/revoke/list` on each back end, and core.store.tokens' rules."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import orm
-from core.cli import main
-from core.tokens import (
+from cli.main import main
+from core.store import orm
+from core.store.tokens import (
     STAFF_ROLES,
     InvalidToken,
     TokenError,
@@ -197,7 +197,7 @@ def test_an_unreachable_database_is_one_line(
     assert err.count("\n") == 1
 
 
-# --- core.tokens rules -------------------------------------------------------------------------
+# --- core.store.tokens rules ---------------------------------------------------------------
 
 
 def test_only_the_hash_is_stored(sessions: sessionmaker[Session]) -> None:

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from core.errors import ContractError, Problem
-from core.yamlsource import DEFAULT_LIMITS, YamlLimits, convert, parse
+from core.sources.yamlsource import DEFAULT_LIMITS, YamlLimits, convert, parse
 
 
 class Window(msgspec.Struct, forbid_unknown_fields=True, rename="kebab", kw_only=True):
@@ -171,7 +171,7 @@ def test_a_file_over_the_size_limit_is_located_where_it_goes_over(tmp_path) -> N
 
 
 def test_reading_stops_at_the_time_limit() -> None:
-    from core import yamlsource
+    from core.sources import yamlsource
 
     ticks = iter(range(1000))  # a clock that advances one second per look
     loader = yamlsource._Loader("a: [1, 2, 3]\n", YamlLimits(max_seconds=2), lambda: next(ticks))

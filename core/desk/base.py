@@ -13,14 +13,15 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import clocks, orm, sla
+from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition
 from core.commands import Command
-from core.contract_load import ContractSet, LoadedContract
 from core.errors import ConflictError, NotFoundError
-from core.history import append_event
-from core.secrets import CredentialVault
-from core.stale import sweep_cases
+from core.jobs.stale import sweep_cases
+from core.loaded import ContractSet, LoadedContract
+from core.store import orm
+from core.store.history import append_event
+from core.store.secrets import CredentialVault
 
 
 @dataclass(frozen=True, slots=True)

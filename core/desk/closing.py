@@ -6,13 +6,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from core import clocks, orm, sla
+from core import clocks, sla
 from core.case import IllegalTransition, Status, check_transition
 from core.commands import Close, Reopen, Resolve
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import CloseRefused
 from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
+from core.store import orm
 
 # resolving meets (or, when late, breaches) these; every other active clock is cancelled.
 # The resolution is the last progress report of an emergency visit: one overdue is breached.

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import orm
 from core.case import IllegalTransition, Status, check_transition
 from core.commands import HandOver
 from core.desk.base import DeskBase, Receipt
@@ -21,6 +20,7 @@ from core.handover import (
     HandOverTarget,
     direction,
 )
+from core.store import orm
 
 # a vendor hand-over parks an active case at pending_vendor (it does not pause resolution:
 # vendor delay is ours to manage); pending_customer stays, the customer still owes us

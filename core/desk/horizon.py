@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core import clocks, orm, sla
-from core.contract_load import LoadedContract
+from core import clocks, sla
 from core.desk.base import DeskBase
 from core.desk.work import PRIORITY_CLOCKS, _priority_deadline
 from core.errors import CalendarError, ConflictError, SlaError
+from core.loaded import LoadedContract
+from core.store import orm
 
 # how often one case is tried when a concurrent command changed it meanwhile
 _ATTEMPTS = 3

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core import clocks, orm, sla
+from core import clocks, sla
 from core.case import IllegalTransition
 from core.commands import Milestone, RemoteAccess, ReportProgress, RequestOnsite
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import Forbidden, InvalidCommand
 from core.errors import NotFoundError
 from core.instants import check_reported
+from core.store import orm
 
 PROGRESS_REPORT = "progress_report"
 

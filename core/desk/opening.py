@@ -11,15 +11,16 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import orm, sla
+from core import sla
 from core.case import APPOINTMENT_CATEGORIES, RequestType, Status
 from core.commands import OpenCase
-from core.contract_load import LoadedContract
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import IdempotencyMismatch, InvalidCommand
 from core.errors import CalendarDataMissing
 from core.instants import check_appointment
-from core.numbering import next_number
+from core.loaded import LoadedContract
+from core.store import orm
+from core.store.numbering import next_number
 
 
 class OpenCommands(DeskBase):

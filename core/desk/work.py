@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from core import clocks, orm, sla
+from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition, RequestType, Status, check_transition
 from core.commands import (
     Assign,
@@ -19,10 +19,11 @@ from core.commands import (
     FirstResponse,
     Note,
 )
-from core.contract_load import LoadedContract
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import InvalidCommand
 from core.errors import NotFoundError
+from core.loaded import LoadedContract
+from core.store import orm
 
 PRIORITY_CLOCKS = {
     "first_response": sla.first_response,

@@ -11,7 +11,7 @@ from typing import Annotated
 import msgspec
 
 from core.errors import ContractError, Problem
-from core.yamlsource import YamlDoc, convert, parse
+from core.sources.yamlsource import YamlDoc, convert, parse
 
 DATA_FILE = Path(__file__).with_name("zones.yaml")
 

@@ -1,0 +1,1 @@
+"""The command line: `casetrack` and its command groups, the server launcher, the demo."""

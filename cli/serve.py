@@ -1,0 +1,347 @@
+"""`casetrack serve`: prepare the database, seed the demo, print the banner, run uvicorn."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shlex
+import socket
+import sys
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
+
+from core.errors import CasetrackError
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from cli.demo import DemoSummary
+    from core.jobs.loop import Background
+    from core.runtime import Runtime
+
+FACTORY = "cli.serve:app_from_env"
+API = "/api/v1"
+
+
+class ServeError(CasetrackError):
+    """The server cannot start (port taken, database unreachable...): one line for the user."""
+
+    title = "cannot serve"
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    demo: bool = False
+    migrate: bool = True
+    background: bool | None = None  # scheduler + relay here; None: only when embedded
+
+
+def app_from_env() -> Litestar:
+    """The app of one uvicorn worker process: settings from the environment.
+
+    Never migrates: the parent process did that once, before any worker started. Dies with
+    the parent (core/lifeline.py): a killed `serve` leaves no worker holding the port.
+    """
+    from cli.lifeline import die_with_parent
+    from server import create_app
+
+    die_with_parent()
+    settings = Settings.from_env()
+    http_protocol(settings)  # this worker's connections: the limits of its environment
+    return create_app(settings)
+
+
+def http_protocol(settings: Settings) -> type:
+    """uvicorn's HTTP protocol with the request-head limits of ``settings`` (api/protocol.py)."""
+    from api.protocol import configure
+
+    return configure(
+        max_header_bytes=settings.http_max_header_bytes,
+        header_seconds=settings.http_header_seconds,
+    )
+
+
+def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) -> int:
+    """Check the port, load contracts, migrate, seed (``now`` is the demo's present), run."""
+    import uvicorn
+
+    from core.runtime import build_runtime
+
+    out = out or sys.stdout
+    check_port(options.host, options.port)
+    settings = Settings.from_env()
+    runtime = build_runtime(settings)  # ContractError: the CLI lists every problem, exit 1
+    try:
+        schema_note = _prepare_database(runtime, migrate=options.migrate)
+        summary = _seed(runtime, now) if options.demo else None
+        out.write(banner(runtime, options, summary, schema_note))
+        out.write(horizon_lines(runtime, now))
+        out.flush()
+    except BaseException:
+        runtime.close()
+        raise
+    common = {
+        "host": options.host,
+        "port": options.port,
+        "log_level": "info",
+        "http": http_protocol(settings),
+    }
+    background = None
+    try:
+        background = start_background(runtime, options, out)  # BrokerUrlError: one line
+        if options.workers == 1:
+            from server import create_app
+
+            uvicorn.run(create_app(settings, runtime=runtime), **common)
+        else:
+            # each worker builds its own runtime from the environment (spawned processes)
+            uvicorn.run(FACTORY, factory=True, workers=options.workers, **common)
+    finally:
+        if background is not None:
+            background.stop()
+            background.jobs.close()
+        runtime.close()
+    return 0
+
+
+def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Background | None:
+    """The scheduler loop on a thread (and, embedded, the in-process worker), if wanted.
+
+    Embedded (no CASETRACK_BROKER_URL) it runs by default: one process does everything. With
+    a broker, `casetrack scheduler` and `casetrack worker` run apart unless --background.
+    """
+    from core.jobs.broker import make_broker, set_broker
+    from core.jobs.loop import Background
+    from core.jobs.relay import release_orphans
+
+    embedded = not runtime.settings.broker_url
+    wanted = embedded if options.background is None else options.background
+    if not wanted:
+        return None
+
+    def log(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    jobs = set_broker(runtime, make_broker(runtime.settings.broker_url))
+    if embedded and (orphans := release_orphans(runtime)):
+        log(f"scheduler: {orphans} notifications the last run had not sent are queued again")
+    interval = runtime.settings.tick_seconds
+    background = Background(runtime, jobs, interval=interval, worker=embedded, log=log)
+    background.start()
+    where = "in-process worker" if embedded else "relay to the broker"
+    spools = _spools(runtime)
+    log(f"scheduler: every {interval:g}s, {where}; unconfigured channels spool to {spools}")
+    return background
+
+
+def _spools(runtime: Runtime) -> str:
+    var = runtime.settings.var_path
+    return f"{var / 'sms-spool'}/, {var / 'mail-spool'}/"
+
+
+def check_port(host: str, port: int) -> None:
+    """ServeError in one line when ``host:port`` cannot be listened on (e.g. already in use)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # as uvicorn binds: a port in TIME_WAIT is free, one with a listener is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServeError(
+                    f"port {port} on {host} is already in use: stop the other server "
+                    "or choose another port with --port"
+                ) from None
+            reason = exc.strerror or str(exc)
+            raise ServeError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _prepare_database(runtime: Runtime, *, migrate: bool) -> str:
+    """Migrate (once, here in the parent) or check; a note on the schema for the banner."""
+    from sqlalchemy.exc import OperationalError
+
+    from core.store.migrate import current_revision, head_revision, upgrade
+
+    try:
+        if migrate:
+            upgrade(runtime.engine)
+        current = current_revision(runtime.engine)
+    except OperationalError as exc:
+        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
+        raise ServeError(f"database unavailable: {reason}") from None
+    if current == head_revision():
+        return f"schema at revision {current}"
+    return (
+        f"WARNING: schema at revision {current or 'none'}, not {head_revision()}: "
+        "/readyz answers 503 until `casetrack db upgrade`"
+    )
+
+
+def horizon_lines(runtime: Runtime, now: datetime) -> str:
+    """Start-up: provisional clocks re-planned on the holiday data now installed (a new
+    package or contracts/calendars/ file), and a warning per region whose data ends soon."""
+    replanned = runtime.desk.replan_provisional(now=now)
+    lines = []
+    if replanned:
+        count = sum(len(entry["clocks"]) for entry in replanned)
+        cases = ", ".join(entry["case"] for entry in replanned)
+        lines.append(f"holidays: re-planned {count} provisional clocks on new data ({cases})")
+    lines += [f"WARNING: {line}" for line in runtime.horizon_warnings()]
+    return "".join(line + "\n" for line in lines)
+
+
+def _seed(runtime: Runtime, now: datetime) -> DemoSummary:
+    from cli.demo import seed_demo
+
+    return seed_demo(runtime, now=now)
+
+
+# --- the banner ----------------------------------------------------------------------------------
+
+
+def base_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the server (a wildcard host means any)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host)
+    if shown is None:
+        shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def banner(
+    runtime: Runtime,
+    options: ServeOptions,
+    summary: DemoSummary | None,
+    schema_note: str,
+) -> str:
+    """What `serve` prints before uvicorn starts: URLs, the demo, its tokens, curl lines."""
+    from sqlalchemy.engine import make_url
+
+    url = base_url(options.host, options.port)
+    database = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
+    processes = "1 process" if options.workers == 1 else f"{options.workers} worker processes"
+    lines = [
+        f"casetrack serving {url}  ({processes})",
+        f"  database   {database}  ({schema_note})",
+        f"  contracts  {len(runtime.contracts.contracts)} from {runtime.settings.contracts_dir}/: "
+        + ", ".join(sorted(runtime.contracts.contracts)),
+        f"  API        {url}{API}/cases",
+        f"  docs       {url}/schema  (Swagger UI: {url}/schema/swagger)",
+        f"  health     {url}/readyz  ·  metrics {url}/metrics",
+        "",
+    ]
+    if summary is not None:
+        lines += _demo_lines(summary)
+    admin = _token(summary, "admin")
+    lines += _curl_lines(runtime, url, admin, summary)
+    lines += ["Stop the server with Ctrl-C.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _demo_lines(summary: DemoSummary) -> list[str]:
+    from cli.demo import OVERDUE
+
+    if not summary.seeded:
+        return [
+            f"demo: {summary.message}.",
+            "      Start over with an empty database (default SQLite: stop, `rm -rf var`).",
+            "",
+        ]
+    statuses = ", ".join(f"{n} {s}" for s, n in _in_order(summary.by_status))
+    clocks = ", ".join(f"{n} {state}" for state, n in sorted(summary.clocks.items()))
+    lines = [
+        f"demo: {summary.message}",
+        f"      statuses:   {statuses}",
+        f"      SLA clocks: {clocks}",
+    ]
+    lines += [f"      not seeded: {reason}" for reason in summary.skipped]
+    overdue = summary.numbers.get(OVERDUE)
+    if overdue:
+        lines += [
+            f"      escalating: {overdue} (P1, unanswered) - its first response falls due "
+            "in about 90 s;",
+            "      watch the scheduler lines below, its `escalated` events, and the notices "
+            "spooled to var/sms-spool/ and var/mail-spool/",
+        ]
+    lines += ["", "demo tokens (printed only now: the database keeps only their hashes):"]
+    remote = summary.numbers.get("pacs-remote")
+    width = max((_columns(t.name) for t in summary.tokens), default=0)
+    for t in summary.tokens:
+        note = ""
+        if t.role == "engineer" and remote:
+            note = f"  assigned to {remote}: may reveal its remote-access credentials"
+        elif t.customer_id:
+            note = f"  sees only {t.customer_id}'s cases"
+        name = t.name + " " * (width - _columns(t.name))
+        lines.append(f"  {t.role:<9} {name}  {t.token}{note}")
+    return [*lines, ""]
+
+
+def _columns(text: str) -> int:
+    """Terminal columns of ``text``: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _in_order(counts: dict[str, int]) -> list[tuple[str, int]]:
+    from core.case import Status
+
+    order = {s.value: i for i, s in enumerate(Status)}
+    return sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
+
+
+def _token(summary: DemoSummary | None, role: str) -> str | None:
+    if summary is None:
+        return None
+    return next((t.token for t in summary.tokens if t.role == role), None)
+
+
+def _curl_lines(
+    runtime: Runtime, url: str, admin: str | None, summary: DemoSummary | None
+) -> list[str]:
+    """Ready-to-paste requests: list cases, get one, open one."""
+    number = None
+    if summary is not None and summary.numbers:
+        number = summary.numbers.get("his-outage") or next(iter(summary.numbers.values()))
+    token = admin or "$(casetrack tokens create --role admin)   # shown once: keep it"
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    return [
+        "try it:",
+        f"  export TOKEN={token}",
+        f"  curl -s {auth} {url}{API}/cases",
+        f"  curl -s {auth} {url}{API}/cases/{number or 'MS-2026-000001'}",
+        f"  curl -s {auth} -H 'Content-Type: application/json' \\",
+        f"       -d {shlex.quote(_open_example(runtime))} {url}{API}/cases",
+        "",
+    ]
+
+
+def _open_example(runtime: Runtime) -> str:
+    """An OpenCase body under the hospital's contract (else the first loaded)."""
+    contracts = runtime.contracts.contracts
+    lc = contracts.get("wdkn-hospital-2026") or next(iter(contracts.values()), None)
+    if lc is None:
+        return "{}"
+    contacts = lc.contract.customer.contacts
+    caller = {
+        "name": contacts[0].name if contacts else "张三",
+        "company": lc.contract.customer.name,
+    }
+    body: dict[str, object] = {
+        "contract_id": lc.id,
+        "caller": caller,
+        "summary": "接入交换机一个端口故障,两台电脑无法上网",
+        "category": "system_debugging",
+        "request_type": "problem_report",
+        "priority": "P3",
+        "channel": "phone",
+    }
+    if lc.contract.devices:
+        body["device_serial"] = lc.contract.devices[-1].serial
+    return json.dumps(body, ensure_ascii=False)

@@ -1,0 +1,1 @@
+"""The delivery pipeline: scheduler tick, outbox, relay, broker, workers, the loop."""

@@ -1,0 +1,102 @@
+"""The background loop: scheduler ticks and outbox relay, plus the embedded in-process worker.
+
+`casetrack scheduler` runs it in the foreground; `casetrack serve` runs it on a thread in the
+embedded default (no broker URL: an in-process StubBroker and worker, so one process does
+everything; the outbox is in the database, so a restart loses nothing).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.jobs.relay import RelayReport, relay
+from core.jobs.scheduler import TickReport, tick
+
+if TYPE_CHECKING:
+    import dramatiq
+
+    from core.jobs.broker import Jobs
+    from core.runtime import Runtime
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """One pass of the loop: the tick and the relay that followed it."""
+
+    tick: TickReport
+    relay: RelayReport
+
+    def lines(self) -> list[str]:
+        quiet = not (self.tick.events or self.tick.errors or self.relay.messages)
+        if quiet:
+            return []
+        return [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
+
+
+def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
+    """Fire due escalation levels, then hand due notifications to the workers."""
+    now = runtime.clock()
+    report = tick(runtime, now=now)
+    return Pass(report, relay(runtime, jobs, now=now))
+
+
+class Background:
+    """Runs ``one_pass`` every ``interval`` seconds on a thread; with ``worker`` also an
+    in-process dramatiq worker (the embedded default). A failing pass (database or broker
+    away) is logged and the next pass tries again: nothing is lost, the rows wait."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        jobs: Jobs,
+        *,
+        interval: float,
+        worker: bool,
+        log: Log = print,
+        worker_threads: int = 2,
+    ) -> None:
+        self.runtime, self.jobs, self.interval, self.log = runtime, jobs, interval, log
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="casetrack-scheduler", daemon=True)
+        self._worker: dramatiq.Worker | None = (
+            jobs.worker(threads=worker_threads) if worker else None
+        )
+
+    def start(self) -> None:
+        if self._worker is not None:
+            self._worker.start()
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.stop()
+
+    def run_pass(self) -> Pass | None:
+        """One pass now; a database or broker failure is logged, not raised."""
+        try:
+            done = one_pass(self.runtime, self.jobs)
+        except Exception as exc:  # database or broker away (each client has its own types)
+            self.log(f"scheduler: pass failed, retrying in {self.interval:g}s: {_one_line(exc)}")
+            return None
+        for line in done.lines():
+            self.log(line)
+        return done
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_pass()
+            self._stop.wait(self.interval)
+
+
+def _one_line(exc: BaseException) -> str:
+    # no personal data: a database error's text holds the rows it failed on (core/logsafe.py)
+    from core.store.logsafe import describe
+
+    return describe(exc)

@@ -1,0 +1,106 @@
+"""The relay: hand due outbox rows to the broker, bundling each person's notices into digests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
+
+from core.jobs.deliver import DeliveryPolicy, due_notifications
+from core.store.orm import Notification
+
+if TYPE_CHECKING:
+    from core.jobs.broker import Jobs
+    from core.runtime import Runtime
+
+__all__ = ["RelayReport", "plan_batches", "relay", "release_orphans"]
+
+
+@dataclass
+class RelayReport:
+    """What one relay pass did: messages enqueued, rows they carry, rows held for a digest."""
+
+    messages: int = 0
+    notifications: int = 0
+    held: int = 0
+    batches: list[list[int]] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"relay: {self.messages} messages, {self.notifications} notifications" + (
+            f", {self.held} held for a digest" if self.held else ""
+        )
+
+
+def plan_batches(
+    rows: Sequence[Notification], now: datetime, window: timedelta
+) -> tuple[list[list[Notification]], int]:
+    """Group rows into messages: (batches, rows held back).
+
+    Urgent notices go alone and at once. The others of one recipient on one channel wait
+    until the oldest of them has waited ``window`` (so notices arriving in the meantime join
+    it), then go as one message — a digest when there are several. ``window`` 0: each alone.
+    """
+    batches: list[list[Notification]] = []
+    groups: dict[tuple[str, str], list[Notification]] = {}
+    for row in rows:
+        if (row.variables or {}).get("urgent") or window <= timedelta(0):
+            batches.append([row])
+        else:
+            person = str((row.recipient or {}).get("id") or row.idempotency_key)
+            groups.setdefault((person, row.channel), []).append(row)
+    held = 0
+    for group in groups.values():
+        if min(r.send_after for r in group) <= now - window:
+            batches.append(group)
+        else:
+            held += len(group)
+    return batches, held
+
+
+def relay(
+    runtime: Runtime,
+    jobs: Jobs,
+    *,
+    now: datetime,
+    limit: int = 200,
+    policy: DeliveryPolicy | None = None,
+) -> RelayReport:
+    """Hand due rows (and rows whose message was lost) to the workers.
+
+    Rows are marked ``sending`` and enqueued in the transaction that locked them: if the
+    broker is down the enqueue raises, the transaction rolls back and the rows stay queued
+    for the next pass; a message enqueued before a failed commit finds its rows claimable
+    and is sent once (workers claim rows before sending).
+    """
+    policy = policy or jobs.policy
+    report = RelayReport()
+    with runtime.sessions.begin() as session:
+        rows = due_notifications(session, now, limit, lease=policy.lease)
+        batches, report.held = plan_batches(rows, now, policy.digest_window)
+        for batch in batches:
+            for row in batch:
+                row.state, row.relayed_at, row.claimed_at = "sending", now, None
+        session.flush()
+        for batch in batches:
+            ids = [row.id for row in batch]
+            jobs.deliver_notification.send(ids)
+            report.batches.append(ids)
+        report.messages = len(batches)
+        report.notifications = sum(len(b) for b in batches)
+    return report
+
+
+def release_orphans(runtime: Runtime) -> int:
+    """Embedded start: rows a previous run handed to its in-process broker died with it, and
+    no other process can hold them, so they are queued again at once (a shared broker's rows
+    wait for their lease instead). Returns how many."""
+    with runtime.sessions.begin() as session:
+        result = session.execute(
+            update(Notification)
+            .where(Notification.state == "sending")
+            .values(state="queued", relayed_at=None, claimed_at=None)
+        )
+        return int(result.rowcount or 0)

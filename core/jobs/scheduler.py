@@ -1,0 +1,353 @@
+"""The escalation scheduler: fire due ladder levels as `escalated` events plus outbox rows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core import clocks
+from core.errors import CasetrackError, NaiveDatetimeError
+from core.escalation import (
+    PlannedNotice,
+    Resolution,
+    Skip,
+    is_urgent,
+    plan_notices,
+    recipients_for,
+)
+from core.jobs.stale import sweep_cases
+from core.staff import StaffDirectory, load_staff
+from core.store import orm
+from core.store.history import append_event
+
+if TYPE_CHECKING:
+    from core.loaded import LoadedContract
+    from core.runtime import Runtime
+
+__all__ = [
+    "ACTOR",
+    "BATCH",
+    "BREACH_TEMPLATE",
+    "WARNING_TEMPLATE",
+    "TickReport",
+    "staff_path",
+    "tick",
+]
+
+
+ACTOR = "system:scheduler"
+# the notifier plugins' templates: a rung before the deadline warns, one at or after it
+# reports the breach (plugins/email_notify/templates, plugins/sms_notify/templates.yaml)
+WARNING_TEMPLATE, BREACH_TEMPLATE = "clock_warning", "clock_breached"
+BATCH = 50  # clocks claimed per transaction: short locks, bounded work per commit
+# msgspec builds a type's decoder on first use and can crash (SIGSEGV) when two threads do it
+# at once: schedulers sharing a process load the staff directory one at a time
+_STAFF_LOCK = threading.Lock()
+_STAFF_CACHE: dict[Path, tuple[tuple[int, int], StaffDirectory]] = {}
+
+
+@dataclass
+class TickReport:
+    """What one tick did; ``errors`` names clocks left alone (e.g. their contract is gone)."""
+
+    now: datetime
+    clocks: int = 0  # clocks that fired at least one level
+    events: int = 0  # `escalated` events appended, one per fired level
+    notifications: int = 0  # outbox rows inserted
+    breaches: int = 0  # clocks newly marked breached
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """One line for the scheduler's log."""
+        stamp = self.now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        text = (
+            f"tick {stamp}: {self.clocks} clocks, {self.events} events, "
+            f"{self.notifications} notifications, {self.breaches} breaches"
+        )
+        return text + (f", {len(self.errors)} errors" if self.errors else "")
+
+
+def staff_path(contracts_dir: str | Path) -> Path:
+    """Where the staff directory lives beside a contracts folder."""
+    return Path(contracts_dir) / "staff" / "staff.yaml"
+
+
+def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
+    """Fire every ladder level due at ``now`` (up to ``limit`` clocks), one small batch of
+    claimed clocks per transaction; each level is an event plus its queued notifications."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise NaiveDatetimeError("tick needs an aware `now`")
+    report = TickReport(now=now)
+    staff = _load_staff(runtime.settings.contracts_dir, report)
+    left_alone: set[int] = set()
+    while report.clocks + len(left_alone) < limit:
+        size = min(BATCH, limit - report.clocks - len(left_alone))
+        appended: list[tuple[orm.CaseEvent, LoadedContract]] = []
+        with runtime.sessions.begin() as session:
+            claimed = session.execute(_claim(session, now, size, left_alone)).all()
+            outbox: list[dict[str, Any]] = []  # the batch's rows: one INSERT before commit
+            for clock, case in claimed:
+                try:
+                    lc = runtime.contracts.get(case.contract_id)
+                except CasetrackError as exc:
+                    left_alone.add(clock.id)
+                    report.errors.append(f"{case.number} {clock.kind}: {exc.detail}")
+                    continue
+                fired = _fire(session, case, clock, lc, staff, now, report, outbox)
+                appended += [(event, lc) for event in fired]
+            report.notifications += _insert(session, outbox)
+            # e.g. warnings that a breach fired just now superseded
+            sweep_cases(session, {case.id for _, case in claimed})
+        for event, lc in appended:  # after commit, as the desk does: plugins only enqueue
+            runtime.pm.hook.case_event_recorded(event=event, contract=lc)
+        if not claimed:
+            break
+    return report
+
+
+def _load_staff(contracts_dir: str, report: TickReport) -> StaffDirectory | None:
+    path = staff_path(contracts_dir)
+    if not path.is_file():
+        return None
+    try:
+        with _STAFF_LOCK:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            cached = _STAFF_CACHE.get(path)
+            if cached is None or cached[0] != stamp:  # parsed again only when it changed
+                cached = _STAFF_CACHE[path] = (stamp, load_staff(path))
+            return cached[1]
+    except CasetrackError as exc:  # an invalid directory must not stop the alarms
+        report.errors.append(f"staff directory {path}: {exc.detail}")
+        return None
+
+
+def _claim(session: Session, now: datetime, size: int, skip: set[int]) -> Select[Any]:
+    """Due running clocks with their cases, the longest-waiting first. On PostgreSQL both rows
+    are locked and rows another scheduler holds are skipped; SQLite's BEGIN IMMEDIATE
+    already serialises writers."""
+    stmt = (
+        select(orm.SlaClock, orm.Case)
+        .join(orm.Case, orm.Case.id == orm.SlaClock.case_id)
+        .where(
+            orm.SlaClock.next_alert_at.is_not(None),
+            orm.SlaClock.next_alert_at <= now,
+            orm.SlaClock.state == clocks.RUNNING,
+        )
+        .order_by(orm.SlaClock.next_alert_at, orm.SlaClock.id)
+        .limit(size)
+    )
+    if skip:
+        stmt = stmt.where(orm.SlaClock.id.not_in(skip))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(
+            skip_locked=True, of=[orm.SlaClock.__table__, orm.Case.__table__]
+        )
+    return stmt
+
+
+def _fire(
+    session: Session,
+    case: orm.Case,
+    clock: orm.SlaClock,
+    lc: LoadedContract,
+    staff: StaffDirectory | None,
+    now: datetime,
+    report: TickReport,
+    outbox: list[dict[str, Any]],
+) -> list[orm.CaseEvent]:
+    """Every level of ``clock`` due at ``now``, in ladder order; then the next one planned.
+    The levels' notification rows are added to ``outbox``."""
+    ladder = clocks.ladder_for(lc.contract.escalation, clock.kind, case.priority)
+    cal = lc.calendar(clock.calendar)
+    events: list[orm.CaseEvent] = []
+    breached = clocks.note_breach(clock, now)  # recorded with the first level fired below
+    if breached:
+        case.breached = True
+        report.breaches += 1
+    while clock.next_alert_at is not None and clock.next_alert_at <= now:
+        if clock.alert_level >= len(ladder):  # the ladder shrank since this was planned
+            break
+        rung = ladder[clock.alert_level]
+        newly = breached and not events
+        event = _fire_level(session, case, clock, lc, staff, rung, newly, now, report, outbox)
+        events.append(event)
+        clock.alert_level += 1
+        clocks.plan_alerts(clock, cal, ladder)
+    clocks.plan_alerts(clock, cal, ladder)
+    if events:
+        case.updated_at = now
+        report.clocks += 1
+    return events
+
+
+def _fire_level(
+    session: Session,
+    case: orm.Case,
+    clock: orm.SlaClock,
+    lc: LoadedContract,
+    staff: StaffDirectory | None,
+    rung: clocks.Alert,
+    breached: bool,
+    now: datetime,
+    report: TickReport,
+    outbox: list[dict[str, Any]],
+) -> orm.CaseEvent:
+    """One level: the alarm event, and its notices added to ``outbox``."""
+    step, level, due_at = rung.step, clock.alert_level, clock.next_alert_at
+    urgent = is_urgent(step, case.priority, rung.fraction)
+    resolution = _recipients(step, lc, staff, case.assignee, now)
+    plan = plan_notices(
+        case_number=case.number,
+        clock_kind=clock.kind,
+        level_index=level,
+        step=step,
+        urgent=urgent,
+        recipients=resolution.recipients,
+        at=now,
+        calendars=lc.calendar,
+        clock_id=clock.id,
+    )
+    payload = {
+        "alarm": True,
+        "automatic": True,
+        "alarm_at": now,
+        "clock": clock.kind,
+        "level": level,
+        "at": step.at,
+        "due_at": due_at,
+        "deadline": clock.deadline,
+        "breached": clock.breached_at is not None,
+        "newly_breached": breached,
+        "urgent": urgent,
+        "notify": list(step.notify),
+        "channels": list(step.channels),
+        "planned": [_planned(n) for n in plan.notices],
+        "skipped": [_skipped(s) for s in [*resolution.skipped, *plan.skipped]],
+        "sla": [clocks.snapshot(clock, _position(session, clock))],
+    }
+    event = append_event(session, case, kind="escalated", actor=ACTOR, at=now, payload=payload)
+    report.events += 1
+    shown = (lc.contract.customer.name, lc.calendar(clock.calendar).tz)  # the contract's zone
+    outbox += [_row(case, clock, event.seq, notice, now, shown) for notice in plan.notices]
+    return event
+
+
+def _position(session: Session, clock: orm.SlaClock) -> int:
+    """The clock's place among its case's clocks in creation order (core.clocks.snapshot)."""
+    table = orm.SlaClock.__table__
+    query = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.case_id == clock.case_id, table.c.id <= clock.id)
+    )
+    with session.no_autoflush:  # flushing here would write the case row twice in one tick
+        return session.execute(query).scalar_one()
+
+
+def _recipients(
+    step: Any, lc: LoadedContract, staff: StaffDirectory | None, assignee: str | None, at: datetime
+) -> Resolution:
+    if staff is None:
+        reason = "no staff directory (contracts/staff/staff.yaml): nobody to resolve roles to"
+        return Resolution([], [Skip(role, reason) for role in step.notify])
+    return recipients_for(step, contract=lc, staff=staff, assignee=assignee, at=at)
+
+
+def _planned(notice: PlannedNotice) -> dict[str, Any]:
+    """A notice as the event records it: who, how and when, never an address."""
+    return {
+        "recipient": notice.recipient.id,
+        "name": notice.recipient.name,
+        "role": notice.recipient.role,
+        "channel": notice.channel,
+        "send_after": notice.send_after,
+        "why": notice.why,
+    }
+
+
+def _skipped(skip: Skip) -> dict[str, Any]:
+    return {"role": skip.role, "reason": skip.reason, "who": skip.who, "channel": skip.channel}
+
+
+def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert outbox rows; a key already there is left alone. Returns the rows added."""
+    if not rows:
+        return 0
+    # RETURNING, not rowcount: drivers disagree on rowcount for multi-row inserts
+    return len(session.execute(_insert_ignoring_duplicates(session, rows)).all())
+
+
+def _insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> Any:
+    table = orm.Notification.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(list(rows))
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(list(rows))
+    else:  # pragma: no cover - only the two back ends are supported
+        return insert(table).values(list(rows)).returning(table.c.id)
+    return stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
+
+
+def _row(
+    case: orm.Case,
+    clock: orm.SlaClock,
+    event_seq: int,
+    notice: PlannedNotice,
+    now: datetime,
+    shown: tuple[str, tzinfo],
+) -> dict[str, Any]:
+    """One outbox row; ``shown`` = the customer's name and the zone times are written in."""
+    customer, zone = shown
+    recipient = notice.recipient
+    return {
+        "case_id": case.id,
+        "clock_id": clock.id,
+        "event_seq": event_seq,
+        "level": notice.level,
+        "channel": notice.channel,
+        "recipient": {
+            "id": recipient.id,
+            "name": recipient.name,
+            "role": recipient.role,
+            "email": recipient.email,
+            "mobile": recipient.mobile,
+            "locale": recipient.locale,
+        },
+        "template": BREACH_TEMPLATE if notice.due_at >= clock.deadline else WARNING_TEMPLATE,
+        "variables": {
+            "case_number": case.number,
+            "customer": customer,
+            "summary": case.summary,
+            "priority": case.priority,
+            "contract_id": case.contract_id,
+            "clock": clock.kind,
+            "level": notice.level + 1,  # people count rungs from 1 (第 1 级)
+            "at": notice.step_at,
+            "deadline": _iso(clock.deadline, zone),
+            "due_at": _iso(notice.due_at, zone),
+            "breached": clock.breached_at is not None,
+            "urgent": notice.urgent,
+        },
+        "idempotency_key": notice.idempotency_key,
+        "state": "queued",
+        "attempts": 0,
+        "last_error": None,
+        "send_after": notice.send_after,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def _iso(moment: datetime, zone: tzinfo) -> str:
+    """ISO 8601 with the zone's offset (e.g. +08:00): what the recipient reads."""
+    return moment.astimezone(zone).isoformat()

@@ -1,0 +1,124 @@
+"""Notices no longer worth sending, dropped with the reason instead of sent late.
+
+A notice is stale when, at the moment it would go out:
+
+- its case is resolved or closed (nobody has to act any more);
+- its clock has stopped: met (on time or late) or cancelled;
+- it warns that a deadline approaches and the clock has breached meanwhile;
+- a later level of the same clock has reached the same person on the same channel.
+
+Stale rows become ``dropped`` with the reason in ``last_error``: the outbox keeps the record
+(shown on the case and in ``GET /api/v1/notifications?state=dropped``). Two places drop them:
+the desk, after every command, drops the case's *queued* rows (so a warning held for a
+manager's calendar does not wait until Monday after the case was resolved), and the worker
+re-checks at send time, digests included, the rows it has just claimed (the case may have
+changed after the relay handed them over).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clocks
+from core.case import Status
+from core.store import orm
+
+__all__ = ["DROPPED", "drop_stale", "stale_reason", "sweep_cases"]
+
+DROPPED = "dropped"  # the notification state
+WARNING_TEMPLATE = "clock_warning"  # core.jobs.scheduler's template for a rung before the deadline
+_DONE = (Status.RESOLVED.value, Status.CLOSED.value)
+
+Audience = tuple[int | None, str, str]  # clock id, recipient id, channel
+
+
+def stale_reason(
+    row: orm.Notification,
+    case_status: str,
+    clock: orm.SlaClock | None,
+    latest_level: int | None,
+) -> str | None:
+    """Why ``row`` must not be sent now, or None when it is still worth sending.
+
+    ``latest_level`` is the highest level of the same clock planned for the same recipient
+    and channel (None when unknown).
+    """
+    if case_status in _DONE:
+        return f"dropped: the case is {case_status}"
+    if clock is not None and clock.state not in clocks.ACTIVE:
+        return f"dropped: the {clock.kind} clock has stopped ({clock.state})"
+    if clock is not None and row.template == WARNING_TEMPLATE and clock.breached_at is not None:
+        return f"dropped: superseded, the {clock.kind} clock has breached"
+    if latest_level is not None and latest_level > row.level:
+        return f"dropped: superseded by level {latest_level + 1}"
+    return None
+
+
+def drop_stale(session: Session, rows: Sequence[orm.Notification]) -> list[orm.Notification]:
+    """Mark the stale ones among ``rows`` ``dropped`` (reason kept); return the others."""
+    if not rows:
+        return []
+    statuses = _case_statuses(session, {r.case_id for r in rows})
+    clock_ids = {r.clock_id for r in rows if r.clock_id is not None}
+    by_id = _clocks(session, clock_ids)
+    latest = _latest_levels(session, clock_ids)
+    kept: list[orm.Notification] = []
+    for row in rows:
+        clock = by_id.get(row.clock_id) if row.clock_id is not None else None
+        reason = stale_reason(row, statuses[row.case_id], clock, latest.get(_audience(row)))
+        if reason is None:
+            kept.append(row)
+        else:
+            row.state, row.last_error, row.claimed_at = DROPPED, reason, None
+            row.sent_at = None
+    return kept
+
+
+def sweep_cases(session: Session, case_ids: Collection[int]) -> int:
+    """Drop the stale queued notices of these cases (the desk calls it after each command,
+    the scheduler after each batch of fired levels); returns how many were dropped."""
+    if not case_ids:
+        return 0
+    queued = session.scalars(
+        select(orm.Notification)
+        .where(orm.Notification.case_id.in_(case_ids), orm.Notification.state == "queued")
+        .with_for_update()
+    ).all()
+    kept = drop_stale(session, queued)
+    return len(queued) - len(kept)
+
+
+def _audience(row: orm.Notification) -> Audience:
+    return (row.clock_id, str((row.recipient or {}).get("id") or ""), row.channel)
+
+
+def _case_statuses(session: Session, case_ids: set[int]) -> dict[int, str]:
+    query = select(orm.Case.id, orm.Case.status).where(orm.Case.id.in_(case_ids))
+    return {case_id: status for case_id, status in session.execute(query)}
+
+
+def _clocks(session: Session, clock_ids: set[int]) -> dict[int | None, orm.SlaClock]:
+    if not clock_ids:
+        return {}
+    query = select(orm.SlaClock).where(orm.SlaClock.id.in_(clock_ids))
+    return {clock.id: clock for clock in session.scalars(query)}
+
+
+def _latest_levels(session: Session, clock_ids: set[int]) -> dict[Audience, int]:
+    """Per clock, recipient and channel: the highest level planned and not itself dropped."""
+    if not clock_ids:
+        return {}
+    query = select(
+        orm.Notification.clock_id,
+        orm.Notification.recipient,
+        orm.Notification.channel,
+        orm.Notification.level,
+    ).where(orm.Notification.clock_id.in_(clock_ids), orm.Notification.state != DROPPED)
+    latest: dict[Audience, int] = {}
+    for clock_id, recipient, channel, level in session.execute(query):
+        key = (clock_id, str((recipient or {}).get("id") or ""), channel)
+        latest[key] = max(level, latest.get(key, level))
+    return latest

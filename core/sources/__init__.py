@@ -1,0 +1,1 @@
+"""The files admins edit (contracts, tiers, holiday years, YAML) read into checked Structs."""

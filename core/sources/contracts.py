@@ -1,0 +1,264 @@
+"""Reading contract files and directories into a ContractSet, checked; the plugin collection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.contract import (
+    Contract,
+    TierCatalog,
+)
+from core.contract_calendars import (
+    WEEKDAY_INDEX,
+    build_calendar,
+    parse_clock,
+    parse_days,
+    parse_span,
+    parse_week,
+    region_holidays,
+    visible_calendars,
+)
+from core.errors import ContractError, Problem
+from core.holidays import HolidayRegistry
+from core.loaded import ContractSet, LoadedContract, NoResolver
+from core.plugins import collect_named, make_plugin_manager
+from core.sources.checks import (
+    TARGET_KEYS,
+    TARGET_TABLES,
+    Checker,
+    catalog_problems,
+    duplicate_problems,
+    plugin_problems,
+)
+from core.sources.registry import build_registry
+from core.sources.schema import contract_schema
+from core.sources.yamlsource import DEFAULT_LIMITS, YamlLimits, convert, parse
+
+if TYPE_CHECKING:
+    from pluggy import PluginManager
+
+
+__all__ = [
+    "BUILTIN_NOTIFIER_CHANNELS",
+    "CALENDARS_DIR",
+    "CONTRACT_SUFFIXES",
+    "TARGET_KEYS",
+    "TARGET_TABLES",
+    "TIERS_FILES",
+    "WEEKDAY_INDEX",
+    "ContractSet",
+    "LoadedContract",
+    "Plugins",
+    "build_calendar",
+    "check_contracts",
+    "contract_schema",
+    "load_contracts",
+    "parse_clock",
+    "parse_days",
+    "parse_span",
+    "parse_week",
+    "region_holidays",
+    "visible_calendars",
+]
+
+TIERS_FILES = ("tiers.yaml", "tiers.yml")
+CALENDARS_DIR = "calendars"
+CONTRACT_SUFFIXES = (".yaml", ".yml")
+# Escalation ladders may always name these two (the built-in email_notify and sms_notify
+# plugins provide them, and a deployment may disable either); any other channel must be
+# registered through `register_notifiers`.
+BUILTIN_NOTIFIER_CHANNELS = frozenset({"email", "sms"})
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def load_contracts(
+    paths: Sequence[Path | str],
+    *,
+    pm: PluginManager | None = None,
+    calendar_dirs: Sequence[Path] | None = None,
+    limits: YamlLimits = DEFAULT_LIMITS,
+) -> ContractSet:
+    """Load and check contracts; raises ContractError listing every problem in every file."""
+    loaded, problems = check_contracts(paths, pm=pm, calendar_dirs=calendar_dirs, limits=limits)
+    if problems or loaded is None:
+        raise ContractError(problems)
+    return loaded
+
+
+def check_contracts(
+    paths: Sequence[Path | str],
+    *,
+    pm: PluginManager | None = None,
+    calendar_dirs: Sequence[Path] | None = None,
+    limits: YamlLimits = DEFAULT_LIMITS,
+) -> tuple[ContractSet | None, list[Problem]]:
+    """Load and check contracts; returns the set (None when anything is wrong) and problems.
+
+    Every contract and tier file is read within ``limits`` (size, depth, aliases, time).
+    """
+    pm = pm if pm is not None else make_plugin_manager()
+    problems: list[Problem] = []
+    layout = _layout(paths, problems)
+    dirs = layout.calendar_dirs if calendar_dirs is None else [Path(d) for d in calendar_dirs]
+    plugins = Plugins.collect(pm)
+    registry = _registry(pm, dirs, problems)
+    catalog = _load_catalog(layout.tiers, registry, problems, limits) if layout.tiers else None
+    checker = Checker(catalog or TierCatalog(), catalog is not None, registry, plugins)
+    loaded: list[LoadedContract] = []
+    for file in layout.contracts:
+        lc = _load_contract(file, checker, problems, limits)
+        if lc is not None:
+            loaded.append(lc)
+    problems += duplicate_problems(loaded)
+    problems += plugin_problems(loaded, plugins.checks, problems)
+    problems.sort(key=_problem_order)
+    if problems:
+        return None, problems
+    contracts = {lc.id: lc for lc in loaded}
+    return ContractSet(contracts, checker.catalog, registry), []
+
+
+# --- which files -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    contracts: list[Path] = field(default_factory=list)
+    tiers: Path | None = None
+    calendar_dirs: list[Path] = field(default_factory=list)
+
+
+def _layout(paths: Sequence[Path | str], problems: list[Problem]) -> _Layout:
+    """Sort the given paths into contract files, the tier catalog and holiday directories."""
+    layout = _Layout()
+    tiers: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            folder = path
+            layout.contracts += sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix in CONTRACT_SUFFIXES and p.name not in TIERS_FILES
+            )
+        elif path.is_file():
+            folder = path.parent
+            if path.name not in TIERS_FILES:
+                layout.contracts.append(path)
+        else:
+            problems.append(_file_problem(path, "no such file or directory"))
+            continue
+        tiers += [folder / name for name in TIERS_FILES if (folder / name).is_file()]
+        if (folder / CALENDARS_DIR).is_dir():
+            layout.calendar_dirs.append(folder / CALENDARS_DIR)
+    layout.contracts = _unique(layout.contracts)
+    layout.calendar_dirs = _unique(layout.calendar_dirs)
+    tiers = _unique(tiers)
+    if len(tiers) > 1:
+        names = ", ".join(str(t) for t in tiers)
+        message = f"several tier catalogs given ({names}): load contracts sharing one tiers.yaml"
+        problems.append(_file_problem(tiers[1], message))
+    if tiers:
+        layout.tiers = tiers[0]
+    elif layout.contracts:
+        message = (
+            "no tiers.yaml (the tier catalog) beside these contracts: every contracts "
+            "directory needs one"
+        )
+        problems.append(_file_problem(layout.contracts[0], message))
+    return layout
+
+
+def _file_problem(path: Path, message: str) -> Problem:
+    """A problem with a whole file (no line to point at)."""
+    return Problem(str(path), None, None, "$", message)
+
+
+def _unique(paths: Iterable[Path]) -> list[Path]:
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        seen.setdefault(path.resolve(), path)
+    return list(seen.values())
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, int]:
+    return problem.file, problem.line or 0, problem.column or 0
+
+
+# --- plugins and holiday data ------------------------------------------------------------------
+
+
+@dataclass
+class Plugins:
+    """What the registered plugins offer the checks: RMA channels, zone resolvers, notifiers."""
+
+    rma_channels: dict[str, Any]
+    zone_resolvers: dict[str, Any]
+    notifier_channels: frozenset[str]
+    checks: dict[str, Callable[..., Iterable[tuple[str, str]]]]
+
+    @classmethod
+    def collect(cls, pm: PluginManager) -> Plugins:
+        notifiers = collect_named(pm, "register_notifiers")
+        return cls(
+            rma_channels=collect_named(pm, "register_rma_channels"),
+            zone_resolvers=collect_named(pm, "register_zone_resolvers"),
+            notifier_channels=BUILTIN_NOTIFIER_CHANNELS | frozenset(notifiers),
+            checks=collect_named(pm, "register_contract_checks"),
+        )
+
+
+def _registry(pm: PluginManager, dirs: Sequence[Path], problems: list[Problem]) -> HolidayRegistry:
+    """Holiday data from plugins and YAML files; a broken file is a problem, not a crash."""
+    try:
+        return build_registry(pm, dirs)
+    except ContractError as exc:
+        problems += exc.problems
+    except ValueError as exc:
+        where = str(dirs[0]) if dirs else "holiday data"
+        problems.append(Problem(where, None, None, "$", str(exc)))
+    # fall back to plugin data only, so the contracts can still be checked
+    try:
+        return build_registry(pm, [])
+    except (ContractError, ValueError):
+        return HolidayRegistry()
+
+
+# --- the tier catalog --------------------------------------------------------------------------
+
+
+def _load_catalog(
+    path: Path, registry: HolidayRegistry, problems: list[Problem], limits: YamlLimits
+) -> TierCatalog | None:
+    try:
+        doc = parse(path, limits=limits)
+        catalog = convert(doc, TierCatalog)
+    except ContractError as exc:
+        problems += exc.problems
+        return None
+    problems += catalog_problems(doc, catalog, registry)
+    return catalog
+
+
+# --- one contract ------------------------------------------------------------------------------
+
+
+def _load_contract(
+    file: Path, checker: Checker, problems: list[Problem], limits: YamlLimits
+) -> LoadedContract | None:
+    """Decode one file; structural errors stop it, semantic problems are all collected."""
+    try:
+        doc = parse(file, limits=limits)
+        contract = convert(doc, Contract)
+    except ContractError as exc:
+        problems += exc.problems
+        return None
+    resolver = checker.plugins.zone_resolvers.get(contract.zones.resolver, NoResolver())
+    lc = LoadedContract(contract, str(file), checker.catalog, checker.registry, resolver, doc)
+    problems += checker.contract_problems(doc, lc)
+    return lc

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, migrations, history, queries, audit, tokens, secrets."""

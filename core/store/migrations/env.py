@@ -1,0 +1,37 @@
+"""Alembic environment: runs against the connection handed in by core.store.migrate."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from core.store.orm import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        from core.store.db import make_engine
+
+        with make_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
+            _run(conn)
+        return
+    _run(connection)
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run `casetrack db upgrade`")
+run_migrations_online()

@@ -1,0 +1,269 @@
+"""SQLAlchemy 2 tables of the case store: cases, their SLA clocks, the append-only history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from core import limits
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive UTC text) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+class CaseCounter(Base):
+    """The last number handed out per prefix and year; locked while a case is numbered."""
+
+    __tablename__ = "case_counters"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+    mac: Mapped[str | None] = mapped_column(String(64))  # core.store.seal.counter_seal
+
+
+class Case(Base):
+    """The current state of a case: a projection of its events, versioned for concurrency."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    customer_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    caller_name: Mapped[str] = mapped_column(String(limits.NAME))
+    caller_company: Mapped[str | None] = mapped_column(String(limits.NAME))
+    caller_phone: Mapped[str | None] = mapped_column(String(limits.PHONE))
+    caller_email: Mapped[str | None] = mapped_column(String(limits.NAME))
+    caller_address: Mapped[str | None] = mapped_column(String(limits.ADDRESS))
+    summary: Mapped[str] = mapped_column(String(limits.ADDRESS))
+    category: Mapped[str] = mapped_column(String(32))
+    request_type: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(2))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(16))
+    device_serial: Mapped[str | None] = mapped_column(String(limits.SERIAL))
+    site: Mapped[str | None] = mapped_column(String(limits.ADDRESS))
+    zone: Mapped[str | None] = mapped_column(String(32))
+    appointment_start: Mapped[datetime | None]
+    appointment_end: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(limits.ENGINEER))
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # earliest deadline among running clocks, and whether any clock breached: both indexed
+    # so "due before T" and "breached" lists are range scans
+    next_deadline: Mapped[datetime | None]
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")  # head of the event chain
+    head_mac: Mapped[str | None] = mapped_column(String(64))  # seal.head_seal of the head
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    clocks: Mapped[list[SlaClock]] = relationship(
+        back_populates="case", order_by="SlaClock.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own dict
+    __table_args__ = (
+        Index("ix_cases_customer_keyset", "customer_id", "id"),
+        Index("ix_cases_status_keyset", "status", "id"),
+        Index("ix_cases_priority_keyset", "priority", "id"),
+        Index("ix_cases_breached_keyset", "breached", "id"),
+        Index("ix_cases_next_deadline", "next_deadline", "id"),
+        Index("ix_cases_contract", "contract_id"),
+    )
+
+
+class SlaClock(Base):
+    """One SLA clock of a case: its deadline, pauses, outcome and next escalation instant."""
+
+    __tablename__ = "sla_clocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(limits.CLOCK_KIND))
+    state: Mapped[str] = mapped_column(String(16))  # running, paused, met, breached, ...
+    calendar: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    paused_at: Mapped[datetime | None]
+    pause_cause: Mapped[str | None] = mapped_column(String(limits.CAUSE))
+    pauses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    met_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    exclusion_cause: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    exclusion_note: Mapped[str | None] = mapped_column(Text)
+    alert_level: Mapped[int] = mapped_column(Integer, default=0)
+    next_alert_at: Mapped[datetime | None]
+    # the deadline used holidays planned from the statutory rules (no published data yet);
+    # re-planned, and cleared, when the year's real data is loaded
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    case: Mapped[Case] = relationship(back_populates="clocks")
+
+    __table_args__ = (
+        Index("ix_sla_clocks_case", "case_id", "kind"),
+        # the escalation scan: only clocks that still alert are in the index
+        Index(
+            "ix_sla_clocks_next_alert_at",
+            "next_alert_at",
+            sqlite_where=text("next_alert_at IS NOT NULL"),
+            postgresql_where=text("next_alert_at IS NOT NULL"),
+        ),
+        # the re-plan on new holiday data: only provisional clocks are in the index
+        Index(
+            "ix_sla_clocks_provisional",
+            "provisional",
+            sqlite_where=text("provisional"),
+            postgresql_where=text("provisional"),
+        ),
+    )
+
+
+class CaseEvent(Base):
+    """One entry of a case's history; database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(48))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    visibility: Mapped[str] = mapped_column(String(16))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # seal.event_seal; None: unsealed
+
+    # write-only link (no backref): lets an event be added with a case that has no id yet
+    case: Mapped[Case] = relationship(viewonly=False, lazy="raise")
+
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
+
+
+class CaseSecret(Base):
+    """Remote-access credentials, encrypted at rest; never part of an event or a listing."""
+
+    __tablename__ = "case_secrets"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime]
+    stored_by: Mapped[str] = mapped_column(String(100))
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored; the token itself is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key for opening a case, stored in the opening transaction."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)  # who sent it
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_number: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """The outbox: one notice to one recipient on one channel, written with its event.
+
+    A relay hands ``queued`` rows whose ``send_after`` has passed to the workers; the
+    ``idempotency_key`` (core.escalation.notice_key) makes a re-planned level a no-op.
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("sla_clocks.id", ondelete="RESTRICT"))
+    event_seq: Mapped[int] = mapped_column(Integer)  # the case's `escalated` event
+    level: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[dict[str, Any]] = mapped_column(JSON)  # id, name, email, mobile, locale
+    template: Mapped[str] = mapped_column(String(64))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued, sending, sent, failed, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    send_after: Mapped[datetime]  # not before; after a transient failure: the next attempt
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    relayed_at: Mapped[datetime | None]  # handed to the broker (state `sending`)
+    claimed_at: Mapped[datetime | None]  # a worker is sending it now (its lease starts here)
+    digest_key: Mapped[str | None] = mapped_column(String(300))  # sent inside this digest
+
+    __table_args__ = (
+        Index("ix_notifications_state_send_after", "state", "send_after"),  # the relay's scan
+        Index("ix_notifications_case", "case_id", "id"),  # delivery state shown on a case
+    )

@@ -1,0 +1,142 @@
+"""API tokens: random secrets shown once, stored only as SHA-256 hashes, carrying roles."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import limits
+from core.errors import CasetrackError, NotFoundError
+from core.store import orm
+
+ROLES = (
+    "agent",
+    "engineer",
+    "service_manager",
+    "project_manager",
+    "complaint_manager",
+    "admin",
+    "customer",
+)
+STAFF_ROLES = frozenset(ROLES) - {"customer"}
+TOKEN_PREFIX = "ct_"
+
+
+class InvalidToken(CasetrackError):
+    """A token that is missing, unknown or revoked."""
+
+    title = "invalid token"
+
+
+class TokenError(CasetrackError):
+    """A token cannot be created as asked (unknown role, customer without id...)."""
+
+    title = "token not created"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the token's roles and, for a customer, the one customer it sees."""
+
+    token_id: int
+    name: str
+    roles: frozenset[str]
+    customer_id: str | None = None
+
+    @property
+    def is_customer(self) -> bool:
+        return "customer" in self.roles
+
+    @property
+    def actor(self) -> str:
+        """How the history names this caller."""
+        return f"{self.name} (token {self.token_id})"
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+def hash_token(token: str) -> str:
+    # tokens carry 256 random bits: a plain SHA-256 is enough, no slow KDF needed
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    session: Session,
+    *,
+    roles: Iterable[str],
+    name: str,
+    now: datetime,
+    customer_id: str | None = None,
+) -> tuple[str, orm.ApiToken]:
+    """A new token (returned once, never stored) and its row."""
+    wanted = frozenset(roles)
+    _check_roles(wanted, customer_id)
+    _check_name(name)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = orm.ApiToken(
+        name=name,
+        token_hash=hash_token(token),
+        roles=sorted(wanted),
+        customer_id=customer_id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def _check_name(name: str) -> None:
+    """The name is recorded as the actor of everything the token does, "<name> (token N)",
+    and an engineer's name is what a case's assignee holds: both columns take 100."""
+    if not name.strip() or len(name) > limits.TOKEN_NAME or "\x00" in name:
+        raise TokenError(
+            f"a token name is 1..{limits.TOKEN_NAME} characters without NUL, not {name[:80]!r}"
+        )
+
+
+def _check_roles(roles: frozenset[str], customer_id: str | None) -> None:
+    unknown = roles - set(ROLES)
+    if unknown or not roles:
+        raise TokenError(
+            f"unknown role(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+            f"roles: {', '.join(ROLES)}"
+        )
+    if "customer" in roles:
+        if not customer_id:
+            raise TokenError("a customer token must be bound to a customer (--customer ID)")
+        if roles & STAFF_ROLES:
+            raise TokenError("a customer token cannot also carry staff roles")
+    elif customer_id:
+        raise TokenError("only customer tokens are bound to a customer")
+
+
+def authenticate(session: Session, token: str | None) -> Principal:
+    """The principal behind a bearer token; InvalidToken when unknown or revoked."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        raise InvalidToken("missing or malformed API token (Authorization: Bearer ct_...)")
+    row = session.scalars(
+        select(orm.ApiToken).where(orm.ApiToken.token_hash == hash_token(token))
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise InvalidToken("unknown or revoked API token")
+    return Principal(row.id, row.name, frozenset(row.roles), row.customer_id)
+
+
+def revoke_token(session: Session, token_id: int, now: datetime) -> orm.ApiToken:
+    row = session.get(orm.ApiToken, token_id)
+    if row is None:
+        raise NotFoundError(f"no token with id {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return row
+
+
+def list_tokens(session: Session) -> list[orm.ApiToken]:
+    return list(session.scalars(select(orm.ApiToken).order_by(orm.ApiToken.id)))

@@ -36,7 +36,7 @@ from core.zones import Site
 
 if TYPE_CHECKING:
     from core.loaded import LoadedContract
-    from core.sources.contracts import Plugins
+    from core.sources.plugin_offers import Plugins
 
 TARGET_TABLES = ("response", "diagnosis", "resolution")
 TARGET_KEYS = (*PRIORITIES, "default")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.contract import (
     Contract,
@@ -24,7 +24,7 @@ from core.contract_calendars import (
 from core.errors import ContractError, Problem
 from core.holidays import HolidayRegistry
 from core.loaded import ContractSet, LoadedContract, NoResolver
-from core.plugins import collect_named, make_plugin_manager
+from core.plugins import make_plugin_manager
 from core.sources.checks import (
     TARGET_KEYS,
     TARGET_TABLES,
@@ -33,6 +33,7 @@ from core.sources.checks import (
     duplicate_problems,
     plugin_problems,
 )
+from core.sources.plugin_offers import BUILTIN_NOTIFIER_CHANNELS, Plugins
 from core.sources.registry import build_registry
 from core.sources.schema import contract_schema
 from core.sources.yamlsource import DEFAULT_LIMITS, YamlLimits, convert, parse
@@ -67,10 +68,6 @@ __all__ = [
 TIERS_FILES = ("tiers.yaml", "tiers.yml")
 CALENDARS_DIR = "calendars"
 CONTRACT_SUFFIXES = (".yaml", ".yml")
-# Escalation ladders may always name these two (the built-in email_notify and sms_notify
-# plugins provide them, and a deployment may disable either); any other channel must be
-# registered through `register_notifiers`.
-BUILTIN_NOTIFIER_CHANNELS = frozenset({"email", "sms"})
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -191,26 +188,6 @@ def _problem_order(problem: Problem) -> tuple[str, int, int]:
 
 
 # --- plugins and holiday data ------------------------------------------------------------------
-
-
-@dataclass
-class Plugins:
-    """What the registered plugins offer the checks: RMA channels, zone resolvers, notifiers."""
-
-    rma_channels: dict[str, Any]
-    zone_resolvers: dict[str, Any]
-    notifier_channels: frozenset[str]
-    checks: dict[str, Callable[..., Iterable[tuple[str, str]]]]
-
-    @classmethod
-    def collect(cls, pm: PluginManager) -> Plugins:
-        notifiers = collect_named(pm, "register_notifiers")
-        return cls(
-            rma_channels=collect_named(pm, "register_rma_channels"),
-            zone_resolvers=collect_named(pm, "register_zone_resolvers"),
-            notifier_channels=BUILTIN_NOTIFIER_CHANNELS | frozenset(notifiers),
-            checks=collect_named(pm, "register_contract_checks"),
-        )
 
 
 def _registry(pm: PluginManager, dirs: Sequence[Path], problems: list[Problem]) -> HolidayRegistry:

@@ -17,9 +17,6 @@ the last collect ({"smtp": [[message_id, rcpt, t]], "sms": [[out_id, phone, t]],
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import socket
 import sys
@@ -32,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from plugins.sms_notify.testing import reference_signature
 
 KEY_ID = "LTAI-bench-key"
 SECRET = "bench-secret/with+odd*chars"
@@ -86,21 +85,6 @@ class Mailbox:
 # --- Alibaba SendSms -------------------------------------------------------------------------
 
 
-def pop_encode(text: str) -> str:
-    """Alibaba's documented recipe: form-encode, then + → %20, * → %2A, %7E → ~."""
-    return (
-        urllib.parse.quote_plus(text, safe="", encoding="utf-8")
-        .replace("+", "%20")
-        .replace("*", "%2A")
-        .replace("%7E", "~")
-    )
-
-
-def reference_signature(params: dict[str, str], secret: str) -> str:
-    query = "&".join(f"{pop_encode(k)}={pop_encode(v)}" for k, v in sorted(params.items()))
-    to_sign = "GET&" + pop_encode("/") + "&" + pop_encode(query)
-    mac = hmac.new((secret + "&").encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha1)
-    return base64.b64encode(mac.digest()).decode("ascii")
 
 
 def problem(params: dict[str, str]) -> tuple[str, str] | None:

@@ -219,18 +219,8 @@ def onsite_arrival(
         priced = ", ".join(sorted(table)) or "none"
         raise SlaError(f"zone {zone!r} has no {label} on-site time in this contract ({priced})")
     duration = parse_duration(table[zone])
-    due, counted = due_after(lc, onsite.calendar, duration, agreed_at)
-    local = agreed_at.astimezone(lc.calendar(onsite.calendar).tz)
-    found = Deadline(
-        kind="onsite_arrival",
-        start=agreed_at,
-        due=due,
-        target=f"{duration} on {onsite.calendar}",
-        calendar=onsite.calendar,
-        rule=f"{label} on-site, zone {zone}, agreed {_fmt(local)} → {counted}: "
-        f"arrive by {_fmt(due)}",
-    )
-    return with_horizon(lc, found)
+    head = f"{label} on-site, zone {zone}, agreed"
+    return _onsite_deadline(lc, "onsite_arrival", duration, agreed_at, head, "arrive by")
 
 
 def progress_report(lc: LoadedContract, *, since: datetime, verb: str = "on site") -> Deadline:
@@ -241,16 +231,25 @@ def progress_report(lc: LoadedContract, *, since: datetime, verb: str = "on site
     interval = onsite.progress_interval
     if interval is None:
         raise SlaError("this contract turns progress reports off (onsite.progress-report-every)")
-    due, counted = due_after(lc, onsite.calendar, interval, since)
-    local = since.astimezone(lc.calendar(onsite.calendar).tz)
+    head = f"emergency on-site progress report every {interval}: {verb}"
+    return _onsite_deadline(lc, "progress_report", interval, since, head, "report by")
+
+
+def _onsite_deadline(
+    lc: LoadedContract, kind: str, duration: Duration, start: datetime, head: str, done: str
+) -> Deadline:
+    """``duration`` of open time on the on-site calendar after ``start``; the rule reads
+    "<head> <start> → <what was counted>: <done> <due>"."""
+    calendar = lc.contract.onsite.calendar
+    due, counted = due_after(lc, calendar, duration, start)
+    local = start.astimezone(lc.calendar(calendar).tz)
     found = Deadline(
-        kind="progress_report",
-        start=since,
+        kind=kind,
+        start=start,
         due=due,
-        target=f"{interval} on {onsite.calendar}",
-        calendar=onsite.calendar,
-        rule=f"emergency on-site progress report every {interval}: {verb} {_fmt(local)} → "
-        f"{counted}: report by {_fmt(due)}",
+        target=f"{duration} on {calendar}",
+        calendar=calendar,
+        rule=f"{head} {_fmt(local)} → {counted}: {done} {_fmt(due)}",
     )
     return with_horizon(lc, found)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import re
 import socket
@@ -48,6 +46,7 @@ from plugins.sms_notify.gateway import (
 )
 from plugins.sms_notify.phones import NotAMobileNumber, PhoneNumberError, normalise_mobile
 from plugins.sms_notify.spool import SpoolSms, spool_name
+from plugins.sms_notify.testing import pop_encode, reference_signature
 
 KEY_ID = "LTAI-test-key"
 SECRET = "test-secret/with+odd*chars"
@@ -100,24 +99,6 @@ def notice(
     )
 
 
-# --- an independent verifier: how Alibaba's documentation describes the signature ------------
-
-
-def pop_encode(text: str) -> str:
-    """The documentation's recipe: form-encode, then + → %20, * → %2A, %7E → ~."""
-    return (
-        urllib.parse.quote_plus(text, safe="", encoding="utf-8")
-        .replace("+", "%20")
-        .replace("*", "%2A")
-        .replace("%7E", "~")
-    )
-
-
-def reference_signature(params: dict[str, str], secret: str) -> str:
-    query = "&".join(f"{pop_encode(k)}={pop_encode(v)}" for k, v in sorted(params.items()))
-    to_sign = "GET&" + pop_encode("/") + "&" + pop_encode(query)
-    mac = hmac.new((secret + "&").encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha1)
-    return base64.b64encode(mac.digest()).decode("ascii")
 
 
 # The worked example of Alibaba's SMS signature documentation (签名机制, SendSms, testId/testSecret)

@@ -79,6 +79,17 @@ def is_valid_address(address: str) -> bool:
     return len(address) <= 254 and len(local) <= 64 and _ADDRESS.fullmatch(address) is not None
 
 
+def addressed(
+    notice: Notice, compose: Callable[[Notice], EmailMessage]
+) -> tuple[str, EmailMessage] | Delivery:
+    """The recipient's address and the composed message, or a failed Delivery for an address
+    no retry can fix (fixing the contact is a person's job). A template error raises."""
+    address = notice.recipient.email or ""
+    if not is_valid_address(address):
+        return Delivery(status="failed", detail=f"invalid e-mail address {address!r}")
+    return address, compose(notice)
+
+
 def _one_line(text: str) -> str:
     """Collapse whitespace, newlines included, so no value can start a new header line."""
     return " ".join(text.split())
@@ -354,11 +365,10 @@ class EmailSender:
 
     def send(self, notice: Notice) -> Delivery:
         """Deliver ``notice`` to the SMTP server; see the class docstring for the outcomes."""
-        address = notice.recipient.email or ""
-        if not is_valid_address(address):
-            # fixing the contact is a person's job; retrying the same notice cannot succeed
-            return Delivery(status="failed", detail=f"invalid e-mail address {address!r}")
-        message = self.compose(notice)
+        prepared = addressed(notice, self.compose)
+        if isinstance(prepared, Delivery):
+            return prepared
+        address, message = prepared
         provider_id = str(message["Message-ID"])
         where = f"{self.host}:{self.port}"
         try:

@@ -15,8 +15,8 @@ from plugins.email_notify.sender import (
     Delivery,
     Notice,
     TransientDeliveryError,
+    addressed,
     compose_message,
-    is_valid_address,
     parse_sender,
 )
 
@@ -77,10 +77,10 @@ class SpoolEmail:
 
     def send(self, notice: Notice) -> Delivery:
         """Spool ``notice``; a bad address fails and a template error raises, as over SMTP."""
-        address = notice.recipient.email or ""
-        if not is_valid_address(address):
-            return Delivery(status="failed", detail=f"invalid e-mail address {address!r}")
-        message = self.compose(notice)
+        prepared = addressed(notice, self.compose)
+        if isinstance(prepared, Delivery):
+            return prepared
+        _, message = prepared
         provider_id = str(message["Message-ID"])
         path = self.directory / spool_name(notice.idempotency_key)
         if path.exists():

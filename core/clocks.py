@@ -27,23 +27,25 @@ class ClockError(CasetrackError):
 
 
 class ClockRow(Protocol):
+    """What the rules below read and set on a clock (the ORM row in practice); the view
+    with every column is core.store.queries.ClockView."""
+
     kind: str
-    state: str
-    calendar: str
-    target: str
-    rule: str
     started_at: datetime
     deadline: datetime
+    state: str  # RUNNING, PAUSED, MET, BREACHED, CANCELLED
+    met_at: datetime | None
+    breached_at: datetime | None
+    # pending customer: when it began, why, and the closed intervals before it
     paused_at: datetime | None
     pause_cause: str | None
     pauses: list[Any]
-    met_at: datetime | None
-    breached_at: datetime | None
-    exclusion_cause: str | None
-    exclusion_note: str | None
+    # the escalation ladder: rungs fired so far and when the next one is due
     alert_level: int
     next_alert_at: datetime | None
-    provisional: bool
+    # excluded from compensation (R-QUAL) with one of the contract's causes
+    exclusion_cause: str | None
+    exclusion_note: str | None
 
 
 # --- pauses ---------------------------------------------------------------------------------

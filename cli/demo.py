@@ -152,7 +152,7 @@ def _plan(runtime: Runtime, now: datetime) -> tuple[list[_Story], list[str]]:
 
 
 def _make_tokens(runtime: Runtime, now: datetime) -> tuple[DemoToken, ...]:
-    wanted = [
+    wanted: list[tuple[str, str, str | None]] = [
         ("admin", "demo admin", None),
         ("agent", AGENT, None),
         ("engineer", ENGINEER, None),

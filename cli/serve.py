@@ -10,7 +10,7 @@ import sys
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from core.errors import CasetrackError
 from core.settings import Settings
@@ -86,7 +86,7 @@ def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) ->
     except BaseException:
         runtime.close()
         raise
-    common = {
+    common: dict[str, Any] = {  # uvicorn.run's keywords, shared by both calls
         "host": options.host,
         "port": options.port,
         "log_level": "info",

@@ -32,7 +32,7 @@ from conftest import Templates
 from core.runtime import build_runtime
 from core.settings import Settings, SettingsError
 from core.store.db import make_engine
-from core.store.db_timeouts import DbTimeouts, unbounded
+from core.store.db_timeouts import DbTimeouts, DeadlineConnection, unbounded
 from core.store.tokens import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -406,3 +406,21 @@ def test_an_exhausted_pool_is_503_after_the_pool_timeout(db_url: str, tmp_path: 
             for connection in held:
                 connection.close()
         assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_wait_that_chooses_no_timeout_is_left_alone(db_url: str) -> None:
+    """psycopg's ``notifies()`` waits with ``timeout=None``, its own choice: the answer bound
+    does not apply to it (it used to fail with "got multiple values for keyword argument")."""
+    engine = make_engine(db_url, timeouts=DbTimeouts(connect=2, statement=0.3))
+    try:
+        with engine.connect() as listener, engine.connect() as sender:
+            raw = listener.connection.driver_connection
+            assert isinstance(raw, DeadlineConnection) and raw.answer_within is not None
+            listener.exec_driver_sql("LISTEN casetrack_wait")
+            listener.commit()
+            sender.exec_driver_sql("NOTIFY casetrack_wait, 'hello'")
+            sender.commit()
+            assert [n.payload for n in raw.notifies(stop_after=1)] == ["hello"]
+    finally:
+        engine.dispose()

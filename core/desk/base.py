@@ -95,7 +95,7 @@ class DeskBase:
         expected = cmd.expected_version if cmd is not None else None
         if expected is not None and expected != case.version:
             raise ConflictError(
-                f"case {number} is at version {case.version}, not {cmd.expected_version}: "
+                f"case {number} is at version {case.version}, not {expected}: "
                 "someone else changed it; reload and retry"
             )
         return case

@@ -25,10 +25,13 @@ from core.errors import NotFoundError
 from core.loaded import LoadedContract
 from core.store import orm
 
-PRIORITY_CLOCKS = {
-    "first_response": sla.first_response,
-    "diagnosis": sla.diagnosis,
-    "resolution": sla.resolution,
+PriorityClock = Callable[[LoadedContract, str, datetime], sla.Deadline]
+"""A clock whose target depends on the case's priority: (contract, priority, start) → deadline."""
+
+PRIORITY_CLOCKS: dict[str, PriorityClock] = {
+    "first_response": lambda lc, p, at: sla.first_response(lc, priority=p, received_at=at),
+    "diagnosis": lambda lc, p, at: sla.diagnosis(lc, fault_level=p, started_at=at),
+    "resolution": lambda lc, p, at: sla.resolution(lc, priority=p, reported_at=at),
 }
 PAUSED_BY_CUSTOMER = frozenset({"resolution", "complaint_resolution"})
 
@@ -262,10 +265,6 @@ class WorkCommands(DeskBase):
 
 
 def _priority_deadline(
-    compute: Callable[..., sla.Deadline], lc: LoadedContract, priority: str, start: datetime
+    compute: PriorityClock, lc: LoadedContract, priority: str, start: datetime
 ) -> sla.Deadline:
-    if compute is sla.diagnosis:
-        return compute(lc, fault_level=priority, started_at=start)
-    if compute is sla.first_response:
-        return compute(lc, priority=priority, received_at=start)
-    return compute(lc, priority=priority, reported_at=start)
+    return compute(lc, priority, start)

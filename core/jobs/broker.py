@@ -79,12 +79,12 @@ def set_broker(
     policy = policy or DeliveryPolicy.from_settings(runtime.settings)
     queue_name = queue_name or runtime.settings.queue
 
-    def deliver_notification(ids: list[int] | int) -> None:
+    def deliver_notification(ids: list[int]) -> None:
         # the outcome is in the rows; returning it would only make dramatiq warn
         deliver(runtime, ids, now=runtime.clock(), policy=policy)
 
+    # the decorator form: dramatiq's overloads type a function plus options only that way
     actor: dramatiq.Actor[[list[int]], None] = dramatiq.actor(
-        deliver_notification,
         actor_name=ACTOR,
         queue_name=queue_name,
         broker=broker,
@@ -92,7 +92,7 @@ def set_broker(
         min_backoff=min_backoff_ms,
         max_backoff=max_backoff_ms,
         retry_when=_retry_when(crash_retries),
-    )
+    )(deliver_notification)
     return Jobs(broker, actor, queue_name, policy)
 
 

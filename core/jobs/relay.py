@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import update
 
@@ -13,6 +13,8 @@ from core.jobs.deliver import DeliveryPolicy, due_notifications
 from core.store.orm import Notification
 
 if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
+
     from core.jobs.broker import Jobs
     from core.runtime import Runtime
 
@@ -103,4 +105,4 @@ def release_orphans(runtime: Runtime) -> int:
             .where(Notification.state == "sending")
             .values(state="queued", relayed_at=None, claimed_at=None)
         )
-        return int(result.rowcount or 0)
+        return int(cast("CursorResult[Any]", result).rowcount or 0)  # DML: typed only Result

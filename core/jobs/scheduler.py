@@ -130,7 +130,9 @@ def _load_staff(contracts_dir: str, report: TickReport) -> StaffDirectory | None
         return None
 
 
-def _claim(session: Session, now: datetime, size: int, skip: set[int]) -> Select[Any]:
+def _claim(
+    session: Session, now: datetime, size: int, skip: set[int]
+) -> Select[orm.SlaClock, orm.Case]:
     """Due running clocks with their cases, the longest-waiting first. On PostgreSQL both rows
     are locked and rows another scheduler holds are skipped; SQLite's BEGIN IMMEDIATE
     already serialises writers."""
@@ -289,6 +291,7 @@ def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> int:
 def _insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> Any:
     table = orm.Notification.__table__
     dialect = session.get_bind().dialect.name
+    stmt: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(table).values(list(rows))
     elif dialect == "sqlite":

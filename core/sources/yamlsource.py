@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 import msgspec
 import yaml
@@ -69,22 +69,26 @@ class _Loader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        assert node is not None  # PyYAML returns a node or raises; its stubs say Node | None
         self._measure(node)
         return node
 
     def _alias(self, parent: yaml.Node | None, index: Any, event: yaml.AliasEvent) -> yaml.Node:
+        # the pure-Python loader makes yaml.Mark, never the C one the stubs also allow
+        mark = cast("yaml.Mark | None", event.start_mark)
         self._aliases += 1
         if self._aliases > self.limits.max_aliases:
             raise LimitExceeded(
                 problem=f"more than {self.limits.max_aliases} aliases (CASETRACK_YAML_MAX_ALIASES)",
-                problem_mark=event.start_mark,
+                problem_mark=mark,
             )
         node = super().compose_node(parent, index)
         if id(node) not in self._sizes:  # its anchor is still open: a node inside itself
             raise LimitExceeded(
                 problem=f"alias *{event.anchor} refers to a node that contains it",
-                problem_mark=event.start_mark,
+                problem_mark=mark,
             )
+        assert node is not None  # PyYAML returns a node or raises; its stubs say Node | None
         return node
 
     def _measure(self, node: yaml.Node) -> None:
@@ -207,6 +211,8 @@ def parse(
     if text is None:
         text = _read(Path(path), limits)
     _check_size(file, text, limits)
+    line: int | None  # None when the error carries no position
+    col: int | None
     try:
         loader = _Loader(text, limits)
     except yaml.reader.ReaderError as exc:  # a control character: PyYAML refuses the text

@@ -7,6 +7,7 @@ the seals core.store.seal. docs/audit.md has the threat model.
 from __future__ import annotations
 
 import json
+import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from itertools import chain, groupby
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Select, String, Text, cast, select, type_coerce, update
+from sqlalchemy import CursorResult, Select, String, Text, cast, select, type_coerce, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, selectinload
 
@@ -133,7 +134,8 @@ def seal_unsealed(session: Session, key: bytes) -> Sealed:
     verifies (chain, replay, numbers); never re-seal a seal that does not match."""
     report = verify(session)
     bad: dict[str, list[str]] = {}
-    for item in [*report.breaks, *report.findings]:
+    items: list[Break | Finding] = [*report.breaks, *report.findings]
+    for item in items:
         bad.setdefault(item.case_number, []).append(str(item))
     done = Sealed()
     heads = session.execute(
@@ -166,7 +168,8 @@ def _seal_head(session: Session, key: bytes, number: str, last_seq: int, last_ha
     where = (
         (table.c.number == number) & (table.c.last_hash == last_hash) & table.c.head_mac.is_(None)
     )
-    return session.execute(update(table).where(where).values(head_mac=mac)).rowcount or 0
+    result = session.execute(update(table).where(where).values(head_mac=mac))
+    return typing.cast("CursorResult[Any]", result).rowcount or 0  # DML: typed only Result
 
 
 def _finish(session: Session, batch: list[_Chain], report: AuditReport) -> None:
@@ -196,7 +199,7 @@ def unverifiable_seals(session: Session) -> list[Finding]:
     return [Finding("audit", NO_KEY)]
 
 
-def _chain_rows(case_number: str | None) -> Select[Any]:
+def _chain_rows(case_number: str | None) -> Select[*tuple[Any, ...]]:
     event = orm.CaseEvent
     query = (
         select(

@@ -86,10 +86,11 @@ class DeadlineConnection(psycopg.Connection[Any]):
     answer_within: float | None = None
 
     def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.answer_within is None or kwargs.get("timeout") is not None or len(args) > 1:
+        if self.answer_within is None or "timeout" in kwargs or len(args) > 1:
             return super().wait(gen, *args, **kwargs)
+        kwargs["timeout"] = self.answer_within
         try:
-            return super().wait(gen, *args, timeout=self.answer_within, **kwargs)
+            return super().wait(gen, *args, **kwargs)
         except _WaitTimeout:
             self.close()
             raise psycopg.OperationalError(

@@ -74,6 +74,6 @@ def require_current(engine: Engine) -> None:
 def sqlite_file_missing(url: str) -> bool:
     """True for a SQLite URL whose file does not exist (connecting would create it empty)."""
     parsed = make_url(url)
-    database = parsed.database
-    on_disk = parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    database = parsed.database or ""
+    on_disk = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
     return bool(on_disk and not Path(database).is_file())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from core import limits
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -58,6 +61,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+    if TYPE_CHECKING:  # every model here is a Table (SQLAlchemy types __table__ as FromClause)
+        __table__: ClassVar[Table]
 
 
 class CaseCounter(Base):

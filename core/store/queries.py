@@ -361,13 +361,14 @@ class NotificationCursor(msgspec.Struct, tag="notification", tag_field="o"):
 
 
 _Cursor = _ByIdDesc | _ByDeadlineAsc | NotificationCursor
+_C = TypeVar("_C", bound=_Cursor)
 
 
 def encode_cursor(cursor: _Cursor) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(token: str, expected: type[_Cursor]) -> _Cursor:
+def decode_cursor(token: str, expected: type[_C]) -> _C:
     """The cursor inside `token`, or InvalidCursor if it is garbled or of another ordering."""
     try:
         raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
@@ -394,7 +395,8 @@ def list_cases(
     else:
         stmt = stmt.order_by(Case.id.desc())
     if after is not None:
-        stmt = _seek(stmt, decode_cursor(after, _ByDeadlineAsc if by_deadline else _ByIdDesc))
+        ordering: type[_ByIdDesc | _ByDeadlineAsc] = _ByDeadlineAsc if by_deadline else _ByIdDesc
+        stmt = _seek(stmt, decode_cursor(after, ordering))
     # one row more than asked tells whether another page exists without an extra COUNT
     rows = session.execute(stmt.limit(limit + 1)).all()
     more = len(rows) > limit
@@ -462,7 +464,7 @@ def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def _seek(stmt: Select[Any], cursor: _Cursor) -> Select[Any]:
+def _seek(stmt: Select[Any], cursor: _ByIdDesc | _ByDeadlineAsc) -> Select[Any]:
     """Rows after the cursor: (next_deadline, id) > (d, i) spelt portably as OR/AND."""
     if isinstance(cursor, _ByIdDesc):
         return stmt.where(Case.id < cursor.id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from core import clocks
 from core.store import orm
@@ -232,7 +232,8 @@ def _projection_findings(
     known = derived.records_clocks and len(derived.clocks) == len(stored)
     if known:
         running = [r["deadline"] for r in derived.clocks.values() if r["state"] == clocks.RUNNING]
-        told = min((_instant(d) for d in running), default=None)
+        # a running clock records its deadline, so each _instant here is a datetime
+        told = min((cast(datetime, _instant(d)) for d in running), default=None)
         if not _same("next_deadline", case.next_deadline, told):
             yield _mismatch(case.number, "cases.next_deadline", case.next_deadline, told)
     must = any(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,8 @@ class RemoteCredentials(
 
     __str__ = __repr__
 
-    def __rich_repr__(self) -> Iterator[tuple[str, str]]:
-        for name in self._set_fields():
-            yield name, MASK
+    def __rich_repr__(self) -> list[tuple[str, Any]]:  # msgspec.Struct's signature
+        return [(name, MASK) for name in self._set_fields()]
 
 
 def redact(credentials: Mapping[str, Any] | RemoteCredentials) -> dict[str, str]:

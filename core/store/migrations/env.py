@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alembic import context
 
 from core.store.orm import Base
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 config = context.config
 target_metadata = Base.metadata
@@ -15,13 +20,16 @@ def run_migrations_online() -> None:
     if connection is None:
         from core.store.db import make_engine
 
-        with make_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise SystemExit("no database to migrate; run `casetrack db upgrade`")
+        with make_engine(url).connect() as conn:
             _run(conn)
         return
     _run(connection)
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

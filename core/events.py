@@ -70,7 +70,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True):
     """A nested part of a payload (no tag)."""
 
 
-class ClockSnapshot(Record, kw_only=True):
+class ClockSnapshot(Record, frozen=True, kw_only=True):
     """A clock as an event records it (core.clocks.snapshot): ``n`` is its place among the
     case's clocks in creation order."""
 
@@ -102,7 +102,7 @@ class EventBody(msgspec.Struct, tag_field="kind", frozen=True, kw_only=True):
 # --- opening -------------------------------------------------------------------------------
 
 
-class CallerRecord(Record, kw_only=True):
+class CallerRecord(Record, frozen=True, kw_only=True):
     name: str
     company: str | None
     phone: str | None
@@ -110,12 +110,12 @@ class CallerRecord(Record, kw_only=True):
     address: str | None
 
 
-class WindowRecord(Record, kw_only=True):
+class WindowRecord(Record, frozen=True, kw_only=True):
     start: datetime
     end: datetime
 
 
-class Opened(EventBody, tag="opened", kw_only=True):
+class Opened(EventBody, tag="opened", frozen=True, kw_only=True):
     contract_id: str
     customer_id: str
     caller: CallerRecord
@@ -135,12 +135,12 @@ class Opened(EventBody, tag="opened", kw_only=True):
     appointment: WindowRecord | UnsetType = UNSET
 
 
-class UnplannedClock(Record, kw_only=True):
+class UnplannedClock(Record, frozen=True, kw_only=True):
     clock: str
     reason: str
 
 
-class ClocksUnplanned(EventBody, tag="clocks_unplanned", kw_only=True):
+class ClocksUnplanned(EventBody, tag="clocks_unplanned", frozen=True, kw_only=True):
     """Clocks a new case could not plan (no holiday data): they wait for the data."""
 
     clocks: list[UnplannedClock]
@@ -149,13 +149,13 @@ class ClocksUnplanned(EventBody, tag="clocks_unplanned", kw_only=True):
 # --- work -----------------------------------------------------------------------------------
 
 
-class Assigned(EventBody, tag="assigned", kw_only=True):
+class Assigned(EventBody, tag="assigned", frozen=True, kw_only=True):
     engineer: str
     previous: str | None
     status: str
 
 
-class FirstResponded(EventBody, tag="first_response", kw_only=True):
+class FirstResponded(EventBody, tag="first_response", frozen=True, kw_only=True):
     agreed_content: str
     clock: str
     outcome: str
@@ -163,7 +163,7 @@ class FirstResponded(EventBody, tag="first_response", kw_only=True):
     status: str
 
 
-class DiagnosisConfirmed(EventBody, tag="diagnosis_confirmed", kw_only=True):
+class DiagnosisConfirmed(EventBody, tag="diagnosis_confirmed", frozen=True, kw_only=True):
     finding: str
     hardware_fault: bool
     clock: str
@@ -172,17 +172,17 @@ class DiagnosisConfirmed(EventBody, tag="diagnosis_confirmed", kw_only=True):
     spare_clocks: list[str]
 
 
-class NoteAdded(EventBody, tag="note", kw_only=True):
+class NoteAdded(EventBody, tag="note", frozen=True, kw_only=True):
     text: str
 
 
-class CallLogged(EventBody, tag="call", kw_only=True):
+class CallLogged(EventBody, tag="call", frozen=True, kw_only=True):
     direction: str
     party: str
     summary: str
 
 
-class MovedClock(Record, kw_only=True):
+class MovedClock(Record, frozen=True, kw_only=True):
     """A clock whose deadline moved (``from`` → ``to``)."""
 
     clock: str
@@ -190,14 +190,14 @@ class MovedClock(Record, kw_only=True):
     to: datetime
 
 
-class PriorityChanged(EventBody, tag="priority_changed", kw_only=True):
+class PriorityChanged(EventBody, tag="priority_changed", frozen=True, kw_only=True):
     from_: str = field(name="from")
     to: str
     reason: str | None
     replanned: list[MovedClock]
 
 
-class StatusChanged(EventBody, tag="status_changed", kw_only=True):
+class StatusChanged(EventBody, tag="status_changed", frozen=True, kw_only=True):
     from_: str = field(name="from")
     to: str
     cause: str | None
@@ -205,17 +205,17 @@ class StatusChanged(EventBody, tag="status_changed", kw_only=True):
     resumed: list[str] | UnsetType = UNSET
 
 
-class ClockExcluded(EventBody, tag="clock_excluded", kw_only=True):
+class ClockExcluded(EventBody, tag="clock_excluded", frozen=True, kw_only=True):
     clock: str
     cause: str
     note: str
 
 
-class ReplannedClock(MovedClock, kw_only=True):
+class ReplannedClock(MovedClock, frozen=True, kw_only=True):
     provisional: bool
 
 
-class ClocksReplanned(EventBody, tag="clocks_replanned", kw_only=True):
+class ClocksReplanned(EventBody, tag="clocks_replanned", frozen=True, kw_only=True):
     """Provisional clocks planned again when a year's holiday data arrived."""
 
     reason: str
@@ -225,20 +225,20 @@ class ClocksReplanned(EventBody, tag="clocks_replanned", kw_only=True):
 # --- escalation -----------------------------------------------------------------------------
 
 
-class Escalated(EventBody, tag="escalated", kw_only=True):
+class Escalated(EventBody, tag="escalated", frozen=True, kw_only=True):
     """An alarm: raised by a person or fired by the scheduler (the two subclasses)."""
 
     alarm: bool = True
 
 
-class ManualEscalation(Escalated, tag="escalated", kw_only=True):
+class ManualEscalation(Escalated, tag="escalated", frozen=True, kw_only=True):
     level: int
     reason: str
     target_group: str
     alarm_at: datetime
 
 
-class PlannedNoticeRecord(Record, kw_only=True):
+class PlannedNoticeRecord(Record, frozen=True, kw_only=True):
     """A notice as the event records it: who, how and when, never an address."""
 
     recipient: str
@@ -249,14 +249,14 @@ class PlannedNoticeRecord(Record, kw_only=True):
     why: str
 
 
-class SkippedNotice(Record, kw_only=True):
+class SkippedNotice(Record, frozen=True, kw_only=True):
     role: str
     reason: str
     who: str | None
     channel: str | None
 
 
-class ScheduledEscalation(Escalated, tag="escalated", kw_only=True):
+class ScheduledEscalation(Escalated, tag="escalated", frozen=True, kw_only=True):
     """One ladder level the scheduler fired; ``sla`` holds the clock's snapshot."""
 
     automatic: bool = True
@@ -275,12 +275,12 @@ class ScheduledEscalation(Escalated, tag="escalated", kw_only=True):
     skipped: list[SkippedNotice]
 
 
-class StatusMove(Record, kw_only=True):
+class StatusMove(Record, frozen=True, kw_only=True):
     from_: str = field(name="from")
     to: str
 
 
-class HandedOver(EventBody, tag="handed_over", kw_only=True):
+class HandedOver(EventBody, tag="handed_over", frozen=True, kw_only=True):
     """Functional escalation (core.handover): the case went to another support level."""
 
     target: str
@@ -295,7 +295,7 @@ class HandedOver(EventBody, tag="handed_over", kw_only=True):
 # --- milestones ---------------------------------------------------------------------------
 
 
-class RmaStatus(EventBody, tag="rma_status", kw_only=True):
+class RmaStatus(EventBody, tag="rma_status", frozen=True, kw_only=True):
     rma_status: str  # shipped | arrived
     note: str | None
     clock: str
@@ -303,14 +303,14 @@ class RmaStatus(EventBody, tag="rma_status", kw_only=True):
     deadline: datetime
 
 
-class RemoteLoggedIn(EventBody, tag="remote_logged_in", kw_only=True):
+class RemoteLoggedIn(EventBody, tag="remote_logged_in", frozen=True, kw_only=True):
     note: str | None
     clock: str
     outcome: str
     deadline: datetime
 
 
-class OnsiteArrived(EventBody, tag="onsite_arrived", kw_only=True):
+class OnsiteArrived(EventBody, tag="onsite_arrived", frozen=True, kw_only=True):
     note: str | None
     clock: str
     outcome: str
@@ -318,7 +318,7 @@ class OnsiteArrived(EventBody, tag="onsite_arrived", kw_only=True):
     progress_report_due: datetime | UnsetType = UNSET  # an emergency's reports start
 
 
-class ProgressReported(EventBody, tag="progress_reported", kw_only=True):
+class ProgressReported(EventBody, tag="progress_reported", frozen=True, kw_only=True):
     text: str
     final: bool
     clock: str
@@ -327,17 +327,17 @@ class ProgressReported(EventBody, tag="progress_reported", kw_only=True):
     next_due: datetime | None
 
 
-class RemoteAccessAgreed(EventBody, tag="remote_access_agreed", kw_only=True):
+class RemoteAccessAgreed(EventBody, tag="remote_access_agreed", frozen=True, kw_only=True):
     consent_by: str
     consent_at: datetime
     credentials_stored: list[str]  # which fields, never values
 
 
-class CredentialsViewed(EventBody, tag="credentials_viewed", kw_only=True):
+class CredentialsViewed(EventBody, tag="credentials_viewed", frozen=True, kw_only=True):
     pass
 
 
-class OnsiteRequested(EventBody, tag="onsite_requested", kw_only=True):
+class OnsiteRequested(EventBody, tag="onsite_requested", frozen=True, kw_only=True):
     reason: str
     zone: str
     deadline: datetime
@@ -346,24 +346,24 @@ class OnsiteRequested(EventBody, tag="onsite_requested", kw_only=True):
 # --- the end of a case ----------------------------------------------------------------------
 
 
-class ClockOutcome(Record, kw_only=True):
+class ClockOutcome(Record, frozen=True, kw_only=True):
     clock: str
     outcome: str
 
 
-class Resolved(EventBody, tag="resolved", kw_only=True):
+class Resolved(EventBody, tag="resolved", frozen=True, kw_only=True):
     resolution: str
     clocks: list[ClockOutcome]
 
 
-class Closed(EventBody, tag="closed", kw_only=True):
+class Closed(EventBody, tag="closed", frozen=True, kw_only=True):
     confirmed_by: str
     confirmed_at: datetime
     checklist: list[str]
     deliverables: dict[str, str]
 
 
-class Reopened(EventBody, tag="reopened", kw_only=True):
+class Reopened(EventBody, tag="reopened", frozen=True, kw_only=True):
     from_: str = field(name="from")
     reason: str
 
@@ -371,7 +371,7 @@ class Reopened(EventBody, tag="reopened", kw_only=True):
 # --- the outbox ------------------------------------------------------------------------------
 
 
-class NotificationRetried(EventBody, tag="notification_retried", kw_only=True):
+class NotificationRetried(EventBody, tag="notification_retried", frozen=True, kw_only=True):
     notification_id: int
     previous_state: str
     attempts: int
@@ -385,9 +385,16 @@ class NotificationRetried(EventBody, tag="notification_retried", kw_only=True):
 
 # --- encoding and decoding -----------------------------------------------------------------
 
+
+def _tag(cls: type[EventBody]) -> str:
+    tag = cls.__struct_config__.tag
+    assert isinstance(tag, str), cls
+    return tag
+
+
 # every kind the code records → its body type (escalated: see decode_body)
 BODIES: dict[str, type[EventBody]] = {
-    kind_: cls
+    _tag(cls): cls
     for cls in (
         Opened,
         ClocksUnplanned,
@@ -414,15 +421,12 @@ BODIES: dict[str, type[EventBody]] = {
         Reopened,
         NotificationRetried,
     )
-    if (kind_ := cls.__struct_config__.tag) is not None
 }
 
 
 def kind_of(body: EventBody) -> str:
     """The event kind a body is recorded as (its tag)."""
-    tag = type(body).__struct_config__.tag
-    assert isinstance(tag, str)
-    return tag
+    return _tag(type(body))
 
 
 def payload_of(body: EventBody) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from msgspec import UNSET
+
 from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition, RequestType, Status, check_transition
 from core.commands import (
@@ -205,17 +207,23 @@ class WorkCommands(DeskBase):
             if target == Status.PENDING_CUSTOMER and not (cmd.cause or "").strip():
                 raise InvalidCommand("pending customer pauses resolution: a cause is required")
             previous = case.status
-            paused = self._pause_or_resume(case, previous, target, cmd.cause, now)
+            paused, resumed = self._pause_or_resume(case, previous, target, cmd.cause, now)
             case.status = target.value
-            body = StatusChanged(from_=previous, to=target.value, cause=cmd.cause, **paused)
+            body = StatusChanged(
+                from_=previous,
+                to=target.value,
+                cause=cmd.cause,
+                paused=paused or UNSET,  # a key only when some clock moved
+                resumed=resumed or UNSET,
+            )
             events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
     def _pause_or_resume(
         self, case: orm.Case, previous: str, target: Status, cause: str | None, now: datetime
-    ) -> dict[str, list[str]]:
-        """``paused``/``resumed`` → the clocks moved (a key only when some moved)."""
+    ) -> tuple[list[str], list[str]]:
+        """The clocks paused and the clocks resumed."""
         lc = self._contract(case.contract_id)
         changed: dict[str, list[str]] = {"paused": [], "resumed": []}
         for clock in case.clocks:
@@ -232,7 +240,7 @@ class WorkCommands(DeskBase):
                     self._ladder(lc, clock.kind, case.priority),
                 )
                 changed["resumed"].append(clock.kind)
-        return {k: v for k, v in changed.items() if v}
+        return changed["paused"], changed["resumed"]
 
     def escalate(self, number: str, cmd: Escalate, *, actor: str, now: datetime) -> Receipt:
         """A manual escalation raises an alarm with its time stamp (R-CASE)."""

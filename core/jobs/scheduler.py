@@ -204,6 +204,7 @@ def _fire_level(
 ) -> orm.CaseEvent:
     """One level: the alarm event, and its notices added to ``outbox``."""
     step, level, due_at = rung.step, clock.alert_level, clock.next_alert_at
+    assert due_at is not None  # _fire fires only due levels
     urgent = is_urgent(step, case.priority, rung.fraction)
     resolution = _recipients(step, lc, staff, case.assignee, now)
     plan = plan_notices(

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from core.events import RecordedEvent
     from core.loaded import LoadedContract
-    from core.store.orm import CaseEvent
 
 PROJECT = "casetrack"
 
@@ -87,11 +87,12 @@ def register_contract_checks(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def case_event_recorded(event: CaseEvent, contract: LoadedContract | None) -> None:
+def case_event_recorded(event: RecordedEvent, contract: LoadedContract | None) -> None:
     """Fires after the transaction that appended an event to a case's history committed.
 
-    :param event: the ``core.store.orm.CaseEvent`` row (kind, seq, actor, at, payload, visibility).
-    :param contract: the case's ``core.sources.contracts.LoadedContract`` (None if unknown).
+    :param event: a frozen ``core.events.RecordedEvent`` (case_number, seq, at, actor,
+        visibility, kind, body, hash); ``body`` is the typed payload, e.g. ``core.events.Opened``.
+    :param contract: the case's ``core.loaded.LoadedContract`` (None if unknown).
 
     Implementations must not block: enqueue work and return. Results are ignored.
     """

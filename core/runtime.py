@@ -14,12 +14,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.desk import CaseDesk
+from core.events import RecordedEvent
 from core.holidays import RegionHorizon, horizon_report
 from core.loaded import ContractSet, LoadedContract
 from core.plugins import make_plugin_manager
 from core.settings import Settings
 from core.sources.contracts import load_contracts
-from core.store import orm
 from core.store.db import make_engine, make_sessionmaker
 from core.store.seal import load_audit_key
 from core.store.secrets import CredentialVault, load_key
@@ -73,7 +73,7 @@ def build_runtime(
     engine = make_engine(settings.database_url, timeouts=settings.db_timeouts)
     sessions = make_sessionmaker(engine, audit_key=load_audit_key(settings, create=True))
 
-    def announce(event: orm.CaseEvent, contract: LoadedContract | None) -> None:
+    def announce(event: RecordedEvent, contract: LoadedContract | None) -> None:
         # after commit: plugins only enqueue work (hookspecs: case_event_recorded)
         pm.hook.case_event_recorded(event=event, contract=contract)
 

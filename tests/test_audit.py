@@ -53,7 +53,7 @@ from core.store.audit import (
     verify,
 )
 from core.store.db import make_sessionmaker
-from core.store.history import GENESIS, append_event, event_hash, utc_iso
+from core.store.history import GENESIS, append_payload, event_hash, utc_iso
 from core.store.replay import Finding
 from core.store.seal import load_audit_key
 from core.store.secrets import CredentialVault
@@ -752,7 +752,7 @@ def test_a_history_from_before_the_snapshots_still_replays_its_fields(
     number = "MS-2026-000001"
     with sessions.begin() as session:
         case = new_case(session, number, at=T0)
-        append_event(
+        append_payload(
             session, case, kind="opened", actor="agent", at=T0, payload=LEGACY_OPENED,
             visibility="customer",
         )  # fmt: skip

@@ -18,7 +18,7 @@ from core.errors import NaiveDatetimeError
 from core.store import orm
 from core.store.history import (
     GENESIS,
-    append_event,
+    append_payload,
     canonical,
     event_hash,
     events_of,
@@ -51,7 +51,7 @@ def new_case(session: Session, number: str, at: datetime = T0) -> orm.Case:
 
 def append_n(session: Session, case: orm.Case, count: int) -> list[orm.CaseEvent]:
     return [
-        append_event(
+        append_payload(
             session,
             case,
             kind="note",
@@ -108,7 +108,7 @@ def test_chains_of_different_cases_are_independent(sessions: sessionmaker[Sessio
         first = new_case(session, "MS-2026-000001")
         second = new_case(session, "MS-2026-000002")
         append_n(session, first, 2)
-        event = append_event(session, second, kind="opened", actor="bob", at=T0, payload={})
+        event = append_payload(session, second, kind="opened", actor="bob", at=T0, payload={})
     assert (event.seq, event.prev_hash) == (1, GENESIS)
     assert (first.last_seq, second.last_seq) == (2, 1)
 
@@ -141,7 +141,7 @@ def test_append_links_a_case_without_id_in_one_flush(sessions: sessionmaker[Sess
             updated_at=T0,
         )
         session.add(case)
-        event = append_event(session, case, kind="opened", actor="bob", at=T0, payload={})
+        event = append_payload(session, case, kind="opened", actor="bob", at=T0, payload={})
         assert case.id is None  # nothing written yet
         session.flush()
         assert case.id is not None and event.case_id == case.id
@@ -156,10 +156,10 @@ def test_a_stale_case_cannot_fork_its_chain(sessions: sessionmaker[Session]) -> 
     with sessions.begin() as session:  # ... writer B appends first ...
         fresh = session.get(orm.Case, case_id)
         assert fresh is not None
-        append_event(session, fresh, kind="note", actor="bob", at=T0, payload={})
+        append_payload(session, fresh, kind="note", actor="bob", at=T0, payload={})
     with pytest.raises(StaleDataError), sessions.begin() as session:
         session.add(stale)  # ... and A, still holding version 1, must not append event 1 again
-        append_event(session, stale, kind="note", actor="alice", at=T0, payload={})
+        append_payload(session, stale, kind="note", actor="alice", at=T0, payload={})
     with sessions() as session:
         assert [e.actor for e in events_of(session, case_id)] == ["bob"]
 
@@ -304,7 +304,9 @@ def test_payload_with_datetimes_is_stored_as_hashed(sessions: sessionmaker[Sessi
     payload = {"due": due, "day": date(2026, 11, 26), "who": ["张三", {"at": due}]}
     with sessions.begin() as session:
         case = new_case(session, "MS-2026-000001")
-        written = append_event(session, case, kind="scheduled", actor="a", at=due, payload=payload)
+        written = append_payload(
+            session, case, kind="scheduled", actor="a", at=due, payload=payload
+        )
     with sessions() as session:
         stored = events_of(session, case.id)[0]
     assert stored.payload == normalize_payload(payload) == written.payload
@@ -339,6 +341,6 @@ def test_bad_events_are_refused_and_nothing_changes(
         head = (case.last_seq, case.last_hash)
         args: dict[str, Any] = {"kind": "note", "actor": "a", "at": T0, "payload": {}}
         with pytest.raises(error):
-            append_event(session, case, **{**args, **change})
+            append_payload(session, case, **{**args, **change})
         assert (case.last_seq, case.last_hash) == head
         assert not [obj for obj in session.new if isinstance(obj, orm.CaseEvent)]

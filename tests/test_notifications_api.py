@@ -23,6 +23,7 @@ from test_api_cases import CASES, call, open_body
 
 from conftest import Api
 from core import hookimpl
+from core.events import RecordedEvent
 from core.jobs.deliver import DeliveryPolicy, deliver, due_notifications
 from core.jobs.outbox import NotificationNotRetryable
 from core.jobs.outbox import retry as outbox_retry
@@ -469,7 +470,7 @@ class Heard:
         self.kinds: list[str] = []
 
     @hookimpl
-    def case_event_recorded(self, event: orm.CaseEvent, contract: Any) -> None:
+    def case_event_recorded(self, event: RecordedEvent, contract: Any) -> None:
         self.kinds.append(event.kind)
 
 

@@ -6,7 +6,7 @@ import inspect
 import re
 import sys
 import textwrap
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import msgspec
@@ -15,6 +15,7 @@ import pytest
 
 from core import hookimpl, hookspecs
 from core.errors import PluginError
+from core.events import NoteAdded, RecordedEvent
 from core.plugins import (
     BUILTIN_PLUGINS,
     call_register_hook,
@@ -245,8 +246,22 @@ def test_hook_case_event_recorded_reaches_every_plugin_with_a_subset_of_args() -
     pm = fresh_pm()
     pm.register(WithContract(), name="with_contract")
     pm.register(EventOnly(), name="event_only")
-    pm.hook.case_event_recorded(event="opened", contract=None)
-    assert sorted(seen, key=str) == [("both", ("opened", None)), ("event", "opened")]
+    event = RecordedEvent(
+        case_number="MS-2026-000001",
+        seq=2,
+        at=datetime(2026, 10, 14, 2, 0, tzinfo=UTC),
+        actor="agent:li",
+        visibility="internal",
+        kind="note",
+        body=NoteAdded(text="PSU LED amber"),
+        hash="0" * 64,
+    )
+    pm.hook.case_event_recorded(event=event, contract=None)
+    assert sorted(seen, key=str) == [("both", (event, None)), ("event", event)]
+    # plugins get a frozen, typed record: no ORM row, nothing to change
+    assert isinstance(event.body, NoteAdded) and event.body.text == "PSU LED amber"
+    with pytest.raises(AttributeError):
+        event.body.text = "edited"  # type: ignore[misc]
 
 
 # --- meta: every hook is specified, documented and tested ------------------------------------

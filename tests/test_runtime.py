@@ -11,6 +11,7 @@ from sqlalchemy import select
 from core import hookimpl
 from core.case import Category, Channel, RequestType
 from core.commands import Assign, Caller, OpenCase
+from core.events import RecordedEvent
 from core.plugins import make_plugin_manager
 from core.runtime import build_runtime
 from core.settings import Settings
@@ -35,11 +36,13 @@ def test_hook_case_event_recorded_fires_after_commit(db_url: str, tmp_path: Path
 
     class Listener:
         @hookimpl
-        def case_event_recorded(self, event: orm.CaseEvent, contract) -> None:
+        def case_event_recorded(self, event: RecordedEvent, contract) -> None:
             # the event must already be committed: a fresh connection sees it
             with runtime.sessions() as other:
                 stored = other.scalar(
-                    select(orm.CaseEvent.hash).where(orm.CaseEvent.id == event.id)
+                    select(orm.CaseEvent.hash)
+                    .join(orm.Case, orm.Case.id == orm.CaseEvent.case_id)
+                    .where(orm.Case.number == event.case_number, orm.CaseEvent.seq == event.seq)
                 )
             seen.append(
                 (event.kind, event.seq, contract.id if contract else None, stored == event.hash)

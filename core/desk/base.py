@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -17,10 +18,11 @@ from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition
 from core.commands import Command
 from core.errors import ConflictError, NotFoundError
+from core.events import ClockSnapshot, EventBody, Opened, RecordedEvent
 from core.jobs.stale import sweep_cases
 from core.loaded import ContractSet, LoadedContract
 from core.store import orm
-from core.store.history import append_event
+from core.store.history import append_event, recorded
 from core.store.secrets import CredentialVault
 
 
@@ -52,7 +54,7 @@ class DeskBase:
         prefix: str = "MS",
         tz: str = "Asia/Shanghai",
         vault: CredentialVault | None = None,
-        on_event: Callable[[orm.CaseEvent, LoadedContract | None], None] | None = None,
+        on_event: Callable[[RecordedEvent, LoadedContract | None], None] | None = None,
         skew: timedelta = timedelta(minutes=5),
     ) -> None:
         self.sessions = sessions
@@ -84,7 +86,7 @@ class DeskBase:
         if self.on_event is not None:
             for event in appended:
                 lc = self.contracts.contracts.get(contract_of.get(event, ""))
-                self.on_event(event, lc)
+                self.on_event(recorded(event), lc)
 
     def _load(self, session: Session, number: str, cmd: Command | None = None) -> orm.Case:
         case = session.scalars(
@@ -104,20 +106,17 @@ class DeskBase:
         self,
         session: Session,
         case: orm.Case,
-        kind: str,
+        body: EventBody,
         actor: str,
         now: datetime,
-        payload: dict[str, Any],
         visibility: str = "internal",
     ) -> orm.CaseEvent:
-        """Append ``kind``; the clocks this command started or changed ride along under
+        """Append ``body``; the clocks this command started or changed ride along under
         ``sla`` (always on ``opened``), so the history alone says what each clock is."""
         changed = _changed_clocks(session, case)
-        if changed or kind == "opened":
-            payload = {**payload, "sla": changed}
-        event = append_event(
-            session, case, kind=kind, actor=actor, at=now, payload=payload, visibility=visibility
-        )
+        if changed or isinstance(body, Opened):
+            body = msgspec.structs.replace(body, sla=changed)
+        event = append_event(session, case, body, actor=actor, at=now, visibility=visibility)
         case.updated_at = now
         session.info["contract_of"][event] = case.contract_id
         return event
@@ -171,12 +170,12 @@ class DeskBase:
                 return clock
         return None
 
-    def _stop(self, case: orm.Case, kind: str, at: datetime) -> dict[str, Any] | None:
+    def _stop(self, case: orm.Case, kind: str, at: datetime) -> Stopped | None:
         clock = self._active(case, kind)
         if clock is None:
             return None
         clocks.stop(clock, at)
-        return {"clock": kind, "outcome": clock.state, "deadline": clock.deadline}
+        return Stopped(clock=kind, outcome=clock.state, deadline=clock.deadline)
 
     def _refresh(self, case: orm.Case, now: datetime) -> None:
         """Keep the indexed projections in step: next deadline and the breached flag."""
@@ -189,7 +188,17 @@ class DeskBase:
             raise IllegalTransition(case.number, case.status, action, ("reopen",))
 
 
-def _changed_clocks(session: Session, case: orm.Case) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """A clock a command stopped, as its event records it (``clock``, ``outcome``,
+    ``deadline``: the fields bodies such as ``events.FirstResponded`` share)."""
+
+    clock: str
+    outcome: str
+    deadline: datetime
+
+
+def _changed_clocks(session: Session, case: orm.Case) -> list[ClockSnapshot]:
     """Snapshots of the case's clocks that are new or were touched since the last record in
     this transaction (an unchanged snapshot is not repeated)."""
     seen: dict[int, dict[str, Any]] = session.info.setdefault("sla_recorded", {})
@@ -201,5 +210,5 @@ def _changed_clocks(session: Session, case: orm.Case) -> list[dict[str, Any]]:
         record = clocks.snapshot(clock, position)
         if seen.get(id(clock)) != record:
             seen[id(clock)] = record
-            changed.append(record)
+            changed.append(ClockSnapshot(**record))
     return changed

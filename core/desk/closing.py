@@ -11,6 +11,7 @@ from core.case import IllegalTransition, Status, check_transition
 from core.commands import Close, Reopen, Resolve
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import CloseRefused
+from core.events import ClockOutcome, Closed, Reopened, Resolved
 from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
 from core.store import orm
@@ -42,13 +43,13 @@ class ClosingCommands(DeskBase):
                     continue
                 if clock.kind in STOP_ON_RESOLVE:
                     clocks.stop(clock, now)
-                    outcomes.append({"clock": clock.kind, "outcome": clock.state})
+                    outcomes.append(ClockOutcome(clock=clock.kind, outcome=clock.state))
                 else:
                     clocks.cancel(clock)
-                    outcomes.append({"clock": clock.kind, "outcome": clock.state})
+                    outcomes.append(ClockOutcome(clock=clock.kind, outcome=clock.state))
             case.status, case.resolved_at = Status.RESOLVED.value, now
-            payload = {"resolution": cmd.resolution, "clocks": outcomes}
-            events.append(self._record(session, case, "resolved", actor, now, payload, "customer"))
+            body = Resolved(resolution=cmd.resolution, clocks=outcomes)
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -70,13 +71,13 @@ class ClosingCommands(DeskBase):
             if items or documents:
                 raise CloseRefused(number, items, documents)
             case.status, case.closed_at = Status.CLOSED.value, now
-            payload = {
-                "confirmed_by": cmd.confirmed_by,
-                "confirmed_at": cmd.confirmed_at,
-                "checklist": sorted(cmd.checklist),
-                "deliverables": cmd.deliverables,
-            }
-            events.append(self._record(session, case, "closed", actor, now, payload, "customer"))
+            body = Closed(
+                confirmed_by=cmd.confirmed_by,
+                confirmed_at=cmd.confirmed_at,
+                checklist=sorted(cmd.checklist),
+                deliverables=cmd.deliverables,
+            )
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -91,8 +92,8 @@ class ClosingCommands(DeskBase):
             case.resolved_at = case.closed_at = None
             lc = self._contract(case.contract_id)
             self._start(case, lc, sla.resolution(lc, priority=case.priority, reported_at=now))
-            payload = {"from": previous, "reason": cmd.reason}
-            events.append(self._record(session, case, "reopened", actor, now, payload, "customer"))
+            body = Reopened(from_=previous, reason=cmd.reason)
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 

@@ -4,8 +4,8 @@ or the vendor (and back), each hand-over a ``handed_over`` event."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from core.case import IllegalTransition, Status, check_transition
 from core.commands import HandOver
 from core.desk.base import DeskBase, Receipt
 from core.errors import InvalidField
+from core.events import HandedOver, StatusMove
 from core.handover import (
     BASE_LEVEL,
     EVENT_KIND,
@@ -42,20 +43,20 @@ class HandOverCommands(DeskBase):
                 )
             previous = current_level(session, case)
             status = _status_after(case, previous, cmd.target)
-            payload: dict[str, Any] = {
-                "target": cmd.target.value,
-                "vendor": cmd.vendor,
-                "ticket": cmd.ticket,
-                "reason": cmd.reason,
-                "previous": previous.value,
-                "direction": direction(previous, cmd.target),
-            }
-            if status is not None:
-                payload["status"] = {"from": case.status, "to": status.value}
-                case.status = status.value
-            events.append(
-                self._record(session, case, EVENT_KIND, actor, now, payload, str(cmd.visibility))
+            body = HandedOver(
+                target=cmd.target.value,
+                vendor=cmd.vendor,
+                ticket=cmd.ticket,
+                reason=cmd.reason,
+                previous=previous.value,
+                direction=direction(previous, cmd.target),
+                status=(
+                    StatusMove(from_=case.status, to=status.value) if status is not None else UNSET
+                ),
             )
+            if status is not None:
+                case.status = status.value
+            events.append(self._record(session, case, body, actor, now, str(cmd.visibility)))
             return self._receipt(session, case, events)
 
 

@@ -11,6 +11,7 @@ from core import clocks, sla
 from core.desk.base import DeskBase
 from core.desk.work import PRIORITY_CLOCKS, _priority_deadline
 from core.errors import CalendarError, ConflictError, SlaError
+from core.events import ClocksReplanned, ReplannedClock
 from core.loaded import LoadedContract
 from core.store import orm
 
@@ -68,10 +69,10 @@ class HorizonCommands(DeskBase):
                     if found is not None:
                         moved.append(found)
             if moved:
-                payload = {"reason": "holiday data", "clocks": moved}
-                events.append(
-                    self._record(session, case, "clocks_replanned", "system", now, payload)
+                body = ClocksReplanned(
+                    reason="holiday data", clocks=[_replanned(found) for found in moved]
                 )
+                events.append(self._record(session, case, body, "system", now))
                 self._refresh(case, now)
             return moved
 
@@ -124,3 +125,13 @@ def _shipped_at(case: orm.Case) -> datetime | None:
         if clock.kind == "spare_ship" and clock.met_at is not None:
             return clock.met_at
     return None
+
+
+def _replanned(found: dict[str, Any]) -> ReplannedClock:
+    """A re-planned clock as ``replan_provisional`` reports it, as its event records it."""
+    return ReplannedClock(
+        clock=found["clock"],
+        from_=found["from"],
+        to=found["to"],
+        provisional=found["provisional"],
+    )

@@ -7,14 +7,25 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from msgspec import UNSET, UnsetType
 from sqlalchemy.orm import Session
 
 from core import clocks, sla
 from core.case import IllegalTransition
 from core.commands import Milestone, RemoteAccess, ReportProgress, RequestOnsite
-from core.desk.base import DeskBase, Receipt
+from core.desk.base import DeskBase, Receipt, Stopped
 from core.desk.errors import Forbidden, InvalidCommand
 from core.errors import NotFoundError
+from core.events import (
+    CredentialsViewed,
+    EventBody,
+    OnsiteArrived,
+    OnsiteRequested,
+    ProgressReported,
+    RemoteAccessAgreed,
+    RemoteLoggedIn,
+    RmaStatus,
+)
 from core.instants import check_reported
 from core.store import orm
 
@@ -32,10 +43,8 @@ class MilestoneCommands(DeskBase):
             if stopped is None:
                 raise IllegalTransition(number, case.status, "ship a part no clock waits for")
             self._replan_arrival(case, now)
-            payload = {"rma_status": "shipped", "note": cmd.note, **stopped}
-            events.append(
-                self._record(session, case, "rma_status", actor, now, payload, "customer")
-            )
+            body = RmaStatus(rma_status="shipped", note=cmd.note, **_fields(stopped))
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -62,27 +71,32 @@ class MilestoneCommands(DeskBase):
         )
 
     def spare_arrived(self, number: str, cmd: Milestone, *, actor: str, now: datetime) -> Receipt:
-        return self._milestone(
-            number, cmd, "spare_arrival", "rma_status", {"rma_status": "arrived"}, actor, now
-        )
+        def arrived(case: orm.Case, stopped: Stopped, now: datetime) -> RmaStatus:
+            return RmaStatus(rma_status="arrived", note=cmd.note, **_fields(stopped))
+
+        return self._milestone(number, cmd, "spare_arrival", "rma_status", arrived, actor, now)
 
     def remote_logged_in(
         self, number: str, cmd: Milestone, *, actor: str, now: datetime
     ) -> Receipt:
-        return self._milestone(number, cmd, "remote_access", "remote_logged_in", {}, actor, now)
+        def logged_in(case: orm.Case, stopped: Stopped, now: datetime) -> RemoteLoggedIn:
+            return RemoteLoggedIn(note=cmd.note, **_fields(stopped))
+
+        return self._milestone(
+            number, cmd, "remote_access", "remote_logged_in", logged_in, actor, now
+        )
 
     def onsite_arrived(self, number: str, cmd: Milestone, *, actor: str, now: datetime) -> Receipt:
         """The engineer is on site; on an emergency the progress reports start (限时上报)."""
-        return self._milestone(
-            number,
-            cmd,
-            "onsite_arrival",
-            "onsite_arrived",
-            {},
-            actor,
-            now,
-            then=self._start_progress_reports,
-        )
+
+        def arrived(case: orm.Case, stopped: Stopped, now: datetime) -> OnsiteArrived:
+            return OnsiteArrived(
+                note=cmd.note,
+                **_fields(stopped),
+                progress_report_due=self._start_progress_reports(case, now),
+            )
+
+        return self._milestone(number, cmd, "onsite_arrival", "onsite_arrived", arrived, actor, now)
 
     def _milestone(
         self,
@@ -90,35 +104,33 @@ class MilestoneCommands(DeskBase):
         cmd: Milestone,
         kind: str,
         event: str,
-        extra: dict[str, Any],
+        build: Callable[[orm.Case, Stopped, datetime], EventBody],
         actor: str,
         now: datetime,
-        then: Callable[[orm.Case, datetime], dict[str, Any]] | None = None,
     ) -> Receipt:
+        """Stop ``kind``'s clock and record ``event``, the body ``build`` makes."""
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             stopped = self._stop(case, kind, now)
             if stopped is None:
                 raise IllegalTransition(number, case.status, f"record {event}: no {kind} clock")
-            payload = {**extra, "note": cmd.note, **stopped}
-            if then is not None:
-                payload.update(then(case, now))
-            events.append(self._record(session, case, event, actor, now, payload, "customer"))
+            body = build(case, stopped, now)
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
     # --- emergency progress reports (限时上报) ----------------------------------------------
 
-    def _start_progress_reports(self, case: orm.Case, now: datetime) -> dict[str, Any]:
+    def _start_progress_reports(self, case: orm.Case, now: datetime) -> datetime | UnsetType:
         """An emergency case's engineer arrived: the first report is due one interval later
         (none when the case is no emergency or the contract turns reports off)."""
         lc = self._contract(case.contract_id)
         if not case.emergency or lc.contract.onsite.progress_interval is None:
-            return {}
+            return UNSET
         if self._active(case, PROGRESS_REPORT) is not None:
-            return {}  # a second visit while reports already run: the cadence goes on
+            return UNSET  # a second visit while reports already run: the cadence goes on
         clock = self._start(case, lc, sla.progress_report(lc, since=now, verb="arrived"))
-        return {"progress_report_due": clock.deadline}
+        return clock.deadline
 
     def report_progress(
         self, number: str, cmd: ReportProgress, *, actor: str, now: datetime
@@ -142,12 +154,10 @@ class MilestoneCommands(DeskBase):
             if not cmd.final and lc.contract.onsite.progress_interval is not None:
                 deadline = sla.progress_report(lc, since=now, verb="reported")
                 next_due = self._start(case, lc, deadline).deadline
-            payload = {"text": cmd.text, "final": cmd.final, **stopped, "next_due": next_due}
-            events.append(
-                self._record(
-                    session, case, "progress_reported", actor, now, payload, str(cmd.visibility)
-                )
+            body = ProgressReported(
+                text=cmd.text, final=cmd.final, **_fields(stopped), next_due=next_due
             )
+            events.append(self._record(session, case, body, actor, now, str(cmd.visibility)))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -165,14 +175,12 @@ class MilestoneCommands(DeskBase):
                 self._store_secret(session, case, cmd.credentials, actor, now)
             lc = self._contract(case.contract_id)
             self._start(case, lc, sla.remote_access(lc, agreed_at=cmd.consent_at))
-            payload = {
-                "consent_by": cmd.consent_by,
-                "consent_at": cmd.consent_at,
-                "credentials_stored": sorted(cmd.credentials),  # which fields, never values
-            }
-            events.append(
-                self._record(session, case, "remote_access_agreed", actor, now, payload, "customer")
+            body = RemoteAccessAgreed(
+                consent_by=cmd.consent_by,
+                consent_at=cmd.consent_at,
+                credentials_stored=sorted(cmd.credentials),  # which fields, never values
             )
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -207,7 +215,7 @@ class MilestoneCommands(DeskBase):
             if secret is None or self.vault is None:
                 raise NotFoundError(f"case {number} has no stored credentials")
             credentials = self.vault.decrypt(secret.ciphertext)
-            events.append(self._record(session, case, "credentials_viewed", actor, now, {}))
+            events.append(self._record(session, case, CredentialsViewed(), actor, now))
             return credentials
 
     def request_onsite(
@@ -226,9 +234,12 @@ class MilestoneCommands(DeskBase):
                 lc, zone=case.zone, emergency=case.emergency, agreed_at=now
             )
             self._start(case, lc, deadline)
-            payload = {"reason": cmd.reason, "zone": case.zone, "deadline": deadline.due}
-            events.append(
-                self._record(session, case, "onsite_requested", actor, now, payload, "customer")
-            )
+            body = OnsiteRequested(reason=cmd.reason, zone=case.zone, deadline=deadline.due)
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
+
+
+def _fields(stopped: Stopped) -> dict[str, Any]:
+    """The stopped clock's fields of a milestone's body (clock, outcome, deadline)."""
+    return {"clock": stopped.clock, "outcome": stopped.outcome, "deadline": stopped.deadline}

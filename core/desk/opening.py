@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import msgspec
+from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +17,7 @@ from core.commands import OpenCase
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import IdempotencyMismatch, InvalidCommand
 from core.errors import CalendarDataMissing
+from core.events import CallerRecord, ClocksUnplanned, Opened, UnplannedClock, WindowRecord
 from core.instants import check_appointment
 from core.loaded import LoadedContract
 from core.store import orm
@@ -84,7 +85,7 @@ class OpenCommands(DeskBase):
         # case-number lock, which queues every other opener until commit
         zone, zone_reason = self._zone(cmd, lc)
         planned, unplanned = self._plan_opening_clocks(cmd, lc, zone, now)
-        payload = _open_payload(cmd, lc, zone, zone_reason)
+        body = _opened(cmd, lc, zone, zone_reason)
         with self._unit() as (session, events):
             if idempotency is not None:
                 # first statement: a concurrent twin blocks here, then fails on the key
@@ -104,18 +105,16 @@ class OpenCommands(DeskBase):
             case.clocks = planned  # a new list: no lazy load of an empty collection
             self._refresh(case, now)
             session.add(case)
-            events.append(self._record(session, case, "opened", actor, now, payload, "customer"))
+            events.append(self._record(session, case, body, actor, now, "customer"))
             if unplanned:
                 events.append(
-                    self._record(
-                        session, case, "clocks_unplanned", "system", now, {"clocks": unplanned}
-                    )
+                    self._record(session, case, ClocksUnplanned(clocks=unplanned), "system", now)
                 )
             return self._receipt(session, case, events)
 
     def _plan_opening_clocks(
         self, cmd: OpenCase, lc: LoadedContract, zone: str | None, now: datetime
-    ) -> tuple[list[orm.SlaClock], list[dict[str, str]]]:
+    ) -> tuple[list[orm.SlaClock], list[UnplannedClock]]:
         """The new case's clock rows, and the clocks that cannot be planned (no holiday data:
         the call is never lost — the case opens and the clock waits for the data)."""
         planned, unplanned = [], []
@@ -123,7 +122,7 @@ class OpenCommands(DeskBase):
             try:
                 planned.append(self._clock_row(lc, compute(), cmd.priority))
             except CalendarDataMissing as exc:
-                unplanned.append({"clock": kind, "reason": exc.detail})
+                unplanned.append(UnplannedClock(clock=kind, reason=exc.detail))
         return planned, unplanned
 
     def _check_open(self, cmd: OpenCase, now: datetime) -> None:
@@ -226,34 +225,35 @@ def _appointment_deadline(cmd: OpenCase, now: datetime) -> sla.Deadline:
     )
 
 
-def _open_payload(
-    cmd: OpenCase, lc: LoadedContract, zone: str | None, zone_reason: str | None
-) -> dict[str, Any]:
+def _opened(cmd: OpenCase, lc: LoadedContract, zone: str | None, zone_reason: str | None) -> Opened:
     device = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
-    payload: dict[str, Any] = {
-        "contract_id": lc.id,
-        "customer_id": lc.contract.customer.id,
-        "caller": {
-            "name": cmd.caller.name,
-            "company": cmd.caller.company,
-            "phone": cmd.caller.phone,
-            "email": cmd.caller.email,
-            "address": cmd.caller.address,
-        },
-        "summary": cmd.summary,
-        "description": cmd.description,
-        "category": str(cmd.category),
-        "request_type": str(cmd.request_type),
-        "priority": cmd.priority,
-        "emergency": cmd.emergency,
-        "channel": str(cmd.channel),
-        "device_serial": cmd.device_serial,
-        "covered_device": device is not None,
-        "site": cmd.site,
-        "device_site": device.site if device is not None else None,  # the case's site if no site
-        "zone": zone,
-        "zone_reason": zone_reason,
-    }
-    if cmd.appointment is not None:
-        payload["appointment"] = {"start": cmd.appointment.start, "end": cmd.appointment.end}
-    return payload
+    caller = cmd.caller
+    return Opened(
+        contract_id=lc.id,
+        customer_id=lc.contract.customer.id,
+        caller=CallerRecord(
+            name=caller.name,
+            company=caller.company,
+            phone=caller.phone,
+            email=caller.email,
+            address=caller.address,
+        ),
+        summary=cmd.summary,
+        description=cmd.description,
+        category=str(cmd.category),
+        request_type=str(cmd.request_type),
+        priority=cmd.priority,
+        emergency=cmd.emergency,
+        channel=str(cmd.channel),
+        device_serial=cmd.device_serial,
+        covered_device=device is not None,
+        site=cmd.site,
+        device_site=device.site if device is not None else None,  # the case's site if no site
+        zone=zone,
+        zone_reason=zone_reason,
+        appointment=(
+            WindowRecord(start=cmd.appointment.start, end=cmd.appointment.end)
+            if cmd.appointment is not None
+            else UNSET
+        ),
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+
+from msgspec import UNSET
 
 from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition, RequestType, Status, check_transition
@@ -22,6 +23,18 @@ from core.commands import (
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import InvalidCommand
 from core.errors import NotFoundError
+from core.events import (
+    Assigned,
+    CallLogged,
+    ClockExcluded,
+    DiagnosisConfirmed,
+    FirstResponded,
+    ManualEscalation,
+    MovedClock,
+    NoteAdded,
+    PriorityChanged,
+    StatusChanged,
+)
 from core.loaded import LoadedContract
 from core.store import orm
 
@@ -48,8 +61,8 @@ class WorkCommands(DeskBase):
             case.assignee = cmd.engineer
             if case.status == Status.NEW:
                 case.status = check_transition(number, case.status, "assigned", "assign").value
-            payload = {"engineer": cmd.engineer, "previous": previous, "status": case.status}
-            events.append(self._record(session, case, "assigned", actor, now, payload))
+            body = Assigned(engineer=cmd.engineer, previous=previous, status=case.status)
+            events.append(self._record(session, case, body, actor, now))
             return self._receipt(session, case, events)
 
     def first_response(
@@ -69,10 +82,14 @@ class WorkCommands(DeskBase):
                 self._start(case, lc, sla.diagnosis(lc, fault_level=case.priority, started_at=now))
             if case.status == Status.ASSIGNED:
                 case.status = Status.IN_PROGRESS.value
-            payload = {"agreed_content": cmd.agreed_content, **stopped, "status": case.status}
-            events.append(
-                self._record(session, case, "first_response", actor, now, payload, "customer")
+            body = FirstResponded(
+                agreed_content=cmd.agreed_content,
+                clock=stopped.clock,
+                outcome=stopped.outcome,
+                deadline=stopped.deadline,
+                status=case.status,
             )
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -87,15 +104,15 @@ class WorkCommands(DeskBase):
             if stopped is None:
                 raise IllegalTransition(number, case.status, "confirm a diagnosis not started")
             spares = self._start_spares(case, now) if cmd.hardware_fault else []
-            payload = {
-                "finding": cmd.finding,
-                "hardware_fault": cmd.hardware_fault,
-                **stopped,
-                "spare_clocks": spares,
-            }
-            events.append(
-                self._record(session, case, "diagnosis_confirmed", actor, now, payload, "customer")
+            body = DiagnosisConfirmed(
+                finding=cmd.finding,
+                hardware_fault=cmd.hardware_fault,
+                clock=stopped.clock,
+                outcome=stopped.outcome,
+                deadline=stopped.deadline,
+                spare_clocks=spares,
             )
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -121,20 +138,15 @@ class WorkCommands(DeskBase):
     def add_note(self, number: str, cmd: Note, *, actor: str, now: datetime) -> Receipt:
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
-            events.append(
-                self._record(
-                    session, case, "note", actor, now, {"text": cmd.text}, str(cmd.visibility)
-                )
-            )
+            body = NoteAdded(text=cmd.text)
+            events.append(self._record(session, case, body, actor, now, str(cmd.visibility)))
             return self._receipt(session, case, events)
 
     def log_call(self, number: str, cmd: CallLog, *, actor: str, now: datetime) -> Receipt:
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
-            payload = {"direction": cmd.direction, "party": cmd.party, "summary": cmd.summary}
-            events.append(
-                self._record(session, case, "call", actor, now, payload, str(cmd.visibility))
-            )
+            body = CallLogged(direction=cmd.direction, party=cmd.party, summary=cmd.summary)
+            events.append(self._record(session, case, body, actor, now, str(cmd.visibility)))
             return self._receipt(session, case, events)
 
     def change_priority(
@@ -148,19 +160,14 @@ class WorkCommands(DeskBase):
                 raise InvalidCommand(f"case {number} is already {cmd.priority}")
             previous, case.priority = case.priority, cmd.priority
             replanned = self._replan_priority_clocks(case, previous)
-            payload = {
-                "from": previous,
-                "to": cmd.priority,
-                "reason": cmd.reason,
-                "replanned": replanned,
-            }
-            events.append(
-                self._record(session, case, "priority_changed", actor, now, payload, "customer")
+            body = PriorityChanged(
+                from_=previous, to=cmd.priority, reason=cmd.reason, replanned=replanned
             )
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
-    def _replan_priority_clocks(self, case: orm.Case, previous: str) -> list[dict[str, Any]]:
+    def _replan_priority_clocks(self, case: orm.Case, previous: str) -> list[MovedClock]:
         """Every running clock moves to the new priority's ladder, keeping the rungs already
         fired; the clocks whose target depends on priority get a new deadline too."""
         lc = self._contract(case.contract_id)
@@ -184,7 +191,7 @@ class WorkCommands(DeskBase):
             )
             clock.provisional = bool(deadline.provisional)
             clocks.replan(clock, deadline.due, lc.calendar(clock.calendar), ladder)
-            replanned.append({"clock": clock.kind, "from": before, "to": clock.deadline})
+            replanned.append(MovedClock(clock=clock.kind, from_=before, to=clock.deadline))
         return replanned
 
     def change_status(
@@ -203,18 +210,23 @@ class WorkCommands(DeskBase):
             if target == Status.PENDING_CUSTOMER and not (cmd.cause or "").strip():
                 raise InvalidCommand("pending customer pauses resolution: a cause is required")
             previous = case.status
-            paused = self._pause_or_resume(case, previous, target, cmd.cause, now)
+            paused, resumed = self._pause_or_resume(case, previous, target, cmd.cause, now)
             case.status = target.value
-            payload = {"from": previous, "to": target.value, "cause": cmd.cause, **paused}
-            events.append(
-                self._record(session, case, "status_changed", actor, now, payload, "customer")
+            body = StatusChanged(
+                from_=previous,
+                to=target.value,
+                cause=cmd.cause,
+                paused=paused or UNSET,  # a key only when some clock moved
+                resumed=resumed or UNSET,
             )
+            events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
     def _pause_or_resume(
         self, case: orm.Case, previous: str, target: Status, cause: str | None, now: datetime
-    ) -> dict[str, Any]:
+    ) -> tuple[list[str], list[str]]:
+        """The clocks paused and the clocks resumed."""
         lc = self._contract(case.contract_id)
         changed: dict[str, list[str]] = {"paused": [], "resumed": []}
         for clock in case.clocks:
@@ -231,21 +243,17 @@ class WorkCommands(DeskBase):
                     self._ladder(lc, clock.kind, case.priority),
                 )
                 changed["resumed"].append(clock.kind)
-        return {k: v for k, v in changed.items() if v}
+        return changed["paused"], changed["resumed"]
 
     def escalate(self, number: str, cmd: Escalate, *, actor: str, now: datetime) -> Receipt:
         """A manual escalation raises an alarm with its time stamp (R-CASE)."""
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "escalate")
-            payload = {
-                "alarm": True,
-                "level": cmd.level,
-                "reason": cmd.reason,
-                "target_group": cmd.target_group,
-                "alarm_at": now,
-            }
-            events.append(self._record(session, case, "escalated", actor, now, payload))
+            body = ManualEscalation(
+                level=cmd.level, reason=cmd.reason, target_group=cmd.target_group, alarm_at=now
+            )
+            events.append(self._record(session, case, body, actor, now))
             return self._receipt(session, case, events)
 
     def exclude_clock(
@@ -259,8 +267,8 @@ class WorkCommands(DeskBase):
                 raise NotFoundError(f"case {number} has no {cmd.kind} clock")
             lc = self._contract(case.contract_id)
             clocks.exclude(clock, cmd.cause, cmd.note, list(lc.contract.exclusions))
-            payload = {"clock": cmd.kind, "cause": cmd.cause, "note": cmd.note}
-            events.append(self._record(session, case, "clock_excluded", actor, now, payload))
+            body = ClockExcluded(clock=cmd.kind, cause=cmd.cause, note=cmd.note)
+            events.append(self._record(session, case, body, actor, now))
             return self._receipt(session, case, events)
 
 

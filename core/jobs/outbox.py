@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.errors import ConflictError, NaiveDatetimeError, NotFoundError
+from core.events import NotificationRetried
 from core.store import orm
-from core.store.history import append_event
+from core.store.history import append_event, recorded
 from core.store.queries import (
     NotificationCursor,
     NotificationView,
@@ -53,7 +54,7 @@ STATES: tuple[str, ...] = ("queued", "sending", "sent", "failed", "dead", "dropp
 # that cannot get SMS, a template or account problem). Both are retried only once someone
 # has fixed the cause, so only a person retries them.
 RETRYABLE: tuple[str, ...] = ("dead", "failed")
-RETRIED = "notification_retried"  # the event kind
+RETRIED = "notification_retried"  # the event kind (core.events.NotificationRetried)
 
 
 class NotificationFilter(msgspec.Struct, kw_only=True):
@@ -127,7 +128,7 @@ def retry(runtime: Runtime, notification_id: int, *, actor: str, now: datetime) 
     except StaleDataError as exc:  # defensive: the case row is locked below
         raise ConflictError("the case was changed by someone else; retry again") from exc
     contract = runtime.contracts.contracts.get(retried.contract_id)
-    runtime.pm.hook.case_event_recorded(event=retried.event, contract=contract)
+    runtime.pm.hook.case_event_recorded(event=recorded(retried.event), contract=contract)
     return retried
 
 
@@ -149,9 +150,7 @@ def retry_notification(
         raise NotificationNotRetryable(notification_id, row.state)
     case = session.get(orm.Case, row.case_id, with_for_update=True)
     assert case is not None  # a foreign key
-    event = append_event(
-        session, case, kind=RETRIED, actor=actor, at=now, payload=_retried_payload(row)
-    )
+    event = append_event(session, case, _retried(row), actor=actor, at=now)
     case.updated_at = now
     _requeue(row, now)
     session.flush()
@@ -159,22 +158,22 @@ def retry_notification(
     return Retried(notification_view(view), event, case.contract_id)
 
 
-def _retried_payload(row: orm.Notification) -> dict[str, Any]:
+def _retried(row: orm.Notification) -> NotificationRetried:
     """What the history keeps of a retry: which notice, from which state, after which error;
     never an address (the error text is masked, as on every view of the outbox)."""
     person: dict[str, Any] = row.recipient or {}
     addresses = [person.get("email"), person.get("mobile") or person.get("phone")]
-    return {
-        "notification_id": row.id,
-        "previous_state": row.state,
-        "attempts": row.attempts,
-        "last_error": redact(row.last_error, addresses),
-        "channel": row.channel,
-        "recipient": person.get("id"),
-        "role": person.get("role"),
-        "escalation_seq": row.event_seq,
-        "level": row.level,
-    }
+    return NotificationRetried(
+        notification_id=row.id,
+        previous_state=row.state,
+        attempts=row.attempts,
+        last_error=redact(row.last_error, addresses),
+        channel=row.channel,
+        recipient=person.get("id"),
+        role=person.get("role"),
+        escalation_seq=row.event_seq,
+        level=row.level,
+    )
 
 
 def _requeue(row: orm.Notification, now: datetime) -> None:

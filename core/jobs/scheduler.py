@@ -23,10 +23,11 @@ from core.escalation import (
     plan_notices,
     recipients_for,
 )
+from core.events import ClockSnapshot, PlannedNoticeRecord, ScheduledEscalation, SkippedNotice
 from core.jobs.stale import sweep_cases
 from core.staff import StaffDirectory, load_staff
 from core.store import orm
-from core.store.history import append_event
+from core.store.history import append_event, recorded
 
 if TYPE_CHECKING:
     from core.loaded import LoadedContract
@@ -107,7 +108,7 @@ def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
             # e.g. warnings that a breach fired just now superseded
             sweep_cases(session, {case.id for _, case in claimed})
         for event, lc in appended:  # after commit, as the desk does: plugins only enqueue
-            runtime.pm.hook.case_event_recorded(event=event, contract=lc)
+            runtime.pm.hook.case_event_recorded(event=recorded(event), contract=lc)
         if not claimed:
             break
     return report
@@ -205,6 +206,7 @@ def _fire_level(
 ) -> orm.CaseEvent:
     """One level: the alarm event, and its notices added to ``outbox``."""
     step, level, due_at = rung.step, clock.alert_level, clock.next_alert_at
+    assert due_at is not None  # _fire fires only due levels
     urgent = is_urgent(step, case.priority, rung.fraction)
     resolution = _recipients(step, lc, staff, case.assignee, now)
     plan = plan_notices(
@@ -218,25 +220,23 @@ def _fire_level(
         calendars=lc.calendar,
         clock_id=clock.id,
     )
-    payload = {
-        "alarm": True,
-        "automatic": True,
-        "alarm_at": now,
-        "clock": clock.kind,
-        "level": level,
-        "at": step.at,
-        "due_at": due_at,
-        "deadline": clock.deadline,
-        "breached": clock.breached_at is not None,
-        "newly_breached": breached,
-        "urgent": urgent,
-        "notify": list(step.notify),
-        "channels": list(step.channels),
-        "planned": [_planned(n) for n in plan.notices],
-        "skipped": [_skipped(s) for s in [*resolution.skipped, *plan.skipped]],
-        "sla": [clocks.snapshot(clock, _position(session, clock))],
-    }
-    event = append_event(session, case, kind="escalated", actor=ACTOR, at=now, payload=payload)
+    body = ScheduledEscalation(
+        alarm_at=now,
+        clock=clock.kind,
+        level=level,
+        at=step.at,
+        due_at=due_at,
+        deadline=clock.deadline,
+        breached=clock.breached_at is not None,
+        newly_breached=breached,
+        urgent=urgent,
+        notify=list(step.notify),
+        channels=list(step.channels),
+        planned=[_planned(n) for n in plan.notices],
+        skipped=[_skipped(s) for s in [*resolution.skipped, *plan.skipped]],
+        sla=[ClockSnapshot(**clocks.snapshot(clock, _position(session, clock)))],
+    )
+    event = append_event(session, case, body, actor=ACTOR, at=now)
     report.events += 1
     shown = (lc.contract.customer.name, lc.calendar(clock.calendar).tz)  # the contract's zone
     outbox += [_row(case, clock, event.seq, notice, now, shown) for notice in plan.notices]
@@ -264,20 +264,20 @@ def _recipients(
     return recipients_for(step, contract=lc, staff=staff, assignee=assignee, at=at)
 
 
-def _planned(notice: PlannedNotice) -> dict[str, Any]:
+def _planned(notice: PlannedNotice) -> PlannedNoticeRecord:
     """A notice as the event records it: who, how and when, never an address."""
-    return {
-        "recipient": notice.recipient.id,
-        "name": notice.recipient.name,
-        "role": notice.recipient.role,
-        "channel": notice.channel,
-        "send_after": notice.send_after,
-        "why": notice.why,
-    }
+    return PlannedNoticeRecord(
+        recipient=notice.recipient.id,
+        name=notice.recipient.name,
+        role=notice.recipient.role,
+        channel=notice.channel,
+        send_after=notice.send_after,
+        why=notice.why,
+    )
 
 
-def _skipped(skip: Skip) -> dict[str, Any]:
-    return {"role": skip.role, "reason": skip.reason, "who": skip.who, "channel": skip.channel}
+def _skipped(skip: Skip) -> SkippedNotice:
+    return SkippedNotice(role=skip.role, reason=skip.reason, who=skip.who, channel=skip.channel)
 
 
 def _insert(session: Session, rows: Sequence[dict[str, Any]]) -> int:

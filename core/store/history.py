@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NaiveDatetimeError
+from core.events import EventBody, RecordedEvent, decode_body, kind_of, payload_of
 from core.store import orm
 from core.store.seal import event_seal, head_seal, key_of
 
@@ -122,6 +123,28 @@ def event_hash(
 def append_event(
     session: Session,
     case: orm.Case,
+    body: EventBody,
+    *,
+    actor: str,
+    at: datetime,
+    visibility: str = "internal",
+) -> orm.CaseEvent:
+    """Record ``body`` as the case's next event: its tag is the kind, ``payload_of(body)``
+    the payload (see ``append_payload``)."""
+    return append_payload(
+        session,
+        case,
+        kind=kind_of(body),
+        actor=actor,
+        at=at,
+        payload=payload_of(body),
+        visibility=visibility,
+    )
+
+
+def append_payload(
+    session: Session,
+    case: orm.Case,
     *,
     kind: str,
     actor: str,
@@ -131,6 +154,8 @@ def append_event(
 ) -> orm.CaseEvent:
     """Add the case's next event to the session and move the case's chain head to it.
 
+    ``kind`` and ``payload`` as given: the code of casetrack records typed bodies through
+    ``append_event``; this is the layer under it (and the one the encoding tests pin).
     With an audit key in ``session.info`` (core.store.seal) the event and the new head are sealed;
     without one both seals are None (a stale head seal would be worse than none).
     The caller's transaction commits both rows together. Two writers appending to the same
@@ -163,6 +188,23 @@ def append_event(
     case.last_hash = digest
     case.head_mac = head_seal(key, case.number, seq, digest) if key else None
     return event
+
+
+def recorded(event: orm.CaseEvent) -> RecordedEvent:
+    """A committed event as plugins hear it: its stored payload decoded to its typed body.
+
+    The event must have been appended in this process (its case is linked in memory).
+    """
+    return RecordedEvent(
+        case_number=event.case.number,
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor,
+        visibility=event.visibility,
+        kind=event.kind,
+        body=decode_body(event.kind, event.payload),
+        hash=event.hash,
+    )
 
 
 def _check_event(kind: str, actor: str, at: datetime, visibility: str) -> None:

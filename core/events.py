@@ -1,0 +1,464 @@
+"""What a case's history records: one frozen, tagged Struct per event kind.
+
+The tag is the event's ``kind`` (its own column in the history); the rest of the Struct is the
+event's payload. ``payload_of(body)`` gives that payload exactly as the dicts written before
+these types existed (same keys, None values kept, absent keys absent): the history's hash
+covers it, so a field is never renamed, dropped or given a default that would now be written.
+A key that was only sometimes written is a field defaulting to ``UNSET`` (left out). Instants
+stay datetimes here; core.store.history turns them into UTC ISO strings as it always has.
+
+``escalated`` has two shapes: a person's (``ManualEscalation``) and the scheduler's
+(``ScheduledEscalation``); both share the tag and the base ``Escalated``.
+Pure: imports only msgspec and the standard library.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType, field
+
+__all__ = [
+    "BODIES",
+    "Assigned",
+    "CallLogged",
+    "CallerRecord",
+    "ClockExcluded",
+    "ClockOutcome",
+    "ClockSnapshot",
+    "ClocksReplanned",
+    "ClocksUnplanned",
+    "Closed",
+    "CredentialsViewed",
+    "DiagnosisConfirmed",
+    "Escalated",
+    "EventBody",
+    "FirstResponded",
+    "HandedOver",
+    "ManualEscalation",
+    "MovedClock",
+    "NoteAdded",
+    "NotificationRetried",
+    "OnsiteArrived",
+    "OnsiteRequested",
+    "Opened",
+    "PlannedNoticeRecord",
+    "PriorityChanged",
+    "ProgressReported",
+    "RecordedEvent",
+    "RemoteAccessAgreed",
+    "RemoteLoggedIn",
+    "Reopened",
+    "ReplannedClock",
+    "Resolved",
+    "RmaStatus",
+    "ScheduledEscalation",
+    "SkippedNotice",
+    "StatusChanged",
+    "StatusMove",
+    "UnplannedClock",
+    "WindowRecord",
+    "decode_body",
+    "kind_of",
+    "payload_of",
+]
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """A nested part of a payload (no tag)."""
+
+
+class ClockSnapshot(Record, frozen=True, kw_only=True):
+    """A clock as an event records it (core.clocks.snapshot): ``n`` is its place among the
+    case's clocks in creation order."""
+
+    n: int
+    kind: str
+    state: str
+    calendar: str
+    target: str
+    rule: str
+    started_at: datetime
+    deadline: datetime
+    paused_at: datetime | None
+    pause_cause: str | None
+    # as core.clocks.resume wrote them: {"start", "end", "cause"} with ISO strings
+    pauses: list[dict[str, Any]]
+    met_at: datetime | None
+    breached_at: datetime | None
+    exclusion_cause: str | None
+    exclusion_note: str | None
+
+
+class EventBody(msgspec.Struct, tag_field="kind", frozen=True, kw_only=True):
+    """Every event's base; ``sla`` holds the clocks the command started or changed (always
+    on ``opened``), and is written last, after the kind's own fields."""
+
+    sla: list[ClockSnapshot] | UnsetType = UNSET
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+class CallerRecord(Record, frozen=True, kw_only=True):
+    name: str
+    company: str | None
+    phone: str | None
+    email: str | None
+    address: str | None
+
+
+class WindowRecord(Record, frozen=True, kw_only=True):
+    start: datetime
+    end: datetime
+
+
+class Opened(EventBody, tag="opened", frozen=True, kw_only=True):
+    contract_id: str
+    customer_id: str
+    caller: CallerRecord
+    summary: str
+    description: str | None
+    category: str
+    request_type: str
+    priority: str
+    emergency: bool
+    channel: str
+    device_serial: str | None
+    covered_device: bool
+    site: str | None
+    device_site: str | None  # the case's site when the call named none
+    zone: str | None
+    zone_reason: str | None
+    appointment: WindowRecord | UnsetType = UNSET
+
+
+class UnplannedClock(Record, frozen=True, kw_only=True):
+    clock: str
+    reason: str
+
+
+class ClocksUnplanned(EventBody, tag="clocks_unplanned", frozen=True, kw_only=True):
+    """Clocks a new case could not plan (no holiday data): they wait for the data."""
+
+    clocks: list[UnplannedClock]
+
+
+# --- work -----------------------------------------------------------------------------------
+
+
+class Assigned(EventBody, tag="assigned", frozen=True, kw_only=True):
+    engineer: str
+    previous: str | None
+    status: str
+
+
+class FirstResponded(EventBody, tag="first_response", frozen=True, kw_only=True):
+    agreed_content: str
+    clock: str
+    outcome: str
+    deadline: datetime
+    status: str
+
+
+class DiagnosisConfirmed(EventBody, tag="diagnosis_confirmed", frozen=True, kw_only=True):
+    finding: str
+    hardware_fault: bool
+    clock: str
+    outcome: str
+    deadline: datetime
+    spare_clocks: list[str]
+
+
+class NoteAdded(EventBody, tag="note", frozen=True, kw_only=True):
+    text: str
+
+
+class CallLogged(EventBody, tag="call", frozen=True, kw_only=True):
+    direction: str
+    party: str
+    summary: str
+
+
+class MovedClock(Record, frozen=True, kw_only=True):
+    """A clock whose deadline moved (``from`` → ``to``)."""
+
+    clock: str
+    from_: datetime = field(name="from")
+    to: datetime
+
+
+class PriorityChanged(EventBody, tag="priority_changed", frozen=True, kw_only=True):
+    from_: str = field(name="from")
+    to: str
+    reason: str | None
+    replanned: list[MovedClock]
+
+
+class StatusChanged(EventBody, tag="status_changed", frozen=True, kw_only=True):
+    from_: str = field(name="from")
+    to: str
+    cause: str | None
+    paused: list[str] | UnsetType = UNSET  # clocks paused by pending customer
+    resumed: list[str] | UnsetType = UNSET
+
+
+class ClockExcluded(EventBody, tag="clock_excluded", frozen=True, kw_only=True):
+    clock: str
+    cause: str
+    note: str
+
+
+class ReplannedClock(MovedClock, frozen=True, kw_only=True):
+    provisional: bool
+
+
+class ClocksReplanned(EventBody, tag="clocks_replanned", frozen=True, kw_only=True):
+    """Provisional clocks planned again when a year's holiday data arrived."""
+
+    reason: str
+    clocks: list[ReplannedClock]
+
+
+# --- escalation -----------------------------------------------------------------------------
+
+
+class Escalated(EventBody, tag="escalated", frozen=True, kw_only=True):
+    """An alarm: raised by a person or fired by the scheduler (the two subclasses)."""
+
+    alarm: bool = True
+
+
+class ManualEscalation(Escalated, tag="escalated", frozen=True, kw_only=True):
+    level: int
+    reason: str
+    target_group: str
+    alarm_at: datetime
+
+
+class PlannedNoticeRecord(Record, frozen=True, kw_only=True):
+    """A notice as the event records it: who, how and when, never an address."""
+
+    recipient: str
+    name: str
+    role: str
+    channel: str
+    send_after: datetime
+    why: str
+
+
+class SkippedNotice(Record, frozen=True, kw_only=True):
+    role: str
+    reason: str
+    who: str | None
+    channel: str | None
+
+
+class ScheduledEscalation(Escalated, tag="escalated", frozen=True, kw_only=True):
+    """One ladder level the scheduler fired; ``sla`` holds the clock's snapshot."""
+
+    automatic: bool = True
+    alarm_at: datetime
+    clock: str
+    level: int
+    at: str  # the rung, e.g. "100% + 2h"
+    due_at: datetime
+    deadline: datetime
+    breached: bool
+    newly_breached: bool
+    urgent: bool
+    notify: list[str]
+    channels: list[str]
+    planned: list[PlannedNoticeRecord]
+    skipped: list[SkippedNotice]
+
+
+class StatusMove(Record, frozen=True, kw_only=True):
+    from_: str = field(name="from")
+    to: str
+
+
+class HandedOver(EventBody, tag="handed_over", frozen=True, kw_only=True):
+    """Functional escalation (core.handover): the case went to another support level."""
+
+    target: str
+    vendor: str | None
+    ticket: str | None
+    reason: str
+    previous: str
+    direction: str
+    status: StatusMove | UnsetType = UNSET
+
+
+# --- milestones ---------------------------------------------------------------------------
+
+
+class RmaStatus(EventBody, tag="rma_status", frozen=True, kw_only=True):
+    rma_status: str  # shipped | arrived
+    note: str | None
+    clock: str
+    outcome: str
+    deadline: datetime
+
+
+class RemoteLoggedIn(EventBody, tag="remote_logged_in", frozen=True, kw_only=True):
+    note: str | None
+    clock: str
+    outcome: str
+    deadline: datetime
+
+
+class OnsiteArrived(EventBody, tag="onsite_arrived", frozen=True, kw_only=True):
+    note: str | None
+    clock: str
+    outcome: str
+    deadline: datetime
+    progress_report_due: datetime | UnsetType = UNSET  # an emergency's reports start
+
+
+class ProgressReported(EventBody, tag="progress_reported", frozen=True, kw_only=True):
+    text: str
+    final: bool
+    clock: str
+    outcome: str
+    deadline: datetime
+    next_due: datetime | None
+
+
+class RemoteAccessAgreed(EventBody, tag="remote_access_agreed", frozen=True, kw_only=True):
+    consent_by: str
+    consent_at: datetime
+    credentials_stored: list[str]  # which fields, never values
+
+
+class CredentialsViewed(EventBody, tag="credentials_viewed", frozen=True, kw_only=True):
+    pass
+
+
+class OnsiteRequested(EventBody, tag="onsite_requested", frozen=True, kw_only=True):
+    reason: str
+    zone: str
+    deadline: datetime
+
+
+# --- the end of a case ----------------------------------------------------------------------
+
+
+class ClockOutcome(Record, frozen=True, kw_only=True):
+    clock: str
+    outcome: str
+
+
+class Resolved(EventBody, tag="resolved", frozen=True, kw_only=True):
+    resolution: str
+    clocks: list[ClockOutcome]
+
+
+class Closed(EventBody, tag="closed", frozen=True, kw_only=True):
+    confirmed_by: str
+    confirmed_at: datetime
+    checklist: list[str]
+    deliverables: dict[str, str]
+
+
+class Reopened(EventBody, tag="reopened", frozen=True, kw_only=True):
+    from_: str = field(name="from")
+    reason: str
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+class NotificationRetried(EventBody, tag="notification_retried", frozen=True, kw_only=True):
+    notification_id: int
+    previous_state: str
+    attempts: int
+    last_error: str | None
+    channel: str
+    recipient: str | None
+    role: str | None
+    escalation_seq: int
+    level: int
+
+
+# --- encoding and decoding -----------------------------------------------------------------
+
+
+def _tag(cls: type[EventBody]) -> str:
+    tag = cls.__struct_config__.tag
+    assert isinstance(tag, str), cls
+    return tag
+
+
+# every kind the code records → its body type (escalated: see decode_body)
+BODIES: dict[str, type[EventBody]] = {
+    _tag(cls): cls
+    for cls in (
+        Opened,
+        ClocksUnplanned,
+        Assigned,
+        FirstResponded,
+        DiagnosisConfirmed,
+        NoteAdded,
+        CallLogged,
+        PriorityChanged,
+        StatusChanged,
+        ClockExcluded,
+        ClocksReplanned,
+        Escalated,
+        HandedOver,
+        RmaStatus,
+        RemoteLoggedIn,
+        OnsiteArrived,
+        ProgressReported,
+        RemoteAccessAgreed,
+        CredentialsViewed,
+        OnsiteRequested,
+        Resolved,
+        Closed,
+        Reopened,
+        NotificationRetried,
+    )
+}
+
+
+def kind_of(body: EventBody) -> str:
+    """The event kind a body is recorded as (its tag)."""
+    return _tag(type(body))
+
+
+def payload_of(body: EventBody) -> dict[str, Any]:
+    """The payload the history stores for ``body``: builtins without the tag, instants and
+    dates left for the history's canonical encoding, ``sla`` last."""
+    payload: dict[str, Any] = msgspec.to_builtins(body, builtin_types=(datetime, date))
+    del payload["kind"]
+    if "sla" in payload:
+        payload["sla"] = payload.pop("sla")
+    return payload
+
+
+def decode_body(kind: str, payload: dict[str, Any]) -> EventBody:
+    """A stored payload as its typed body; KeyError for a kind no code of ours records."""
+    cls = BODIES[kind]
+    if cls is Escalated:
+        cls = ScheduledEscalation if payload.get("automatic") else ManualEscalation
+    return msgspec.convert(payload, cls)
+
+
+class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as plugins hear it (hookspecs.case_event_recorded): committed, hashed.
+
+    ``body`` is the typed payload as stored (instants in UTC); ``hash`` is the event's link
+    in its case's chain.
+    """
+
+    case_number: str
+    seq: int
+    at: datetime
+    actor: str
+    visibility: str
+    kind: str
+    body: EventBody
+    hash: str

@@ -1,8 +1,7 @@
-"""How the command line reads and shows values: times, terminal widths, problems, counts."""
+"""How the command line shows values: times, terminal widths, contract problems."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import unicodedata
 from datetime import UTC, datetime
@@ -26,11 +25,3 @@ def print_problems(exc: ContractError) -> None:
         print(problem, file=sys.stderr)
     count = len(exc.problems)
     print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
-
-
-def positive(text: str) -> int:
-    """argparse type: a whole number of at least 1 (workers, threads)."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value

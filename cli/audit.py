@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 
 from cli import _db
+from cli._args import Commands, command, group
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    audit = commands.add_parser(
-        "audit", help="verify case histories, their seals and the rows built from them"
+def add_parser(commands: Commands) -> None:
+    sub = group(
+        commands, "audit", help="verify case histories, their seals and the rows built from them"
     )
-    sub = audit.add_subparsers(title="audit commands", metavar="COMMAND")
-    verify = sub.add_parser(
+    verify = command(
+        sub,
         "verify",
+        run_verify,
         help="check that no case history, case, clock or number was changed, cut or removed",
         description="Recompute every event hash and link, check the HMAC seals with the audit "
         "key (CASETRACK_AUDIT_KEY or var/audit.key), replay every history against the cases "
@@ -22,15 +24,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "See docs/audit.md.",
     )
     verify.add_argument("--case", metavar="NUMBER", help="check only this case")
-    verify.set_defaults(run=run_verify)
-    seal = sub.add_parser(
+    command(
+        sub,
         "seal",
+        run_seal,
         help="seal the unsealed case heads and counters that verify (once, after upgrading)",
         description="Seal with the audit key every case head and numbering counter that has no "
         "seal yet (histories written before migration 0005 or by a writer without the key), "
         "after verifying them; a case or counter with findings is refused and listed, exit 1.",
     )
-    seal.set_defaults(run=run_seal)
 
 
 def _audit_key(*, create: bool) -> bytes | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from cli._args import Commands, command, group
 from cli._format import print_problems
 from core.errors import ContractError
 
@@ -17,15 +18,12 @@ if TYPE_CHECKING:
     from core.loaded import ContractSet
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    contracts = commands.add_parser("contracts", help="check contract files, export the schema")
-    sub = contracts.add_subparsers(title="contracts commands", metavar="COMMAND")
-    check = sub.add_parser("check", help="validate contract files; list every problem")
+def add_parser(commands: Commands) -> None:
+    sub = group(commands, "contracts", help="check contract files, export the schema")
+    check = command(sub, "check", run_check, help="validate contract files; list every problem")
     check.add_argument("paths", nargs="+", type=Path, help="contract files or directories")
-    check.set_defaults(run=run_check)
-    schema = sub.add_parser("schema", help="print the JSON Schema of contract files")
+    schema = command(sub, "schema", run_schema, help="print the JSON Schema of contract files")
     schema.add_argument("--kind", choices=["contract", "tiers"], default="contract")
-    schema.set_defaults(run=run_schema)
 
 
 def run_check(args: argparse.Namespace) -> int:

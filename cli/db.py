@@ -5,20 +5,20 @@ from __future__ import annotations
 import argparse
 
 from cli import _db
+from cli._args import Commands, command, group
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    db = commands.add_parser("db", help="create or upgrade the database schema")
-    sub = db.add_subparsers(title="db commands", metavar="COMMAND")
-    upgrade = sub.add_parser(
+def add_parser(commands: Commands) -> None:
+    sub = group(commands, "db", help="create or upgrade the database schema")
+    command(
+        sub,
         "upgrade",
+        run_upgrade,
         help="apply the migrations shipped with casetrack",
         description="Bring $CASETRACK_DATABASE_URL (default sqlite:///var/casetrack.db) to the "
         "newest schema. Safe to run again.",
     )
-    upgrade.set_defaults(run=run_upgrade)
-    current = sub.add_parser("current", help="print the schema revision of the database")
-    current.set_defaults(run=run_current)
+    command(sub, "current", run_current, help="print the schema revision of the database")
 
 
 def run_upgrade(args: argparse.Namespace) -> int:

@@ -8,12 +8,13 @@ import json
 import shlex
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from cli import _db
-from cli._format import display_width, positive
+from cli._args import Commands, command, positive
+from cli._format import display_width
 from core.errors import CasetrackError
 from core.settings import Settings
 
@@ -44,11 +45,13 @@ class ServeOptions:
     background: bool | None = None  # scheduler + relay here; None: only when embedded
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser(
+def add_parser(commands: Commands) -> None:
+    serve = command(
+        commands,
         "serve",
-        help="run the HTTP API (uvicorn)",
+        run,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="run the HTTP API (uvicorn)",
         description="Run the HTTP API until Ctrl-C. Settings come from CASETRACK_* variables;\n"
         "with none, the database is SQLite at ./var/casetrack.db and contracts come from\n"
         "./contracts. Contracts are loaded first (exit 1 listing every problem), migrations\n"
@@ -85,17 +88,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "(default: yes without CASETRACK_BROKER_URL, with its in-process worker; "
         "no with a broker, where `casetrack scheduler` and `casetrack worker` run apart)",
     )
-    serve.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     options = ServeOptions(
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        demo=args.demo,
-        migrate=args.migrate,
-        background=args.background,
+        **{option.name: getattr(args, option.name) for option in fields(ServeOptions)}
     )
     # the CLI is the edge where the wall clock is read: the demo's "now"
     return serve(options, now=datetime.now(UTC))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cli._args import Commands, command, group
 from cli._format import shown_time
 from core.errors import CasetrackError
 
@@ -19,13 +20,13 @@ if TYPE_CHECKING:
 DEFAULT_CONTRACTS = "contracts"
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: Commands) -> None:
     from core.sla import CLOCK_KINDS
 
-    sla = commands.add_parser("sla", help="compute SLA deadlines from a contract")
-    sub = sla.add_subparsers(title="sla commands", metavar="COMMAND")
-    due = sub.add_parser(
+    due = command(
+        group(commands, "sla", help="compute SLA deadlines from a contract"),
         "due",
+        run_due,
         help="when is a clock due",
         description="Print the deadline of one clock and the rule that produced it.",
     )
@@ -46,7 +47,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=Path(os.environ.get("CASETRACK_CONTRACTS", DEFAULT_CONTRACTS)),
         help="contracts directory (default: $CASETRACK_CONTRACTS or ./contracts)",
     )
-    due.set_defaults(run=run_due)
 
 
 def run_due(args: argparse.Namespace) -> int:

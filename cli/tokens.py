@@ -8,16 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cli import _db
+from cli._args import Commands, command, group
 from cli._format import display_width, shown_time
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parser(commands: Commands) -> None:
     from core.store.tokens import ROLES
 
-    tokens = commands.add_parser("tokens", help="create, revoke and list API tokens")
-    sub = tokens.add_subparsers(title="tokens commands", metavar="COMMAND")
-    create = sub.add_parser(
+    sub = group(commands, "tokens", help="create, revoke and list API tokens")
+    create = command(
+        sub,
         "create",
+        run_create,
         help="create a token (printed once)",
         description="Print a new API token on stdout; only its hash is stored, so it is shown "
         "this once. The database is $CASETRACK_DATABASE_URL.",
@@ -35,12 +37,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="the customer id (a contract's customer.id) a customer token is bound to",
     )
     create.add_argument("--name", help="who or what holds the token (default: its roles)")
-    create.set_defaults(run=run_create)
-    revoke = sub.add_parser("revoke", help="revoke a token by id (it stops working at once)")
+    revoke = command(
+        sub, "revoke", run_revoke, help="revoke a token by id (it stops working at once)"
+    )
     revoke.add_argument("id", type=int, metavar="ID", help="token id, as `tokens list` shows")
-    revoke.set_defaults(run=run_revoke)
-    listing = sub.add_parser("list", help="list tokens (never the token itself)")
-    listing.set_defaults(run=run_list)
+    command(sub, "list", run_list, help="list tokens (never the token itself)")
 
 
 def run_create(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from cli import _db
-from cli._format import positive
+from cli._args import Commands, command, positive
 from core.errors import CasetrackError
 
 if TYPE_CHECKING:
@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    scheduler = commands.add_parser(
+def add_parser(commands: Commands) -> None:
+    scheduler = command(
+        commands,
         "scheduler",
+        run_scheduler,
         help="fire due escalation levels and relay notifications to the workers",
         description="Every --interval seconds, claim the SLA clocks whose next escalation level "
         "is due, record an `escalated` event per level and queue its notifications (one "
@@ -38,9 +40,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="pause between passes (default CASETRACK_TICK_SECONDS, 15)",
     )
-    scheduler.set_defaults(run=run_scheduler)
-    worker = commands.add_parser(
+    worker = command(
+        commands,
         "worker",
+        run_worker,
         help="run the dramatiq workers that send notifications",
         description="Consume the notification queue of CASETRACK_BROKER_URL (redis://... or "
         "amqp://...) and send each notice through its notifier plugin. Run as many as you "
@@ -50,7 +53,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     worker.add_argument(
         "--threads", type=positive, default=4, metavar="N", help="worker threads (default 4)"
     )
-    worker.set_defaults(run=run_worker)
 
 
 def _seconds(text: str) -> float:

@@ -11,25 +11,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from core import commands as cmds
 from core import sla
-from core.commands import (
-    Assign,
-    CallLog,
-    ChangeStatus,
-    Close,
-    ConfirmDiagnosis,
-    Escalate,
-    FirstResponse,
-    Milestone,
-    Note,
-    OpenCase,
-    RemoteAccess,
-    Reopen,
-    ReportProgress,
-    RequestOnsite,
-    Resolve,
-    Window,
-)
 from core.loaded import LoadedContract
 
 if TYPE_CHECKING:
@@ -40,24 +23,24 @@ STORIES = Path(__file__).with_name("stories.yaml")
 
 # a step's command: the desk method of that name, with this command Struct
 COMMANDS: dict[str, type[msgspec.Struct]] = {
-    "open_case": OpenCase,
-    "assign": Assign,
-    "first_response": FirstResponse,
-    "confirm_diagnosis": ConfirmDiagnosis,
-    "request_onsite": RequestOnsite,
-    "onsite_arrived": Milestone,
-    "spare_shipped": Milestone,
-    "spare_arrived": Milestone,
-    "change_status": ChangeStatus,
-    "add_note": Note,
-    "report_progress": ReportProgress,
-    "log_call": CallLog,
-    "escalate": Escalate,
-    "grant_remote_access": RemoteAccess,
-    "remote_logged_in": Milestone,
-    "resolve": Resolve,
-    "reopen": Reopen,
-    "close": Close,  # the customer confirms every checklist item and receives every deliverable
+    "open_case": cmds.OpenCase,
+    "assign": cmds.Assign,
+    "first_response": cmds.FirstResponse,
+    "confirm_diagnosis": cmds.ConfirmDiagnosis,
+    "request_onsite": cmds.RequestOnsite,
+    "onsite_arrived": cmds.Milestone,
+    "spare_shipped": cmds.Milestone,
+    "spare_arrived": cmds.Milestone,
+    "change_status": cmds.ChangeStatus,
+    "add_note": cmds.Note,
+    "report_progress": cmds.ReportProgress,
+    "log_call": cmds.CallLog,
+    "escalate": cmds.Escalate,
+    "grant_remote_access": cmds.RemoteAccess,
+    "remote_logged_in": cmds.Milestone,
+    "resolve": cmds.Resolve,
+    "reopen": cmds.Reopen,
+    "close": cmds.Close,  # every checklist item confirmed, every deliverable filed (seed.py)
 }
 _DAYS = re.compile(r"(day|workday) (-?\d+) (\d\d:\d\d)")
 _NOW = re.compile(r"now(?:([+-])(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)?")
@@ -154,7 +137,7 @@ class Story:
     steps: list[Step] = field(default_factory=list)
     number: str = ""
     category: str = ""
-    appointment: Window | None = None  # the open step's, for texts that name it
+    appointment: cmds.Window | None = None  # the open step's, for texts that name it
 
     @property
     def closes(self) -> bool:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import shlex
 import socket
 import sys
-import unicodedata
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cli import _db
+from cli._args import Commands, command, positive
+from cli._format import display_width
 from core.errors import CasetrackError
 from core.settings import Settings
 
@@ -40,6 +43,59 @@ class ServeOptions:
     demo: bool = False
     migrate: bool = True
     background: bool | None = None  # scheduler + relay here; None: only when embedded
+
+
+def add_parser(commands: Commands) -> None:
+    serve = command(
+        commands,
+        "serve",
+        run,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="run the HTTP API (uvicorn)",
+        description="Run the HTTP API until Ctrl-C. Settings come from CASETRACK_* variables;\n"
+        "with none, the database is SQLite at ./var/casetrack.db and contracts come from\n"
+        "./contracts. Contracts are loaded first (exit 1 listing every problem), migrations\n"
+        "are applied once before any worker starts, then the URLs are printed.",
+        epilog="SQLite serves several workers correctly (WAL, busy timeout, one writer at a\n"
+        "time), but PostgreSQL is the production shape:\n"
+        "  CASETRACK_DATABASE_URL=postgresql://... casetrack serve --workers 4",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1: one process serving the app object)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed example cases and demo tokens into an empty database and print the tokens",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        help="do not apply migrations (the schema must already be current)",
+    )
+    serve.add_argument(
+        "--background",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the escalation scheduler and notification relay in this process "
+        "(default: yes without CASETRACK_BROKER_URL, with its in-process worker; "
+        "no with a broker, where `casetrack scheduler` and `casetrack worker` run apart)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    options = ServeOptions(
+        **{option.name: getattr(args, option.name) for option in fields(ServeOptions)}
+    )
+    # the CLI is the edge where the wall clock is read: the demo's "now"
+    return serve(options, now=datetime.now(UTC))
 
 
 def app_from_env() -> Litestar:
@@ -116,7 +172,7 @@ def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Ba
     Embedded (no CASETRACK_BROKER_URL) it runs by default: one process does everything. With
     a broker, `casetrack scheduler` and `casetrack worker` run apart unless --background.
     """
-    from core.jobs.broker import make_broker, set_broker
+    from cli.workers import jobs_of
     from core.jobs.loop import Background
     from core.jobs.relay import release_orphans
 
@@ -129,7 +185,7 @@ def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Ba
         out.write(line + "\n")
         out.flush()
 
-    jobs = set_broker(runtime, make_broker(runtime.settings.broker_url))
+    jobs = jobs_of(runtime)
     if embedded and (orphans := release_orphans(runtime)):
         log(f"scheduler: {orphans} notifications the last run had not sent are queued again")
     interval = runtime.settings.tick_seconds
@@ -166,17 +222,12 @@ def check_port(host: str, port: int) -> None:
 
 def _prepare_database(runtime: Runtime, *, migrate: bool) -> str:
     """Migrate (once, here in the parent) or check; a note on the schema for the banner."""
-    from sqlalchemy.exc import OperationalError
-
     from core.store.migrate import current_revision, head_revision, upgrade
 
-    try:
+    with _db.reachable(ServeError):
         if migrate:
             upgrade(runtime.engine)
         current = current_revision(runtime.engine)
-    except OperationalError as exc:
-        reason = (str(exc.orig).strip().splitlines() or ["no reason given"])[0]
-        raise ServeError(f"database unavailable: {reason}") from None
     if current == head_revision():
         return f"schema at revision {current}"
     return (
@@ -222,10 +273,8 @@ def banner(
     schema_note: str,
 ) -> str:
     """What `serve` prints before uvicorn starts: URLs, the demo, its tokens, curl lines."""
-    from sqlalchemy.engine import make_url
-
     url = base_url(options.host, options.port)
-    database = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
+    database = _db.shown_url(runtime.settings.database_url)
     processes = "1 process" if options.workers == 1 else f"{options.workers} worker processes"
     lines = [
         f"casetrack serving {url}  ({processes})",
@@ -272,21 +321,16 @@ def _demo_lines(summary: DemoSummary) -> list[str]:
         ]
     lines += ["", "demo tokens (printed only now: the database keeps only their hashes):"]
     remote = summary.numbers.get("pacs-remote")
-    width = max((_columns(t.name) for t in summary.tokens), default=0)
+    width = max((display_width(t.name) for t in summary.tokens), default=0)
     for t in summary.tokens:
         note = ""
         if t.role == "engineer" and remote:
             note = f"  assigned to {remote}: may reveal its remote-access credentials"
         elif t.customer_id:
             note = f"  sees only {t.customer_id}'s cases"
-        name = t.name + " " * (width - _columns(t.name))
+        name = t.name + " " * (width - display_width(t.name))
         lines.append(f"  {t.role:<9} {name}  {t.token}{note}")
     return [*lines, ""]
-
-
-def _columns(text: str) -> int:
-    """Terminal columns of ``text``: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _in_order(counts: dict[str, int]) -> list[tuple[str, int]]:

@@ -1,0 +1,66 @@
+"""`casetrack contracts check | schema`: validate contract files, export their JSON Schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from cli._args import Commands, command, group
+from cli._format import print_problems
+from core.errors import ContractError
+
+if TYPE_CHECKING:
+    from core.loaded import ContractSet
+
+
+def add_parser(commands: Commands) -> None:
+    sub = group(commands, "contracts", help="check contract files, export the schema")
+    check = command(sub, "check", run_check, help="validate contract files; list every problem")
+    check.add_argument("paths", nargs="+", type=Path, help="contract files or directories")
+    schema = command(sub, "schema", run_schema, help="print the JSON Schema of contract files")
+    schema.add_argument("--kind", choices=["contract", "tiers"], default="contract")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from core.settings import Settings
+    from core.sources.contracts import check_contracts
+
+    limits = Settings.from_env().yaml_limits
+    loaded, problems = check_contracts(args.paths, limits=limits)
+    if problems:
+        print_problems(ContractError(problems))
+        return 1
+    assert loaded is not None
+    devices = sum(len(lc.contract.devices) for lc in loaded.contracts.values())
+    print(
+        f"ok: {len(loaded.contracts)} contracts, {devices} devices, "
+        f"{len(loaded.catalog.tiers)} tiers, {len(loaded.catalog.programs)} programs"
+    )
+    _horizon_warnings(loaded)  # visible, never a failure
+    return 0
+
+
+def _horizon_warnings(loaded: ContractSet) -> None:
+    """Warn (on stderr) about holiday regions whose published data ends soon."""
+    from core.holidays import horizon_warnings
+    from core.settings import Settings
+
+    settings = Settings.from_env()
+    # the CLI is the edge where the wall clock is read
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    for line in horizon_warnings(
+        loaded.registry, loaded.regions(), today, settings.calendar_horizon_days
+    ):
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from core.sources.schema import contract_schema
+
+    print(json.dumps(contract_schema(kind=args.kind), indent=2, ensure_ascii=False))
+    return 0

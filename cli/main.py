@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.case import PRIORITIES
 from core.errors import CasetrackError, ContractError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -24,16 +25,23 @@ if TYPE_CHECKING:
     from core.loaded import ContractSet
     from core.runtime import Runtime
 
-DEFAULT_CONTRACTS = "contracts"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage)."""
-    parser = build_parser()
+    """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage).
+
+    The CASETRACK_* settings are read once, here: they give the options their defaults and
+    every command finds them as ``args.settings``."""
+    try:
+        settings = Settings.from_env()
+    except CasetrackError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    parser = build_parser(settings)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    args.settings = settings
     try:
         return int(args.run(args) or 0)
     except ContractError as exc:
@@ -46,13 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    """The parser; option defaults come from ``settings`` (the built-in defaults if None)."""
+    settings = settings or Settings()
     parser = argparse.ArgumentParser(
         prog="casetrack", description="casetrack: cases, contracts as code and SLA clocks."
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_contracts(commands)
-    _add_sla(commands)
+    _add_sla(commands, settings)
     _add_db(commands)
     _add_audit(commands)
     _add_tokens(commands)
@@ -76,10 +86,9 @@ def _add_contracts(commands: argparse._SubParsersAction) -> None:
 
 
 def _contracts_check(args: argparse.Namespace) -> int:
-    from core.settings import Settings
     from core.sources.contracts import check_contracts
 
-    limits = Settings.from_env().yaml_limits
+    limits = args.settings.yaml_limits
     loaded, problems = check_contracts(args.paths, limits=limits)
     if problems:
         _print_problems(ContractError(problems))
@@ -90,18 +99,16 @@ def _contracts_check(args: argparse.Namespace) -> int:
         f"ok: {len(loaded.contracts)} contracts, {devices} devices, "
         f"{len(loaded.catalog.tiers)} tiers, {len(loaded.catalog.programs)} programs"
     )
-    _horizon_warnings(loaded)  # visible, never a failure
+    _horizon_warnings(loaded, args.settings)  # visible, never a failure
     return 0
 
 
-def _horizon_warnings(loaded: ContractSet) -> None:
+def _horizon_warnings(loaded: ContractSet, settings: Settings) -> None:
     """Warn (on stderr) about holiday regions whose published data ends soon."""
     from datetime import UTC
 
     from core.holidays import horizon_warnings
-    from core.settings import Settings
 
-    settings = Settings.from_env()
     # the CLI is the edge where the wall clock is read
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
     for line in horizon_warnings(
@@ -127,7 +134,7 @@ def _print_problems(exc: ContractError) -> None:
 # --- casetrack sla due ... -------------------------------------------------------------------
 
 
-def _add_sla(commands: argparse._SubParsersAction) -> None:
+def _add_sla(commands: argparse._SubParsersAction, settings: Settings) -> None:
     from core.sla import CLOCK_KINDS
 
     sla = commands.add_parser("sla", help="compute SLA deadlines from a contract")
@@ -140,8 +147,12 @@ def _add_sla(commands: argparse._SubParsersAction) -> None:
     due.add_argument("--contract", required=True, help="contract id")
     due.add_argument("--kind", required=True, choices=CLOCK_KINDS)
     due.add_argument("--at", required=True, help="start instant, ISO 8601 (e.g. 2026-09-30T15:10)")
-    due.add_argument("--tz", default="Asia/Shanghai", help="zone for an --at without offset")
-    due.add_argument("--priority", choices=["P1", "P2", "P3", "P4"])
+    due.add_argument(
+        "--tz",
+        default=settings.timezone,
+        help=f"zone for an --at without offset (default: $CASETRACK_TIMEZONE, {settings.timezone})",
+    )
+    due.add_argument("--priority", choices=[str(p) for p in PRIORITIES])
     place = due.add_mutually_exclusive_group()
     place.add_argument("--zone", help="zone id (city, wendeng, rongcheng, rushan, other)")
     place.add_argument("--site", help="site address; the contract's zone resolver maps it")
@@ -151,8 +162,8 @@ def _add_sla(commands: argparse._SubParsersAction) -> None:
     due.add_argument(
         "--contracts",
         type=Path,
-        default=Path(os.environ.get("CASETRACK_CONTRACTS", DEFAULT_CONTRACTS)),
-        help="contracts directory (default: $CASETRACK_CONTRACTS or ./contracts)",
+        default=Path(settings.contracts_dir),
+        help=f"contracts directory (default: $CASETRACK_CONTRACTS_DIR, {settings.contracts_dir})",
     )
     due.set_defaults(run=_sla_due)
 
@@ -253,11 +264,11 @@ def _add_db(commands: argparse._SubParsersAction) -> None:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from core.store.migrate import current_revision, upgrade
 
-    with _engine() as engine:
+    with _engine(args.settings) as engine:
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
-    url = _shown_url()
+    url = _shown_url(args.settings)
     print(f"ok: {url} at revision {after}" + ("" if before != after else " (already current)"))
     return 0
 
@@ -265,26 +276,24 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _db_current(args: argparse.Namespace) -> int:
     from core.store.migrate import current_revision, head_revision
 
-    with _engine() as engine:
+    with _engine(args.settings) as engine:
         current = current_revision(engine)
     head = head_revision()
     state = "current" if current == head else f"behind: newest is {head}"
-    print(f"{_shown_url()}: revision {current or 'none'} ({state})")
+    print(f"{_shown_url(args.settings)}: revision {current or 'none'} ({state})")
     return 0 if current == head else 1
 
 
 @contextmanager
-def _engine(*, require_schema: bool = False) -> Iterator[Engine]:
+def _engine(settings: Settings, *, require_schema: bool = False) -> Iterator[Engine]:
     """The configured database's engine; an unreachable server is a one-line error.
 
     With ``require_schema`` a missing SQLite file or a schema behind the newest migration is
     refused first (connecting would create an empty SQLite file).
     """
-    from core.settings import Settings
     from core.store.db import make_engine
     from core.store.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
 
-    settings = Settings.from_env()
     url = settings.database_url
     if require_schema and sqlite_file_missing(url):
         raise CasetrackError(NOT_INITIALISED)
@@ -310,12 +319,10 @@ def _reachable() -> Iterator[None]:
         raise CasetrackError(f"database unavailable: {reason}") from None
 
 
-def _shown_url() -> str:
+def _shown_url(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
-    from core.settings import Settings
-
-    return make_url(Settings.from_env().database_url).render_as_string(hide_password=True)
+    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 # --- casetrack audit verify / seal ---------------------------------------------------------
@@ -347,19 +354,19 @@ def _add_audit(commands: argparse._SubParsersAction) -> None:
     seal.set_defaults(run=_audit_seal)
 
 
-def _audit_key(*, create: bool) -> bytes | None:
-    from core.settings import Settings
+def _audit_key(settings: Settings, *, create: bool) -> bytes | None:
     from core.store.seal import load_audit_key
 
-    return load_audit_key(Settings.from_env(), create=create)
+    return load_audit_key(settings, create=create)
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
     from core.store import audit
     from core.store.db import make_sessionmaker
 
-    key = _audit_key(create=False)
-    with _engine(require_schema=True) as engine, make_sessionmaker(engine)() as session:
+    settings = args.settings
+    key = _audit_key(settings, create=False)
+    with _engine(settings, require_schema=True) as engine, make_sessionmaker(engine)() as session:
         report = audit.verify(session, args.case, key=key)
         if key is None:
             report.findings += audit.unverifiable_seals(session)
@@ -375,9 +382,12 @@ def _audit_seal(args: argparse.Namespace) -> int:
     from core.store import audit
     from core.store.db import make_sessionmaker
 
-    key = _audit_key(create=True)
+    key = _audit_key(args.settings, create=True)
     assert key is not None
-    with _engine(require_schema=True) as engine, make_sessionmaker(engine).begin() as session:
+    with (
+        _engine(args.settings, require_schema=True) as engine,
+        make_sessionmaker(engine).begin() as session,
+    ):
         sealed = audit.seal_unsealed(session, key)
     for line in sealed.refused:
         print(f"not sealed: {line}")
@@ -423,16 +433,15 @@ def _add_tokens(commands: argparse._SubParsersAction) -> None:
 def _tokens_create(args: argparse.Namespace) -> int:
     from datetime import UTC
 
-    from core.settings import Settings
     from core.store.tokens import create_token
 
-    settings = Settings.from_env()
+    settings = args.settings
     roles = sorted(set(args.role))
     if args.customer and roles == ["customer"]:
         # other combinations are refused by create_token's own rules, with their message
         _require_customer(settings.contracts_dir, args.customer)
     name = args.name or "+".join(roles) + (f" {args.customer}" if args.customer else "")
-    with _token_session() as session:
+    with _token_session(args.settings) as session:
         token, row = create_token(
             session, roles=roles, name=name, now=datetime.now(UTC), customer_id=args.customer
         )
@@ -466,7 +475,7 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
     from core.store.tokens import revoke_token
 
     now = datetime.now(UTC)
-    with _token_session() as session:
+    with _token_session(args.settings) as session:
         row = revoke_token(session, args.id, now)
         revoked_at = row.revoked_at
     again = "" if revoked_at == now else " (it already was)"
@@ -477,7 +486,7 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
 def _tokens_list(args: argparse.Namespace) -> int:
     from core.store.tokens import list_tokens
 
-    with _token_session() as session:
+    with _token_session(args.settings) as session:
         rows = [
             (
                 str(row.id),
@@ -514,11 +523,14 @@ def _minute(moment: datetime | None) -> str:
 
 
 @contextmanager
-def _token_session() -> Iterator[Session]:
+def _token_session(settings: Settings) -> Iterator[Session]:
     """A transaction on the configured database, refused unless its schema is current."""
     from core.store.db import make_sessionmaker
 
-    with _engine(require_schema=True) as engine, make_sessionmaker(engine).begin() as session:
+    with (
+        _engine(settings, require_schema=True) as engine,
+        make_sessionmaker(engine).begin() as session,
+    ):
         yield session
 
 
@@ -590,7 +602,7 @@ def _serve(args: argparse.Namespace) -> int:
         background=args.background,
     )
     # the CLI is the edge where the wall clock is read: the demo's "now"
-    return serve(options, now=datetime.now(UTC))
+    return serve(options, now=datetime.now(UTC), settings=args.settings)
 
 
 # --- casetrack scheduler / worker -------------------------------------------------------------
@@ -640,13 +652,11 @@ def _seconds(text: str) -> float:
 
 
 @contextmanager
-def _background_runtime() -> Iterator[Runtime]:
+def _background_runtime(settings: Settings) -> Iterator[Runtime]:
     """A runtime on a current schema, for the scheduler and the workers."""
     from core.runtime import build_runtime
-    from core.settings import Settings
     from core.store.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
 
-    settings = Settings.from_env()
     if sqlite_file_missing(settings.database_url):
         raise CasetrackError(NOT_INITIALISED)
     runtime = build_runtime(settings)
@@ -667,7 +677,7 @@ def _jobs(runtime: Runtime) -> Jobs:
 def _scheduler(args: argparse.Namespace) -> int:
     from core.jobs.loop import Background
 
-    with _background_runtime() as runtime:
+    with _background_runtime(args.settings) as runtime:
         jobs = _jobs(runtime)
         embedded = not runtime.settings.broker_url
         interval = args.interval or runtime.settings.tick_seconds
@@ -706,7 +716,7 @@ def _scheduler_once(background: Background, embedded: bool) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    with _background_runtime() as runtime:
+    with _background_runtime(args.settings) as runtime:
         if not runtime.settings.broker_url:
             raise CasetrackError(
                 "CASETRACK_BROKER_URL is not set: the embedded default sends notifications "
@@ -716,7 +726,8 @@ def _worker(args: argparse.Namespace) -> int:
         jobs = _jobs(runtime)
         worker = jobs.worker(threads=args.threads, timeout_ms=1000)
         worker.start()
-        _say(f"worker: {args.threads} threads on queue {jobs.queue_name} ({_broker_shown()})")
+        shown = _broker_shown(runtime)
+        _say(f"worker: {args.threads} threads on queue {jobs.queue_name} ({shown})")
         try:
             _wait_for_stop()
         finally:
@@ -741,10 +752,8 @@ def _wait_for_stop() -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _broker_shown() -> str:
-    from core.settings import Settings
-
-    url = Settings.from_env().broker_url
+def _broker_shown(runtime: Runtime) -> str:
+    url = runtime.settings.broker_url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"  # never the password
 

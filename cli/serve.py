@@ -67,15 +67,22 @@ def http_protocol(settings: Settings) -> type:
     )
 
 
-def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) -> int:
-    """Check the port, load contracts, migrate, seed (``now`` is the demo's present), run."""
+def serve(
+    options: ServeOptions,
+    *,
+    now: datetime,
+    out: TextIO | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Check the port, load contracts, migrate, seed (``now`` is the demo's present), run.
+    ``settings``: the CLI's (default: read from the environment)."""
     import uvicorn
 
     from core.runtime import build_runtime
 
     out = out or sys.stdout
     check_port(options.host, options.port)
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     runtime = build_runtime(settings)  # ContractError: the CLI lists every problem, exit 1
     try:
         schema_note = _prepare_database(runtime, migrate=options.migrate)

@@ -399,7 +399,8 @@ def _audit_seal(args: argparse.Namespace) -> int:
 
 
 def _add_tokens(commands: argparse._SubParsersAction) -> None:
-    from core.store.tokens import ROLES
+    from core.case import TOKEN_ROLES
+    from core.store.tokens import spelled
 
     tokens = commands.add_parser("tokens", help="create, revoke and list API tokens")
     sub = tokens.add_subparsers(title="tokens commands", metavar="COMMAND")
@@ -414,7 +415,7 @@ def _add_tokens(commands: argparse._SubParsersAction) -> None:
         action="append",
         required=True,
         metavar="ROLE",
-        help=f"one of {', '.join(ROLES)}; repeat for several (customer stands alone)",
+        help=f"one of {spelled(TOKEN_ROLES)}; repeat for several (customer stands alone)",
     )
     create.add_argument(
         "--customer",

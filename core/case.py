@@ -205,9 +205,9 @@ TOKEN_ROLES: tuple[Role, ...] = (
 
 
 class NotificationState(StrEnum):
-    """Where an outbox row is (core.jobs.deliver): ``queued`` → ``sending`` (handed to a
-    worker) → ``sent``, ``failed`` (refused for good), ``dead`` (transient failures until
-    ``max_attempts``) or ``dropped`` (stale when it was to go out)."""
+    """Where a notification is: ``queued`` → ``sending`` (handed to a worker) → ``sent``,
+    ``failed`` (refused for good), ``dead`` (transient failures until the last attempt) or
+    ``dropped`` (stale when it was to go out)."""
 
     QUEUED = "queued"
     SENDING = "sending"

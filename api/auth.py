@@ -10,11 +10,12 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from core.case import Role
 from core.desk import Forbidden
-from core.store.tokens import STAFF_ROLES, Principal, authenticate, hash_token
+from core.store.tokens import STAFF_TOKEN_ROLES, Principal, authenticate, hash_token, spelled
 
-STAFF = tuple(sorted(STAFF_ROLES))
-EVERYONE = (*STAFF, "customer")
+STAFF = tuple(sorted(STAFF_TOKEN_ROLES, key=lambda role: role.snake))
+EVERYONE = (*STAFF, Role.CUSTOMER)
 
 
 class PrincipalCache:
@@ -69,8 +70,7 @@ def authenticated(
     allowed = handler.opt.get("roles", STAFF)
     if not principal.has_any(allowed):
         raise Forbidden(
-            f"this needs one of the roles {', '.join(allowed)}; "
-            f"the token has {', '.join(sorted(principal.roles))}"
+            f"this needs one of the roles {spelled(allowed)}; the token has {principal.role_names}"
         )
     connection.state.principal = principal
 

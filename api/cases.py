@@ -18,7 +18,7 @@ from sqlalchemy import select
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.schemas import case_detail_response, open_case_examples, problem_responses
 from core import limits
-from core.case import Status
+from core.case import Role, Status
 from core.commands import (
     Assign,
     CallLog,
@@ -55,7 +55,7 @@ from core.store.queries import (
     get_case,
     list_cases,
 )
-from core.store.tokens import Principal
+from core.store.tokens import Principal, spelled
 
 # customer and contract ids, as contracts spell them (core.contract.Identifier)
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -67,21 +67,21 @@ MAX_IDEMPOTENCY_KEY = 200
 
 # --- the role matrix (docs/api.md shows it as a table) ---------------------------------------
 
-OPENERS = ("admin", "agent", "complaint_manager", "customer", "service_manager")
-ASSIGNERS = ("admin", "agent", "service_manager")
-RESPONDERS = ("agent", "engineer", "service_manager")
-DIAGNOSERS = ("engineer", "service_manager")
-REMOTE = ("engineer", "service_manager")
-ONSITE_REQUESTERS = ("admin", "service_manager")
-MILESTONES = ("agent", "engineer", "service_manager")
-HANDOVERS = ("admin", "engineer", "service_manager")
-PROGRESS_REPORTERS = ("agent", "engineer", "service_manager")  # the agent relays a call
-PRIORITISERS = ("admin", "agent", "service_manager")
-EXCLUDERS = ("admin", "project_manager", "service_manager")
-RESOLVERS = ("agent", "engineer", "service_manager")
-CLOSERS = ("admin", "agent", "service_manager")
-REOPENERS = ("admin", "agent", "complaint_manager", "service_manager")
-CREDENTIAL_VIEWERS = ("engineer",)  # and the desk: only the engineer the case is assigned to
+OPENERS = (Role.ADMIN, Role.AGENT, Role.COMPLAINT_MANAGER, Role.CUSTOMER, Role.SERVICE_MANAGER)
+ASSIGNERS = (Role.ADMIN, Role.AGENT, Role.SERVICE_MANAGER)
+RESPONDERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)
+DIAGNOSERS = (Role.ENGINEER, Role.SERVICE_MANAGER)
+REMOTE = (Role.ENGINEER, Role.SERVICE_MANAGER)
+ONSITE_REQUESTERS = (Role.ADMIN, Role.SERVICE_MANAGER)
+MILESTONES = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)
+HANDOVERS = (Role.ADMIN, Role.ENGINEER, Role.SERVICE_MANAGER)
+PROGRESS_REPORTERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)  # the agent relays a call
+PRIORITISERS = (Role.ADMIN, Role.AGENT, Role.SERVICE_MANAGER)
+EXCLUDERS = (Role.ADMIN, Role.PROJECT_MANAGER, Role.SERVICE_MANAGER)
+RESOLVERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)
+CLOSERS = (Role.ADMIN, Role.AGENT, Role.SERVICE_MANAGER)
+REOPENERS = (Role.ADMIN, Role.AGENT, Role.COMPLAINT_MANAGER, Role.SERVICE_MANAGER)
+CREDENTIAL_VIEWERS = (Role.ENGINEER,)  # and the desk: only the engineer the case is assigned to
 
 CaseNumber = Annotated[
     str,
@@ -106,7 +106,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def case_roles(*roles: str, hidden_from_customers: bool = False) -> dict[str, Any]:
+def case_roles(*roles: Role, hidden_from_customers: bool = False) -> dict[str, Any]:
     """``opt`` of a route on one case: everyone passes `authenticated`, `case_access` decides."""
     return {
         "roles": EVERYONE,
@@ -127,14 +127,13 @@ def case_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         raise NotFoundError(NO_SUCH_CASE)
     if principal.is_customer and not _owns(connection.app.state.runtime, principal, number):
         raise NotFoundError(NO_SUCH_CASE)
-    allowed: tuple[str, ...] = handler.opt["case_roles"]
+    allowed: tuple[Role, ...] = handler.opt["case_roles"]
     if principal.has_any(allowed):
         return
     if principal.is_customer and handler.opt.get("hidden_from_customers"):
         raise NotFoundError(NO_SUCH_CASE)
     raise Forbidden(
-        f"this needs one of the roles {', '.join(allowed)}; "
-        f"the token has {', '.join(sorted(principal.roles))}"
+        f"this needs one of the roles {spelled(allowed)}; the token has {principal.role_names}"
     )
 
 

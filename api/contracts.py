@@ -24,6 +24,7 @@ from litestar.params import FromPath, QueryParameter, RawBody
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.problems import MEDIA_TYPE
 from api.schemas import Problem as ProblemDoc
+from core.case import Role
 from core.contract import Contract, Person
 from core.errors import ContractError, NotFoundError, Problem
 from core.loaded import ContractSet, LoadedContract
@@ -32,8 +33,8 @@ from core.sources.contracts import CALENDARS_DIR, CONTRACT_SUFFIXES, TIERS_FILES
 from core.sources.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
 from core.store.queries import mask_email, mask_mobile
 
-CHECKERS = ("admin", "project_manager", "service_manager")
-RELOADERS = ("admin",)
+CHECKERS = (Role.ADMIN, Role.PROJECT_MANAGER, Role.SERVICE_MANAGER)
+RELOADERS = (Role.ADMIN,)
 YAML_TYPES = frozenset(
     {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"}
 )

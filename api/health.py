@@ -10,7 +10,7 @@ from litestar import Request, Response, get
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from core.case import OPEN_STATUSES
+from core.case import OPEN_STATUSES, NotificationState
 from core.jobs.deliver import PENDING_STATES
 from core.store import orm
 from core.store.migrate import require_current
@@ -138,11 +138,11 @@ def _outbox_gauges(session: Session, now: datetime) -> dict[str, tuple[str, floa
     return {
         "casetrack_notifications_dead": (
             "Notifications whose retries ran out (dead letters).",
-            float(by_state.get("dead", 0)),
+            float(by_state.get(NotificationState.DEAD, 0)),
         ),
         "casetrack_notifications_failed": (
             "Notifications the provider refused for good.",
-            float(by_state.get("failed", 0)),
+            float(by_state.get(NotificationState.FAILED, 0)),
         ),
         "casetrack_notifications_pending": (
             "Notifications queued or handed to a worker, not yet sent.",

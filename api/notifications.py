@@ -12,6 +12,7 @@ from api.auth import authenticated
 from api.cases import NUMBER, PREFIX, Cursor, Limit
 from api.problems import MEDIA_TYPE
 from api.schemas import Problem
+from core.case import Role
 from core.jobs.outbox import NotificationFilter, NotificationState, list_notifications, retry
 from core.limits import MAX_ID
 from core.runtime import Runtime
@@ -19,7 +20,7 @@ from core.store.queries import NotificationView, Page
 from core.store.tokens import Principal
 
 # who watches deliveries and may send a notice again (docs/api.md, "Notifications")
-MANAGERS = ("admin", "complaint_manager", "project_manager", "service_manager")
+MANAGERS = (Role.ADMIN, Role.COMPLAINT_MANAGER, Role.PROJECT_MANAGER, Role.SERVICE_MANAGER)
 # a channel name as notifier plugins register them; like the case number's pattern it also
 # keeps bytes PostgreSQL refuses in text (NUL) out of the query
 CHANNEL = r"^[a-z][a-z0-9_-]{0,31}$"

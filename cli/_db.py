@@ -15,19 +15,19 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from core.settings import Settings
+
 
 @contextmanager
-def engine(*, require_schema: bool = False) -> Iterator[Engine]:
+def engine(settings: Settings, *, require_schema: bool = False) -> Iterator[Engine]:
     """The configured database's engine; an unreachable server is a one-line error.
 
     With ``require_schema`` a missing SQLite file or a schema behind the newest migration is
     refused first (connecting would create an empty SQLite file).
     """
-    from core.settings import Settings
     from core.store.db import make_engine
     from core.store.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
 
-    settings = Settings.from_env()
     url = settings.database_url
     if require_schema and sqlite_file_missing(url):
         raise CasetrackError(NOT_INITIALISED)
@@ -42,11 +42,14 @@ def engine(*, require_schema: bool = False) -> Iterator[Engine]:
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
+def transaction(settings: Settings) -> Iterator[Session]:
     """A transaction on the configured database, refused unless its schema is current."""
     from core.store.db import make_sessionmaker
 
-    with engine(require_schema=True) as bound, make_sessionmaker(bound).begin() as session:
+    with (
+        engine(settings, require_schema=True) as bound,
+        make_sessionmaker(bound).begin() as session,
+    ):
         yield session
 
 
@@ -62,10 +65,8 @@ def reachable(error: type[CasetrackError] = CasetrackError) -> Iterator[None]:
         raise error(f"database unavailable: {reason}") from None
 
 
-def shown_url(url: str | None = None) -> str:
-    """``url`` (default: the configured database's) with its password hidden."""
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden."""
     from sqlalchemy.engine import make_url
 
-    from core.settings import Settings
-
-    return make_url(url or Settings.from_env().database_url).render_as_string(hide_password=True)
+    return make_url(url).render_as_string(hide_password=True)

@@ -6,9 +6,10 @@ import argparse
 
 from cli import _db
 from cli._args import Commands, command, group
+from core.settings import Settings
 
 
-def add_parser(commands: Commands) -> None:
+def add_parser(commands: Commands, settings: Settings) -> None:
     sub = group(
         commands, "audit", help="verify case histories, their seals and the rows built from them"
     )
@@ -35,19 +36,21 @@ def add_parser(commands: Commands) -> None:
     )
 
 
-def _audit_key(*, create: bool) -> bytes | None:
-    from core.settings import Settings
+def _audit_key(settings: Settings, *, create: bool) -> bytes | None:
     from core.store.seal import load_audit_key
 
-    return load_audit_key(Settings.from_env(), create=create)
+    return load_audit_key(settings, create=create)
 
 
 def run_verify(args: argparse.Namespace) -> int:
     from core.store import audit
     from core.store.db import make_sessionmaker
 
-    key = _audit_key(create=False)
-    with _db.engine(require_schema=True) as engine, make_sessionmaker(engine)() as session:
+    key = _audit_key(args.settings, create=False)
+    with (
+        _db.engine(args.settings, require_schema=True) as engine,
+        make_sessionmaker(engine)() as session,
+    ):
         report = audit.verify(session, args.case, key=key)
         if key is None:
             report.findings += audit.unverifiable_seals(session)
@@ -62,9 +65,9 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_seal(args: argparse.Namespace) -> int:
     from core.store import audit
 
-    key = _audit_key(create=True)
+    key = _audit_key(args.settings, create=True)
     assert key is not None
-    with _db.transaction() as session:
+    with _db.transaction(args.settings) as session:
         sealed = audit.seal_unsealed(session, key)
     for line in sealed.refused:
         print(f"not sealed: {line}")

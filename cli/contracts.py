@@ -16,9 +16,10 @@ from core.errors import ContractError
 
 if TYPE_CHECKING:
     from core.loaded import ContractSet
+    from core.settings import Settings
 
 
-def add_parser(commands: Commands) -> None:
+def add_parser(commands: Commands, settings: Settings) -> None:
     sub = group(commands, "contracts", help="check contract files, export the schema")
     check = command(sub, "check", run_check, help="validate contract files; list every problem")
     check.add_argument("paths", nargs="+", type=Path, help="contract files or directories")
@@ -27,10 +28,9 @@ def add_parser(commands: Commands) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from core.settings import Settings
     from core.sources.contracts import check_contracts
 
-    limits = Settings.from_env().yaml_limits
+    limits = args.settings.yaml_limits
     loaded, problems = check_contracts(args.paths, limits=limits)
     if problems:
         print_problems(ContractError(problems))
@@ -41,16 +41,14 @@ def run_check(args: argparse.Namespace) -> int:
         f"ok: {len(loaded.contracts)} contracts, {devices} devices, "
         f"{len(loaded.catalog.tiers)} tiers, {len(loaded.catalog.programs)} programs"
     )
-    _horizon_warnings(loaded)  # visible, never a failure
+    _horizon_warnings(loaded, args.settings)  # visible, never a failure
     return 0
 
 
-def _horizon_warnings(loaded: ContractSet) -> None:
+def _horizon_warnings(loaded: ContractSet, settings: Settings) -> None:
     """Warn (on stderr) about holiday regions whose published data ends soon."""
     from core.holidays import horizon_warnings
-    from core.settings import Settings
 
-    settings = Settings.from_env()
     # the CLI is the edge where the wall clock is read
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
     for line in horizon_warnings(

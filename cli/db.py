@@ -6,9 +6,10 @@ import argparse
 
 from cli import _db
 from cli._args import Commands, command, group
+from core.settings import Settings
 
 
-def add_parser(commands: Commands) -> None:
+def add_parser(commands: Commands, settings: Settings) -> None:
     sub = group(commands, "db", help="create or upgrade the database schema")
     command(
         sub,
@@ -24,11 +25,11 @@ def add_parser(commands: Commands) -> None:
 def run_upgrade(args: argparse.Namespace) -> int:
     from core.store.migrate import current_revision, upgrade
 
-    with _db.engine() as engine:
+    with _db.engine(args.settings) as engine:
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
-    url = _db.shown_url()
+    url = _db.shown_url(args.settings.database_url)
     print(f"ok: {url} at revision {after}" + ("" if before != after else " (already current)"))
     return 0
 
@@ -36,9 +37,9 @@ def run_upgrade(args: argparse.Namespace) -> int:
 def run_current(args: argparse.Namespace) -> int:
     from core.store.migrate import current_revision, head_revision
 
-    with _db.engine() as engine:
+    with _db.engine(args.settings) as engine:
         current = current_revision(engine)
     head = head_revision()
     state = "current" if current == head else f"behind: newest is {head}"
-    print(f"{_db.shown_url()}: revision {current or 'none'} ({state})")
+    print(f"{_db.shown_url(args.settings.database_url)}: revision {current or 'none'} ({state})")
     return 0 if current == head else 1

@@ -14,17 +14,27 @@ from collections.abc import Sequence
 from cli import audit, contracts, db, serve, sla, tokens, workers
 from cli._format import print_problems
 from core.errors import CasetrackError, ContractError
+from core.settings import Settings
 
 COMMANDS = (contracts, sla, db, audit, tokens, serve, workers)  # the order `--help` lists
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage)."""
-    parser = build_parser()
+    """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage).
+
+    The CASETRACK_* settings are read once, here: they give the options their defaults and
+    every command finds them as ``args.settings``."""
+    try:
+        settings = Settings.from_env()
+    except CasetrackError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    parser = build_parser(settings)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    args.settings = settings
     try:
         return int(args.run(args) or 0)
     except ContractError as exc:
@@ -37,13 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    """The parser; option defaults come from ``settings`` (the built-in defaults if None)."""
+    settings = settings or Settings()
     parser = argparse.ArgumentParser(
         prog="casetrack", description="casetrack: cases, contracts as code and SLA clocks."
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
-        command.add_parser(commands)
+        command.add_parser(commands, settings)
     return parser
 
 

@@ -45,7 +45,7 @@ class ServeOptions:
     background: bool | None = None  # scheduler + relay here; None: only when embedded
 
 
-def add_parser(commands: Commands) -> None:
+def add_parser(commands: Commands, settings: Settings) -> None:
     serve = command(
         commands,
         "serve",
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         **{option.name: getattr(args, option.name) for option in fields(ServeOptions)}
     )
     # the CLI is the edge where the wall clock is read: the demo's "now"
-    return serve(options, now=datetime.now(UTC))
+    return serve(options, now=datetime.now(UTC), settings=args.settings)
 
 
 def app_from_env() -> Litestar:
@@ -123,15 +123,22 @@ def http_protocol(settings: Settings) -> type:
     )
 
 
-def serve(options: ServeOptions, *, now: datetime, out: TextIO | None = None) -> int:
-    """Check the port, load contracts, migrate, seed (``now`` is the demo's present), run."""
+def serve(
+    options: ServeOptions,
+    *,
+    now: datetime,
+    out: TextIO | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Check the port, load contracts, migrate, seed (``now`` is the demo's present), run.
+    ``settings``: the CLI's (default: read from the environment)."""
     import uvicorn
 
     from core.runtime import build_runtime
 
     out = out or sys.stdout
     check_port(options.host, options.port)
-    settings = Settings.from_env()
+    settings = settings or Settings.from_env()
     runtime = build_runtime(settings)  # ContractError: the CLI lists every problem, exit 1
     try:
         schema_note = _prepare_database(runtime, migrate=options.migrate)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,16 +10,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cli._args import Commands, command, group
 from cli._format import shown_time
+from core.case import PRIORITIES
 from core.errors import CasetrackError
 
 if TYPE_CHECKING:
     from core.contract import Device
     from core.loaded import LoadedContract
+    from core.settings import Settings
 
-DEFAULT_CONTRACTS = "contracts"
 
-
-def add_parser(commands: Commands) -> None:
+def add_parser(commands: Commands, settings: Settings) -> None:
     from core.sla import CLOCK_KINDS
 
     due = command(
@@ -33,8 +32,12 @@ def add_parser(commands: Commands) -> None:
     due.add_argument("--contract", required=True, help="contract id")
     due.add_argument("--kind", required=True, choices=CLOCK_KINDS)
     due.add_argument("--at", required=True, help="start instant, ISO 8601 (e.g. 2026-09-30T15:10)")
-    due.add_argument("--tz", default="Asia/Shanghai", help="zone for an --at without offset")
-    due.add_argument("--priority", choices=["P1", "P2", "P3", "P4"])
+    due.add_argument(
+        "--tz",
+        default=settings.timezone,
+        help=f"zone for an --at without offset (default: $CASETRACK_TIMEZONE, {settings.timezone})",
+    )
+    due.add_argument("--priority", choices=[str(p) for p in PRIORITIES])
     place = due.add_mutually_exclusive_group()
     place.add_argument("--zone", help="zone id (city, wendeng, rongcheng, rushan, other)")
     place.add_argument("--site", help="site address; the contract's zone resolver maps it")
@@ -44,8 +47,8 @@ def add_parser(commands: Commands) -> None:
     due.add_argument(
         "--contracts",
         type=Path,
-        default=Path(os.environ.get("CASETRACK_CONTRACTS", DEFAULT_CONTRACTS)),
-        help="contracts directory (default: $CASETRACK_CONTRACTS or ./contracts)",
+        default=Path(settings.contracts_dir),
+        help=f"contracts directory (default: $CASETRACK_CONTRACTS_DIR, {settings.contracts_dir})",
     )
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 from cli import _db
 from cli._args import Commands, command, group
 from cli._format import display_width, shown_time
+from core.settings import Settings
 
 
-def add_parser(commands: Commands) -> None:
-    from core.store.tokens import ROLES
+def add_parser(commands: Commands, settings: Settings) -> None:
+    from core.case import TOKEN_ROLES
+    from core.store.tokens import spelled
 
     sub = group(commands, "tokens", help="create, revoke and list API tokens")
     create = command(
@@ -29,7 +31,7 @@ def add_parser(commands: Commands) -> None:
         action="append",
         required=True,
         metavar="ROLE",
-        help=f"one of {', '.join(ROLES)}; repeat for several (customer stands alone)",
+        help=f"one of {spelled(TOKEN_ROLES)}; repeat for several (customer stands alone)",
     )
     create.add_argument(
         "--customer",
@@ -45,16 +47,15 @@ def add_parser(commands: Commands) -> None:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from core.settings import Settings
     from core.store.tokens import create_token
 
-    settings = Settings.from_env()
+    settings = args.settings
     roles = sorted(set(args.role))
     if args.customer and roles == ["customer"]:
         # other combinations are refused by create_token's own rules, with their message
         _require_customer(settings.contracts_dir, args.customer)
     name = args.name or "+".join(roles) + (f" {args.customer}" if args.customer else "")
-    with _db.transaction() as session:
+    with _db.transaction(args.settings) as session:
         token, row = create_token(
             session, roles=roles, name=name, now=datetime.now(UTC), customer_id=args.customer
         )
@@ -86,7 +87,7 @@ def run_revoke(args: argparse.Namespace) -> int:
     from core.store.tokens import revoke_token
 
     now = datetime.now(UTC)
-    with _db.transaction() as session:
+    with _db.transaction(args.settings) as session:
         row = revoke_token(session, args.id, now)
         revoked_at = row.revoked_at
     again = "" if revoked_at == now else " (it already was)"
@@ -97,7 +98,7 @@ def run_revoke(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from core.store.tokens import list_tokens
 
-    with _db.transaction() as session:
+    with _db.transaction(args.settings) as session:
         rows = [
             (
                 str(row.id),

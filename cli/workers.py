@@ -18,9 +18,10 @@ if TYPE_CHECKING:
     from core.jobs.broker import Jobs
     from core.jobs.loop import Background
     from core.runtime import Runtime
+    from core.settings import Settings
 
 
-def add_parser(commands: Commands) -> None:
+def add_parser(commands: Commands, settings: Settings) -> None:
     scheduler = command(
         commands,
         "scheduler",
@@ -66,13 +67,11 @@ def _seconds(text: str) -> float:
 
 
 @contextmanager
-def _background_runtime() -> Iterator[Runtime]:
+def _background_runtime(settings: Settings) -> Iterator[Runtime]:
     """A runtime on a current schema, for the scheduler and the workers."""
     from core.runtime import build_runtime
-    from core.settings import Settings
     from core.store.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
 
-    settings = Settings.from_env()
     if sqlite_file_missing(settings.database_url):
         raise CasetrackError(NOT_INITIALISED)
     runtime = build_runtime(settings)
@@ -94,7 +93,7 @@ def jobs_of(runtime: Runtime) -> Jobs:
 def run_scheduler(args: argparse.Namespace) -> int:
     from core.jobs.loop import Background
 
-    with _background_runtime() as runtime:
+    with _background_runtime(args.settings) as runtime:
         jobs = jobs_of(runtime)
         embedded = not runtime.settings.broker_url
         interval = args.interval or runtime.settings.tick_seconds
@@ -133,7 +132,7 @@ def _scheduler_once(background: Background, embedded: bool) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    with _background_runtime() as runtime:
+    with _background_runtime(args.settings) as runtime:
         if not runtime.settings.broker_url:
             raise CasetrackError(
                 "CASETRACK_BROKER_URL is not set: the embedded default sends notifications "
@@ -143,7 +142,8 @@ def run_worker(args: argparse.Namespace) -> int:
         jobs = jobs_of(runtime)
         worker = jobs.worker(threads=args.threads, timeout_ms=1000)
         worker.start()
-        _say(f"worker: {args.threads} threads on queue {jobs.queue_name} ({_broker_shown()})")
+        shown = _broker_shown(runtime)
+        _say(f"worker: {args.threads} threads on queue {jobs.queue_name} ({shown})")
         try:
             _wait_for_stop()
         finally:
@@ -165,10 +165,8 @@ def _wait_for_stop() -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _broker_shown() -> str:
-    from core.settings import Settings
-
-    url = Settings.from_env().broker_url
+def _broker_shown(runtime: Runtime) -> str:
+    url = runtime.settings.broker_url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"  # never the password
 

@@ -1,8 +1,10 @@
-"""The case aggregate's vocabulary: statuses and their transitions, categories, channels."""
+"""The case aggregate's vocabulary: statuses and their transitions, categories, channels,
+priorities, roles and notification states."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal, get_args
 
 from core.errors import CasetrackError
 
@@ -104,4 +106,112 @@ class Visibility(StrEnum):
     CUSTOMER = "customer"
 
 
-PRIORITIES = ("P1", "P2", "P3", "P4")
+class Priority(StrEnum):
+    """A case's priority, P1 (most urgent) to P4; it picks the contract's targets and ladder."""
+
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+PRIORITIES: tuple[Priority, ...] = tuple(Priority)
+
+
+class Role(StrEnum):
+    """Who someone is to casetrack: an API token's roles, a staff member's, whom an escalation
+    step notifies.
+
+    The value is the spelling of the YAML files, the history and the outbox (kebab-case:
+    ``service-manager``). API tokens spell a role in snake_case (``service_manager``): the
+    same words with ``_`` for ``-`` (``Role.snake``, ``Role.from_snake``), as the token rows
+    store them and ``casetrack tokens create --role`` and the API's messages show them.
+    """
+
+    AGENT = "agent"
+    ADMIN = "admin"
+    CUSTOMER = "customer"
+    ENGINEER = "engineer"
+    SERVICE_MANAGER = "service-manager"
+    PROJECT_MANAGER = "project-manager"
+    COMPLAINT_MANAGER = "complaint-manager"
+    SPARE_MANAGER = "spare-manager"
+    QUALITY_DEPARTMENT = "quality-department"
+    GENERAL_MANAGER = "general-manager"
+    EXPERT_GROUP = "expert-group"
+    CUSTOMER_SITE_LEAD = "customer-site-lead"
+    CUSTOMER_MAINTENANCE_SUPERVISOR = "customer-maintenance-supervisor"
+
+    @property
+    def snake(self) -> str:
+        """The snake_case spelling: an API token's role (and, for the contract's managers,
+        the ``OurStaff`` field naming them)."""
+        return self.value.replace("-", "_")
+
+    @classmethod
+    def from_snake(cls, name: str) -> Role:
+        """The role an API token names (``service_manager``); a Role is returned as is.
+        ValueError for anything else (a kebab spelling included)."""
+        if isinstance(name, Role):
+            return name
+        if "-" not in name:
+            try:
+                return cls(name.replace("_", "-"))
+            except ValueError:
+                pass
+        raise ValueError(f"{name!r} is not a role")
+
+
+# What the YAML files may name. msgspec validates a file against a Literal (it has no enum
+# subsets), so the files' two role lists are Literals of Role values; the frozensets below
+# turn them into Roles at import, which fails on any value that is not a Role.
+StaffRoleName = Literal[
+    "engineer",
+    "service-manager",
+    "project-manager",
+    "complaint-manager",
+    "spare-manager",
+    "quality-department",
+    "general-manager",
+    "expert-group",
+]
+"""A role in the staff directory (contracts/staff/staff.yaml)."""
+NotifyRoleName = Literal[
+    "engineer",
+    "service-manager",
+    "project-manager",
+    "complaint-manager",
+    "spare-manager",
+    "quality-department",
+    "general-manager",
+    "expert-group",
+    "customer-site-lead",
+    "customer-maintenance-supervisor",
+]
+"""A role a contract's escalation step notifies: the directory's, or a customer contact's."""
+
+STAFF_ROLES: tuple[Role, ...] = tuple(Role(name) for name in get_args(StaffRoleName))
+NOTIFY_ROLES: tuple[Role, ...] = tuple(Role(name) for name in get_args(NotifyRoleName))
+TOKEN_ROLES: tuple[Role, ...] = (
+    Role.AGENT,
+    Role.ENGINEER,
+    Role.SERVICE_MANAGER,
+    Role.PROJECT_MANAGER,
+    Role.COMPLAINT_MANAGER,
+    Role.ADMIN,
+    Role.CUSTOMER,
+)
+"""The roles an API token may carry (in the order `casetrack tokens create` lists them)."""
+
+
+class NotificationState(StrEnum):
+    """Where a notification is: ``queued`` → ``sending`` (handed to a worker) → ``sent``,
+    ``failed`` (refused for good), ``dead`` (transient failures until the last attempt) or
+    ``dropped`` (stale when it was to go out)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+    DROPPED = "dropped"

@@ -9,10 +9,8 @@ import msgspec
 from msgspec import Meta
 
 from core import limits
-from core.case import Category, Channel, RequestType, Status, Visibility
+from core.case import Category, Channel, Priority, RequestType, Status, Visibility
 from core.handover import HandOverTarget
-
-Priority = Literal["P1", "P2", "P3", "P4"]
 
 # every text field: at most what its column keeps (core.limits), never a NUL (PostgreSQL
 # refuses it); required text is not empty

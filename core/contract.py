@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
+from core.case import NotifyRoleName, Priority
 from core.service_types import ServiceTypeOverride
 
 # --- scalar vocabularies -----------------------------------------------------------------------
@@ -53,20 +54,6 @@ DaysText = Annotated[
     ),
 ]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Priority = Literal["P1", "P2", "P3", "P4"]
-PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3", "P4")
-Role = Literal[
-    "engineer",
-    "service-manager",
-    "project-manager",
-    "complaint-manager",
-    "spare-manager",
-    "quality-department",
-    "general-manager",
-    "expert-group",
-    "customer-site-lead",
-    "customer-maintenance-supervisor",
-]
 ClockKind = Literal[
     "first_response",
     "remote_access",
@@ -360,7 +347,7 @@ class EscalationStep(Base, kw_only=True):
     """
 
     at: EscalationAt
-    notify: list[Role]
+    notify: list[NotifyRoleName]
     channels: list[str] = field(default_factory=lambda: ["email"])
     clocks: list[ClockKind] = []  # empty: every clock
     priorities: list[Priority] = []  # empty: every priority

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from core.case import Role
 from core.contract import EscalationStep
 from core.contract import Person as ContractPerson
 from core.errors import CasetrackError
@@ -37,21 +38,19 @@ __all__ = [
 # notices planned without an address: its notifier knows what it needs.
 CHANNEL_ADDRESS: dict[str, str] = {"email": "email", "sms": "mobile"}
 
-# Role → OurStaff attribute: the contract names these people itself.
-MANAGER_ROLES: dict[str, str] = {
-    "service-manager": "service_manager",
-    "project-manager": "project_manager",
-    "complaint-manager": "complaint_manager",
-    "spare-manager": "spare_manager",
-}
+# The contract names these people itself, in its ``our-staff`` field of the role's name
+# (``OurStaff.service_manager``: ``Role.snake``).
+MANAGER_ROLES: frozenset[Role] = frozenset(
+    {Role.SERVICE_MANAGER, Role.PROJECT_MANAGER, Role.COMPLAINT_MANAGER, Role.SPARE_MANAGER}
+)
 # Roles only the staff directory knows.
-DIRECTORY_ROLES: frozenset[str] = frozenset(
-    {"quality-department", "general-manager", "expert-group"}
+DIRECTORY_ROLES: frozenset[Role] = frozenset(
+    {Role.QUALITY_DEPARTMENT, Role.GENERAL_MANAGER, Role.EXPERT_GROUP}
 )
 # Role → Contact.role in the contract's customer contacts.
-CONTACT_ROLES: dict[str, str] = {
-    "customer-site-lead": "site-lead",
-    "customer-maintenance-supervisor": "maintenance-supervisor",
+CONTACT_ROLES: dict[Role, str] = {
+    Role.CUSTOMER_SITE_LEAD: "site-lead",
+    Role.CUSTOMER_MAINTENANCE_SUPERVISOR: "maintenance-supervisor",
 }
 # Customers are disturbed in the contract's working hours only.
 CONTACT_CALENDAR = "working-hours"
@@ -138,10 +137,10 @@ def _resolve(
     assignee: str | None,
     at: datetime,
 ) -> tuple[list[Recipient], list[Skip]]:
-    if role == "engineer":
+    if role == Role.ENGINEER:
         return _engineer(staff, assignee, at)
     if role in MANAGER_ROLES:
-        person = getattr(contract.contract.our_staff, MANAGER_ROLES[role])
+        person = getattr(contract.contract.our_staff, Role(role).snake)
         if person is not None:
             return [_from_contract(person, role, contract.id, staff)], []
         return [_from_staff(p, role) for p in staff.people_with(role)], []
@@ -149,9 +148,10 @@ def _resolve(
         return [_from_staff(p, role) for p in staff.people_with(role)], []
     if role in CONTACT_ROLES:
         customer = contract.contract.customer
-        contacts = [c for c in customer.contacts if c.role == CONTACT_ROLES[role]]
+        wanted = CONTACT_ROLES[Role(role)]
+        contacts = [c for c in customer.contacts if c.role == wanted]
         if not contacts:
-            reason = f"contract {contract.id} names no {CONTACT_ROLES[role]} contact"
+            reason = f"contract {contract.id} names no {wanted} contact"
             return [], [Skip(role, reason)]
         return [_from_contact(c, role, customer.id) for c in contacts], []
     return [], [Skip(role, "unknown role")]
@@ -164,10 +164,10 @@ def _engineer(
     if assignee:
         person = staff.person(assignee)
         if person is not None:
-            return [_from_staff(person, "engineer")], []
+            return [_from_staff(person, Role.ENGINEER)], []
         reason = "assignee is not in the staff directory: the on-duty engineer instead"
-        skipped.append(Skip("engineer", reason, who=assignee))
-    return [_from_staff(staff.on_duty(at), "engineer")], skipped
+        skipped.append(Skip(Role.ENGINEER, reason, who=assignee))
+    return [_from_staff(staff.on_duty(at), Role.ENGINEER)], skipped
 
 
 def _from_staff(person: Person, role: str) -> Recipient:

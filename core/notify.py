@@ -39,6 +39,37 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     items: list[dict[str, Variable]] = []
 
 
+class OutboxRecipient(msgspec.Struct, frozen=True, kw_only=True):
+    """Who an outbox row is for, as its ``recipient`` column stores it (these keys, in this
+    order). ``id`` and ``role`` say why they were chosen (core.escalation.Recipient); the
+    worker sends to ``mobile`` as the Notice's ``phone``."""
+
+    id: str
+    name: str
+    role: str
+    email: str | None
+    mobile: str | None
+    locale: str
+
+
+class AlertVariables(msgspec.Struct, frozen=True, kw_only=True):
+    """The ``variables`` of a ladder alert (templates ``clock_warning``, ``clock_breached``)
+    as the outbox stores them; times are ISO 8601 in the contract's zone."""
+
+    case_number: str
+    customer: str
+    summary: str
+    priority: str
+    contract_id: str
+    clock: str
+    level: int  # counted from 1 (第 1 级)
+    at: str  # the rung, e.g. "100% + 2h"
+    deadline: str
+    due_at: str
+    breached: bool
+    urgent: bool
+
+
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     """The outcome of one send that the sender could classify.
 

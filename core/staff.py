@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from msgspec import Meta
 from msgspec import field as msgspec_field
 
+from core.case import STAFF_ROLES, Role, StaffRoleName
 from core.contract import Base, DaysText, Identifier, default_calendars
 from core.contract_calendars import parse_days
 from core.errors import ContractError, NaiveDatetimeError, Problem
@@ -35,18 +36,6 @@ __all__ = [
 # Beside the contracts but in a folder of its own: every *.yaml directly in contracts/ is
 # read as a contract (core.sources.contracts) and checked as one (tests/test_contract_files.py).
 STAFF_FILE = Path("contracts") / "staff" / "staff.yaml"
-
-StaffRole = Literal[
-    "engineer",
-    "service-manager",
-    "project-manager",
-    "complaint-manager",
-    "spare-manager",
-    "quality-department",
-    "general-manager",
-    "expert-group",
-]
-STAFF_ROLES: tuple[str, ...] = StaffRole.__args__  # type: ignore[attr-defined]
 
 ClockText = Annotated[
     str,
@@ -92,7 +81,7 @@ class Person(Base, kw_only=True):
 
     id: Identifier
     name: str
-    roles: Annotated[list[StaffRole], Meta(min_length=1)]
+    roles: Annotated[list[StaffRoleName], Meta(min_length=1)]
     phone: str | None = None
     mobile: str | None = None  # quoted: an unquoted number is read as an integer
     email: str | None = None
@@ -272,7 +261,7 @@ def _engineer_message(key: str, people: dict[str, Person]) -> str | None:
     person = people.get(key)
     if person is None:
         return f"unknown person {key!r} (not in people)"
-    if "engineer" not in person.roles:
+    if Role.ENGINEER not in person.roles:
         return f"{key!r} is not an engineer (roles: {', '.join(person.roles)})"
     return None
 

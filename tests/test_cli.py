@@ -218,3 +218,47 @@ def test_unreachable_database_is_one_line(
     code, out, err = run(capsys, "db", "upgrade")
     assert code == 1 and out == ""
     assert err.startswith("error: database unavailable:") and err.count("\n") == 1
+
+
+def test_sla_due_takes_its_defaults_from_the_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # contracts from CASETRACK_CONTRACTS_DIR (the old CASETRACK_CONTRACTS is not read), and an
+    # --at without offset in CASETRACK_TIMEZONE: 07:10 UTC is 15:10 in Weihai, after the cut-off
+    monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", str(CONTRACTS))
+    monkeypatch.setenv("CASETRACK_CONTRACTS", str(tmp_path))
+    monkeypatch.setenv("CASETRACK_TIMEZONE", "UTC")
+    argv = ["--contract", "wdkn-hospital-2026", "--kind", "spare_ship", "--device", "FOC2211X0RB"]
+    code, out, err = run(capsys, "sla", "due", *argv, "--at", "2026-09-30T07:10")
+    assert code == 0, err
+    assert out.splitlines()[0] == "spare_ship due 2026-10-08T15:00:00+08:00  (UTC 2026-10-08 07:00)"
+
+
+def test_sla_due_priorities_are_the_case_vocabulary(capsys: pytest.CaptureFixture[str]) -> None:
+    from core.case import Priority
+
+    assert [str(p) for p in Priority] == ["P1", "P2", "P3", "P4"]
+    with pytest.raises(SystemExit) as exit_:
+        sla_due(
+            capsys, "--contract", "x", "--kind", "first_response", "--at", "x", "--priority", "P5"
+        )
+    assert exit_.value.code == 2
+    assert "{P1,P2,P3,P4}" in capsys.readouterr().err  # the usage line
+
+
+def test_the_settings_are_read_once_per_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.settings import Settings
+
+    calls: list[int] = []
+    real = Settings.from_env.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Settings], environ: object = None) -> Settings:
+        calls.append(1)
+        return real(cls, environ)
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(counted))
+    code, _, err = run(capsys, "contracts", "check", str(CONTRACTS))  # limits + horizon
+    assert code == 0, err
+    assert len(calls) == 1

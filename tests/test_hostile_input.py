@@ -124,7 +124,7 @@ SERVER_CHOSEN = {
 ENUM_COLUMNS = {
     ("cases", "category"): [str(c) for c in Category],
     ("cases", "request_type"): [str(r) for r in RequestType],
-    ("cases", "priority"): list(Priority.__args__),
+    ("cases", "priority"): [str(p) for p in Priority],
     ("cases", "channel"): [str(c) for c in Channel],
     ("cases", "status"): [str(s) for s in Status],
 }

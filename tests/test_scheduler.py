@@ -361,3 +361,36 @@ def test_cli_runs_passes_until_sigterm_and_exits_0(
         timer.cancel()
     assert escalations(runtime, number)  # the loop ran on its thread before the signal
     assert "tick " in capsys.readouterr().out
+
+
+def test_outbox_rows_store_recipient_and_variables_as_before(runtime: Runtime) -> None:
+    """The stored JSON of a row (what workers, digests and the list read) is pinned: keys,
+    their order as written, and values."""
+    number = opened(runtime)
+    tick(runtime, now=at("2026-10-14T10:16"))
+    with runtime.sessions() as session:
+        raw = session.execute(
+            select(orm.Notification.recipient, orm.Notification.variables, orm.Notification.state)
+            .join(orm.Case)
+            .where(orm.Case.number == number, orm.Notification.channel == "email")
+        ).one()
+    recipient, variables, state = raw
+    assert list(recipient) == ["id", "name", "role", "email", "mobile", "locale"]
+    assert recipient["role"] == "engineer" and type(recipient["role"]) is str
+    assert list(variables) == [
+        "case_number", "customer", "summary", "priority", "contract_id", "clock", "level",
+        "at", "deadline", "due_at", "breached", "urgent",
+    ]  # fmt: skip
+    assert {k: v for k, v in variables.items() if k not in ("customer", "summary")} == {
+        "case_number": number,
+        "priority": "P2",
+        "contract_id": variables["contract_id"],
+        "clock": "first_response",
+        "level": 1,
+        "at": "50%",
+        "deadline": "2026-10-14T10:30:00+08:00",
+        "due_at": "2026-10-14T10:16:00+08:00",  # when the level fired
+        "breached": False,
+        "urgent": False,
+    }
+    assert state == "queued" and type(state) is str

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cli.main import main
 from core.store import orm
 from core.store.tokens import (
-    STAFF_ROLES,
+    STAFF_TOKEN_ROLES,
     InvalidToken,
     TokenError,
     authenticate,
@@ -240,7 +240,7 @@ def test_token_rules(
         assert list_tokens(session) == []
 
 
-@pytest.mark.parametrize("role", sorted(STAFF_ROLES))
+@pytest.mark.parametrize("role", sorted(STAFF_TOKEN_ROLES))
 def test_every_staff_role_alone_is_fine(sessions: sessionmaker[Session], role: str) -> None:
     with sessions.begin() as session:
         token, _ = create_token(session, roles=[role], name=role, now=NOW)

@@ -24,7 +24,8 @@ import pluggy
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.jobs.stale import DROPPED, drop_stale
+from core.case import NotificationState
+from core.jobs.stale import drop_stale
 from core.notify import (
     Delivery,
     Notice,
@@ -40,8 +41,10 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
     from core.settings import Settings
 
-FINAL_STATES: frozenset[str] = frozenset({"sent", "failed", "dead", DROPPED})
-PENDING_STATES: tuple[str, ...] = ("queued", "sending")  # `sending`: handed to a worker
+S = NotificationState
+FINAL_STATES: frozenset[NotificationState] = frozenset({S.SENT, S.FAILED, S.DEAD, S.DROPPED})
+# `sending`: handed to a worker
+PENDING_STATES: tuple[NotificationState, ...] = (S.QUEUED, S.SENDING)
 MAX_ATTEMPTS = 5
 DIGEST_TEMPLATE = "digest"
 
@@ -196,7 +199,7 @@ def _claim(
     )
     rows = list(session.scalars(query))
     for row in rows:
-        row.state, row.claimed_at = "sending", now
+        row.state, row.claimed_at = S.SENDING, now
     return rows
 
 
@@ -204,8 +207,8 @@ def claimable(now: datetime, lease: timedelta) -> Any:
     """Queued and due, or handed over and not held by a live claim."""
     free = or_(Notification.claimed_at.is_(None), Notification.claimed_at <= now - lease)
     return or_(
-        and_(Notification.state == "queued", Notification.send_after <= now),
-        and_(Notification.state == "sending", free),
+        and_(Notification.state == S.QUEUED, Notification.send_after <= now),
+        and_(Notification.state == S.SENDING, free),
     )
 
 
@@ -221,14 +224,14 @@ def _finish(
 ) -> str:
     """Record a classified outcome: ``sent`` with its time, or ``failed`` with the reason."""
     values: dict[str, Any] = {"state": outcome.status, "claimed_at": None, "digest_key": digest}
-    if outcome.status == "sent":
+    if S(outcome.status) is S.SENT:  # a Delivery's status is one of the states' words
         values |= {"sent_at": now, "last_error": None}
     else:
         values["last_error"] = outcome.detail
     with runtime.sessions.begin() as session:
         session.execute(
             update(Notification)
-            .where(Notification.id.in_(ids), Notification.state == "sending")
+            .where(Notification.id.in_(ids), Notification.state == S.SENDING)
             .values(**values)
         )
     return outcome.status
@@ -251,12 +254,12 @@ def _retry_later(
             row.last_error = error
             row.claimed_at = row.relayed_at = None
             if row.attempts >= policy.max_attempts:
-                row.state = "dead"
+                row.state = S.DEAD
             else:
-                row.state = "queued"
+                row.state = S.QUEUED
                 row.send_after = now + policy.retry_after(row.attempts)
             states.add(row.state)
-    return "dead" if states == {"dead"} else "queued"
+    return S.DEAD if states == {S.DEAD} else S.QUEUED
 
 
 # --- what the relay and managers use ------------------------------------------------------------
@@ -268,11 +271,11 @@ def due_notifications(
     """Rows to hand to the workers, oldest first, locked (SKIP LOCKED on PostgreSQL): queued
     rows whose ``send_after`` has passed and, with ``lease``, rows relayed that long ago and
     never finished (the broker lost the message or the worker died)."""
-    ready = and_(Notification.state == "queued", Notification.send_after <= now)
+    ready = and_(Notification.state == S.QUEUED, Notification.send_after <= now)
     if lease is not None:
         cutoff = now - lease
         lost = and_(
-            Notification.state == "sending",
+            Notification.state == S.SENDING,
             Notification.send_after <= cutoff,  # keeps the (state, send_after) index usable
             or_(Notification.relayed_at.is_(None), Notification.relayed_at <= cutoff),
             or_(Notification.claimed_at.is_(None), Notification.claimed_at <= cutoff),

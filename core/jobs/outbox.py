@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.case import NotificationState
 from core.errors import ConflictError, NaiveDatetimeError, NotFoundError
 from core.events import NotificationRetried
 from core.store import orm
@@ -48,12 +49,11 @@ __all__ = [
     "retry_notification",
 ]
 
-NotificationState = Literal["queued", "sending", "sent", "failed", "dead", "dropped"]
-STATES: tuple[str, ...] = ("queued", "sending", "sent", "failed", "dead", "dropped")
+STATES: tuple[NotificationState, ...] = tuple(NotificationState)
 # dead: the transient retries ran out; failed: the provider refused it for good (a number
 # that cannot get SMS, a template or account problem). Both are retried only once someone
 # has fixed the cause, so only a person retries them.
-RETRYABLE: tuple[str, ...] = ("dead", "failed")
+RETRYABLE: tuple[NotificationState, ...] = (NotificationState.DEAD, NotificationState.FAILED)
 RETRIED = "notification_retried"  # the event kind (core.events.NotificationRetried)
 
 
@@ -182,7 +182,7 @@ def _requeue(row: orm.Notification, now: datetime) -> None:
     ``last_error`` stays: a queued row with an error reads "will be tried again after this"
     (as after a transient failure), and the event keeps it for good.
     """
-    row.state, row.attempts = "queued", 0
+    row.state, row.attempts = NotificationState.QUEUED, 0
     row.claimed_at = row.relayed_at = None
     row.digest_key = None
     row.send_after = min(row.send_after, now)

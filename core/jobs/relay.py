@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import update
 
+from core.case import NotificationState
 from core.jobs.deliver import DeliveryPolicy, due_notifications
 from core.store.orm import Notification
 
@@ -84,7 +85,7 @@ def relay(
         batches, report.held = plan_batches(rows, now, policy.digest_window)
         for batch in batches:
             for row in batch:
-                row.state, row.relayed_at, row.claimed_at = "sending", now, None
+                row.state, row.relayed_at, row.claimed_at = NotificationState.SENDING, now, None
         session.flush()
         for batch in batches:
             ids = [row.id for row in batch]
@@ -102,7 +103,7 @@ def release_orphans(runtime: Runtime) -> int:
     with runtime.sessions.begin() as session:
         result = session.execute(
             update(Notification)
-            .where(Notification.state == "sending")
-            .values(state="queued", relayed_at=None, claimed_at=None)
+            .where(Notification.state == NotificationState.SENDING)
+            .values(state=NotificationState.QUEUED, relayed_at=None, claimed_at=None)
         )
         return int(cast("CursorResult[Any]", result).rowcount or 0)  # DML: typed only Result

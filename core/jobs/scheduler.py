@@ -9,11 +9,13 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import clocks
+from core.case import NotificationState
 from core.errors import CasetrackError, NaiveDatetimeError
 from core.escalation import (
     PlannedNotice,
@@ -25,6 +27,7 @@ from core.escalation import (
 )
 from core.events import ClockSnapshot, PlannedNoticeRecord, ScheduledEscalation, SkippedNotice
 from core.jobs.stale import sweep_cases
+from core.notify import AlertVariables, OutboxRecipient
 from core.staff import StaffDirectory, load_staff
 from core.store import orm
 from core.store.history import append_event, recorded
@@ -76,6 +79,27 @@ class TickReport:
         return text + (f", {len(self.errors)} errors" if self.errors else "")
 
 
+@dataclass
+class Tick:
+    """What every level fired in one transaction needs: its session and instant, the staff
+    directory, the report to count into and the outbox rows to insert before commit."""
+
+    session: Session
+    now: datetime
+    staff: StaffDirectory | None
+    report: TickReport
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A claimed clock with its case and the case's contract."""
+
+    case: orm.Case
+    clock: orm.SlaClock
+    lc: LoadedContract
+
+
 def staff_path(contracts_dir: str | Path) -> Path:
     """Where the staff directory lives beside a contracts folder."""
     return Path(contracts_dir) / "staff" / "staff.yaml"
@@ -94,7 +118,7 @@ def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
         appended: list[tuple[orm.CaseEvent, LoadedContract]] = []
         with runtime.sessions.begin() as session:
             claimed = session.execute(_claim(session, now, size, left_alone)).all()
-            outbox: list[dict[str, Any]] = []  # the batch's rows: one INSERT before commit
+            batch = Tick(session, now, staff, report)  # its rows: one INSERT before commit
             for clock, case in claimed:
                 try:
                     lc = runtime.contracts.get(case.contract_id)
@@ -102,9 +126,9 @@ def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
                     left_alone.add(clock.id)
                     report.errors.append(f"{case.number} {clock.kind}: {exc.detail}")
                     continue
-                fired = _fire(session, case, clock, lc, staff, now, report, outbox)
+                fired = _fire(batch, Due(case, clock, lc))
                 appended += [(event, lc) for event in fired]
-            report.notifications += _insert(session, outbox)
+            report.notifications += _insert(session, batch.outbox)
             # e.g. warnings that a breach fired just now superseded
             sweep_cases(session, {case.id for _, case in claimed})
         for event, lc in appended:  # after commit, as the desk does: plugins only enqueue
@@ -157,58 +181,40 @@ def _claim(
     return stmt
 
 
-def _fire(
-    session: Session,
-    case: orm.Case,
-    clock: orm.SlaClock,
-    lc: LoadedContract,
-    staff: StaffDirectory | None,
-    now: datetime,
-    report: TickReport,
-    outbox: list[dict[str, Any]],
-) -> list[orm.CaseEvent]:
-    """Every level of ``clock`` due at ``now``, in ladder order; then the next one planned.
-    The levels' notification rows are added to ``outbox``."""
+def _fire(tick: Tick, due: Due) -> list[orm.CaseEvent]:
+    """Every level of the clock due at ``tick.now``, in ladder order; then the next one
+    planned. The levels' notification rows are added to ``tick.outbox``."""
+    case, clock, lc, now = due.case, due.clock, due.lc, tick.now
     ladder = clocks.ladder_for(lc.contract.escalation, clock.kind, case.priority)
     cal = lc.calendar(clock.calendar)
     events: list[orm.CaseEvent] = []
     breached = clocks.note_breach(clock, now)  # recorded with the first level fired below
     if breached:
         case.breached = True
-        report.breaches += 1
+        tick.report.breaches += 1
     while clock.next_alert_at is not None and clock.next_alert_at <= now:
         if clock.alert_level >= len(ladder):  # the ladder shrank since this was planned
             break
         rung = ladder[clock.alert_level]
         newly = breached and not events
-        event = _fire_level(session, case, clock, lc, staff, rung, newly, now, report, outbox)
+        event = _fire_level(tick, due, rung, newly)
         events.append(event)
         clock.alert_level += 1
         clocks.plan_alerts(clock, cal, ladder)
     clocks.plan_alerts(clock, cal, ladder)
     if events:
         case.updated_at = now
-        report.clocks += 1
+        tick.report.clocks += 1
     return events
 
 
-def _fire_level(
-    session: Session,
-    case: orm.Case,
-    clock: orm.SlaClock,
-    lc: LoadedContract,
-    staff: StaffDirectory | None,
-    rung: clocks.Alert,
-    breached: bool,
-    now: datetime,
-    report: TickReport,
-    outbox: list[dict[str, Any]],
-) -> orm.CaseEvent:
-    """One level: the alarm event, and its notices added to ``outbox``."""
+def _fire_level(tick: Tick, due: Due, rung: clocks.Alert, breached: bool) -> orm.CaseEvent:
+    """One level: the alarm event, and its notices added to ``tick.outbox``."""
+    session, now, case, clock, lc = tick.session, tick.now, due.case, due.clock, due.lc
     step, level, due_at = rung.step, clock.alert_level, clock.next_alert_at
     assert due_at is not None  # _fire fires only due levels
     urgent = is_urgent(step, case.priority, rung.fraction)
-    resolution = _recipients(step, lc, staff, case.assignee, now)
+    resolution = _recipients(step, lc, tick.staff, case.assignee, now)
     plan = plan_notices(
         case_number=case.number,
         clock_kind=clock.kind,
@@ -237,9 +243,8 @@ def _fire_level(
         sla=[ClockSnapshot(**clocks.snapshot(clock, _position(session, clock)))],
     )
     event = append_event(session, case, body, actor=ACTOR, at=now)
-    report.events += 1
-    shown = (lc.contract.customer.name, lc.calendar(clock.calendar).tz)  # the contract's zone
-    outbox += [_row(case, clock, event.seq, notice, now, shown) for notice in plan.notices]
+    tick.report.events += 1
+    tick.outbox += [_row(tick, due, event.seq, notice) for notice in plan.notices]
     return event
 
 
@@ -301,54 +306,58 @@ def _insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]]
     return stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
 
 
-def _row(
-    case: orm.Case,
-    clock: orm.SlaClock,
-    event_seq: int,
-    notice: PlannedNotice,
-    now: datetime,
-    shown: tuple[str, tzinfo],
-) -> dict[str, Any]:
-    """One outbox row; ``shown`` = the customer's name and the zone times are written in."""
-    customer, zone = shown
-    recipient = notice.recipient
+def _row(tick: Tick, due: Due, event_seq: int, notice: PlannedNotice) -> dict[str, Any]:
+    """One outbox row: the notifications table's columns, a new queued notice."""
+    case, clock = due.case, due.clock
     return {
         "case_id": case.id,
         "clock_id": clock.id,
         "event_seq": event_seq,
         "level": notice.level,
         "channel": notice.channel,
-        "recipient": {
-            "id": recipient.id,
-            "name": recipient.name,
-            "role": recipient.role,
-            "email": recipient.email,
-            "mobile": recipient.mobile,
-            "locale": recipient.locale,
-        },
+        "recipient": msgspec.to_builtins(_addressee(notice)),
         "template": BREACH_TEMPLATE if notice.due_at >= clock.deadline else WARNING_TEMPLATE,
-        "variables": {
-            "case_number": case.number,
-            "customer": customer,
-            "summary": case.summary,
-            "priority": case.priority,
-            "contract_id": case.contract_id,
-            "clock": clock.kind,
-            "level": notice.level + 1,  # people count rungs from 1 (第 1 级)
-            "at": notice.step_at,
-            "deadline": _iso(clock.deadline, zone),
-            "due_at": _iso(notice.due_at, zone),
-            "breached": clock.breached_at is not None,
-            "urgent": notice.urgent,
-        },
+        "variables": msgspec.to_builtins(_variables(due, notice)),
         "idempotency_key": notice.idempotency_key,
-        "state": "queued",
+        "state": NotificationState.QUEUED.value,
         "attempts": 0,
         "last_error": None,
         "send_after": notice.send_after,
-        "created_at": now,
+        "created_at": tick.now,
         "sent_at": None,
     }
+
+
+def _addressee(notice: PlannedNotice) -> OutboxRecipient:
+    person = notice.recipient
+    return OutboxRecipient(
+        id=person.id,
+        name=person.name,
+        role=person.role,
+        email=person.email,
+        mobile=person.mobile,
+        locale=person.locale,
+    )
+
+
+def _variables(due: Due, notice: PlannedNotice) -> AlertVariables:
+    """What the alert says; times in the zone of the clock's calendar (the contract's)."""
+    case, clock, lc = due.case, due.clock, due.lc
+    zone = lc.calendar(clock.calendar).tz
+    return AlertVariables(
+        case_number=case.number,
+        customer=lc.contract.customer.name,
+        summary=case.summary,
+        priority=case.priority,
+        contract_id=case.contract_id,
+        clock=clock.kind,
+        level=notice.level + 1,  # people count rungs from 1 (第 1 级)
+        at=notice.step_at,
+        deadline=_iso(clock.deadline, zone),
+        due_at=_iso(notice.due_at, zone),
+        breached=clock.breached_at is not None,
+        urgent=notice.urgent,
+    )
 
 
 def _iso(moment: datetime, zone: tzinfo) -> str:

@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clocks
-from core.case import Status
+from core.case import NotificationState, Status
 from core.store import orm
 
 __all__ = ["DROPPED", "drop_stale", "stale_reason", "sweep_cases"]
 
-DROPPED = "dropped"  # the notification state
+DROPPED = NotificationState.DROPPED
 WARNING_TEMPLATE = "clock_warning"  # core.jobs.scheduler's template for a rung before the deadline
 _DONE = (Status.RESOLVED.value, Status.CLOSED.value)
 
@@ -84,7 +84,10 @@ def sweep_cases(session: Session, case_ids: Collection[int]) -> int:
         return 0
     queued = session.scalars(
         select(orm.Notification)
-        .where(orm.Notification.case_id.in_(case_ids), orm.Notification.state == "queued")
+        .where(
+            orm.Notification.case_id.in_(case_ids),
+            orm.Notification.state == NotificationState.QUEUED,
+        )
         .with_for_update()
     ).all()
     kept = drop_stale(session, queued)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.case import PRIORITIES
 from core.contract import (
-    PRIORITIES,
     ArrivalRule,
     CalendarSpec,
     Contract,

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from sqlalchemy import ClauseElement, ColumnElement, Select, and_, or_, select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from core.case import Status, Visibility
+from core.case import Priority, Status, Visibility
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
 from core.limits import MAX_ID
 from core.store.orm import Case, CaseEvent, Notification, SlaClock
@@ -26,7 +26,6 @@ from core.store.orm import Case, CaseEvent, Notification, SlaClock
 MAX_LIMIT = 500
 
 T = TypeVar("T")
-Priority = Literal["P1", "P2", "P3", "P4"]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 PositiveId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]  # a larger id is no row of ours
 

@@ -1,4 +1,7 @@
-"""API tokens: random secrets shown once, stored only as SHA-256 hashes, carrying roles."""
+"""API tokens: random secrets shown once, stored only as SHA-256 hashes, carrying roles.
+
+A token row stores its roles in their snake_case spelling (``service_manager``: ``Role.snake``),
+as ``casetrack tokens create --role`` takes them; in code they are ``core.case.Role``."""
 
 from __future__ import annotations
 
@@ -12,19 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import limits
+from core.case import TOKEN_ROLES, Role
 from core.errors import CasetrackError, NotFoundError
 from core.store import orm
 
-ROLES = (
-    "agent",
-    "engineer",
-    "service_manager",
-    "project_manager",
-    "complaint_manager",
-    "admin",
-    "customer",
-)
-STAFF_ROLES = frozenset(ROLES) - {"customer"}
+STAFF_TOKEN_ROLES: frozenset[Role] = frozenset(TOKEN_ROLES) - {Role.CUSTOMER}
 TOKEN_PREFIX = "ct_"
 
 
@@ -46,20 +41,30 @@ class Principal:
 
     token_id: int
     name: str
-    roles: frozenset[str]
+    roles: frozenset[Role]
     customer_id: str | None = None
 
     @property
     def is_customer(self) -> bool:
-        return "customer" in self.roles
+        return Role.CUSTOMER in self.roles
 
     @property
     def actor(self) -> str:
         """How the history names this caller."""
         return f"{self.name} (token {self.token_id})"
 
-    def has_any(self, roles: Iterable[str]) -> bool:
+    def has_any(self, roles: Iterable[Role]) -> bool:
         return not self.roles.isdisjoint(roles)
+
+    @property
+    def role_names(self) -> str:
+        """The token's roles as it spells them, sorted: ``agent, service_manager``."""
+        return spelled(sorted(self.roles, key=lambda role: role.snake))
+
+
+def spelled(roles: Iterable[Role]) -> str:
+    """Roles as tokens spell them (``service_manager``), comma-separated, in the given order."""
+    return ", ".join(role.snake for role in roles)
 
 
 def hash_token(token: str) -> str:
@@ -75,15 +80,16 @@ def create_token(
     now: datetime,
     customer_id: str | None = None,
 ) -> tuple[str, orm.ApiToken]:
-    """A new token (returned once, never stored) and its row."""
-    wanted = frozenset(roles)
+    """A new token (returned once, never stored) and its row. ``roles``: Roles, or their
+    snake_case spellings (``service_manager``)."""
+    wanted = _token_roles(roles)
     _check_roles(wanted, customer_id)
     _check_name(name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = orm.ApiToken(
         name=name,
         token_hash=hash_token(token),
-        roles=sorted(wanted),
+        roles=sorted(role.snake for role in wanted),
         customer_id=customer_id,
         created_at=now,
     )
@@ -101,17 +107,37 @@ def _check_name(name: str) -> None:
         )
 
 
-def _check_roles(roles: frozenset[str], customer_id: str | None) -> None:
-    unknown = roles - set(ROLES)
+def _token_roles(names: Iterable[str]) -> frozenset[Role]:
+    """The roles named (Roles or snake_case names); TokenError lists every unknown one."""
+    roles: set[Role] = set()
+    unknown: set[str] = set()
+    for name in names:
+        role = _token_role(name)
+        if role is None:
+            unknown.add(str.__str__(name))
+        else:
+            roles.add(role)
     if unknown or not roles:
         raise TokenError(
             f"unknown role(s) {', '.join(sorted(unknown)) or '(none given)'}; "
-            f"roles: {', '.join(ROLES)}"
+            f"roles: {spelled(TOKEN_ROLES)}"
         )
-    if "customer" in roles:
+    return frozenset(roles)
+
+
+def _token_role(name: str) -> Role | None:
+    try:
+        role = Role.from_snake(name)
+    except ValueError:
+        return None
+    return role if role in TOKEN_ROLES else None
+
+
+def _check_roles(roles: frozenset[Role], customer_id: str | None) -> None:
+    if Role.CUSTOMER in roles:
         if not customer_id:
             raise TokenError("a customer token must be bound to a customer (--customer ID)")
-        if roles & STAFF_ROLES:
+        if roles & STAFF_TOKEN_ROLES:
             raise TokenError("a customer token cannot also carry staff roles")
     elif customer_id:
         raise TokenError("only customer tokens are bound to a customer")
@@ -126,7 +152,9 @@ def authenticate(session: Session, token: str | None) -> Principal:
     ).one_or_none()
     if row is None or row.revoked_at is not None:
         raise InvalidToken("unknown or revoked API token")
-    return Principal(row.id, row.name, frozenset(row.roles), row.customer_id)
+    # a name no Role spells (never written by create_token) grants nothing, as before
+    roles = frozenset(role for name in row.roles if (role := _token_role(name)) is not None)
+    return Principal(row.id, row.name, roles, row.customer_id)
 
 
 def revoke_token(session: Session, token_id: int, now: datetime) -> orm.ApiToken:

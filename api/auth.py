@@ -10,7 +10,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from core.desk import Forbidden
+from core.errors import Forbidden
 from core.store.tokens import STAFF_ROLES, Principal, authenticate, hash_token
 
 STAFF = tuple(sorted(STAFF_ROLES))

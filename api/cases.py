@@ -40,8 +40,8 @@ from core.commands import (
     RequestOnsite,
     Resolve,
 )
-from core.desk import CaseDesk, Forbidden, Receipt
-from core.errors import NotFoundError
+from core.desk import CaseDesk, Receipt
+from core.errors import Forbidden, NotFoundError
 from core.runtime import Runtime
 from core.store import orm
 from core.store.queries import (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
-from core.errors import CasetrackError
+from core.errors import ServerError
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ FACTORY = "cli.serve:app_from_env"
 API = "/api/v1"
 
 
-class ServeError(CasetrackError):
+class ServeError(ServerError):
     """The server cannot start (port taken, database unreachable...): one line for the user."""
 
     title = "cannot serve"

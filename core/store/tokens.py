@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import limits
-from core.errors import CasetrackError, NotFoundError
+from core.errors import ClientError, NotFoundError
 from core.store import orm
 
 ROLES = (
@@ -28,13 +28,13 @@ STAFF_ROLES = frozenset(ROLES) - {"customer"}
 TOKEN_PREFIX = "ct_"
 
 
-class InvalidToken(CasetrackError):
+class InvalidToken(ClientError):
     """A token that is missing, unknown or revoked."""
 
     title = "invalid token"
 
 
-class TokenError(CasetrackError):
+class TokenError(ClientError):
     """A token cannot be created as asked (unknown role, customer without id...)."""
 
     title = "token not created"

@@ -331,6 +331,7 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
     granted = next(e for e in events if e["kind"] == "remote_access_agreed")
     assert granted["payload"]["credentials_stored"] == ["device_ip", "password"]
 
+
 def test_credentials_the_server_key_cannot_open_are_a_500_not_a_400(api: Api) -> None:
     """A server-side fault (the key changed under stored credentials) is ours: 500."""
     agent = api.headers("agent")
@@ -351,7 +352,6 @@ def test_credentials_the_server_key_cannot_open_are_a_500_not_a_400(api: Api) ->
     assert refused.status_code == 500
     assert (problem["status"], problem["title"]) == (500, "credentials unreadable")
     assert SECRET_PASSWORD not in refused.text and SECRET_IP not in refused.text
-
 
 
 def test_credentials_of_an_unassigned_case_are_refused(api: Api) -> None:

@@ -17,17 +17,15 @@ import msgspec
 import pluggy
 from litestar import Request, get, post
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter, RawBody
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
-from api.problems import MEDIA_TYPE
-from api.schemas import Problem as ProblemDoc
+from api.deps import PrincipalDep, RuntimeDep
+from api.schemas import problem_responses
 from core.contract import Contract, Person
 from core.errors import ContractError, NotFoundError, Problem
 from core.loaded import ContractSet, LoadedContract
-from core.runtime import Runtime
 from core.sources.contracts import CALENDARS_DIR, CONTRACT_SUFFIXES, TIERS_FILES, check_contracts
 from core.sources.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
 from core.store.queries import mask_email, mask_mobile
@@ -135,18 +133,6 @@ _PROBLEMS = {
 }
 
 
-def _problems(*codes: int) -> dict[int, ResponseSpec]:
-    return {
-        code: ResponseSpec(
-            data_container=ProblemDoc,
-            description=_PROBLEMS[code],
-            media_type=MEDIA_TYPE,
-            generate_examples=False,
-        )
-        for code in codes
-    }
-
-
 @dataclass
 class _CheckOperation(Operation):
     """The check's OpenAPI operation: the raw body is documented by hand."""
@@ -185,11 +171,11 @@ class _CheckOperation(Operation):
     sync_to_thread=False,  # reads the in-memory set only
     tags=["contracts"],
     operation_id="listContracts",
-    responses=_problems(401, 403),
+    responses=problem_responses(401, 403, texts=_PROBLEMS),
 )
-def list_contracts(request: Request[Any, Any, Any]) -> ContractList:
+def list_contracts(runtime: RuntimeDep) -> ContractList:
     """Every loaded contract, by id: customer, program, period, device count, file."""
-    contracts = _runtime(request).contracts
+    contracts = runtime.contracts
     return ContractList(items=[summary(lc) for _, lc in sorted(contracts.contracts.items())])
 
 
@@ -200,15 +186,17 @@ def list_contracts(request: Request[Any, Any, Any]) -> ContractList:
     sync_to_thread=False,  # reads the in-memory set only
     tags=["contracts"],
     operation_id="getContract",
-    responses=_problems(401, 403, 404),
+    responses=problem_responses(401, 403, 404, texts=_PROBLEMS),
 )
-def show_contract(request: Request[Any, Any, Any], contract_id: FromPath[str]) -> ContractDetail:
+def show_contract(
+    runtime: RuntimeDep, principal: PrincipalDep, contract_id: FromPath[str]
+) -> ContractDetail:
     """One contract as loaded (defaults filled in, YAML's kebab-case keys), its tiers and zones.
 
     A customer token sees its own customer's contracts only; any other id is a 404.
     """
-    contracts = _runtime(request).contracts
-    scope = customer_scope(request.state.principal)
+    contracts = runtime.contracts
+    scope = customer_scope(principal)
     if scope is None:
         lc = contracts.get(contract_id)
     else:
@@ -229,10 +217,13 @@ def show_contract(request: Request[Any, Any, Any], contract_id: FromPath[str]) -
     tags=["contracts"],
     operation_id="checkContracts",
     operation_class=_CheckOperation,
-    responses=_problems(400, 401, 403, 413, 415, 422),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, texts=_PROBLEMS),
 )
 def check_upload(
-    request: Request[Any, Any, Any], body: RawBody, name: UploadName = DEFAULT_UPLOAD_NAME
+    request: Request[Any, Any, Any],
+    runtime: RuntimeDep,
+    body: RawBody,
+    name: UploadName = DEFAULT_UPLOAD_NAME,
 ) -> CheckResult:
     """Check contract file(s) against the current tier catalog and the other loaded contracts.
 
@@ -241,7 +232,6 @@ def check_upload(
     id (or file name) of a loaded contract stands in for it. Nothing is changed.
     """
     files = uploaded_files(request.content_type[0], body, name)
-    runtime = _runtime(request)
     settings = runtime.settings
     return check_files(
         files, runtime.contracts, Path(settings.contracts_dir), runtime.pm, settings.yaml_limits
@@ -256,15 +246,14 @@ def check_upload(
     status_code=200,
     tags=["contracts"],
     operation_id="reloadContracts",
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422, texts=_PROBLEMS),
 )
-def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
+def reload_contracts(runtime: RuntimeDep) -> ReloadResult:
     """Load the contracts directory again; on any problem the old contracts stay active.
 
     Provisional SLA clocks (planned past the holiday data) are then planned again on the
     reloaded data; ``replanned`` lists their cases, ``warnings`` regions whose data ends soon.
     """
-    runtime = _runtime(request)
     directory = Path(runtime.settings.contracts_dir)
     with _RELOAD_LOCK:
         old = runtime.contracts
@@ -287,10 +276,6 @@ def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
         replanned=[entry["case"] for entry in replanned],
         warnings=runtime.horizon_warnings(),
     )
-
-
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    return request.app.state.runtime
 
 
 # --- views -------------------------------------------------------------------------------------

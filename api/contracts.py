@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import threading
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
-import pluggy
 from litestar import Request, get, post
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -24,10 +19,15 @@ from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.deps import PrincipalDep, RuntimeDep
 from api.schemas import problem_responses
 from core.contract import Contract, Person
-from core.errors import ContractError, NotFoundError, Problem
+from core.errors import ContractError, NotFoundError
 from core.loaded import ContractSet, LoadedContract
-from core.sources.contracts import CALENDARS_DIR, CONTRACT_SUFFIXES, TIERS_FILES, check_contracts
-from core.sources.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
+from core.sources.contracts import (
+    CONTRACT_SUFFIXES,
+    TIERS_FILES,
+    check_contracts,
+    relative_problems,
+)
+from core.sources.uploads import check_uploads
 from core.store.queries import mask_email, mask_mobile
 
 CHECKERS = ("admin", "project_manager", "service_manager")
@@ -233,8 +233,16 @@ def check_upload(
     """
     files = uploaded_files(request.content_type[0], body, name)
     settings = runtime.settings
-    return check_files(
+    checked = check_uploads(
         files, runtime.contracts, Path(settings.contracts_dir), runtime.pm, settings.yaml_limits
+    )
+    return CheckResult(
+        ok=True,
+        summary=CheckSummary(
+            **counts(checked.loaded),
+            checked=[summary(lc) for _, lc in sorted(checked.loaded.contracts.items())],
+            replaces=checked.replaces,
+        ),
     )
 
 
@@ -377,100 +385,3 @@ def _invalid(path: str | None, message: str) -> ValidationException:
             detail=message, extra=[{"message": message, "key": "name", "source": "query"}]
         )
     return ValidationException(detail=message, extra=[{"message": f"{message} - at `{path}`"}])
-
-
-def check_files(
-    files: Mapping[str, bytes],
-    current: ContractSet,
-    contracts_dir: Path,
-    pm: pluggy.PluginManager,
-    limits: YamlLimits = DEFAULT_LIMITS,
-) -> CheckResult:
-    """Run the CLI's checks on the uploads beside a copy of the tier catalog and calendars.
-
-    The other loaded contracts are compared in memory (device serials must stay unique), so
-    that their problems, if any appeared on disk since loading, are not the upload's.
-    """
-    uploads = list(_parsed(files, limits))
-    replaced = {contract.id for _, contract in uploads}
-    others = [
-        lc
-        for lc in current.contracts.values()
-        if lc.id not in replaced and Path(lc.file).name not in files
-    ]
-    with tempfile.TemporaryDirectory(prefix="casetrack-check-") as tmp:
-        root = Path(tmp)
-        for file, content in files.items():
-            (root / file).write_bytes(content)
-        for tiers in TIERS_FILES:
-            if (contracts_dir / tiers).is_file():
-                shutil.copy(contracts_dir / tiers, root / tiers)
-        if (contracts_dir / CALENDARS_DIR).is_dir():
-            shutil.copytree(contracts_dir / CALENDARS_DIR, root / CALENDARS_DIR)
-        loaded, problems = check_contracts([root], pm=pm, limits=limits)
-        problems = relative_problems(problems, root)
-    problems += serial_clashes(uploads, others)
-    if problems or loaded is None:
-        raise ContractError(sorted(problems, key=_order))
-    return CheckResult(
-        ok=True,
-        summary=CheckSummary(
-            **counts(loaded),
-            checked=[summary(lc) for _, lc in sorted(loaded.contracts.items())],
-            replaces=sorted(replaced & current.contracts.keys()),
-        ),
-    )
-
-
-def _parsed(files: Mapping[str, bytes], limits: YamlLimits) -> Iterable[tuple[YamlDoc, Contract]]:
-    """The uploads that decode as contracts; the others' errors come from the full check."""
-    for file, content in files.items():
-        if len(content) > limits.max_bytes:
-            continue  # the full check says so, located
-        try:
-            doc = parse(file, content.decode("utf-8"), limits=limits)
-            yield doc, convert(doc, Contract)
-        except (ContractError, UnicodeDecodeError):
-            continue
-
-
-def serial_clashes(
-    uploads: Iterable[tuple[YamlDoc, Contract]], others: Iterable[LoadedContract]
-) -> list[Problem]:
-    """Uploaded devices whose serial another loaded contract already covers."""
-    owners: dict[str, tuple[LoadedContract, int]] = {}
-    for lc in others:
-        for index, device in enumerate(lc.contract.devices):
-            owners.setdefault(device.serial, (lc, index))
-    found = []
-    for doc, contract in uploads:
-        for i, device in enumerate(contract.devices):
-            if device.serial in owners:
-                owner, index = owners[device.serial]
-                where = Path(owner.file).name
-                if owner.doc is not None:
-                    line, column = owner.doc.locate(f"$.devices[{index}].serial")
-                    where += f":{line}:{column}"
-                found.append(
-                    doc.problem(
-                        f"$.devices[{i}].serial",
-                        f"serial {device.serial!r} is also covered by contract {owner.id} "
-                        f"({where})",
-                    )
-                )
-    return found
-
-
-def relative_problems(problems: Iterable[Problem], root: Path) -> list[Problem]:
-    """Problems with ``root`` cut from file names and messages: the client's names, not ours."""
-    prefix = str(root) + os.sep
-    return [
-        Problem(
-            p.file.removeprefix(prefix), p.line, p.column, p.path, p.message.replace(prefix, "")
-        )
-        for p in problems
-    ]
-
-
-def _order(problem: Problem) -> tuple[str, int, int]:
-    return problem.file, problem.line or 0, problem.column or 0

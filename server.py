@@ -12,6 +12,7 @@ from litestar.routes import HTTPRoute
 
 from api.auth import PrincipalCache
 from api.decoding import StrictRequest
+from api.deps import DEPENDENCIES
 from api.health import healthz, metrics, readyz
 from api.metrics import Registry, metrics_middleware
 from api.problems import EXCEPTION_HANDLERS
@@ -36,6 +37,7 @@ def create_app(
     app = Litestar(
         route_handlers=[healthz, readyz, metrics, *API_ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
+        dependencies=DEPENDENCIES,  # runtime, principal, session: api/deps.py
         openapi_config=_openapi(),
         state=State(
             {

@@ -10,8 +10,9 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from api.deps import runtime_of
 from core.case import Role
-from core.desk import Forbidden
+from core.errors import Forbidden
 from core.store.tokens import STAFF_TOKEN_ROLES, Principal, authenticate, hash_token, spelled
 
 STAFF = tuple(sorted(STAFF_TOKEN_ROLES, key=lambda role: role.snake))
@@ -54,7 +55,7 @@ def _principal_for(connection: ASGIConnection[Any, Any, Any, Any], token: str | 
     key = hash_token(token) if token else ""
     principal = cache.get(key) if key else None
     if principal is None:
-        with connection.app.state.runtime.sessions() as session:
+        with runtime_of(connection).sessions() as session:
             principal = authenticate(session, token)
         cache.put(key, principal)
     return principal
@@ -73,11 +74,6 @@ def authenticated(
             f"this needs one of the roles {spelled(allowed)}; the token has {principal.role_names}"
         )
     connection.state.principal = principal
-
-
-def provide_principal(request: Any) -> Principal:
-    """The caller, as resolved by the guard (dependency for handlers)."""
-    return request.state.principal
 
 
 def customer_scope(principal: Principal) -> str | None:

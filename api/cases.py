@@ -7,15 +7,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.enums import RequestEncodingType
+from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, HeaderParameter, JSONBody, PathParameter, QueryParameter
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
+from api.deps import PrincipalDep, RuntimeDep, SessionDep, runtime_of
 from api.schemas import case_detail_response, open_case_examples, problem_responses
 from core import limits
 from core.case import Role, Status
@@ -40,16 +42,16 @@ from core.commands import (
     RequestOnsite,
     Resolve,
 )
-from core.desk import CaseDesk, Forbidden, Receipt
-from core.errors import NotFoundError
+from core.desk import CaseDesk, Receipt
+from core.errors import Forbidden, NotFoundError
 from core.runtime import Runtime
-from core.store import orm
 from core.store.queries import (
     MAX_LIMIT,
     CaseDetail,
     CaseFilter,
     CaseSummary,
     Page,
+    case_belongs_to,
     customer_history,
     detail_of_new_case,
     get_case,
@@ -125,7 +127,7 @@ def case_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     number = str(connection.path_params.get("number", ""))
     if not NUMBER.fullmatch(number):
         raise NotFoundError(NO_SUCH_CASE)
-    if principal.is_customer and not _owns(connection.app.state.runtime, principal, number):
+    if principal.is_customer and not _owns(runtime_of(connection), principal, number):
         raise NotFoundError(NO_SUCH_CASE)
     allowed: tuple[Role, ...] = handler.opt["case_roles"]
     if principal.has_any(allowed):
@@ -139,37 +141,24 @@ def case_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
 
 def _owns(runtime: Runtime, principal: Principal, number: str) -> bool:
     with runtime.sessions() as session:
-        found = session.scalar(
-            select(orm.Case.id).where(
-                orm.Case.number == number, orm.Case.customer_id == principal.customer_id
-            )
-        )
-    return found is not None
+        return case_belongs_to(session, number, principal.customer_id or "")
 
 
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    return request.app.state.runtime
-
-
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    return request.state.principal
-
-
-def _detail(runtime: Runtime, number: str, principal: Principal) -> CaseDetail:
-    with runtime.sessions() as session:
-        return get_case(session, number, customer_id=customer_scope(principal))
+def _detail(session: Session, number: str, principal: Principal) -> CaseDetail:
+    return get_case(session, number, customer_id=customer_scope(principal))
 
 
 def _apply(
-    request: Request[Any, Any, Any],
+    runtime: Runtime,
+    principal: Principal,
+    session: Session,
     number: str,
     data: Any,
     command: Callable[..., Receipt],
 ) -> CaseDetail:
     """Run one desk command as the caller, at the runtime's now; answer the updated case."""
-    runtime, principal = _runtime(request), _principal(request)
     command(runtime.desk, number, data, actor=principal.actor, now=runtime.clock())
-    return _detail(runtime, number, principal)
+    return _detail(session, number, principal)
 
 
 def _own_contract(runtime: Runtime, principal: Principal, contract_id: str) -> None:
@@ -181,6 +170,21 @@ def _own_contract(runtime: Runtime, principal: Principal, contract_id: str) -> N
 
 COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 ONE_CASE = {200: case_detail_response("The case after the command."), **COMMAND_ERRORS}
+
+
+def command(path: str, operation_id: str, roles: tuple[Role, ...]) -> HTTPRouteHandler:
+    """The route of one lifecycle command: ``POST /cases/{number}/<path>`` by ``roles`` (and
+    `case_access`), answered 200 with the case after it. The handler's docstring is its
+    OpenAPI description."""
+    return post(
+        f"/{{number:str}}/{path}",
+        operation_id=operation_id,
+        sync_to_thread=True,
+        status_code=200,
+        guards=[case_access],
+        opt=case_roles(*roles),
+        responses=ONE_CASE,
+    )
 
 
 class CaseController(Controller):
@@ -206,7 +210,9 @@ class CaseController(Controller):
     )
     def open_case(
         self,
-        request: Request[Any, Any, Any],
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
         data: Annotated[
             OpenCase,
             Body(
@@ -219,7 +225,6 @@ class CaseController(Controller):
 
         Customer tokens may open cases only under their own customer's contracts.
         """
-        runtime, principal = _runtime(request), _principal(request)
         if principal.is_customer:
             _own_contract(runtime, principal, data.contract_id)
         idempotency = (f"token:{principal.token_id}", idempotency_key) if idempotency_key else None
@@ -231,7 +236,7 @@ class CaseController(Controller):
                 receipt.case, receipt.appended, customer_view=principal.is_customer
             )
         else:  # an idempotent replay: the first case as it is now
-            detail = _detail(runtime, receipt.number, principal)
+            detail = _detail(session, receipt.number, principal)
         return Response(
             detail,
             status_code=200 if receipt.replayed else 201,
@@ -249,9 +254,11 @@ class CaseController(Controller):
             **problem_responses(401, 404),
         },
     )
-    def case_detail(self, request: Request[Any, Any, Any], number: CaseNumber) -> CaseDetail:
+    def case_detail(
+        self, principal: PrincipalDep, session: SessionDep, number: CaseNumber
+    ) -> CaseDetail:
         """A case with its clocks and events (customers: own cases, customer-visible events)."""
-        return _detail(_runtime(request), number, _principal(request))
+        return _detail(session, number, principal)
 
     @get(
         "/",
@@ -262,7 +269,8 @@ class CaseController(Controller):
     )
     def case_list(
         self,
-        request: Request[Any, Any, Any],
+        principal: PrincipalDep,
+        session: SessionDep,
         status: Annotated[list[Status] | None, QueryParameter(description="repeatable")] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(description="repeatable")] = None,
         customer: Annotated[
@@ -286,7 +294,7 @@ class CaseController(Controller):
         A customer token sees only its own customer's cases: `customer=` naming another
         customer answers an empty page.
         """
-        scope = customer_scope(_principal(request))
+        scope = customer_scope(principal)
         if scope is not None and customer not in (None, scope):
             return Page(items=[])
         flt = CaseFilter(
@@ -297,8 +305,7 @@ class CaseController(Controller):
             breached=breached,
             due_before=due_before,
         )
-        with _runtime(request).sessions() as session:
-            return list_cases(session, flt, limit=limit, after=cursor)
+        return list_cases(session, flt, limit=limit, after=cursor)
 
     @get(
         "/{number:str}/credentials",
@@ -309,238 +316,194 @@ class CaseController(Controller):
         cache_control=CacheControlHeader(no_store=True),
         responses=problem_responses(401, 403, 404),
     )
-    def credentials(self, request: Request[Any, Any, Any], number: CaseNumber) -> dict[str, str]:
+    def credentials(
+        self, runtime: RuntimeDep, principal: PrincipalDep, number: CaseNumber
+    ) -> dict[str, str]:
         """The remote-access credentials, for the assigned engineer only; never cached.
 
         The engineer is matched by the token's name against the case's assignee; every
         viewing is recorded in the history.
         """
-        runtime, principal = _runtime(request), _principal(request)
         return runtime.desk.reveal_credentials(number, actor=principal.name, now=runtime.clock())
 
     # --- lifecycle commands -----------------------------------------------------------------
 
-    @post(
-        "/{number:str}/assign",
-        operation_id="assignCase",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*ASSIGNERS),
-        responses=ONE_CASE,
-    )
+    @command("assign", "assignCase", ASSIGNERS)
     def assign(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Assign]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Assign],
     ) -> CaseDetail:
         """Assign (or reassign) the engineer; a new case becomes assigned."""
-        return _apply(request, number, data, CaseDesk.assign)
+        return _apply(runtime, principal, session, number, data, CaseDesk.assign)
 
-    @post(
-        "/{number:str}/first-response",
-        operation_id="recordFirstResponse",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*RESPONDERS),
-        responses=ONE_CASE,
-    )
+    @command("first-response", "recordFirstResponse", RESPONDERS)
     def first_response(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[FirstResponse]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[FirstResponse],
     ) -> CaseDetail:
         """Service content agreed, diagnosis started: stops the response clock."""
-        return _apply(request, number, data, CaseDesk.first_response)
+        return _apply(runtime, principal, session, number, data, CaseDesk.first_response)
 
-    @post(
-        "/{number:str}/diagnosis",
-        operation_id="confirmDiagnosis",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*DIAGNOSERS),
-        responses=ONE_CASE,
-    )
+    @command("diagnosis", "confirmDiagnosis", DIAGNOSERS)
     def diagnosis(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[ConfirmDiagnosis]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[ConfirmDiagnosis],
     ) -> CaseDetail:
         """Stop the diagnosis clock; a hardware fault starts the spare-part clocks."""
-        return _apply(request, number, data, CaseDesk.confirm_diagnosis)
+        return _apply(runtime, principal, session, number, data, CaseDesk.confirm_diagnosis)
 
-    @post(
-        "/{number:str}/remote-access",
-        operation_id="grantRemoteAccess",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*REMOTE),
-        responses=ONE_CASE,
-    )
+    @command("remote-access", "grantRemoteAccess", REMOTE)
     def remote_access(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[RemoteAccess]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[RemoteAccess],
     ) -> CaseDetail:
         """Record the customer's consent; credentials are stored encrypted, never echoed."""
-        return _apply(request, number, data, CaseDesk.grant_remote_access)
+        return _apply(runtime, principal, session, number, data, CaseDesk.grant_remote_access)
 
-    @post(
-        "/{number:str}/remote-login",
-        operation_id="recordRemoteLogin",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*MILESTONES),
-        responses=ONE_CASE,
-    )
+    @command("remote-login", "recordRemoteLogin", MILESTONES)
     def remote_login(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Milestone]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Milestone],
     ) -> CaseDetail:
         """The engineer logged in remotely: stops the remote-access clock."""
-        return _apply(request, number, data, CaseDesk.remote_logged_in)
+        return _apply(runtime, principal, session, number, data, CaseDesk.remote_logged_in)
 
-    @post(
-        "/{number:str}/onsite-request",
-        operation_id="requestOnsite",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*ONSITE_REQUESTERS),
-        responses=ONE_CASE,
-    )
+    @command("onsite-request", "requestOnsite", ONSITE_REQUESTERS)
     def onsite_request(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[RequestOnsite]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[RequestOnsite],
     ) -> CaseDetail:
         """The service manager files an on-site request: the zone's arrival clock starts."""
-        return _apply(request, number, data, CaseDesk.request_onsite)
+        return _apply(runtime, principal, session, number, data, CaseDesk.request_onsite)
 
-    @post(
-        "/{number:str}/onsite-arrival",
-        operation_id="recordOnsiteArrival",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*MILESTONES),
-        responses=ONE_CASE,
-    )
+    @command("onsite-arrival", "recordOnsiteArrival", MILESTONES)
     def onsite_arrival(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Milestone]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Milestone],
     ) -> CaseDetail:
         """The engineer arrived on site: stops the arrival clock."""
-        return _apply(request, number, data, CaseDesk.onsite_arrived)
+        return _apply(runtime, principal, session, number, data, CaseDesk.onsite_arrived)
 
-    @post(
-        "/{number:str}/spare-shipped",
-        operation_id="recordSpareShipped",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*MILESTONES),
-        responses=ONE_CASE,
-    )
+    @command("spare-shipped", "recordSpareShipped", MILESTONES)
     def spare_shipped(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Milestone]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Milestone],
     ) -> CaseDetail:
         """The spare part left: stops the ship clock, re-plans the arrival."""
-        return _apply(request, number, data, CaseDesk.spare_shipped)
+        return _apply(runtime, principal, session, number, data, CaseDesk.spare_shipped)
 
-    @post(
-        "/{number:str}/spare-arrived",
-        operation_id="recordSpareArrived",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*MILESTONES),
-        responses=ONE_CASE,
-    )
+    @command("spare-arrived", "recordSpareArrived", MILESTONES)
     def spare_arrived(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Milestone]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Milestone],
     ) -> CaseDetail:
         """The spare part arrived: stops the arrival clock."""
-        return _apply(request, number, data, CaseDesk.spare_arrived)
+        return _apply(runtime, principal, session, number, data, CaseDesk.spare_arrived)
 
-    @post(
-        "/{number:str}/notes",
-        operation_id="addNote",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*STAFF),
-        responses=ONE_CASE,
-    )
+    @command("notes", "addNote", STAFF)
     def notes(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Note]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Note],
     ) -> CaseDetail:
         """Add a note (internal unless visibility is customer)."""
-        return _apply(request, number, data, CaseDesk.add_note)
+        return _apply(runtime, principal, session, number, data, CaseDesk.add_note)
 
-    @post(
-        "/{number:str}/calls",
-        operation_id="logCall",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*STAFF),
-        responses=ONE_CASE,
-    )
+    @command("calls", "logCall", STAFF)
     def calls(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[CallLog]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[CallLog],
     ) -> CaseDetail:
         """Log an inbound or outbound call."""
-        return _apply(request, number, data, CaseDesk.log_call)
+        return _apply(runtime, principal, session, number, data, CaseDesk.log_call)
 
-    @post(
-        "/{number:str}/priority",
-        operation_id="changePriority",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*PRIORITISERS),
-        responses=ONE_CASE,
-    )
+    @command("priority", "changePriority", PRIORITISERS)
     def priority(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[ChangePriority]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[ChangePriority],
     ) -> CaseDetail:
         """Change the priority; both values are recorded and running clocks re-planned."""
-        return _apply(request, number, data, CaseDesk.change_priority)
+        return _apply(runtime, principal, session, number, data, CaseDesk.change_priority)
 
-    @post(
-        "/{number:str}/status",
-        operation_id="changeStatus",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*STAFF),
-        responses=ONE_CASE,
-    )
+    @command("status", "changeStatus", STAFF)
     def status(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[ChangeStatus]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[ChangeStatus],
     ) -> CaseDetail:
         """Move along the status machine; pending_customer needs a cause and pauses resolution."""
-        return _apply(request, number, data, CaseDesk.change_status)
+        return _apply(runtime, principal, session, number, data, CaseDesk.change_status)
 
-    @post(
-        "/{number:str}/escalations",
-        operation_id="escalateCase",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*STAFF),
-        responses=ONE_CASE,
-    )
+    @command("escalations", "escalateCase", STAFF)
     def escalations(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Escalate]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Escalate],
     ) -> CaseDetail:
         """Escalate manually: raises a time-stamped alarm."""
-        return _apply(request, number, data, CaseDesk.escalate)
+        return _apply(runtime, principal, session, number, data, CaseDesk.escalate)
 
-    @post(
-        "/{number:str}/handovers",
-        operation_id="handOverCase",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*HANDOVERS),
-        responses=ONE_CASE,
-    )
+    @command("handovers", "handOverCase", HANDOVERS)
     def handovers(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[HandOver]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[HandOver],
     ) -> CaseDetail:
         """Functional escalation: hand the case to Digital China, the expert group, an on-site
         engineer or the vendor (or back down), recorded as a `handed_over` event.
@@ -550,83 +513,68 @@ class CaseController(Controller):
         in-progress case to pending_vendor; handing it back from the vendor returns it to
         in_progress.
         """
-        return _apply(request, number, data, CaseDesk.hand_over)
+        return _apply(runtime, principal, session, number, data, CaseDesk.hand_over)
 
-    @post(
-        "/{number:str}/progress-reports",
-        operation_id="reportProgress",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*PROGRESS_REPORTERS),
-        responses=ONE_CASE,
-    )
+    @command("progress-reports", "reportProgress", PROGRESS_REPORTERS)
     def progress_reports(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[ReportProgress]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[ReportProgress],
     ) -> CaseDetail:
         """An emergency on-site progress report (限时上报): meets the running report clock and
         starts the next; 409 when no report is due (no emergency visit under way)."""
-        return _apply(request, number, data, CaseDesk.report_progress)
+        return _apply(runtime, principal, session, number, data, CaseDesk.report_progress)
 
-    @post(
-        "/{number:str}/exclusions",
-        operation_id="excludeClock",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*EXCLUDERS),
-        responses=ONE_CASE,
-    )
+    @command("exclusions", "excludeClock", EXCLUDERS)
     def exclusions(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[ExcludeClock]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[ExcludeClock],
     ) -> CaseDetail:
         """Exclude a clock's breach from compensation with one of the contract's causes."""
-        return _apply(request, number, data, CaseDesk.exclude_clock)
+        return _apply(runtime, principal, session, number, data, CaseDesk.exclude_clock)
 
-    @post(
-        "/{number:str}/resolve",
-        operation_id="resolveCase",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*RESOLVERS),
-        responses=ONE_CASE,
-    )
+    @command("resolve", "resolveCase", RESOLVERS)
     def resolve(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Resolve]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Resolve],
     ) -> CaseDetail:
         """Resolve: stops the service clocks, cancels the others."""
-        return _apply(request, number, data, CaseDesk.resolve)
+        return _apply(runtime, principal, session, number, data, CaseDesk.resolve)
 
-    @post(
-        "/{number:str}/close",
-        operation_id="closeCase",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*CLOSERS),
-        responses=ONE_CASE,
-    )
+    @command("close", "closeCase", CLOSERS)
     def close(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Close]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Close],
     ) -> CaseDetail:
         """Close with the customer's confirmation: every checklist item and deliverable."""
-        return _apply(request, number, data, CaseDesk.close)
+        return _apply(runtime, principal, session, number, data, CaseDesk.close)
 
-    @post(
-        "/{number:str}/reopen",
-        operation_id="reopenCase",
-        sync_to_thread=True,
-        status_code=200,
-        guards=[case_access],
-        opt=case_roles(*REOPENERS),
-        responses=ONE_CASE,
-    )
+    @command("reopen", "reopenCase", REOPENERS)
     def reopen(
-        self, request: Request[Any, Any, Any], number: CaseNumber, data: JSONBody[Reopen]
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Reopen],
     ) -> CaseDetail:
         """Reopen a resolved or closed case: a new resolution clock starts."""
-        return _apply(request, number, data, CaseDesk.reopen)
+        return _apply(runtime, principal, session, number, data, CaseDesk.reopen)
 
 
 @get(
@@ -639,7 +587,8 @@ class CaseController(Controller):
     responses=problem_responses(400, 401, 404),
 )
 def customer_cases(
-    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    session: SessionDep,
     customer_id: Annotated[
         str, PathParameter(title="customer id", max_length=limits.IDENTIFIER, pattern=ID)
     ],
@@ -647,8 +596,7 @@ def customer_cases(
     cursor: Cursor = None,
 ) -> Page[CaseSummary]:
     """A customer's case history, newest first (a customer token: only its own id, else 404)."""
-    scope = customer_scope(_principal(request))
+    scope = customer_scope(principal)
     if scope is not None and scope != customer_id:
         raise NotFoundError("no such customer")
-    with _runtime(request).sessions() as session:
-        return customer_history(session, customer_id, limit=limit, after=cursor)
+    return customer_history(session, customer_id, limit=limit, after=cursor)

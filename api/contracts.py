@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import threading
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
-import pluggy
 from litestar import Request, get, post
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter, RawBody
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
-from api.problems import MEDIA_TYPE
-from api.schemas import Problem as ProblemDoc
+from api.deps import PrincipalDep, RuntimeDep
+from api.schemas import problem_responses
 from core.case import Role
 from core.contract import Contract, Person
-from core.errors import ContractError, NotFoundError, Problem
+from core.errors import ContractError, NotFoundError
 from core.loaded import ContractSet, LoadedContract
-from core.runtime import Runtime
-from core.sources.contracts import CALENDARS_DIR, CONTRACT_SUFFIXES, TIERS_FILES, check_contracts
-from core.sources.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
+from core.sources.contracts import (
+    CONTRACT_SUFFIXES,
+    TIERS_FILES,
+    check_contracts,
+    relative_problems,
+)
+from core.sources.uploads import check_uploads
 from core.store.queries import mask_email, mask_mobile
 
 CHECKERS = (Role.ADMIN, Role.PROJECT_MANAGER, Role.SERVICE_MANAGER)
@@ -136,18 +134,6 @@ _PROBLEMS = {
 }
 
 
-def _problems(*codes: int) -> dict[int, ResponseSpec]:
-    return {
-        code: ResponseSpec(
-            data_container=ProblemDoc,
-            description=_PROBLEMS[code],
-            media_type=MEDIA_TYPE,
-            generate_examples=False,
-        )
-        for code in codes
-    }
-
-
 @dataclass
 class _CheckOperation(Operation):
     """The check's OpenAPI operation: the raw body is documented by hand."""
@@ -186,11 +172,11 @@ class _CheckOperation(Operation):
     sync_to_thread=False,  # reads the in-memory set only
     tags=["contracts"],
     operation_id="listContracts",
-    responses=_problems(401, 403),
+    responses=problem_responses(401, 403, texts=_PROBLEMS),
 )
-def list_contracts(request: Request[Any, Any, Any]) -> ContractList:
+def list_contracts(runtime: RuntimeDep) -> ContractList:
     """Every loaded contract, by id: customer, program, period, device count, file."""
-    contracts = _runtime(request).contracts
+    contracts = runtime.contracts
     return ContractList(items=[summary(lc) for _, lc in sorted(contracts.contracts.items())])
 
 
@@ -201,15 +187,17 @@ def list_contracts(request: Request[Any, Any, Any]) -> ContractList:
     sync_to_thread=False,  # reads the in-memory set only
     tags=["contracts"],
     operation_id="getContract",
-    responses=_problems(401, 403, 404),
+    responses=problem_responses(401, 403, 404, texts=_PROBLEMS),
 )
-def show_contract(request: Request[Any, Any, Any], contract_id: FromPath[str]) -> ContractDetail:
+def show_contract(
+    runtime: RuntimeDep, principal: PrincipalDep, contract_id: FromPath[str]
+) -> ContractDetail:
     """One contract as loaded (defaults filled in, YAML's kebab-case keys), its tiers and zones.
 
     A customer token sees its own customer's contracts only; any other id is a 404.
     """
-    contracts = _runtime(request).contracts
-    scope = customer_scope(request.state.principal)
+    contracts = runtime.contracts
+    scope = customer_scope(principal)
     if scope is None:
         lc = contracts.get(contract_id)
     else:
@@ -230,10 +218,13 @@ def show_contract(request: Request[Any, Any, Any], contract_id: FromPath[str]) -
     tags=["contracts"],
     operation_id="checkContracts",
     operation_class=_CheckOperation,
-    responses=_problems(400, 401, 403, 413, 415, 422),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, texts=_PROBLEMS),
 )
 def check_upload(
-    request: Request[Any, Any, Any], body: RawBody, name: UploadName = DEFAULT_UPLOAD_NAME
+    request: Request[Any, Any, Any],
+    runtime: RuntimeDep,
+    body: RawBody,
+    name: UploadName = DEFAULT_UPLOAD_NAME,
 ) -> CheckResult:
     """Check contract file(s) against the current tier catalog and the other loaded contracts.
 
@@ -242,10 +233,17 @@ def check_upload(
     id (or file name) of a loaded contract stands in for it. Nothing is changed.
     """
     files = uploaded_files(request.content_type[0], body, name)
-    runtime = _runtime(request)
     settings = runtime.settings
-    return check_files(
+    checked = check_uploads(
         files, runtime.contracts, Path(settings.contracts_dir), runtime.pm, settings.yaml_limits
+    )
+    return CheckResult(
+        ok=True,
+        summary=CheckSummary(
+            **counts(checked.loaded),
+            checked=[summary(lc) for _, lc in sorted(checked.loaded.contracts.items())],
+            replaces=checked.replaces,
+        ),
     )
 
 
@@ -257,15 +255,14 @@ def check_upload(
     status_code=200,
     tags=["contracts"],
     operation_id="reloadContracts",
-    responses=_problems(401, 403, 422),
+    responses=problem_responses(401, 403, 422, texts=_PROBLEMS),
 )
-def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
+def reload_contracts(runtime: RuntimeDep) -> ReloadResult:
     """Load the contracts directory again; on any problem the old contracts stay active.
 
     Provisional SLA clocks (planned past the holiday data) are then planned again on the
     reloaded data; ``replanned`` lists their cases, ``warnings`` regions whose data ends soon.
     """
-    runtime = _runtime(request)
     directory = Path(runtime.settings.contracts_dir)
     with _RELOAD_LOCK:
         old = runtime.contracts
@@ -288,10 +285,6 @@ def reload_contracts(request: Request[Any, Any, Any]) -> ReloadResult:
         replanned=[entry["case"] for entry in replanned],
         warnings=runtime.horizon_warnings(),
     )
-
-
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    return request.app.state.runtime
 
 
 # --- views -------------------------------------------------------------------------------------
@@ -393,100 +386,3 @@ def _invalid(path: str | None, message: str) -> ValidationException:
             detail=message, extra=[{"message": message, "key": "name", "source": "query"}]
         )
     return ValidationException(detail=message, extra=[{"message": f"{message} - at `{path}`"}])
-
-
-def check_files(
-    files: Mapping[str, bytes],
-    current: ContractSet,
-    contracts_dir: Path,
-    pm: pluggy.PluginManager,
-    limits: YamlLimits = DEFAULT_LIMITS,
-) -> CheckResult:
-    """Run the CLI's checks on the uploads beside a copy of the tier catalog and calendars.
-
-    The other loaded contracts are compared in memory (device serials must stay unique), so
-    that their problems, if any appeared on disk since loading, are not the upload's.
-    """
-    uploads = list(_parsed(files, limits))
-    replaced = {contract.id for _, contract in uploads}
-    others = [
-        lc
-        for lc in current.contracts.values()
-        if lc.id not in replaced and Path(lc.file).name not in files
-    ]
-    with tempfile.TemporaryDirectory(prefix="casetrack-check-") as tmp:
-        root = Path(tmp)
-        for file, content in files.items():
-            (root / file).write_bytes(content)
-        for tiers in TIERS_FILES:
-            if (contracts_dir / tiers).is_file():
-                shutil.copy(contracts_dir / tiers, root / tiers)
-        if (contracts_dir / CALENDARS_DIR).is_dir():
-            shutil.copytree(contracts_dir / CALENDARS_DIR, root / CALENDARS_DIR)
-        loaded, problems = check_contracts([root], pm=pm, limits=limits)
-        problems = relative_problems(problems, root)
-    problems += serial_clashes(uploads, others)
-    if problems or loaded is None:
-        raise ContractError(sorted(problems, key=_order))
-    return CheckResult(
-        ok=True,
-        summary=CheckSummary(
-            **counts(loaded),
-            checked=[summary(lc) for _, lc in sorted(loaded.contracts.items())],
-            replaces=sorted(replaced & current.contracts.keys()),
-        ),
-    )
-
-
-def _parsed(files: Mapping[str, bytes], limits: YamlLimits) -> Iterable[tuple[YamlDoc, Contract]]:
-    """The uploads that decode as contracts; the others' errors come from the full check."""
-    for file, content in files.items():
-        if len(content) > limits.max_bytes:
-            continue  # the full check says so, located
-        try:
-            doc = parse(file, content.decode("utf-8"), limits=limits)
-            yield doc, convert(doc, Contract)
-        except (ContractError, UnicodeDecodeError):
-            continue
-
-
-def serial_clashes(
-    uploads: Iterable[tuple[YamlDoc, Contract]], others: Iterable[LoadedContract]
-) -> list[Problem]:
-    """Uploaded devices whose serial another loaded contract already covers."""
-    owners: dict[str, tuple[LoadedContract, int]] = {}
-    for lc in others:
-        for index, device in enumerate(lc.contract.devices):
-            owners.setdefault(device.serial, (lc, index))
-    found = []
-    for doc, contract in uploads:
-        for i, device in enumerate(contract.devices):
-            if device.serial in owners:
-                owner, index = owners[device.serial]
-                where = Path(owner.file).name
-                if owner.doc is not None:
-                    line, column = owner.doc.locate(f"$.devices[{index}].serial")
-                    where += f":{line}:{column}"
-                found.append(
-                    doc.problem(
-                        f"$.devices[{i}].serial",
-                        f"serial {device.serial!r} is also covered by contract {owner.id} "
-                        f"({where})",
-                    )
-                )
-    return found
-
-
-def relative_problems(problems: Iterable[Problem], root: Path) -> list[Problem]:
-    """Problems with ``root`` cut from file names and messages: the client's names, not ours."""
-    prefix = str(root) + os.sep
-    return [
-        Problem(
-            p.file.removeprefix(prefix), p.line, p.column, p.path, p.message.replace(prefix, "")
-        )
-        for p in problems
-    ]
-
-
-def _order(problem: Problem) -> tuple[str, int, int]:
-    return problem.file, problem.line or 0, problem.column or 0

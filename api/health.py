@@ -6,10 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
+from litestar.datastructures import State
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from api.deps import RuntimeDep, SessionDep
 from core.case import OPEN_STATUSES, NotificationState
 from core.jobs.deliver import PENDING_STATES
 from core.store import orm
@@ -39,12 +41,11 @@ class Readiness(msgspec.Struct, kw_only=True):
 
 
 @get("/readyz", sync_to_thread=True, tags=["health"], operation_id="readyz")
-def readyz(request: Request[Any, Any, Any]) -> Readiness:
+def readyz(runtime: RuntimeDep) -> Readiness:
     """The database answers and its schema is at the newest migration (else 503).
 
     Warnings (holiday data ending soon) are listed but do not make the server unready.
     """
-    runtime = request.app.state.runtime
     with runtime.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     require_current(runtime.engine)
@@ -72,34 +73,30 @@ def readyz(request: Request[Any, Any, Any]) -> Readiness:
     operation_id="metrics",
     media_type="text/plain; version=0.0.4",
 )
-def metrics(request: Request[Any, Any, Any]) -> Response[str]:
+def metrics(state: State, runtime: RuntimeDep, session: SessionDep) -> Response[str]:
     """Prometheus text format: requests, latencies, open cases, breached clocks."""
-    runtime = request.app.state.runtime
     now = runtime.clock()
-    with runtime.sessions() as session:
-        open_cases = session.scalar(
-            select(func.count())
-            .select_from(orm.Case)
-            .where(orm.Case.status.in_([s.value for s in OPEN_STATUSES]))
-        )
-        breached = session.scalar(
-            select(func.count())
-            .select_from(orm.SlaClock)
-            .where(
-                or_(
-                    orm.SlaClock.breached_at.is_not(None),
-                    (orm.SlaClock.state == "running") & (orm.SlaClock.deadline < now),
-                )
+    open_cases = session.scalar(
+        select(func.count())
+        .select_from(orm.Case)
+        .where(orm.Case.status.in_([s.value for s in OPEN_STATUSES]))
+    )
+    breached = session.scalar(
+        select(func.count())
+        .select_from(orm.SlaClock)
+        .where(
+            or_(
+                orm.SlaClock.breached_at.is_not(None),
+                (orm.SlaClock.state == "running") & (orm.SlaClock.deadline < now),
             )
         )
-        outbox = _outbox_gauges(session, now)
-        provisional = session.scalar(
-            select(func.count())
-            .select_from(orm.SlaClock)
-            .where(
-                orm.SlaClock.provisional.is_(True), orm.SlaClock.state.in_(["running", "paused"])
-            )
-        )
+    )
+    outbox = _outbox_gauges(session, now)
+    provisional = session.scalar(
+        select(func.count())
+        .select_from(orm.SlaClock)
+        .where(orm.SlaClock.provisional.is_(True), orm.SlaClock.state.in_(["running", "paused"]))
+    )
     gauges: dict[str, tuple[str, Any]] = {
         "casetrack_open_cases": ("Cases not yet resolved or closed.", float(open_cases or 0)),
         "casetrack_breached_clocks": ("SLA clocks past their deadline.", float(breached or 0)),
@@ -117,7 +114,7 @@ def metrics(request: Request[Any, Any, Any]) -> Response[str]:
         ),
         **outbox,
     }
-    body = request.app.state.metrics.render(gauges)
+    body = state.metrics.render(gauges)
     return Response(body, media_type="text/plain; version=0.0.4")
 
 

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
-from litestar.openapi.datastructures import ResponseSpec
+from litestar import Controller, get, post
 from litestar.params import PathParameter, QueryParameter
 
 from api.auth import authenticated
 from api.cases import NUMBER, PREFIX, Cursor, Limit
-from api.problems import MEDIA_TYPE
-from api.schemas import Problem
+from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from api.schemas import problem_responses
 from core.case import Role
 from core.jobs.outbox import NotificationFilter, NotificationState, list_notifications, retry
 from core.limits import MAX_ID
-from core.runtime import Runtime
 from core.store.queries import NotificationView, Page
-from core.store.tokens import Principal
 
 # who watches deliveries and may send a notice again (docs/api.md, "Notifications")
 MANAGERS = (Role.ADMIN, Role.COMPLAINT_MANAGER, Role.PROJECT_MANAGER, Role.SERVICE_MANAGER)
@@ -30,33 +27,27 @@ NotificationId = Annotated[
 ]
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(
-        data_container=Problem,
-        description=description,
-        media_type=MEDIA_TYPE,
-        generate_examples=False,
-    )
-
-
-LIST_ERRORS = {
-    400: _problem("Invalid filter, limit or cursor: the problem names the parameter."),
-    401: _problem("Missing, unknown or revoked token (WWW-Authenticate: Bearer)."),
-    403: _problem("Only service, project and complaint managers and admins see deliveries."),
-}
+LIST_ERRORS = problem_responses(
+    400,
+    401,
+    403,
+    texts={
+        400: "Invalid filter, limit or cursor: the problem names the parameter.",
+        401: "Missing, unknown or revoked token (WWW-Authenticate: Bearer).",
+        403: "Only service, project and complaint managers and admins see deliveries.",
+    },
+)
 RETRY_ERRORS = {
     **LIST_ERRORS,
-    404: _problem("No notification with this id."),
-    409: _problem("The notification is not dead or failed; the detail names its state."),
+    **problem_responses(
+        404,
+        409,
+        texts={
+            404: "No notification with this id.",
+            409: "The notification is not dead or failed; the detail names its state.",
+        },
+    ),
 }
-
-
-def _runtime(request: Request[Any, Any, Any]) -> Runtime:
-    return request.app.state.runtime
-
-
-def _principal(request: Request[Any, Any, Any]) -> Principal:
-    return request.state.principal
 
 
 class NotificationController(Controller):
@@ -75,7 +66,7 @@ class NotificationController(Controller):
     )
     def notification_list(
         self,
-        request: Request[Any, Any, Any],
+        session: SessionDep,
         states: Annotated[  # `state` is a name litestar reserves for handlers
             list[NotificationState] | None,
             QueryParameter(
@@ -100,8 +91,7 @@ class NotificationController(Controller):
         also inside `last_error`.
         """
         flt = NotificationFilter(states=states or [], case_number=case, channel=channel)
-        with _runtime(request).sessions() as session:
-            return list_notifications(session, flt, limit=limit, after=cursor)
+        return list_notifications(session, flt, limit=limit, after=cursor)
 
     @post(
         "/{notification_id:int}/retry",
@@ -112,13 +102,12 @@ class NotificationController(Controller):
         responses=RETRY_ERRORS,
     )
     def retry_notification(
-        self, request: Request[Any, Any, Any], notification_id: NotificationId
+        self, runtime: RuntimeDep, principal: PrincipalDep, notification_id: NotificationId
     ) -> NotificationView:
         """Send a dead or failed notification again: back to `queued`, attempts reset.
 
         Fix the cause first (a failed one was refused for good). The retry is recorded on
         the case as a `notification_retried` event naming the caller; any other state is 409.
         """
-        runtime, principal = _runtime(request), _principal(request)
         retried = retry(runtime, notification_id, actor=principal.actor, now=runtime.clock())
         return retried.notification

@@ -13,18 +13,19 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.case import IllegalTransition
 from core.clocks import ClockError
-from core.desk import CloseRefused, Forbidden, IdempotencyMismatch, InvalidCommand
+from core.desk import CloseRefused, IdempotencyMismatch, InvalidCommand
 from core.errors import (
     CalendarError,
     CasetrackError,
+    ClientError,
     ConflictError,
     ContractError,
+    Forbidden,
     ImplausibleTime,
-    InvalidCursor,
     InvalidField,
-    InvalidQuery,
     NotFoundError,
     SlaError,
+    Unavailable,
 )
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
@@ -37,16 +38,15 @@ MEDIA_TYPE = "application/problem+json"
 RETRY_DATABASE = 5
 RETRY_SCHEMA = 30
 
-STATUS: list[tuple[type[CasetrackError], int]] = [
+# The first matching row decides (subclasses before their bases). A client error without a
+# row of its own is a 400; anything else (a ServerError, a bare CasetrackError) is a 500.
+STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (InvalidToken, 401),
     (Forbidden, 403),
     (NotFoundError, 404),
     (IllegalTransition, 409),
     (ConflictError, 409),
-    (InvalidCursor, 400),
-    (ImplausibleTime, 422),  # before InvalidField, its base: well-formed, not believable
-    (InvalidField, 400),
-    (InvalidQuery, 400),
+    (ImplausibleTime, 422),  # before InvalidField (a ClientError: 400), its base
     (ContractError, 422),
     (CloseRefused, 422),
     (InvalidCommand, 422),
@@ -54,15 +54,18 @@ STATUS: list[tuple[type[CasetrackError], int]] = [
     (ClockError, 422),
     (SlaError, 422),
     (CalendarError, 422),
-    (SchemaNotReady, 503),
-]
+    (ClientError, 400),
+    (Unavailable, 503),
+)
 
 
 def status_of(exc: CasetrackError) -> int:
+    """The HTTP status of a core error: its row in ``STATUS``, else 500 (never a 400: an
+    error nobody classified is ours until someone says otherwise)."""
     for kind, status in STATUS:
         if isinstance(exc, kind):
             return status
-    return 400
+    return 500
 
 
 def problem_type(title: str) -> str:
@@ -114,8 +117,11 @@ def casetrack_error(request: Request[Any, Any, Any], exc: CasetrackError) -> Res
     if isinstance(exc, CloseRefused):
         extra["missing_checklist"] = exc.items
         extra["missing_deliverables"] = exc.documents
+    status = status_of(exc)
+    if status == 500:  # ours to fix: say so in the log, as for an unexpected error
+        log.error("server error on %s %s: %s", request.method, request.url.path, describe(exc))
     retry = RETRY_SCHEMA if isinstance(exc, SchemaNotReady) else None
-    return problem(request, status_of(exc), exc.title, exc.detail, retry_after=retry, **extra)
+    return problem(request, status, exc.title, exc.detail, retry_after=retry, **extra)
 
 
 _AT = re.compile(r" - at (?:`key` in )?`(\$[^`]*)`$")  # a dict key: the dict's path

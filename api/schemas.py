@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -144,18 +145,23 @@ def case_detail_response(description: str) -> ResponseSpec:
     )
 
 
-def problem_responses(*codes: int) -> dict[int, ResponseSpec]:
-    """Documented problem+json responses for the given status codes."""
+def problem_responses(
+    *codes: int, texts: Mapping[int, str] | None = None
+) -> dict[int, ResponseSpec]:
+    """Documented problem+json responses for the given status codes: the one builder of the
+    API's error responses. ``texts`` says what a code means on this route (else the case
+    API's wording); the generic 400 example goes with the generic 400 text only."""
+    texts = texts or {}
     return {
         code: ResponseSpec(
             data_container=Problem,
-            description=_PROBLEM_TEXT[code],
+            description=texts.get(code, _PROBLEM_TEXT.get(code, "")),
             media_type=MEDIA_TYPE,
             generate_examples=False,
             examples=[
                 Example(summary=_PROBLEM_TEXT[code], value={**PROBLEM_EXAMPLE, "status": code})
             ]
-            if code == 400
+            if code == 400 and code not in texts
             else None,
         )
         for code in codes

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cli import _db
 from cli._args import Commands, command, positive
 from cli._format import display_width
-from core.errors import CasetrackError
+from core.errors import ServerError
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ FACTORY = "cli.serve:app_from_env"
 API = "/api/v1"
 
 
-class ServeError(CasetrackError):
+class ServeError(ServerError):
     """The server cannot start (port taken, database unreachable...): one line for the user."""
 
     title = "cannot serve"

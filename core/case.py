@@ -6,10 +6,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal, get_args
 
-from core.errors import CasetrackError
+from core.errors import ClientError
 
 
-class IllegalTransition(CasetrackError):
+class IllegalTransition(ClientError):
     """A command that the case's current status does not allow; nothing was recorded."""
 
     title = "illegal transition"

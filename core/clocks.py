@@ -14,13 +14,13 @@ from typing import Any, Protocol
 
 from core.calendar import Calendar
 from core.contract import EscalationStep
-from core.errors import CasetrackError
+from core.errors import ClientError
 
 RUNNING, PAUSED, MET, BREACHED, CANCELLED = "running", "paused", "met", "breached", "cancelled"
 ACTIVE = frozenset({RUNNING, PAUSED})
 
 
-class ClockError(CasetrackError):
+class ClockError(ClientError):
     """A clock operation that does not apply to the clock's state."""
 
     title = "clock error"

@@ -15,10 +15,34 @@ class CasetrackError(Exception):
         self.detail = detail
 
 
+# --- the two families: every CasetrackError is one or the other --------------------------------
+
+
+class ClientError(CasetrackError):
+    """The request is at fault: what was asked, with what, or by whom (HTTP 4xx). Sending the
+    same request again fails the same way; changing it can succeed."""
+
+    title = "invalid request"
+
+
+class ServerError(CasetrackError):
+    """The server is at fault: its configuration, a key, a plugin, a dependency (HTTP 500).
+    The request may be fine; an operator has to act."""
+
+    title = "server error"
+
+
+class Unavailable(ServerError):
+    """The server cannot answer now but will (HTTP 503 with Retry-After), e.g. a database
+    schema behind the code until `casetrack db upgrade`."""
+
+    title = "service unavailable"
+
+
 # --- calendars -------------------------------------------------------------------------------
 
 
-class CalendarError(CasetrackError, ValueError):
+class CalendarError(ClientError, ValueError):
     """A calendar was asked something it cannot answer."""
 
     title = "calendar error"
@@ -73,7 +97,7 @@ class Problem:
         return f"{where}: {self.path}: {self.message}"
 
 
-class ContractError(CasetrackError):
+class ContractError(ClientError):
     """One or more contract files are invalid; `problems` lists every one found."""
 
     title = "invalid contract"
@@ -86,7 +110,7 @@ class ContractError(CasetrackError):
 # --- commands --------------------------------------------------------------------------------
 
 
-class InvalidField(CasetrackError, ValueError):
+class InvalidField(ClientError, ValueError):
     """One field of a request is missing or does not fit the others (a rule a schema cannot
     say, e.g. a ticket number required for some targets only); ``field`` names it as a
     JSON path (``$.ticket``). Answered like any other invalid request field."""
@@ -109,19 +133,19 @@ class ImplausibleTime(InvalidField):
 # --- lookups, plugins, SLA -------------------------------------------------------------------
 
 
-class NotFoundError(CasetrackError):
+class NotFoundError(ClientError):
     """A named thing (contract, device, tier, case) does not exist."""
 
     title = "not found"
 
 
-class ConflictError(CasetrackError):
+class ConflictError(ClientError):
     """The request conflicts with the current state (e.g. a concurrent update)."""
 
     title = "conflict"
 
 
-class PluginError(CasetrackError):
+class PluginError(ServerError):
     """A plugin misbehaved or is missing; names the plugin at fault."""
 
     title = "plugin error"
@@ -131,7 +155,7 @@ class PluginError(CasetrackError):
         self.plugin = plugin
 
 
-class SlaError(CasetrackError):
+class SlaError(ClientError):
     """A deadline cannot be computed as asked (e.g. a tier not offered in that zone)."""
 
     title = "SLA rule does not apply"
@@ -140,13 +164,13 @@ class SlaError(CasetrackError):
 # --- queries ---------------------------------------------------------------------------------
 
 
-class InvalidQuery(CasetrackError, ValueError):
+class InvalidQuery(ClientError, ValueError):
     """A list or search was asked with arguments out of bounds (e.g. a page size of 0)."""
 
     title = "invalid query"
 
 
-class InvalidCursor(CasetrackError):
+class InvalidCursor(ClientError):
     """A pagination cursor is garbled, tampered with, or belongs to another ordering."""
 
     title = "invalid cursor"
@@ -155,19 +179,28 @@ class InvalidCursor(CasetrackError):
 # --- secrets ---------------------------------------------------------------------------------
 
 
-class SecretKeyError(CasetrackError):
+class SecretKeyError(ServerError):
     """The credential key is missing or not a valid Fernet key (see core.store.secrets)."""
 
     title = "secret key error"
 
 
-class CredentialsUnreadable(CasetrackError):
+class CredentialsUnreadable(ServerError):
     """Stored credentials cannot be decrypted with the configured key(s)."""
 
     title = "credentials unreadable"
 
 
-class AuditKeyError(CasetrackError):
+class AuditKeyError(ServerError):
     """The audit key is missing, too short, unreadable or readable by others (core.store.seal)."""
 
     title = "audit key error"
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+class Forbidden(ClientError):
+    """The actor may not do this (e.g. see credentials without being the assigned engineer)."""
+
+    title = "forbidden"

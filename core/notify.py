@@ -6,7 +6,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from core.errors import CasetrackError
+from core.errors import ServerError
 
 Locale = Literal["zh", "en"]
 LOCALES: frozenset[str] = frozenset({"zh", "en"})
@@ -94,7 +94,7 @@ class Notifier(Protocol):
     def send(self, notice: Notice) -> Delivery: ...
 
 
-class NotifierError(CasetrackError):
+class NotifierError(ServerError):
     """Base of the errors a notifier raises on purpose."""
 
     title = "notifier error"

@@ -11,7 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from core.case import APPOINTMENT_CATEGORIES, Category
-from core.errors import CasetrackError, ContractError, NotFoundError
+from core.errors import ContractError, NotFoundError, ServerError
 from core.sources.yamlsource import convert, parse
 
 # core.contract imports this module (Contract.service_types), so nothing here may import
@@ -32,7 +32,7 @@ ItemId = Annotated[
 Schedule = Literal["working-hours-or-agreed", "appointment"]
 
 
-class ServiceTypesError(CasetrackError):
+class ServiceTypesError(ServerError):
     """The shipped service catalog (core/service_types.yaml) is broken: a packaging bug."""
 
     title = "invalid service catalog"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from core.errors import CasetrackError
+from core.errors import ServerError
 from core.limits import DbTimeouts, YamlLimits
 
 DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
@@ -18,7 +18,7 @@ Seconds = Annotated[float, msgspec.Meta(ge=0)]  # 0 allowed (e.g. no statement l
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
-class SettingsError(CasetrackError):
+class SettingsError(ServerError):
     """A CASETRACK_* variable holds a value of the wrong kind."""
 
     title = "invalid setting"

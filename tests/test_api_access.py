@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 from test_api_cases import CASES, SCHOOL, SWITCH, call, open_body
 
 from conftest import Api
 from core.store import orm
+from core.store.secrets import CredentialVault
 from core.store.tokens import hash_token, revoke_token
 
 CUSTOMER_A = "wdkn-hospital"  # holds HOSPITAL
@@ -328,6 +330,28 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
     assert [e["actor"] for e in viewed] == ["eng:wang"]
     granted = next(e for e in events if e["kind"] == "remote_access_agreed")
     assert granted["payload"]["credentials_stored"] == ["device_ip", "password"]
+
+
+def test_credentials_the_server_key_cannot_open_are_a_500_not_a_400(api: Api) -> None:
+    """A server-side fault (the key changed under stored credentials) is ours: 500."""
+    agent = api.headers("agent")
+    wang = bearer(api.token("engineer", name="eng:wang"))
+    body = open_body(api, device_serial=SWITCH)
+    number = call(api, "POST", CASES, agent, json=body, expect=201).json()["number"]
+    url = f"{CASES}/{number}"
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    consent = {
+        "consent_by": "周医生",
+        "consent_at": api.now.isoformat(),
+        "credentials": {"device_ip": SECRET_IP, "password": SECRET_PASSWORD},
+    }
+    call(api, "POST", f"{url}/remote-access", wang, json=consent, expect=200)
+    api.runtime.desk.vault = CredentialVault(Fernet.generate_key())  # another key
+    refused = api.client.get(f"{url}/credentials", headers=wang)
+    problem = refused.json()
+    assert refused.status_code == 500
+    assert (problem["status"], problem["title"]) == (500, "credentials unreadable")
+    assert SECRET_PASSWORD not in refused.text and SECRET_IP not in refused.text
 
 
 def test_credentials_of_an_unassigned_case_are_refused(api: Api) -> None:

@@ -36,8 +36,8 @@ from core.commands import (
     Resolve,
     Window,
 )
-from core.desk import CaseDesk, CloseRefused, Forbidden, InvalidCommand
-from core.errors import ConflictError, NotFoundError
+from core.desk import CaseDesk, CloseRefused, InvalidCommand
+from core.errors import ConflictError, Forbidden, NotFoundError
 from core.loaded import ContractSet
 from core.service_types import effective_service_type
 from core.sources.contracts import load_contracts

@@ -27,8 +27,7 @@ from cli.demo import BANK, ENGINEER, HEADLINE, HOSPITAL, PORT, REMOTE, SCHOOL, s
 from cli.main import main
 from cli.serve import base_url
 from core.case import Status
-from core.desk import Forbidden
-from core.errors import NotFoundError
+from core.errors import Forbidden, NotFoundError
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
 from core.store import audit, orm

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from core.errors import CasetrackError
+from core.errors import ClientError
 
 
-class InvalidCommand(CasetrackError):
+class InvalidCommand(ClientError):
     """A command whose content does not fit the case or its contract; nothing recorded."""
 
     title = "invalid command"
 
 
-class CloseRefused(CasetrackError):
+class CloseRefused(ClientError):
     """The customer's confirmation lacks checklist items or deliverable documents."""
 
     title = "close refused"
@@ -27,13 +27,7 @@ class CloseRefused(CasetrackError):
         self.documents = documents
 
 
-class IdempotencyMismatch(CasetrackError):
+class IdempotencyMismatch(ClientError):
     """An Idempotency-Key reused with a different request body."""
 
     title = "idempotency key reused"
-
-
-class Forbidden(CasetrackError):
-    """The actor may not do this (e.g. see credentials without being the assigned engineer)."""
-
-    title = "forbidden"

@@ -14,8 +14,8 @@ from core import clocks, sla
 from core.case import IllegalTransition
 from core.commands import Milestone, RemoteAccess, ReportProgress, RequestOnsite
 from core.desk.base import DeskBase, Receipt, Stopped
-from core.desk.errors import Forbidden, InvalidCommand
-from core.errors import NotFoundError
+from core.desk.errors import InvalidCommand
+from core.errors import Forbidden, NotFoundError
 from core.events import (
     CredentialsViewed,
     EventBody,

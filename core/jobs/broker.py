@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from core.errors import CasetrackError
+from core.errors import ServerError
 from core.jobs.deliver import DeliveryPolicy, deliver
 from core.runtime import Runtime
 
@@ -16,7 +16,7 @@ ACTOR = "deliver_notification"
 CRASH_RETRIES = 3  # an unexpected error in the actor (e.g. the database went away)
 
 
-class BrokerUrlError(CasetrackError):
+class BrokerUrlError(ServerError):
     """CASETRACK_BROKER_URL names no broker dramatiq speaks."""
 
     title = "unsupported broker URL"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +114,7 @@ def check_contracts(
             loaded.append(lc)
     problems += duplicate_problems(loaded)
     problems += plugin_problems(loaded, plugins.checks, problems)
-    problems.sort(key=_problem_order)
+    problems.sort(key=problem_order)
     if problems:
         return None, problems
     contracts = {lc.id: lc for lc in loaded}
@@ -183,8 +184,20 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
     return list(seen.values())
 
 
-def _problem_order(problem: Problem) -> tuple[str, int, int]:
+def problem_order(problem: Problem) -> tuple[str, int, int]:
+    """Problems are listed by file, line and column."""
     return problem.file, problem.line or 0, problem.column or 0
+
+
+def relative_problems(problems: Iterable[Problem], root: Path) -> list[Problem]:
+    """Problems with ``root`` cut from file names and messages: the client's names, not ours."""
+    prefix = str(root) + os.sep
+    return [
+        Problem(
+            p.file.removeprefix(prefix), p.line, p.column, p.path, p.message.replace(prefix, "")
+        )
+        for p in problems
+    ]
 
 
 # --- plugins and holiday data ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from core.errors import CasetrackError
+from core.errors import Unavailable
 from core.store.db import MIGRATIONS
 from core.store.db_timeouts import unbounded
 
@@ -22,7 +22,7 @@ NOT_INITIALISED = "database not initialised: run `casetrack db upgrade`"
 logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
-class SchemaNotReady(CasetrackError):
+class SchemaNotReady(Unavailable):
     """The database is missing or not at the newest migration."""
 
     title = "database not ready"

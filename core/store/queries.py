@@ -191,6 +191,15 @@ _EVENT_COLS = [getattr(CaseEvent, name) for name in EventView.__struct_fields__]
 # --- one case --------------------------------------------------------------------------------
 
 
+def case_belongs_to(session: Session, number: str, customer_id: str) -> bool:
+    """Whether case ``number`` exists and is ``customer_id``'s (one answer for missing and
+    not-yours: the caller turns both into the same 404)."""
+    found = session.scalar(
+        select(Case.id).where(Case.number == number, Case.customer_id == customer_id)
+    )
+    return found is not None
+
+
 def get_case(session: Session, number: str, *, customer_id: str | None = None) -> CaseDetail:
     """The case with its clocks and history; a customer sees only customer-visible events.
 

@@ -16,20 +16,20 @@ from sqlalchemy.orm import Session
 
 from core import limits
 from core.case import TOKEN_ROLES, Role
-from core.errors import CasetrackError, NotFoundError
+from core.errors import ClientError, NotFoundError
 from core.store import orm
 
 STAFF_TOKEN_ROLES: frozenset[Role] = frozenset(TOKEN_ROLES) - {Role.CUSTOMER}
 TOKEN_PREFIX = "ct_"
 
 
-class InvalidToken(CasetrackError):
+class InvalidToken(ClientError):
     """A token that is missing, unknown or revoked."""
 
     title = "invalid token"
 
 
-class TokenError(CasetrackError):
+class TokenError(ClientError):
     """A token cannot be created as asked (unknown role, customer without id...)."""
 
     title = "token not created"

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from core.errors import CasetrackError
+from core.errors import ServerError
 
 MAINLAND = "86"
 # mainland mobile numbers: 11 digits, 1 then 3-9 (13x … 19x); 10x-12x are not mobile ranges
@@ -18,7 +18,7 @@ _E164_MAX_DIGITS = 15  # ITU-T E.164: country code + national number
 _E164_MIN_DIGITS = 8  # shorter is no subscriber number anywhere
 
 
-class PhoneNumberError(CasetrackError, ValueError):
+class PhoneNumberError(ServerError, ValueError):
     """A phone number SMS cannot be sent to: empty, malformed, or of the wrong kind."""
 
     title = "invalid phone number"

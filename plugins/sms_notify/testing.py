@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import urllib.parse
 
-__all__ = ["pop_encode", "reference_signature"]
+__all__ = ["fixed_params", "pop_encode", "reference_signature"]
 
 
 def pop_encode(text: str) -> str:
@@ -28,3 +28,18 @@ def reference_signature(params: dict[str, str], secret: str) -> str:
     to_sign = "GET&" + pop_encode("/") + "&" + pop_encode(query)
     mac = hmac.new((secret + "&").encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def fixed_params(access_key_id: str, sign_name: str) -> dict[str, str]:
+    """What every SendSms request signed with these credentials carries (what a fake gateway
+    checks before the signature)."""
+    return {
+        "AccessKeyId": access_key_id,
+        "Action": "SendSms",
+        "Format": "JSON",
+        "RegionId": "cn-hangzhou",
+        "SignName": sign_name,
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "Version": "2017-05-25",
+    }

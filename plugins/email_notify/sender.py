@@ -79,17 +79,6 @@ def is_valid_address(address: str) -> bool:
     return len(address) <= 254 and len(local) <= 64 and _ADDRESS.fullmatch(address) is not None
 
 
-def addressed(
-    notice: Notice, compose: Callable[[Notice], EmailMessage]
-) -> tuple[str, EmailMessage] | Delivery:
-    """The recipient's address and the composed message, or a failed Delivery for an address
-    no retry can fix (fixing the contact is a person's job). A template error raises."""
-    address = notice.recipient.email or ""
-    if not is_valid_address(address):
-        return Delivery(status="failed", detail=f"invalid e-mail address {address!r}")
-    return address, compose(notice)
-
-
 def _one_line(text: str) -> str:
     """Collapse whitespace, newlines included, so no value can start a new header line."""
     return " ".join(text.split())
@@ -322,7 +311,29 @@ def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
 
 
-class EmailSender:
+class ComposingSender:
+    """What both e-mail senders share: the message composed from the templates, and an
+    address no retry can fix refused before anything is sent."""
+
+    sender: Address
+    clock: Callable[[], datetime]
+    html: bool
+
+    def compose(self, notice: Notice) -> EmailMessage:
+        """The complete message for ``notice`` (also for previews); raises NotifierError."""
+        return compose_message(notice, sender=self.sender, clock=self.clock, html=self.html)
+
+    def prepare(self, notice: Notice) -> tuple[str, EmailMessage, str] | Delivery:
+        """(address, message, Message-ID), or a failed Delivery for an invalid address (fixing
+        the contact is a person's job). A template error raises."""
+        address = notice.recipient.email or ""
+        if not is_valid_address(address):
+            return Delivery(status="failed", detail=f"invalid e-mail address {address!r}")
+        message = self.compose(notice)
+        return address, message, str(message["Message-ID"])
+
+
+class EmailSender(ComposingSender):
     """Sends notices over SMTP; one connection per notice (alerts are few, workers retry).
 
     ``send`` returns a ``Delivery`` for outcomes it can classify and raises
@@ -359,17 +370,12 @@ class EmailSender:
     def __repr__(self) -> str:  # never the password
         return f"EmailSender({self.host}:{self.port}, from={self.sender.addr_spec!r})"
 
-    def compose(self, notice: Notice) -> EmailMessage:
-        """The complete message for ``notice`` (also for previews); raises NotifierError."""
-        return compose_message(notice, sender=self.sender, clock=self.clock, html=self.html)
-
     def send(self, notice: Notice) -> Delivery:
         """Deliver ``notice`` to the SMTP server; see the class docstring for the outcomes."""
-        prepared = addressed(notice, self.compose)
+        prepared = self.prepare(notice)
         if isinstance(prepared, Delivery):
             return prepared
-        address, message = prepared
-        provider_id = str(message["Message-ID"])
+        address, message, provider_id = prepared
         where = f"{self.host}:{self.port}"
         try:
             reply = self._transmit(message, address)

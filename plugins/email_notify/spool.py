@@ -7,16 +7,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import quote
 
 from plugins.email_notify.sender import (
+    ComposingSender,
     Delivery,
     Notice,
     TransientDeliveryError,
-    addressed,
-    compose_message,
     parse_sender,
 )
 
@@ -43,7 +41,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SpoolEmail:
+class SpoolEmail(ComposingSender):
     """Writes each message as ``<directory>/<key>.eml`` instead of sending it over SMTP.
 
     The file holds the bytes SMTP would carry (``EmailSender`` composes with the same
@@ -71,17 +69,12 @@ class SpoolEmail:
     def __repr__(self) -> str:
         return f"SpoolEmail({str(self.directory)!r}, from={self.sender.addr_spec!r})"
 
-    def compose(self, notice: Notice) -> EmailMessage:
-        """The message the spool writes for ``notice`` (also for previews)."""
-        return compose_message(notice, sender=self.sender, clock=self.clock, html=self.html)
-
     def send(self, notice: Notice) -> Delivery:
         """Spool ``notice``; a bad address fails and a template error raises, as over SMTP."""
-        prepared = addressed(notice, self.compose)
+        prepared = self.prepare(notice)
         if isinstance(prepared, Delivery):
             return prepared
-        _, message = prepared
-        provider_id = str(message["Message-ID"])
+        _, message, provider_id = prepared
         path = self.directory / spool_name(notice.idempotency_key)
         if path.exists():
             return Delivery(

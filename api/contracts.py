@@ -271,10 +271,7 @@ def reload_contracts(runtime: RuntimeDep) -> ReloadResult:
         )
         if problems or loaded is None:
             raise ContractError(relative_problems(problems, directory))
-        # plain assignments of the new set: a request already holding the old one finishes
-        # on it, every later one sees the new one
-        runtime.contracts = loaded
-        runtime.desk.contracts = loaded
+        runtime.use_contracts(loaded)
         # a new holiday year (file or package) re-plans the clocks planned past the data
         replanned = runtime.replan_provisional()
     return ReloadResult(

@@ -41,6 +41,12 @@ class Runtime:
     def close(self) -> None:
         self.engine.dispose()
 
+    def use_contracts(self, loaded: ContractSet) -> None:
+        """Serve ``loaded`` from now on: the runtime and its desk switch together (plain
+        assignments: a request already holding the old set finishes on it)."""
+        self.contracts = loaded
+        self.desk.contracts = loaded
+
     # --- the holiday data horizon (docs/calendars.md) ---------------------------------------
 
     def today(self) -> date:

@@ -8,14 +8,13 @@ from typing import Any
 import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
-from sqlalchemy import func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import text
 
 from api.deps import RuntimeDep, SessionDep
-from core.case import OPEN_STATUSES, NotificationState
+from core.case import NotificationState
 from core.jobs.deliver import PENDING_STATES
-from core.store import orm
 from core.store.migrate import require_current
+from core.store.queries import Gauges, gauges
 
 
 @get("/healthz", sync_to_thread=False, tags=["health"], operation_id="healthz")
@@ -76,33 +75,16 @@ def readyz(runtime: RuntimeDep) -> Readiness:
 def metrics(state: State, runtime: RuntimeDep, session: SessionDep) -> Response[str]:
     """Prometheus text format: requests, latencies, open cases, breached clocks."""
     now = runtime.clock()
-    open_cases = session.scalar(
-        select(func.count())
-        .select_from(orm.Case)
-        .where(orm.Case.status.in_([s.value for s in OPEN_STATUSES]))
-    )
-    breached = session.scalar(
-        select(func.count())
-        .select_from(orm.SlaClock)
-        .where(
-            or_(
-                orm.SlaClock.breached_at.is_not(None),
-                (orm.SlaClock.state == "running") & (orm.SlaClock.deadline < now),
-            )
-        )
-    )
-    outbox = _outbox_gauges(session, now)
-    provisional = session.scalar(
-        select(func.count())
-        .select_from(orm.SlaClock)
-        .where(orm.SlaClock.provisional.is_(True), orm.SlaClock.state.in_(["running", "paused"]))
-    )
-    gauges: dict[str, tuple[str, Any]] = {
-        "casetrack_open_cases": ("Cases not yet resolved or closed.", float(open_cases or 0)),
-        "casetrack_breached_clocks": ("SLA clocks past their deadline.", float(breached or 0)),
+    counted = gauges(session, now, PENDING_STATES)
+    metrics: dict[str, tuple[str, Any]] = {
+        "casetrack_open_cases": ("Cases not yet resolved or closed.", float(counted.open_cases)),
+        "casetrack_breached_clocks": (
+            "SLA clocks past their deadline.",
+            float(counted.breached_clocks),
+        ),
         "casetrack_provisional_clocks": (
             "Running or paused SLA clocks planned past the published holiday data.",
-            float(provisional or 0),
+            float(counted.provisional_clocks),
         ),
         "casetrack_calendar_data_days_left": (
             "Days until a holiday region's published data ends (negative: ended).",
@@ -112,25 +94,17 @@ def metrics(state: State, runtime: RuntimeDep, session: SessionDep) -> Response[
                 if h.days_left is not None
             },
         ),
-        **outbox,
+        **_outbox_gauges(counted, now),
     }
-    body = state.metrics.render(gauges)
+    body = state.metrics.render(metrics)
     return Response(body, media_type="text/plain; version=0.0.4")
 
 
-def _outbox_gauges(session: Session, now: datetime) -> dict[str, tuple[str, float]]:
+def _outbox_gauges(counted: Gauges, now: datetime) -> dict[str, tuple[str, float]]:
     """Delivery health: dead letters waiting for a manager, and how late the oldest due
     notification is (it grows when the scheduler or the workers stop)."""
-    by_state = dict(
-        session.execute(
-            select(orm.Notification.state, func.count()).group_by(orm.Notification.state)
-        ).all()
-    )
-    oldest = session.scalar(
-        select(func.min(orm.Notification.send_after)).where(
-            orm.Notification.state.in_(PENDING_STATES), orm.Notification.send_after <= now
-        )
-    )
+    by_state = counted.notifications
+    oldest = counted.oldest_due
     late = (now - oldest).total_seconds() if oldest is not None else 0.0
     return {
         "casetrack_notifications_dead": (

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import ClauseElement, ColumnElement, Select, and_, or_, select
+from sqlalchemy import ClauseElement, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from core.case import Priority, Status, Visibility
+from core.case import OPEN_STATUSES, Priority, Status, Visibility
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
 from core.limits import MAX_ID
 from core.store.orm import Case, CaseEvent, Notification, SlaClock
@@ -555,3 +555,50 @@ def explain_due_clocks(session: Session, now: datetime, *, limit: int = 1000) ->
     rows = session.execute(stmt).all()
     # SQLite: (id, parent, notused, detail); PostgreSQL: one text column per plan line
     return "\n".join(str(r[-1]) for r in rows)
+
+
+# --- gauges for /metrics -------------------------------------------------------------------
+
+
+class Gauges(msgspec.Struct, frozen=True, kw_only=True):
+    """The desk's state in numbers: what /metrics exposes from the database."""
+
+    open_cases: int
+    breached_clocks: int  # breached, or running past the deadline
+    provisional_clocks: int  # running or paused, planned past the published holiday data
+    notifications: dict[str, int]  # count by state
+    oldest_due: datetime | None  # send_after of the oldest due notification still pending
+
+
+def gauges(session: Session, now: datetime, pending: Sequence[str]) -> Gauges:
+    """Count what /metrics shows; ``pending``: the notification states not yet final."""
+    open_statuses = [s.value for s in OPEN_STATUSES]
+    open_cases = session.scalar(
+        select(func.count()).select_from(Case).where(Case.status.in_(open_statuses))
+    )
+    late = and_(SlaClock.state == "running", SlaClock.deadline < now)
+    breached = session.scalar(
+        select(func.count())
+        .select_from(SlaClock)
+        .where(or_(SlaClock.breached_at.is_not(None), late))
+    )
+    provisional = session.scalar(
+        select(func.count())
+        .select_from(SlaClock)
+        .where(SlaClock.provisional.is_(True), SlaClock.state.in_(["running", "paused"]))
+    )
+    by_state = session.execute(
+        select(Notification.state, func.count()).group_by(Notification.state)
+    )
+    oldest = session.scalar(
+        select(func.min(Notification.send_after)).where(
+            Notification.state.in_(list(pending)), Notification.send_after <= now
+        )
+    )
+    return Gauges(
+        open_cases=int(open_cases or 0),
+        breached_clocks=int(breached or 0),
+        provisional_clocks=int(provisional or 0),
+        notifications={str(state): int(count) for state, count in by_state},
+        oldest_due=oldest,
+    )

@@ -1082,3 +1082,78 @@ def test_smtp_settings_without_a_host_are_a_configuration_error(setting: str) ->
     value = {"CASETRACK_SMTP_PORT": "587", "CASETRACK_SMTP_STARTTLS": "true"}.get(setting, "desk")
     with pytest.raises(NotifierConfigError, match=f"{setting} set but CASETRACK_SMTP_HOST is not"):
         sender_from_env({setting: value, "CASETRACK_SMTP_FROM": DESK})
+
+
+# --- branding: settings and a template override directory, no edits inside the package -------
+
+
+def test_branding_comes_from_the_settings_over_real_smtp(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    sender = sender_from_env(
+        {
+            "CASETRACK_SMTP_HOST": "127.0.0.1",
+            "CASETRACK_SMTP_PORT": str(port),
+            "CASETRACK_SMTP_FROM": DESK,
+            "CASETRACK_MAIL_COMPANY": "港湾网络服务中心",
+            "CASETRACK_MAIL_HOTLINE": "400-820-1234",
+            "CASETRACK_MAIL_FOOTER": "本邮件由系统发送，服务监督电话 0631-5551234。",
+        }
+    )
+    assert sender.send(notice()).status == "sent"
+    message = recorder.received[-1].message
+    text = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(preferencelist=("html",)).get_content().replace("\r\n", "\n")
+    assert text.endswith(
+        "-- \n港湾网络服务中心\n服务热线：400-820-1234\n"
+        "本邮件由系统发送，服务监督电话 0631-5551234。\n"
+    )
+    assert "港湾网络服务中心 · 服务热线 400-820-1234 · 本邮件由系统发送" in html
+    for shipped in ("铭升", "Mingsheng", "请勿直接回复"):
+        assert shipped not in text and shipped not in html
+
+
+def test_branding_unset_keeps_the_shipped_footer_in_both_languages(tmp_path: Path) -> None:
+    spool = sender_from_env({"CASETRACK_EMAIL_SPOOL": str(tmp_path)})
+    zh, en = (spool.compose(notice(locale=locale)) for locale in ("zh", "en"))
+    zh_text = zh.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    en_text = en.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert zh_text.endswith(
+        "-- \n铭升 IT 服务台（威海）\n"
+        "此邮件由 casetrack 系统自动发送，请勿直接回复；如有疑问请联系服务台。\n"
+    )
+    assert "Mingsheng IT Service Desk, Weihai\nThis message was sent automatically" in en_text
+    assert "热线" not in zh_text and "Hotline" not in en_text
+
+
+def test_a_template_override_directory_replaces_shipped_templates(tmp_path: Path) -> None:
+    overrides = tmp_path / "mail-templates"
+    (overrides / "en").mkdir(parents=True)
+    (overrides / "en" / "_footer.txt").write_text(
+        "-- \nHarbour Networks Ltd · {{ brand.hotline }}\n", encoding="utf-8"
+    )
+    (overrides / "en" / "clock_warning.subject.txt").write_text(
+        "Harbour SLA: {{ case_number }} due {{ deadline | when }}\n", encoding="utf-8"
+    )
+    spool = sender_from_env(
+        {
+            "CASETRACK_EMAIL_SPOOL": str(tmp_path / "spool"),
+            "CASETRACK_MAIL_TEMPLATES": str(overrides),
+            "CASETRACK_MAIL_HOTLINE": "+852 2555 0100",
+        }
+    )
+    assert spool.send(notice(locale="en")).status == "sent"
+    (written,) = (tmp_path / "spool").glob("*.eml")
+    message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == f"Harbour SLA: {CASE} due 2026-03-05 14:00 (UTC+08:00)"
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[attr-defined]
+    text = text.replace("\r\n", "\n")
+    assert text.endswith("-- \nHarbour Networks Ltd · +852 2555 0100\n")
+    assert "The first response deadline of case" in text  # not overridden: the shipped body
+    # the Chinese templates were not overridden
+    zh = spool.compose(notice(locale="zh")).get_body(preferencelist=("plain",)).get_content()
+    assert "铭升 IT 服务台（威海）" in zh
+
+
+def test_a_missing_template_override_directory_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(NotifierConfigError, match="CASETRACK_MAIL_TEMPLATES"):
+        sender_from_env({"CASETRACK_MAIL_TEMPLATES": str(tmp_path / "nowhere")})

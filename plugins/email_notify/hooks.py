@@ -9,6 +9,10 @@
   Another ``CASETRACK_SMTP_*`` setting (port, user, STARTTLS...) without the host is a
   ``NotifierConfigError``: it means SMTP was wanted, and spooling would drop the alerts.
 
+Branding: ``CASETRACK_MAIL_COMPANY``, ``CASETRACK_MAIL_HOTLINE`` and ``CASETRACK_MAIL_FOOTER``
+fill the templates' ``brand``; ``CASETRACK_MAIL_TEMPLATES`` names a directory whose templates
+replace the shipped ones of the same name (docs/notifiers.md).
+
 This changed: the host used to default to 127.0.0.1:25. A deployment relying on a local
 MTA must now set ``CASETRACK_SMTP_HOST=127.0.0.1``.
 
@@ -24,10 +28,18 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 
+import jinja2
 import msgspec
 
 from core import hookimpl
-from plugins.email_notify.sender import Delivery, EmailSender, Notice, NotifierConfigError
+from plugins.email_notify.sender import (
+    Branding,
+    Delivery,
+    EmailSender,
+    Notice,
+    NotifierConfigError,
+    make_environment,
+)
 from plugins.email_notify.spool import DEFAULT_SPOOL_SENDER, SpoolEmail
 
 CHANNEL = "email"
@@ -44,6 +56,13 @@ ENVIRONMENT: Mapping[str, str] = {
     "timeout": "CASETRACK_SMTP_TIMEOUT",
     "helo": "CASETRACK_SMTP_HELO",
 }
+# Branding of every message (docs/notifiers.md): Branding field → environment variable
+BRANDING_ENVIRONMENT: Mapping[str, str] = {
+    "company": "CASETRACK_MAIL_COMPANY",
+    "hotline": "CASETRACK_MAIL_HOTLINE",
+    "footer": "CASETRACK_MAIL_FOOTER",
+}
+TEMPLATES_ENVIRONMENT = "CASETRACK_MAIL_TEMPLATES"
 SPOOL_ENVIRONMENT = "CASETRACK_EMAIL_SPOOL"
 VAR_DIR_ENVIRONMENT = "CASETRACK_VAR_DIR"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
@@ -102,7 +121,27 @@ def _flag(text: str) -> bool:
     raise NotifierConfigError(f"CASETRACK_SMTP_STARTTLS={text!r}: want true or false")
 
 
-def build_sender(settings: SmtpSettings) -> EmailSender:
+def templates_from_env(environ: Mapping[str, str]) -> jinja2.Environment:
+    """The templates with ``CASETRACK_MAIL_*`` branding and the override directory, if set."""
+    values = {
+        field: environ[name].strip()
+        for field, name in BRANDING_ENVIRONMENT.items()
+        if environ.get(name, "").strip()
+    }
+    overrides = environ.get(TEMPLATES_ENVIRONMENT, "").strip()
+    if overrides and not Path(overrides).is_dir():
+        raise NotifierConfigError(
+            f"{TEMPLATES_ENVIRONMENT}={overrides!r} is not a directory: it should hold "
+            "templates that replace the shipped ones, e.g. zh/_footer.txt"
+        )
+    return make_environment(
+        overrides=Path(overrides) if overrides else None, branding=Branding(**values)
+    )
+
+
+def build_sender(
+    settings: SmtpSettings, templates: jinja2.Environment | None = None
+) -> EmailSender:
     """The ``EmailSender`` these settings describe (no connection is opened)."""
     if not settings.host:
         raise NotifierConfigError("CASETRACK_SMTP_HOST is not set: no SMTP relay to send to")
@@ -115,6 +154,7 @@ def build_sender(settings: SmtpSettings) -> EmailSender:
         starttls=settings.starttls,
         timeout=settings.timeout,
         local_hostname=settings.helo,
+        templates=templates,
     )
 
 
@@ -130,8 +170,9 @@ def sender_from_env(environ: Mapping[str, str] | None = None) -> EmailSender | S
     """SMTP when ``CASETRACK_SMTP_HOST`` is set, else the spool (see the module docstring)."""
     env = os.environ if environ is None else environ
     settings = SmtpSettings.from_env(env)
+    templates = templates_from_env(env)
     if settings.host and settings.host.strip():
-        return build_sender(settings)
+        return build_sender(settings, templates)
     # SMTP settings without a host: someone wanted SMTP (perhaps the old 127.0.0.1 default)
     smtp_only = [
         name
@@ -144,7 +185,11 @@ def sender_from_env(environ: Mapping[str, str] | None = None) -> EmailSender | S
             "(CASETRACK_SMTP_HOST=127.0.0.1 for a local MTA, the old default) or unset them "
             "to spool e-mail to files"
         )
-    return SpoolEmail(spool_directory(env), sender_address=settings.sender or DEFAULT_SPOOL_SENDER)
+    return SpoolEmail(
+        spool_directory(env),
+        sender_address=settings.sender or DEFAULT_SPOOL_SENDER,
+        templates=templates,
+    )
 
 
 class LazyEmailSender:

@@ -129,10 +129,33 @@ def _when(value: object) -> str:
     return f"{moment:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:5]})"
 
 
-def make_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
-    """Jinja2 set up for notices: strict variables, autoescape for ``.html`` only."""
+class Branding(msgspec.Struct, frozen=True, kw_only=True):
+    """Who the mail says it comes from: the templates' ``brand`` (docs/notifiers.md).
+
+    A field left None shows the shipped text of the recipient's language (the company name
+    and the "sent automatically" line); ``hotline`` None shows no hotline line.
+    """
+
+    company: str | None = None
+    hotline: str | None = None
+    footer: str | None = None
+
+
+def make_environment(
+    directory: Path = TEMPLATES,
+    *,
+    overrides: Path | None = None,
+    branding: Branding | None = None,
+) -> jinja2.Environment:
+    """Jinja2 set up for notices: strict variables, autoescape for ``.html`` only.
+
+    ``overrides`` is a directory searched before ``directory``: a template there (same
+    relative name, e.g. ``zh/_footer.txt``) replaces the shipped one. ``branding`` is the
+    ``brand`` every template sees.
+    """
+    searched = [directory] if overrides is None else [overrides, directory]
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(d) for d in searched]),
         undefined=jinja2.StrictUndefined,  # a missing variable is an error, never blank text
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         trim_blocks=True,
@@ -140,6 +163,7 @@ def make_environment(directory: Path = TEMPLATES) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["when"] = _when
+    env.globals["brand"] = branding or Branding()
     return env
 
 
@@ -274,7 +298,12 @@ def _set_address(message: EmailMessage, header: str, name: str, addr_spec: str) 
 
 
 def compose_message(
-    notice: Notice, *, sender: Address, clock: Callable[[], datetime], html: bool = True
+    notice: Notice,
+    *,
+    sender: Address,
+    clock: Callable[[], datetime],
+    html: bool = True,
+    templates: jinja2.Environment | None = None,
 ) -> EmailMessage:
     """The complete message for ``notice`` from ``sender``: what SMTP sends and the spool keeps.
 
@@ -284,7 +313,7 @@ def compose_message(
     address = notice.recipient.email or ""
     if not is_valid_address(address):
         raise InvalidAddress(f"invalid recipient address {address!r}")
-    rendered = render(notice, html=html)
+    rendered = render(notice, html=html, env=templates)
     now = clock()
     if now.tzinfo is None or now.utcoffset() is None:
         raise NaiveDatetimeError("the e-mail clock must return an aware datetime")
@@ -318,10 +347,13 @@ class ComposingSender:
     sender: Address
     clock: Callable[[], datetime]
     html: bool
+    templates: jinja2.Environment | None = None  # None: the shipped templates, no branding
 
     def compose(self, notice: Notice) -> EmailMessage:
         """The complete message for ``notice`` (also for previews); raises NotifierError."""
-        return compose_message(notice, sender=self.sender, clock=self.clock, html=self.html)
+        return compose_message(
+            notice, sender=self.sender, clock=self.clock, html=self.html, templates=self.templates
+        )
 
     def prepare(self, notice: Notice) -> tuple[str, EmailMessage, str] | Delivery:
         """(address, message, Message-ID), or a failed Delivery for an invalid address (fixing
@@ -354,6 +386,7 @@ class EmailSender(ComposingSender):
         tls_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
         html: bool = True,
+        templates: jinja2.Environment | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -366,6 +399,7 @@ class EmailSender(ComposingSender):
         self.tls_context = tls_context
         self.local_hostname = local_hostname
         self.html = html
+        self.templates = templates
 
     def __repr__(self) -> str:  # never the password
         return f"EmailSender({self.host}:{self.port}, from={self.sender.addr_spec!r})"

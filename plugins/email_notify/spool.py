@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+import jinja2
+
 from plugins.email_notify.sender import (
     ComposingSender,
     Delivery,
@@ -60,11 +62,13 @@ class SpoolEmail(ComposingSender):
         sender_address: str = DEFAULT_SPOOL_SENDER,
         clock: Callable[[], datetime] = _utc_now,
         html: bool = True,
+        templates: jinja2.Environment | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.sender = parse_sender(sender_address)
         self.clock = clock
         self.html = html
+        self.templates = templates
 
     def __repr__(self) -> str:
         return f"SpoolEmail({str(self.directory)!r}, from={self.sender.addr_spec!r})"

@@ -22,6 +22,7 @@ from core.errors import PluginError
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "cn_holidays": "plugins.cn_holidays.hooks",
+    "pyholidays": "plugins.pyholidays.hooks",
     "weihai_zones": "plugins.weihai_zones.hooks",
     "sms_notify": "plugins.sms_notify.hooks",
     "email_notify": "plugins.email_notify.hooks",

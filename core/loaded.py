@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["ContractSet", "LoadedContract", "NoResolver"]
 
 
-
 @dataclass(frozen=True)
 class LoadedContract:
     """A checked contract with what it needs to compute deadlines: catalog, holidays, zones."""

@@ -24,6 +24,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "cn_holidays": "plugins.cn_holidays.hooks",
     "pyholidays": "plugins.pyholidays.hooks",
     "weihai_zones": "plugins.weihai_zones.hooks",
+    "yaml_zones": "plugins.yaml_zones.hooks",
     "sms_notify": "plugins.sms_notify.hooks",
     "email_notify": "plugins.email_notify.hooks",
     "vendor_rma": "plugins.vendor_rma.hooks",

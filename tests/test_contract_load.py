@@ -414,7 +414,9 @@ def test_unknown_zone_resolver(workdir: Path, pm: pluggy.PluginManager) -> None:
     copy(workdir, BANK, ("resolver: weihai_zones", "resolver: yantai_zones"))
     problem = only(problems_of(workdir, pm))
     assert problem.path == "$.zones.resolver"
-    assert problem.message == "unknown zone resolver 'yantai_zones' (registered: weihai_zones)"
+    assert problem.message == (
+        "unknown zone resolver 'yantai_zones' (registered: weihai_zones, districts)"
+    )
 
 
 def test_bad_zone_resolver_config(workdir: Path, pm: pluggy.PluginManager) -> None:
@@ -518,7 +520,9 @@ def test_unknown_timezone_region_and_bad_spans(workdir: Path, pm: pluggy.PluginM
     assert problems[0].message == (
         "unknown time zone 'Asia/Weihai': expected an IANA name such as Asia/Shanghai"
     )
-    assert problems[1].message == ("no holiday data at all for region 'XX' (regions with data: CN)")
+    assert problems[1].message == (
+        "no holiday data at all for region 'XX' (regions with data: CN, HK, MO, TW)"
+    )
     assert "is empty" in problems[2].message
     assert "starts at 24:00" in problems[3].message
     assert problems[2].column == col_of(path, span_line, '"08:30-08:30"')

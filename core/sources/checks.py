@@ -30,9 +30,10 @@ from core.contract_calendars import (
 )
 from core.errors import CasetrackError, Problem
 from core.holidays import HolidayRegistry
+from core.loaded import NoResolver
 from core.service_types import apply_override, duplicate_ids, load_service_types
 from core.sources.yamlsource import YamlDoc
-from core.zones import Site
+from core.zones import Site, ZoneResolver
 
 if TYPE_CHECKING:
     from core.loaded import LoadedContract
@@ -122,7 +123,7 @@ class Checker:
             found += _calendar_spec_problems(doc, f"$.calendars.{name}", name, spec, self.registry)
         found += _target_problems(doc, contract, calendars)
         found += self._program_problems(doc, contract)
-        found += self._zone_problems(doc, contract, calendars)
+        found += self._zone_problems(doc, contract, lc.zone_resolver, calendars)
         found += self._device_problems(doc, lc, calendars)
         found += self._escalation_problems(doc, contract)
         found += _exclusion_problems(doc, contract)
@@ -138,7 +139,11 @@ class Checker:
             )
 
     def _zone_problems(
-        self, doc: YamlDoc, contract: Contract, calendars: Mapping[str, CalendarSpec] | None
+        self,
+        doc: YamlDoc,
+        contract: Contract,
+        resolver: ZoneResolver,
+        calendars: Mapping[str, CalendarSpec] | None,
     ) -> Iterator[Problem]:
         resolvers = self.plugins.zone_resolvers
         name = contract.zones.resolver
@@ -156,7 +161,8 @@ class Checker:
                 f"unknown zone resolver {name!r} (registered: {', '.join(resolvers) or 'none'})",
             )
             return
-        resolver = resolvers[name]
+        if isinstance(resolver, NoResolver):
+            return  # binding it to the contract's data files failed: those problems are listed
         try:
             # a dry run: the resolver validates its config section on every call
             resolver.resolve(Site(), contract.zones.config)
@@ -211,7 +217,7 @@ class Checker:
             )
             return
         tier = tiers[device.tier]
-        if tier.zones is not None and lc.contract.zones.resolver in self.plugins.zone_resolvers:
+        if tier.zones is not None and not isinstance(lc.zone_resolver, NoResolver):
             yield from _restricted_tier(doc, lc, path, device, tier)
 
     def _vendor_terms(

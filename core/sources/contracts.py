@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.contract import (
     Contract,
@@ -22,7 +22,7 @@ from core.contract_calendars import (
     region_holidays,
     visible_calendars,
 )
-from core.errors import ContractError, Problem
+from core.errors import CasetrackError, ContractError, Problem
 from core.holidays import HolidayRegistry
 from core.loaded import ContractSet, LoadedContract, NoResolver
 from core.plugins import make_plugin_manager
@@ -37,7 +37,8 @@ from core.sources.checks import (
 from core.sources.plugin_offers import BUILTIN_NOTIFIER_CHANNELS, Plugins
 from core.sources.registry import build_registry
 from core.sources.schema import contract_schema
-from core.sources.yamlsource import DEFAULT_LIMITS, YamlLimits, convert, parse
+from core.sources.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
+from core.zones import Locate, ZoneResolver, for_contract
 
 if TYPE_CHECKING:
     from pluggy import PluginManager
@@ -51,6 +52,7 @@ __all__ = [
     "TARGET_TABLES",
     "TIERS_FILES",
     "WEEKDAY_INDEX",
+    "ZONES_DIR",
     "ContractSet",
     "LoadedContract",
     "Plugins",
@@ -68,6 +70,7 @@ __all__ = [
 
 TIERS_FILES = ("tiers.yaml", "tiers.yml")
 CALENDARS_DIR = "calendars"
+ZONES_DIR = "zones"  # districts files for the ``districts`` zone resolver (docs/zones.md)
 CONTRACT_SUFFIXES = (".yaml", ".yml")
 
 
@@ -248,7 +251,43 @@ def _load_contract(
     except ContractError as exc:
         problems += exc.problems
         return None
-    resolver = checker.plugins.zone_resolvers.get(contract.zones.resolver, NoResolver())
+    resolver = _zone_resolver(doc, contract, file.parent, checker, problems, limits)
     lc = LoadedContract(contract, str(file), checker.catalog, checker.registry, resolver, doc)
     problems += checker.contract_problems(doc, lc)
     return lc
+
+
+def _zone_resolver(
+    doc: YamlDoc,
+    contract: Contract,
+    directory: Path,
+    checker: Checker,
+    problems: list[Problem],
+    limits: YamlLimits,
+) -> ZoneResolver:
+    """The contract's resolver, bound to the data files it names; NoResolver when unknown
+    (the checks say so) or when binding failed (its problems are added here)."""
+    resolver = checker.plugins.zone_resolvers.get(contract.zones.resolver)
+    if resolver is None:
+        return NoResolver()
+    try:
+        return for_contract(resolver, contract.zones.config, _data_reader(directory, limits))
+    except ContractError as exc:
+        problems += exc.problems
+    except (CasetrackError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, CasetrackError) else str(exc)
+        problems.append(doc.problem("$.zones.config", detail))
+    return NoResolver()
+
+
+def _data_reader(directory: Path, limits: YamlLimits) -> Callable[..., tuple[Any, Locate]]:
+    """A ``core.zones.DataReader`` for files named relative to ``directory``."""
+
+    def read(name: str, type_: type[Any]) -> tuple[Any, Locate]:
+        path = Path(name) if Path(name).is_absolute() else directory / name
+        if not path.is_file():
+            raise ValueError(f"no such data file {name!r} (looked for {path})")
+        data_doc = parse(path, limits=limits)
+        return convert(data_doc, type_), data_doc.problem
+
+    return read

@@ -17,6 +17,7 @@ from core.sources.checks import duplicate_problems
 from core.sources.contracts import (
     CALENDARS_DIR,
     TIERS_FILES,
+    ZONES_DIR,
     check_contracts,
     problem_order,
     relative_problems,
@@ -67,8 +68,8 @@ def check_uploads(
 def _check_in_copy(
     files: Mapping[str, bytes], contracts_dir: Path, pm: PluginManager, limits: YamlLimits
 ) -> tuple[ContractSet | None, list[Problem]]:
-    """check_contracts over the uploads in a temporary directory with the tier catalog and
-    calendars beside them."""
+    """check_contracts over the uploads in a temporary directory with the tier catalog,
+    calendars and districts files (``zones/``) beside them."""
     with tempfile.TemporaryDirectory(prefix="casetrack-check-") as tmp:
         root = Path(tmp)
         for file, content in files.items():
@@ -78,6 +79,8 @@ def _check_in_copy(
                 shutil.copy(contracts_dir / tiers, root / tiers)
         if (contracts_dir / CALENDARS_DIR).is_dir():
             shutil.copytree(contracts_dir / CALENDARS_DIR, root / CALENDARS_DIR)
+        if (contracts_dir / ZONES_DIR).is_dir():  # districts files the contracts name
+            shutil.copytree(contracts_dir / ZONES_DIR, root / ZONES_DIR)
         loaded, problems = check_contracts([root], pm=pm, limits=limits)
         return loaded, relative_problems(problems, root)
 

@@ -60,6 +60,6 @@ def region_year(
     """``(((date, name), ...), (make-up workday, ...))`` of one country and year, sorted."""
     table = holidays.country_holidays(country, years=year, categories=categories)
     closed = {day: name for day, name in table.items() if day.year == year}
-    extra = getattr(table, "weekend_workdays", set())
+    extra: set[dt.date] = getattr(table, "weekend_workdays", set())
     workdays = sorted(d for d in extra if d.year == year and d not in closed)
     return tuple(sorted(closed.items())), tuple(workdays)

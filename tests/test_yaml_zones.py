@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,11 +11,15 @@ from zoneinfo import ZoneInfo
 import pluggy
 import pytest
 
+from conftest import Api
 from core import sla
 from core.errors import PluginError
 from core.loaded import LoadedContract
 from core.plugins import collect_named, make_plugin_manager
+from core.runtime import build_runtime
+from core.settings import Settings
 from core.sources.contracts import check_contracts, load_contracts
+from core.sources.uploads import check_uploads
 from core.zones import Site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +51,8 @@ def pm() -> pluggy.PluginManager:
 def qingdao_dir(root: Path, *edits: tuple[str, str], districts: str | None = None) -> Path:
     """A contracts directory: the bank's contract moved to Qingdao's zones, and the example
     districts file under ``zones/`` (``districts`` replaces its text)."""
+    (root / "zones").mkdir(parents=True)
     shutil.copy(CONTRACTS / "tiers.yaml", root / "tiers.yaml")
-    (root / "zones").mkdir()
     text = QINGDAO.read_text(encoding="utf-8") if districts is None else districts
     (root / "zones" / "qingdao.yaml").write_text(text, encoding="utf-8")
     contract = (CONTRACTS / "whccb-huancui.yaml").read_text(encoding="utf-8")
@@ -165,3 +170,75 @@ def test_a_zone_the_onsite_table_does_not_price_is_a_problem(
     (problem,) = problems
     assert problem.path == "$.onsite.normal"
     assert "no normal on-site time for zone north" in problem.message
+
+
+# --- through the desk, on both back ends ----------------------------------------------------
+
+CASES = "/api/v1/cases"
+JIAOZHOU_SITE = "青岛市胶州市李哥庄镇 分理处机房"
+SWITCH = "219801A28N8212Q0001F"
+
+
+@pytest.fixture
+def qingdao_api(db_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The app over each back end with the Qingdao contract (valid at API_NOW)."""
+    from litestar.testing import TestClient
+
+    from server import create_app
+
+    contracts = qingdao_dir(
+        tmp_path / "contracts",
+        ("end: 2026-06-30", "end: 2026-12-31"),
+        (
+            "site: 山东省威海市环翠区新威路17号 一楼机房\n    tier: 8x5xNBD\n"
+            "    rma: digital_china\n  - model: Cisco",
+            f"site: {JIAOZHOU_SITE}\n    tier: 8x5xNBD\n    rma: digital_china\n  - model: Cisco",
+        ),
+    )
+    settings = Settings(
+        database_url=db_url, contracts_dir=str(contracts), var_dir=str(tmp_path / "var")
+    )
+    holder = Api.__new__(Api)
+    runtime = build_runtime(settings, clock=lambda: holder.now)
+    with TestClient(create_app(settings, runtime=runtime)) as client:
+        holder.__init__(runtime, client)
+        yield holder
+
+
+def test_a_case_on_a_qingdao_site_gets_the_files_zone_and_its_onsite_hours(
+    qingdao_api: Api,
+) -> None:
+    api = qingdao_api
+    body = {
+        "contract_id": "whccb-huancui-2025",
+        "caller": {"name": "孙志刚", "company": "青岛分行", "phone": "0532-5231800"},
+        "summary": "core switch drops packets",
+        "category": "consulting",
+        "request_type": "problem_report",
+        "priority": "P2",
+        "channel": "phone",
+        "device_serial": SWITCH,
+    }
+    response = api.client.post(CASES, json=body, headers=api.headers("agent"))
+    assert response.status_code == 201, response.text
+    case = response.json()
+    assert case["zone"] == "jiaozhou"
+    url = f"{CASES}/{case['number']}/onsite-request"
+    response = api.client.post(
+        url, json={"reason": "needs hands"}, headers=api.headers("service_manager")
+    )
+    assert response.status_code == 200, response.text
+    (onsite,) = [c for c in response.json()["clocks"] if c["kind"] == "onsite_arrival"]
+    assert onsite["deadline"] == "2026-10-14T06:00:00Z"  # 4h for jiaozhou on the 24x7 duty clock
+
+
+def test_the_upload_check_finds_the_districts_file_beside_the_contracts(
+    tmp_path: Path, pm: pluggy.PluginManager
+) -> None:
+    root = qingdao_dir(tmp_path)
+    current = load_contracts([root], pm=pm)
+    upload = (root / "qingdao-bank.yaml").read_bytes().replace(b"jiaozhou: 4h", b"jiaozhou: 3h")
+    checked = check_uploads({"qingdao-bank.yaml": upload}, current, root, pm)
+    (lc,) = checked.loaded.contracts.values()
+    assert lc.contract.onsite.normal["jiaozhou"] == "3h"
+    assert lc.resolve_site("胶州市").zone == "jiaozhou"

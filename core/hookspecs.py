@@ -54,7 +54,9 @@ def register_zone_resolvers(register: Callable[..., None]) -> None:
 
     Call ``register(name, resolver)`` with an object satisfying ``core.zones.ZoneResolver``
     (``zones`` and ``resolve(site, config)``). A contract names the resolver it uses;
-    duplicate names are an error naming both plugins. Returns None.
+    duplicate names are an error naming both plugins. A resolver may also offer
+    ``for_contract(config, read)`` to be bound to each contract's data files when it loads
+    (``core.zones.for_contract``). Returns None.
     """
 
 

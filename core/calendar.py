@@ -79,12 +79,12 @@ class Calendar:
     whose end is not after its start ends on the next day, so ``(time(0), time(0))`` is a
     whole day. A span belongs to the date it starts on: a holiday closes it entirely.
     ``workdays`` open dates whose weekday is closed (China's make-up workdays), with the spans
-    of weekday ``workday_spans``. ``dates`` overrides single dates with their own spans (an
-    empty list closes the date): an override wins over the weekday's spans, holidays and
-    make-up workdays, explicit or the region's. ``region`` adds a holiday plugin's data year by year; past
+    of weekday ``workday_spans``. ``region`` adds a holiday plugin's data year by year; past
     the region's published data (``horizon``) its provisional rule plans the year (see
     ``provisional_years``); a year with neither raises ``CalendarDataMissing`` unless
-    ``assume_weekdays`` is set.
+    ``assume_weekdays`` is set. ``dates`` gives single dates their own spans (an empty list
+    closes the date): such an override wins over the weekday's spans, holidays and make-up
+    workdays, explicit or the region's, and is applied when its year is compiled.
 
     Arithmetic is in UTC seconds, so a DST day is as long as it really is. Wall times are
     converted with zoneinfo: an ambiguous time (autumn) means its first occurrence, a time in

@@ -560,9 +560,7 @@ def test_bad_date_overrides_are_located(workdir: Path, pm: pluggy.PluginManager)
         (f"{where}.1969-12-31", line_of(path, "1969-12-31"), 7),
         (f"{where}.1969-12-31[1]", line_of(path, "1969-12-31"), 35),
     ]
-    assert problems[0].message == (
-        "span '11:00-13:00' overlaps [0] '08:30-12:00' on 2026-12-31"
-    )
+    assert problems[0].message == ("span '11:00-13:00' overlaps [0] '08:30-12:00' on 2026-12-31")
     assert "is empty" in problems[1].message
     assert problems[2].message == "1969-12-31 is outside the supported years 1970-2100"
     assert "overlaps [0] '22:00-06:00'" in problems[3].message

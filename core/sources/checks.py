@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.calendar import FIRST_YEAR, LAST_YEAR
 from core.case import PRIORITIES
 from core.contract import (
     ArrivalRule,
@@ -21,7 +22,6 @@ from core.contract import (
     TierCatalog,
     parse_duration,
 )
-from core.calendar import FIRST_YEAR, LAST_YEAR
 from core.contract_calendars import (
     build_calendar,
     first_overlap,

@@ -14,7 +14,13 @@ import pytest
 import core.contract
 from core import hookimpl
 from core.contract import CalendarSpec, default_diagnosis
-from core.contract_calendars import build_calendar, parse_days, parse_span, parse_week
+from core.contract_calendars import (
+    build_calendar,
+    first_overlap,
+    parse_days,
+    parse_span,
+    parse_week,
+)
 from core.errors import ContractError, NotFoundError, Problem
 from core.loaded import ContractSet, LoadedContract
 from core.plugins import make_plugin_manager
@@ -564,6 +570,20 @@ def test_bad_date_overrides_are_located(workdir: Path, pm: pluggy.PluginManager)
     assert "is empty" in problems[1].message
     assert problems[2].message == "1969-12-31 is outside the supported years 1970-2100"
     assert "overlaps [0] '22:00-06:00'" in problems[3].message
+
+
+@pytest.mark.parametrize(
+    ("spans", "overlap"),
+    [
+        (["08:00-12:00", "12:00-14:00"], None),  # touching
+        (["22:00-06:00", "05:00-07:00"], None),  # the night span runs into the next day
+        (["08:00-12:00", "13:00-17:00", "16:00-18:00"], (1, 2)),
+        (["22:00-06:00", "23:00-01:00"], (0, 1)),
+        (["00:00-24:00", "09:00-10:00"], (0, 1)),
+    ],
+)
+def test_first_overlap_of_a_dates_spans(spans: list[str], overlap: tuple[int, int] | None):
+    assert first_overlap([parse_span(span) for span in spans]) == overlap
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Business calendars: weekly open spans, holidays and make-up workdays, as fast SLA clocks."""
+"""Business calendars: weekly open spans, holidays, make-up workdays and date overrides, as fast
+SLA clocks."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class _Year:
 
     holidays: frozenset[date]
     workdays: frozenset[date]
+    overridden: frozenset[date]  # dates whose spans come from a date override
     region_data: HolidayYear | None
     days: dict[int, list[_Interval]]  # date ordinal -> merged intervals of spans starting then
     business: list[int]  # sorted ordinals of business days
@@ -80,7 +82,9 @@ class Calendar:
     of weekday ``workday_spans``. ``region`` adds a holiday plugin's data year by year; past
     the region's published data (``horizon``) its provisional rule plans the year (see
     ``provisional_years``); a year with neither raises ``CalendarDataMissing`` unless
-    ``assume_weekdays`` is set.
+    ``assume_weekdays`` is set. ``dates`` gives single dates their own spans (an empty list
+    closes the date): such an override wins over the weekday's spans, holidays and make-up
+    workdays, explicit or the region's, and is applied when its year is compiled.
 
     Arithmetic is in UTC seconds, so a DST day is as long as it really is. Wall times are
     converted with zoneinfo: an ambiguous time (autumn) means its first occurrence, a time in
@@ -107,6 +111,7 @@ class Calendar:
         region: RegionHolidays | None = None,
         assume_weekdays: bool = False,
         workday_spans: int = 0,
+        dates: Mapping[date, Sequence[tuple[time, time]]] | None = None,
         name: str | None = None,
     ) -> None:
         self.tz: ZoneInfo = _zone(tz)
@@ -122,7 +127,10 @@ class Calendar:
             raise CalendarError(f"both holiday and workday: {sorted(closed & extra)}")
         self._holidays = _by_year(closed)
         self._workdays = _by_year(extra)
-        self._never_open = not any(self._week)
+        self._dates = _compile_dates(dates or {})
+        self._never_open = not any(self._week) and not any(
+            spans for year in self._dates.values() for spans in year.values()
+        )
         self._years: dict[int, _Year] = {}
         self._state = _EMPTY
 
@@ -317,13 +325,18 @@ class Calendar:
         year = self._year(d.year)
         if d.toordinal() in year.days:
             return None
+        if d in year.overridden:
+            return "closed on this date (date override)"
         if d in year.holidays:
             name = year.region_data.name_of(d) if year.region_data else None
             return f"holiday: {name}" if name else "holiday"
         return f"closed on {_DAY_FULL[d.weekday()]}"
 
     def __repr__(self) -> str:
-        parts = [repr(self.tz.key), _describe_week(self._week)]
+        week = _describe_week(self._week)
+        if self._dates and not any(self._week):
+            week = "no weekly spans"
+        parts = [repr(self.tz.key), week]
         if self._workday_spans:
             parts.append(f"workday_spans={_DAY_NAMES[self._workday_spans]}")
         count = sum(len(v) for v in self._holidays.values())
@@ -332,6 +345,9 @@ class Calendar:
         count = sum(len(v) for v in self._workdays.values())
         if count:
             parts.append(f"workdays={count}")
+        count = sum(len(v) for v in self._dates.values())
+        if count:
+            parts.append(f"dates={count}")
         if self.region is not None:
             parts.append(f"region={self.region.name!r}")
             if self.assume_weekdays:
@@ -474,7 +490,8 @@ class Calendar:
         tz = self.tz
         dec31 = date(first - 1, 12, 31)
         lo = _instant(date(first, 1, 1), time(0), tz)
-        for _start, en, crosses in self._spans_of_weekday(dec31.weekday()):
+        override = self._dates.get(dec31.year, {}).get(dec31, ())
+        for _start, en, crosses in self._spans_of_weekday(dec31.weekday()) + override:
             if crosses:
                 lo = max(lo, _instant(dec31 + _ONE_DAY, en, tz))
         return lo, _instant(date(last + 1, 1, 1), time(0), tz)
@@ -493,21 +510,26 @@ class Calendar:
         _check_year(year)
         closed, extra, region_data = self._special_days(year)
         tz, week, alt = self.tz, self._week, self._week[self._workday_spans]
+        overrides = self._dates.get(year, {})
         days: dict[int, list[_Interval]] = {}
         intervals: list[_Interval] = []
         total = 0.0
         for ordinal in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1):
             day = date.fromordinal(ordinal)
-            if day in closed:
-                continue
-            spans = week[day.weekday()] or (alt if day in extra else ())
+            spans = overrides.get(day)
+            if spans is None:  # no override: the weekday's spans, holidays, make-up workdays
+                if day in closed:
+                    continue
+                spans = week[day.weekday()] or (alt if day in extra else ())
             found = _merge(sorted(_day_intervals(day, spans, tz)))
             if found:
                 days[ordinal] = found
                 intervals.extend(found)
                 total += sum(e - s for s, e in found)
         intervals.sort()
-        return _Year(closed, extra, region_data, days, sorted(days), intervals, total)
+        return _Year(
+            closed, extra, frozenset(overrides), region_data, days, sorted(days), intervals, total
+        )
 
     def _special_days(
         self, year: int
@@ -535,18 +557,36 @@ def _zone(tz: str | ZoneInfo) -> ZoneInfo:
 
 
 def _compile_week(week: Mapping[int, Sequence[tuple[time, time]]]) -> tuple[tuple[_Span, ...], ...]:
-    days: list[list[_Span]] = [[] for _ in range(7)]
+    days: list[tuple[_Span, ...]] = [() for _ in range(7)]
     for weekday, spans in week.items():
         if weekday not in range(7):
             raise CalendarError(f"weekday must be 0 (Monday) .. 6 (Sunday), not {weekday!r}")
-        for span in spans:
-            start, end = span
-            if not (isinstance(start, time) and isinstance(end, time)):
-                raise CalendarError(f"a span is a pair of datetime.time, not {span!r}")
-            if start.tzinfo is not None or end.tzinfo is not None:
-                raise CalendarError(f"span times are wall-clock times without tzinfo: {span!r}")
-            days[weekday].append((start, end, end <= start))
-    return tuple(tuple(sorted(spans)) for spans in days)
+        days[weekday] = _compile_spans(spans)
+    return tuple(days)
+
+
+def _compile_dates(
+    dates: Mapping[date, Sequence[tuple[time, time]]],
+) -> dict[int, dict[date, tuple[_Span, ...]]]:
+    """Date overrides by year; an empty tuple of spans closes the date."""
+    years: dict[int, dict[date, tuple[_Span, ...]]] = {}
+    for day, spans in dates.items():
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise CalendarError(f"a date override needs a datetime.date, not {day!r}")
+        years.setdefault(day.year, {})[day] = _compile_spans(spans)
+    return years
+
+
+def _compile_spans(spans: Sequence[tuple[time, time]]) -> tuple[_Span, ...]:
+    found: list[_Span] = []
+    for span in spans:
+        start, end = span
+        if not (isinstance(start, time) and isinstance(end, time)):
+            raise CalendarError(f"a span is a pair of datetime.time, not {span!r}")
+        if start.tzinfo is not None or end.tzinfo is not None:
+            raise CalendarError(f"span times are wall-clock times without tzinfo: {span!r}")
+        found.append((start, end, end <= start))
+    return tuple(sorted(found))
 
 
 def _by_year(days: frozenset[date]) -> dict[int, frozenset[date]]:

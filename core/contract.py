@@ -53,6 +53,15 @@ DaysText = Annotated[
         examples=["mon-fri", "sat,sun", "mon-sun"],
     ),
 ]
+DateSpans = Annotated[
+    dict[date, list[SpanText]],
+    Meta(
+        description="date (YYYY-MM-DD) -> that date's own spans, replacing its weekday's, "
+        "holidays and make-up workdays; [] closes the date",
+        extra_json_schema={"propertyNames": {"format": "date"}},
+        examples=[{"2026-12-31": ["08:30-12:00"], "2026-11-11": []}],
+    ),
+]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ClockKind = Literal[
     "first_response",
@@ -170,7 +179,8 @@ class CalendarSpec(Base, kw_only=True):
 
     ``region: CN`` pulls China's statutory holidays and make-up workdays (调休) from the
     holiday plugins and ``contracts/calendars/*.yaml``; a year without data is an error
-    unless ``assume-weekdays: true``.
+    unless ``assume-weekdays: true``. ``dates`` gives single dates their own spans (``[]``
+    closes the date); such an override wins over ``week``, holidays and make-up workdays.
     """
 
     tz: str = "Asia/Shanghai"
@@ -181,6 +191,7 @@ class CalendarSpec(Base, kw_only=True):
     workday_spans: Weekday = "mon"
     make_up_workdays: bool = True
     assume_weekdays: bool = False
+    dates: DateSpans = {}
 
 
 class Target(Base, kw_only=True):

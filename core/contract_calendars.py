@@ -43,6 +43,23 @@ def parse_span(text: str) -> tuple[time, time]:
     return start, end
 
 
+def first_overlap(spans: Sequence[tuple[time, time]]) -> tuple[int, int] | None:
+    """Indices (i, j), i < j, of the first two spans of one date that share a moment, or None.
+
+    A span whose end is not after its start runs to that time of the next day; touching
+    spans (08:00-12:00, 12:00-14:00) do not overlap.
+    """
+    minutes = []
+    for start, end in spans:
+        a, b = start.hour * 60 + start.minute, end.hour * 60 + end.minute
+        minutes.append((a, b + 1440 if b <= a else b))
+    for j, (a2, b2) in enumerate(minutes):
+        for i, (a1, b1) in enumerate(minutes[:j]):
+            if a1 < b2 and a2 < b1:
+                return i, j
+    return None
+
+
 def parse_days(text: str) -> list[int]:
     """``"mon-fri"`` → [0..4], ``"sat,sun"`` → [5, 6]; a range may wrap (``sun-mon``)."""
     days: list[int] = []
@@ -104,6 +121,7 @@ def build_calendar(
         region=region,
         assume_weekdays=spec.assume_weekdays,
         workday_spans=WEEKDAY_INDEX[spec.workday_spans],
+        dates={day: [parse_span(span) for span in spans] for day, spans in spec.dates.items()},
         name=name,
     )
 

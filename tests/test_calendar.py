@@ -285,6 +285,93 @@ def test_explicit_dates_override_the_region():
     assert not cal.is_business_day(closed)
 
 
+# --- date overrides ---------------------------------------------------------------------------
+
+
+def test_a_half_day_override_closes_the_afternoon():
+    eve = date(2026, 12, 31)  # a Thursday
+    cal = Calendar.weekly(
+        "Asia/Shanghai", WEEKDAYS, *OFFICE, dates={eve: [(time(8, 30), time(12))]}
+    )
+    assert cal.spans_on(eve) == [(sh(2026, 12, 31, 8, 30), sh(2026, 12, 31, 12))]
+    assert cal.is_open(sh(2026, 12, 31, 11, 59)) and not cal.is_open(sh(2026, 12, 31, 12))
+    assert cal.next_close(sh(2026, 12, 31, 9)) == sh(2026, 12, 31, 12)
+    # 2 h left on the eve, the other 2 h from Friday's opening
+    assert cal.add(sh(2026, 12, 31, 10), 4 * H) == sh(2027, 1, 1, 10, 30)
+    assert cal.elapsed(sh(2026, 12, 31), sh(2027, 1, 1)) == 3.5 * H
+    assert cal.business_day(sh(2026, 12, 30, 9), 1) == eve
+
+
+def test_an_extended_day_override_opens_longer_and_on_a_weekend():
+    thursday, saturday = date(2026, 10, 15), date(2026, 10, 17)
+    long_day, weekend = [(time(8), time(20))], [(time(9), time(13))]
+    cal = Calendar.weekly(
+        "Asia/Shanghai", WEEKDAYS, *OFFICE, dates={thursday: long_day, saturday: weekend}
+    )
+    assert cal.elapsed(sh(2026, 10, 15), sh(2026, 10, 16)) == 12 * H
+    assert cal.add(sh(2026, 10, 15, 17, 30), 2 * H) == sh(2026, 10, 15, 19, 30)
+    assert cal.is_business_day(saturday)
+    assert cal.next_open(sh(2026, 10, 16, 18)) == sh(2026, 10, 17, 9)
+    assert cal.business_day(date(2026, 10, 16), 1) == saturday
+
+
+def test_a_one_off_closure_override():
+    wednesday = date(2026, 11, 11)
+    cal = Calendar.weekly("Asia/Shanghai", WEEKDAYS, *OFFICE, dates={wednesday: []})
+    assert not cal.is_business_day(wednesday)
+    assert cal.spans_on(wednesday) == []
+    assert cal.explain_closed(wednesday) == "closed on this date (date override)"
+    assert cal.add(sh(2026, 11, 10, 17), 1 * H) == sh(2026, 11, 12, 9)
+    assert cal.business_day(date(2026, 11, 10), 1) == date(2026, 11, 12)
+
+
+def test_an_override_wins_over_a_holiday_and_a_make_up_workday():
+    """National Day 2026: Oct 1 a holiday, Sat Oct 10 a make-up workday (region CN)."""
+    holiday, make_up = date(2026, 10, 1), date(2026, 10, 10)
+    duty_morning = [(time(9), time(12))]
+    cal = cn_business(dates={holiday: duty_morning, make_up: []})
+    assert cal.spans_on(holiday) == [(sh(2026, 10, 1, 9), sh(2026, 10, 1, 12))]
+    assert not cal.is_business_day(make_up)
+    assert cal.explain_closed(make_up) == "closed on this date (date override)"
+    # the holiday next to it still closes its date: only overridden dates change
+    assert cal.explain_closed(date(2026, 10, 2)) == "holiday: National Day"
+    assert cal.business_day(date(2026, 9, 30), 1) == holiday
+    assert cal.business_day(date(2026, 10, 1), 1) == date(2026, 10, 8)
+    # an override of an explicit holiday (both given) wins as well
+    both = cn_business(holidays=[holiday], dates={holiday: duty_morning})
+    assert both.is_business_day(holiday)
+
+
+def test_an_override_on_a_dst_day_in_berlin():
+    spring = date(2026, 3, 29)  # a Sunday: 02:00 CET -> 03:00 CEST
+    whole_day = [(time(0), time(0))]
+    cal = Calendar("Europe/Berlin", {0: [(time(8), time(17))]}, dates={spring: whole_day})
+    assert cal.elapsed(berlin(2026, 3, 29), berlin(2026, 3, 30)) == 23 * H
+    assert cal.add(berlin(2026, 3, 29, 1), 2 * H) == berlin(2026, 3, 29, 4)
+
+
+def test_an_override_of_new_years_eve_reaches_into_the_next_year():
+    eve = date(2026, 12, 31)
+    cal = Calendar("UTC", {}, dates={eve: [(time(22), time(2))]})
+    assert cal.is_open(datetime(2027, 1, 1, 1, tzinfo=UTC))  # asked first: looks back at Dec 31
+    assert cal.next_close(datetime(2026, 12, 31, 23, tzinfo=UTC)) == datetime(
+        2027, 1, 1, 2, tzinfo=UTC
+    )
+    assert cal.add(datetime(2026, 6, 1, tzinfo=UTC), 4 * H) == datetime(2027, 1, 1, 2, tzinfo=UTC)
+
+
+def test_overlapping_override_spans_merge_and_bad_ones_are_refused():
+    day = date(2026, 11, 24)
+    cal = Calendar("UTC", {}, dates={day: [(time(9), time(12)), (time(11), time(14))]})
+    utc = datetime(2026, 11, 24, tzinfo=UTC)
+    assert cal.spans_on(day) == [(utc + 9 * H, utc + 14 * H)]
+    with pytest.raises(CalendarError, match=r"pair of datetime\.time"):
+        Calendar("UTC", {}, dates={day: [("09:00", "12:00")]})
+    with pytest.raises(CalendarError, match=r"needs a datetime\.date"):
+        Calendar("UTC", {}, dates={utc: []})
+    assert repr(cal) == "Calendar('UTC', no weekly spans, dates=1)"
+
+
 # --- errors -----------------------------------------------------------------------------------
 
 

@@ -1,4 +1,8 @@
-"""Property tests: random calendars against a minute-stepping oracle built from the raw rules."""
+"""Property tests: random calendars against a minute-stepping oracle built from the raw rules.
+
+The calendars have random weekly spans, holidays, make-up workdays and date overrides (their
+own spans, or none) on dates of the window, so overrides meet holidays and workdays too.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ MINUTE = timedelta(minutes=1)
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 WeekSpec = dict[int, list[tuple[time, time]]]
+DateSpec = dict[date, list[tuple[time, time]]]
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,17 @@ def raw_spans(
     workdays: set[date],
     workday_spans: int,
     zone: ZoneInfo,
+    overrides: DateSpec,
 ) -> list[tuple[float, float]]:
-    """Epoch-second intervals of the spans starting on ``day``, read off the rules directly."""
-    if day in holidays:
-        return []
-    spans = week.get(day.weekday()) or (week.get(workday_spans, []) if day in workdays else [])
+    """Epoch-second intervals of the spans starting on ``day``, read off the rules directly:
+    a date override first, else a holiday closes the date, else its weekday's or a make-up
+    workday's spans."""
+    if day in overrides:
+        spans = overrides[day]
+    elif day in holidays:
+        spans = []
+    else:
+        spans = week.get(day.weekday()) or (week.get(workday_spans, []) if day in workdays else [])
     found = []
     for start, end in spans:
         end_day = day + timedelta(days=1) if end <= start else day
@@ -100,9 +111,10 @@ def minute_of(t: datetime) -> int:
 wall_times = st.builds(
     time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]) | st.integers(0, 59)
 )
-weeks = st.dictionaries(
-    st.integers(0, 6), st.lists(st.tuples(wall_times, wall_times), max_size=2), max_size=7
-).filter(lambda week: any(week.values()))
+day_spans = st.lists(st.tuples(wall_times, wall_times), max_size=2)
+weeks = st.dictionaries(st.integers(0, 6), day_spans, max_size=7).filter(
+    lambda week: any(week.values())
+)
 
 
 @st.composite
@@ -114,11 +126,19 @@ def cases(draw: st.DrawFn) -> Case:
     holidays = draw(st.sets(st.sampled_from(days), max_size=4))
     workdays = draw(st.sets(st.sampled_from(days), max_size=3)) - holidays
     workday_spans = draw(st.integers(0, 6))
+    overrides = draw(st.dictionaries(st.sampled_from(days), day_spans, max_size=4))
     calendar = Calendar(
-        zone.key, week, holidays, workdays, workday_spans=workday_spans, name="random"
+        zone.key,
+        week,
+        holidays,
+        workdays,
+        workday_spans=workday_spans,
+        dates=overrides,
+        name="random",
     )
     spans_by_day = {
-        day: raw_spans(day, week, holidays, workdays, workday_spans, zone) for day in days
+        day: raw_spans(day, week, holidays, workdays, workday_spans, zone, overrides)
+        for day in days
     }
     open_minutes = {
         m

@@ -14,7 +14,13 @@ import pytest
 import core.contract
 from core import hookimpl
 from core.contract import CalendarSpec, default_diagnosis
-from core.contract_calendars import build_calendar, parse_days, parse_span, parse_week
+from core.contract_calendars import (
+    build_calendar,
+    first_overlap,
+    parse_days,
+    parse_span,
+    parse_week,
+)
 from core.errors import ContractError, NotFoundError, Problem
 from core.loaded import ContractSet, LoadedContract
 from core.plugins import make_plugin_manager
@@ -526,6 +532,80 @@ def test_unknown_timezone_region_and_bad_spans(workdir: Path, pm: pluggy.PluginM
     assert "is empty" in problems[2].message
     assert "starts at 24:00" in problems[3].message
     assert problems[2].column == col_of(path, span_line, '"08:30-08:30"')
+
+
+WEEK_LINE = '      sat: ["09:00-12:00"]\n'
+
+
+def with_dates(*lines: str) -> tuple[str, str]:
+    """An edit adding ``dates:`` lines under the bank's working-hours calendar."""
+    return WEEK_LINE, WEEK_LINE + "    dates:\n" + "".join(f"      {line}\n" for line in lines)
+
+
+def test_date_overrides_load_into_the_calendar(workdir: Path, pm: pluggy.PluginManager) -> None:
+    copy(workdir, BANK, with_dates('2026-12-31: ["08:30-12:00"]', "2026-11-11: []"))
+    loaded, problems = check_contracts([workdir], pm=pm)
+    assert loaded is not None, "\n".join(map(str, problems))
+    hours = loaded.get("whccb-huancui-2025").calendar("working-hours")
+    eve = hours.spans_on(date(2026, 12, 31))
+    assert [(a.time(), b.time()) for a, b in eve] == [(time(8, 30), time(12))]
+    assert not hours.is_business_day(date(2026, 11, 11))  # a Wednesday
+
+
+def test_bad_date_overrides_are_located(workdir: Path, pm: pluggy.PluginManager) -> None:
+    path = copy(
+        workdir,
+        BANK,
+        with_dates(
+            '2026-12-31: ["08:30-12:00", "11:00-13:00"]',
+            '2026-10-10: ["08:00-20:00", "12:00-12:00"]',
+            '1969-12-31: ["22:00-06:00", "23:00-01:00"]',
+        ),
+    )
+    problems = problems_of(workdir, pm)
+    where = "$.calendars.working-hours.dates"
+    assert [(p.path, p.line, p.column) for p in problems] == [
+        (f"{where}.2026-12-31[1]", line_of(path, "11:00-13:00"), 35),
+        (f"{where}.2026-10-10[1]", line_of(path, "12:00-12:00"), 35),
+        (f"{where}.1969-12-31", line_of(path, "1969-12-31"), 7),
+        (f"{where}.1969-12-31[1]", line_of(path, "1969-12-31"), 35),
+    ]
+    assert problems[0].message == ("span '11:00-13:00' overlaps [0] '08:30-12:00' on 2026-12-31")
+    assert "is empty" in problems[1].message
+    assert problems[2].message == "1969-12-31 is outside the supported years 1970-2100"
+    assert "overlaps [0] '22:00-06:00'" in problems[3].message
+
+
+@pytest.mark.parametrize(
+    ("spans", "overlap"),
+    [
+        (["08:00-12:00", "12:00-14:00"], None),  # touching
+        (["22:00-06:00", "05:00-07:00"], None),  # the night span runs into the next day
+        (["08:00-12:00", "13:00-17:00", "16:00-18:00"], (1, 2)),
+        (["22:00-06:00", "23:00-01:00"], (0, 1)),
+        (["00:00-24:00", "09:00-10:00"], (0, 1)),
+    ],
+)
+def test_first_overlap_of_a_dates_spans(spans: list[str], overlap: tuple[int, int] | None):
+    assert first_overlap([parse_span(span) for span in spans]) == overlap
+
+
+@pytest.mark.parametrize(
+    ("line", "path_tail", "message"),
+    [
+        ("2026-02-30: []", "2026-02-30", "not a valid date: expected an existing day"),
+        ('2026-12-31: ["8:30-12"]', "2026-12-31[0]", "expected HH:MM-HH:MM"),
+        ('2026-12-31: "08:30-12:00"', "2026-12-31", "expected `array`, got `str`"),
+    ],
+)
+def test_undecodable_date_overrides_are_located(
+    workdir: Path, pm: pluggy.PluginManager, line: str, path_tail: str, message: str
+) -> None:
+    path = copy(workdir, BANK, with_dates(line))
+    problem = only(problems_of(workdir, pm))
+    assert problem.path == f"$.calendars.working-hours.dates.{path_tail}"
+    assert problem.line == line_of(path, line)
+    assert message in problem.message
 
 
 def test_duplicate_serial_across_files_names_both(workdir: Path, pm: pluggy.PluginManager) -> None:

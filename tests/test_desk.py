@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -222,6 +223,36 @@ def test_first_response_meets_the_clock_and_starts_diagnosis(
     assert diagnosis.state == "running"
     assert diagnosis.deadline == T0 + timedelta(minutes=20, hours=2)  # hospital P2: 2 h
     assert case_row(sessions, number).status == "in_progress"
+
+
+HALF_DAY_HOURS = """program: own-service
+
+calendars:
+  working-hours:
+    region: CN
+    week:
+      mon-fri: ["08:30-17:30"]
+    dates:
+      2026-10-14: ["08:30-12:00"]    # a half day: the afternoon closed
+"""
+
+
+def test_a_half_day_override_moves_the_diagnosis_deadline(
+    sessions: sessionmaker, tmp_path: Path
+) -> None:
+    shutil.copytree(ROOT / "contracts", tmp_path / "contracts")
+    hospital = tmp_path / "contracts" / "wendeng-kangning-hospital.yaml"
+    text = hospital.read_text(encoding="utf-8")
+    hospital.write_text(text.replace("program: own-service\n", HALF_DAY_HOURS, 1), "utf-8")
+    half_day = load_contracts([tmp_path / "contracts"])
+    desk = CaseDesk(sessions, half_day, prefix="MS", vault=CredentialVault(Fernet.generate_key()))
+    number = opened_and_assigned(desk, priority="P3")
+    desk.first_response(
+        number, FirstResponse(agreed_content="x"), actor="eng:wang", now=at("2026-10-14T10:20")
+    )
+    # hospital P3 diagnosis: 8 h on working-hours; 1 h 40 min left on the half day, the other
+    # 6 h 20 min on Thursday (without the override: 7 h 10 min, then Thursday 09:20)
+    assert clock(sessions, number, "diagnosis").deadline == at("2026-10-15T14:50")
 
 
 def test_late_first_response_is_breached(desk: CaseDesk, sessions: sessionmaker) -> None:

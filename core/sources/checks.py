@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.calendar import FIRST_YEAR, LAST_YEAR
 from core.case import PRIORITIES
 from core.contract import (
     ArrivalRule,
@@ -23,6 +24,7 @@ from core.contract import (
 )
 from core.contract_calendars import (
     build_calendar,
+    first_overlap,
     parse_clock,
     parse_days,
     parse_span,
@@ -365,8 +367,33 @@ def _calendar_spec_problems(
                 f"dates both holidays and workdays: {', '.join(map(str, both))}",
             )
         )
+    found += _date_override_problems(doc, f"{path}.dates", spec)
     if not found:
         found += _build_problems(doc, path, name, spec, registry)
+    return found
+
+
+def _date_override_problems(doc: YamlDoc, path: str, spec: CalendarSpec) -> list[Problem]:
+    """Each date override: a supported year, valid spans, no two spans sharing a moment."""
+    found: list[Problem] = []
+    for day, texts in spec.dates.items():
+        where = f"{path}.{day.isoformat()}"
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            message = f"{day} is outside the supported years {FIRST_YEAR}-{LAST_YEAR}"
+            found.append(doc.problem_at_key(where, message))
+        spans = []
+        for i, text in enumerate(texts):
+            try:
+                spans.append(parse_span(text))
+            except ValueError as exc:
+                found.append(doc.problem(f"{where}[{i}]", str(exc)))
+        if len(spans) < len(texts):
+            continue
+        overlap = first_overlap(spans)
+        if overlap is not None:
+            i, j = overlap
+            message = f"span {texts[j].strip()!r} overlaps [{i}] {texts[i].strip()!r} on {day}"
+            found.append(doc.problem(f"{where}[{j}]", message))
     return found
 
 

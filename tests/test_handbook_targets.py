@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from conftest import Api
 from core.case import Category, Channel, RequestType
 from core.commands import Caller, ChangePriority, OpenCase, Window
 from core.desk import CaseDesk, InvalidCommand
@@ -167,3 +168,30 @@ def test_request_response_set_in_a_contract_changes_the_rule(
     assert clocks(sessions, number)["first_response"].deadline == SATURDAY_NIGHT + timedelta(
         hours=2
     )
+
+
+# --- over HTTP ----------------------------------------------------------------------------------
+
+
+def test_the_api_opens_an_emergency_rescue_without_a_window(api: Api) -> None:
+    body = {
+        "contract_id": HOSPITAL,
+        "caller": {"name": "周医生", "company": "文登康宁医院", "phone": "0631-8451234"},
+        "summary": "core switch down: wards offline",
+        "category": "fault_rescue",
+        "request_type": "problem_report",
+        "priority": "P1",
+        "emergency": True,
+        "channel": "phone",
+        "device_serial": SWITCH,
+    }
+    response = api.client.post("/api/v1/cases", headers=api.headers("agent"), json=body)
+    assert response.status_code == 201, response.text
+    resolution = {c["kind"]: c for c in response.json()["clocks"]}["resolution"]
+    due = datetime.fromisoformat(resolution["deadline"].replace("Z", "+00:00"))
+    assert due == api.now + timedelta(hours=4)
+    # without the emergency attribute the same call still needs its agreed window
+    response = api.client.post(
+        "/api/v1/cases", headers=api.headers("agent"), json={**body, "emergency": False}
+    )
+    assert response.status_code == 422 and "appointment is required" in response.json()["detail"]

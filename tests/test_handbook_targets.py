@@ -19,6 +19,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli.main import main
 from conftest import Api
 from core.case import Category, Channel, RequestType
 from core.commands import Caller, ChangePriority, OpenCase, Window
@@ -195,3 +196,14 @@ def test_the_api_opens_an_emergency_rescue_without_a_window(api: Api) -> None:
         "/api/v1/cases", headers=api.headers("agent"), json={**body, "emergency": False}
     )
     assert response.status_code == 422 and "appointment is required" in response.json()["detail"]
+
+
+def test_sla_due_prints_a_consultations_working_hours_rule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["sla", "due", "--contracts", str(ROOT / "contracts"), "--contract", HOSPITAL]
+    argv += ["--kind", "first_response", "--priority", "P4", "--at", "2026-10-17T03:31"]
+    assert main([*argv, "--request-type", "consultation"]) == 0
+    assert "due 2026-10-19T09:00:00+08:00" in capsys.readouterr().out
+    assert main(argv) == 0  # no request type: the call center's 7x24 rule
+    assert "due 2026-10-17T04:31:00+08:00" in capsys.readouterr().out

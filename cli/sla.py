@@ -38,6 +38,11 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         help=f"zone for an --at without offset (default: $CASETRACK_TIMEZONE, {settings.timezone})",
     )
     due.add_argument("--priority", choices=[str(p) for p in PRIORITIES])
+    due.add_argument(
+        "--request-type",
+        choices=["consultation", "problem_report"],
+        help="first_response: a request type with its own rule (request-response) takes it",
+    )
     place = due.add_mutually_exclusive_group()
     place.add_argument("--zone", help="zone id (city, wendeng, rongcheng, rushan, other)")
     place.add_argument("--site", help="site address; the contract's zone resolver maps it")
@@ -71,6 +76,7 @@ def run_due(args: argparse.Namespace) -> int:
         emergency=args.emergency,
         device=device,
         shipped_at=shipped,
+        request_type=args.request_type,
     )
     print(f"{deadline.kind} due {deadline.due.isoformat()}  (UTC {shown_time(deadline.due)})")
     print(f"  target: {deadline.target}")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, field
 
-from core.case import NotifyRoleName, Priority
+from core.case import APPOINTMENT_CATEGORIES, NotifyRoleName, Priority
 from core.service_types import ServiceTypeOverride
 
 # --- scalar vocabularies -----------------------------------------------------------------------
@@ -82,6 +82,8 @@ ExclusionCause = Literal[
     "force-majeure",
 ]
 Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+
+RequestTypeName = Literal["consultation", "problem_report"]
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -403,6 +405,26 @@ _TARGET_DEFAULTS = (
 )
 
 
+EmergencyResolution = Literal["priority-target", "appointment"]
+"""How an **emergency** case of an appointment service type (fault rescue, installation,
+inspection, project assistant) is timed: ``priority-target`` (default, the handbook's: an
+emergency is an attribute with its own times, its agreed time is now, so it needs no
+appointment and its resolution runs on the contract's ``resolution`` target of its priority)
+or ``appointment`` (as any other case of those types: an appointment window is required and
+the resolution is due at its end)."""
+
+
+def default_request_response() -> dict[RequestTypeName, TargetRule]:
+    """First response per request type, beside the priority table ``response`` (R-CAT).
+
+    The handbook takes consulting requests "在工作时间或客户约定的时间内" (in working hours or
+    at a time the customer agrees): a consultation's response runs on ``working-hours``. The
+    30 minutes are ours, the call center's working-hours response. Problem reports have no
+    entry: they keep the 7x24 ``response`` rule of their priority.
+    """
+    return {"consultation": _target("30m", "working-hours")}
+
+
 def default_exclusions() -> list[str]:
     return ["incomplete-device-list", "late-fault-information", "vendor-defect", "force-majeure"]
 
@@ -430,6 +452,12 @@ class Contract(Base, kw_only=True):
     exclusions: list[ExclusionCause] = field(default_factory=default_exclusions)  # type: ignore[arg-type]
     # service type id (core.case.Category) → changes to its checklist / deliverables (R-CAT)
     service_types: dict[str, ServiceTypeOverride] = {}
+    emergency_resolution: EmergencyResolution = "priority-target"
+    # request type (core.case.RequestType) → its own first-response rule, replacing the
+    # priority table ``response`` for that request type; complaints use ``complaint``
+    request_response: dict[RequestTypeName, TargetRule] = field(
+        default_factory=default_request_response
+    )
 
     def __post_init__(self) -> None:
         # A contract's target tables refine ours level by level: a level it leaves out keeps
@@ -439,6 +467,14 @@ class Contract(Base, kw_only=True):
             table = getattr(self, name)
             if "default" not in table:
                 msgspec.structs.force_setattr(self, name, {**ours(), **table})
+
+    def runs_by_appointment(self, category: str, *, emergency: bool) -> bool:
+        """Whether a case of ``category`` needs an appointment window and is resolved by its
+        end: the appointment service types, unless it is an emergency and the contract's
+        ``emergency-resolution`` is ``priority-target`` (its agreed time is now)."""
+        if category not in {str(c) for c in APPOINTMENT_CATEGORIES}:
+            return False
+        return not emergency or self.emergency_resolution == "appointment"
 
     def device(self, serial: str) -> Device | None:
         for device in self.devices:

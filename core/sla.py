@@ -161,8 +161,18 @@ def deadline_from_rule(
 # --- one function per clock ----------------------------------------------------------------------
 
 
-def first_response(lc: LoadedContract, *, priority: str, received_at: datetime) -> Deadline:
-    """Response: from receiving the request to agreeing the service content (R-RESP)."""
+def first_response(
+    lc: LoadedContract, *, priority: str, received_at: datetime, request_type: str | None = None
+) -> Deadline:
+    """Response: from receiving the request to agreeing the service content (R-RESP).
+
+    A request type with its own rule in ``request-response`` (a consultation: in working
+    hours, R-CAT) takes it; any other request runs on the priority table ``response``.
+    """
+    own = lc.contract.request_response.get(request_type) if request_type else None  # type: ignore[call-overload]
+    if own is not None:
+        verb = f"{priority} {request_type} received"
+        return deadline_from_rule(lc, "first_response", own, received_at, verb)
     rule = _for_priority(lc.contract.response, priority, "response")
     return deadline_from_rule(lc, "first_response", rule, received_at, f"{priority} received")
 
@@ -478,12 +488,13 @@ def due(
     emergency: bool = False,
     device: Device | None = None,
     shipped_at: datetime | None = None,
+    request_type: str | None = None,
 ) -> Deadline:
     """Dispatch on the clock kind, checking that the needed parameters are present."""
     if kind in ("first_response", "diagnosis", "resolution"):
         level = _need(priority, "priority", kind)
         if kind == "first_response":
-            return first_response(lc, priority=level, received_at=at)
+            return first_response(lc, priority=level, received_at=at, request_type=request_type)
         if kind == "diagnosis":
             return diagnosis(lc, fault_level=level, started_at=at)
         return resolution(lc, priority=level, reported_at=at)

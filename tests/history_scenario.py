@@ -79,6 +79,11 @@ def settings_for(database_url: str, work: Path) -> Settings:
     contracts = work / "contracts"
     if not contracts.exists():
         shutil.copytree(ROOT / "contracts", contracts)
+        # the recorded history ran the emergency fault rescue by its appointment window, the
+        # rule before issue 11: the hospital keeps it so the story hashes the same
+        hospital = contracts / "wendeng-kangning-hospital.yaml"
+        with hospital.open("a", encoding="utf-8") as out:
+            out.write("\nemergency-resolution: appointment\n")
     return Settings(
         database_url=database_url,
         contracts_dir=str(contracts),

@@ -79,7 +79,14 @@ def test_contacts_defaults_and_the_appointment_fill_in(hospital: LoadedContract)
     )
     assert story.steps[0].actor == BOOK.people["night_desk"]
     assert assigned.engineer == story.engineer == BOOK.people["engineer"]
-    assert isinstance(answered, FirstResponse) and "11月24日06:00前完成" in answered.agreed_content
+    # an emergency: no window, the contract's P1 target (issue 11)
+    assert isinstance(opened, OpenCase) and opened.emergency and opened.appointment is None
+    assert isinstance(answered, FirstResponse) and "4小时内恢复业务" in answered.agreed_content
+    inspection = read_story(told(HOSPITAL, "q4-inspection"), hospital, when(hospital))
+    agreed, answer = inspection.steps[0].cmd, inspection.steps[2].cmd
+    assert isinstance(agreed, OpenCase) and agreed.appointment is not None
+    start = f"{agreed.appointment.start:%m月%d日%H:%M}"
+    assert isinstance(answer, FirstResponse) and f"约定{start}起巡检" in answer.agreed_content
     close = story.steps[-1]
     it_manager = next(c for c in hospital.contract.customer.contacts if c.role == "it-manager")
     assert isinstance(close.cmd, Close) and close.cmd.confirmed_by == it_manager.name

@@ -102,7 +102,7 @@ def test_demo_tells_the_stories_a_newcomer_should_see(runtime: Runtime) -> None:
         "progress_report",
     }
     assert all(c.state == "met" for cs in his.values() for c in cs)
-    assert his["resolution"][0].target == "customer-agreed appointment window"
+    assert his["resolution"][0].target == "4h on duty"  # an emergency: the P1 target, no window
     with runtime.sessions() as session:
         detail = get_case(session, numbers[HEADLINE])
     assert (detail.priority, detail.emergency, detail.status) == ("P1", True, "closed")

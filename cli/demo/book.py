@@ -186,7 +186,12 @@ def _time(story: Story, at: str | dict[str, str], fields: dict[str, Any], when: 
     if isinstance(at, str):
         return when.at(at)
     # {first_response_due: ...}: opened that long before its first response falls due
-    span = sla.first_response(story.lc, priority=fields["priority"], received_at=when.anchor)
+    span = sla.first_response(
+        story.lc,
+        priority=fields["priority"],
+        received_at=when.anchor,
+        request_type=fields.get("request_type"),
+    )
     return when.at(at["first_response_due"]) - (span.due - when.anchor)
 
 

@@ -105,7 +105,7 @@ def deadline_again(case: orm.Case, clock: orm.SlaClock, lc: LoadedContract) -> s
     """The deadline of ``clock`` computed again from its start with the case's parameters."""
     compute = PRIORITY_CLOCKS.get(clock.kind)
     if compute is not None:
-        return _priority_deadline(compute, lc, case.priority, clock.started_at)
+        return _priority_deadline(compute, lc, case, clock.started_at)
     device = lc.contract.device(case.device_serial) if case.device_serial else None
     return sla.due(
         lc,

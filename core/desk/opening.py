@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import sla
-from core.case import APPOINTMENT_CATEGORIES, RequestType, Status
+from core.case import RequestType, Status
 from core.commands import OpenCase
 from core.desk.base import DeskBase, Receipt
 from core.desk.errors import IdempotencyMismatch, InvalidCommand
@@ -41,7 +41,7 @@ class OpenCommands(DeskBase):
         retried request replays the first case instead of opening a second one.
         """
         lc = self._contract(cmd.contract_id)
-        self._check_open(cmd, now)
+        self._check_open(cmd, lc, now)
         request_hash = _request_hash(cmd)
         if idempotency is not None:
             replay = self._replay(idempotency, request_hash)
@@ -125,10 +125,16 @@ class OpenCommands(DeskBase):
                 unplanned.append(UnplannedClock(clock=kind, reason=exc.detail))
         return planned, unplanned
 
-    def _check_open(self, cmd: OpenCase, now: datetime) -> None:
-        if cmd.category in APPOINTMENT_CATEGORIES and cmd.appointment is None:
+    def _check_open(self, cmd: OpenCase, lc: LoadedContract, now: datetime) -> None:
+        by_appointment = lc.contract.runs_by_appointment(cmd.category, emergency=cmd.emergency)
+        if by_appointment and cmd.appointment is None:
+            hint = (
+                " (an emergency needs none: emergency: true)"
+                if lc.contract.emergency_resolution == "priority-target"
+                else ""
+            )
             raise InvalidCommand(
-                f"{cmd.category!s} runs at a customer-agreed time: appointment is required"
+                f"{cmd.category!s} runs at a customer-agreed time: appointment is required{hint}"
             )
         if cmd.appointment is not None:
             check_appointment(cmd.appointment.start, cmd.appointment.end, now=now)
@@ -187,10 +193,13 @@ class OpenCommands(DeskBase):
         plan = [
             (
                 "first_response",
-                lambda: sla.first_response(lc, priority=cmd.priority, received_at=now),
+                lambda: sla.first_response(
+                    lc, priority=cmd.priority, received_at=now, request_type=cmd.request_type
+                ),
             ),
         ]
-        if cmd.appointment is not None and cmd.category in APPOINTMENT_CATEGORIES:
+        by_appointment = lc.contract.runs_by_appointment(cmd.category, emergency=cmd.emergency)
+        if cmd.appointment is not None and by_appointment:
             plan.append(("resolution", lambda: _appointment_deadline(cmd, now)))
         else:
             plan.append(

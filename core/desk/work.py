@@ -38,13 +38,16 @@ from core.events import (
 from core.loaded import LoadedContract
 from core.store import orm
 
-PriorityClock = Callable[[LoadedContract, str, datetime], sla.Deadline]
-"""A clock whose target depends on the case's priority: (contract, priority, start) → deadline."""
+PriorityClock = Callable[[LoadedContract, str, datetime, str], sla.Deadline]
+"""A clock whose target depends on the case's priority:
+(contract, priority, start, request type) → deadline."""
 
 PRIORITY_CLOCKS: dict[str, PriorityClock] = {
-    "first_response": lambda lc, p, at: sla.first_response(lc, priority=p, received_at=at),
-    "diagnosis": lambda lc, p, at: sla.diagnosis(lc, fault_level=p, started_at=at),
-    "resolution": lambda lc, p, at: sla.resolution(lc, priority=p, reported_at=at),
+    "first_response": lambda lc, p, at, rt: sla.first_response(
+        lc, priority=p, received_at=at, request_type=rt
+    ),
+    "diagnosis": lambda lc, p, at, rt: sla.diagnosis(lc, fault_level=p, started_at=at),
+    "resolution": lambda lc, p, at, rt: sla.resolution(lc, priority=p, reported_at=at),
 }
 PAUSED_BY_CUSTOMER = frozenset({"resolution", "complaint_resolution"})
 
@@ -178,11 +181,15 @@ class WorkCommands(DeskBase):
             ladder = self._ladder(lc, clock.kind, case.priority)
             clocks.carry_level(clock, self._ladder(lc, clock.kind, previous), ladder)
             compute = PRIORITY_CLOCKS.get(clock.kind)
-            fixed = clock.kind == "resolution" and case.appointment_end is not None
+            fixed = (
+                clock.kind == "resolution"
+                and case.appointment_end is not None
+                and lc.contract.runs_by_appointment(case.category, emergency=case.emergency)
+            )
             if compute is None or fixed:  # the deadline stands; the ladder may differ by priority
                 clocks.plan_alerts(clock, lc.calendar(clock.calendar), ladder)
                 continue
-            deadline = _priority_deadline(compute, lc, case.priority, clock.started_at)
+            deadline = _priority_deadline(compute, lc, case, clock.started_at)
             before = clock.deadline
             clock.target, clock.rule, clock.calendar = (
                 deadline.target,
@@ -273,6 +280,6 @@ class WorkCommands(DeskBase):
 
 
 def _priority_deadline(
-    compute: PriorityClock, lc: LoadedContract, priority: str, start: datetime
+    compute: PriorityClock, lc: LoadedContract, case: orm.Case, start: datetime
 ) -> sla.Deadline:
-    return compute(lc, priority, start)
+    return compute(lc, case.priority, start, case.request_type)

@@ -447,6 +447,8 @@ def _target_problems(
                 f"no {table} target for {', '.join(missing)} and no default",
             )
     yield from _rule_problems(doc, "$.remote-access", contract.remote_access, calendars)
+    for kind, rule in contract.request_response.items():
+        yield from _rule_problems(doc, f"$.request-response.{kind}", rule, calendars)
     complaint = contract.complaint
     yield from _rule_problems(doc, "$.complaint.first-reply", complaint.first_reply, calendars)
     yield from _rule_problems(doc, "$.complaint.resolution", complaint.resolution, calendars)

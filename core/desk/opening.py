@@ -191,7 +191,7 @@ class OpenCommands(DeskBase):
             ),
         ]
         if cmd.appointment is not None and cmd.category in APPOINTMENT_CATEGORIES:
-            plan.append(("resolution", lambda: _appointment_deadline(cmd, now)))
+            plan.append(("resolution", lambda: _appointment_deadline(lc, cmd, now)))
         else:
             plan.append(
                 ("resolution", lambda: sla.resolution(lc, priority=cmd.priority, reported_at=now))
@@ -211,17 +211,17 @@ def _request_hash(cmd: OpenCase) -> str:
     return hashlib.sha256(msgspec.json.encode(cmd)).hexdigest()
 
 
-def _appointment_deadline(cmd: OpenCase, now: datetime) -> sla.Deadline:
+def _appointment_deadline(lc: LoadedContract, cmd: OpenCase, now: datetime) -> sla.Deadline:
     assert cmd.appointment is not None
     window = cmd.appointment
+    shown = (sla.local_text(lc, "duty", moment) for moment in (window.start, window.end))
     return sla.Deadline(
         kind="resolution",
         start=now,
         due=window.end,
         target="customer-agreed appointment window",
         calendar="duty",
-        rule=f"{cmd.category!s} at the customer-agreed time: "
-        f"{window.start.isoformat()} – {window.end.isoformat()}",
+        rule=f"{cmd.category!s} at the customer-agreed time: {' – '.join(shown)}",
     )
 
 

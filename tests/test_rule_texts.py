@@ -1,5 +1,6 @@
 """Rule texts read in the calendar's zone (issue 11 §6): every clock kind, started from an
-instant given in UTC, shows the local wall time of its start and its due time, never UTC."""
+instant given in UTC, shows the local wall time of its start and its due time, never UTC; so
+does an appointment window given in UTC."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from test_api_cases import CASES, SWITCH, at, call, open_body
 
+from conftest import Api
 from core import sla
 from core.contract import Device
 from core.loaded import LoadedContract
@@ -84,3 +87,13 @@ def test_shipped_saturday_local_reads_as_saturday(lc: LoadedContract) -> None:
     )
     assert "shipped 2026-10-17 03:29 Sat" in deadline.rule
     assert "19:29 Fri" not in deadline.rule
+
+
+def test_an_appointment_window_given_in_utc_reads_in_local_time(api: Api) -> None:
+    """The resolution rule of an appointment service shows the window as Weihai wall time."""
+    window = {"start": at(api, hours=1), "end": at(api, hours=8)}  # 03:00Z, 10:00Z
+    body = open_body(api, category="installation", device_serial=SWITCH, appointment=window)
+    case = call(api, "POST", CASES, api.headers("agent"), json=body, expect=201).json()
+    [resolution] = [c for c in case["clocks"] if c["kind"] == "resolution"]
+    assert "2026-10-14 11:00 Wed – 2026-10-14 18:00 Wed" in resolution["rule"]
+    assert "+00:00" not in resolution["rule"] and "03:00" not in resolution["rule"]

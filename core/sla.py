@@ -54,11 +54,6 @@ def _fmt(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %a")
 
 
-def local_text(lc: LoadedContract, calendar_name: str, moment: datetime) -> str:
-    """``moment`` as a rule text shows it: the wall time in the zone of ``calendar_name``."""
-    return _fmt(moment, lc.calendar(calendar_name).tz)
-
-
 def due_after(
     lc: LoadedContract,
     calendar_name: str,

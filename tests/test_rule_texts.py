@@ -95,5 +95,5 @@ def test_an_appointment_window_given_in_utc_reads_in_local_time(api: Api) -> Non
     body = open_body(api, category="installation", device_serial=SWITCH, appointment=window)
     case = call(api, "POST", CASES, api.headers("agent"), json=body, expect=201).json()
     [resolution] = [c for c in case["clocks"] if c["kind"] == "resolution"]
-    assert "2026-10-14 11:00 Wed – 2026-10-14 18:00 Wed" in resolution["rule"]
+    assert "2026-10-14T11:00:00+08:00 – 2026-10-14T18:00:00+08:00" in resolution["rule"]
     assert "+00:00" not in resolution["rule"] and "03:00" not in resolution["rule"]

@@ -214,7 +214,10 @@ def _request_hash(cmd: OpenCase) -> str:
 def _appointment_deadline(lc: LoadedContract, cmd: OpenCase, now: datetime) -> sla.Deadline:
     assert cmd.appointment is not None
     window = cmd.appointment
-    shown = (sla.local_text(lc, "duty", moment) for moment in (window.start, window.end))
+    # in the duty calendar's zone, ISO with its offset as before (the bytes of a window given
+    # in local time are unchanged: the history's hashes cover them)
+    tz = lc.calendar("duty").tz
+    shown = (moment.astimezone(tz).isoformat() for moment in (window.start, window.end))
     return sla.Deadline(
         kind="resolution",
         start=now,

@@ -9,12 +9,17 @@ nested deeper than the decoder's stack allows are refused as 400, not a 500.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.types import Empty
+
+from api import explain
+
+_PATH = re.compile(r" - at `(\$[^`]*)`$")
 
 
 class StrictRequest(Request[Any, Any, Any]):
@@ -41,7 +46,10 @@ def decode_body(body: bytes, data_type: Any) -> Any:
     try:
         return msgspec.json.decode(body, type=data_type, strict=True)
     except msgspec.ValidationError as exc:
-        raise ValidationException(detail="invalid request", extra=[{"message": str(exc)}]) from None
+        raise ValidationException(
+            detail="invalid request",
+            extra=[{"message": m} for m in complaints(exc, body, data_type)],
+        ) from None
     except msgspec.DecodeError as exc:
         raise ValidationException(
             detail="invalid JSON", extra=[{"message": f"invalid JSON: {exc}"}]
@@ -52,3 +60,16 @@ def decode_body(body: bytes, data_type: Any) -> Any:
         raise ValidationException(
             detail="invalid JSON", extra=[{"message": "JSON nested too deeply"}]
         ) from None
+
+
+def complaints(exc: msgspec.ValidationError, body: bytes, data_type: Any) -> list[str]:
+    """msgspec's one complaint, an enum's allowed values added, then every other required
+    field missing from the body: a caller fixes the body in one round, not one per field."""
+    first = str(exc)
+    match = _PATH.search(first)
+    path = match.group(1) if match else "$"
+    head = first[: match.start()] if match else first
+    tail = first[match.start() :] if match else ""
+    shown = explain.with_choices(head, explain.info(data_type), path) + tail
+    missing = [m for m in explain.missing_fields(body, data_type) if m != first]
+    return [shown, *missing]

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from api import explain
 from core.case import IllegalTransition
 from core.clocks import ClockError
 from core.desk import CloseRefused, IdempotencyMismatch, InvalidCommand
@@ -138,8 +139,10 @@ def validation_error(request: Request[Any, Any, Any], exc: ValidationException) 
         path = match.group(1) if match else _param_path(item)
         text = _AT.sub("", message).replace(_NUL, "text must not contain NUL (U+0000)")
         message = f"{text} (in a key)" if "`key` in `$" in message else text
+        if not path.startswith("$"):  # a parameter: the bad value's allowed ones, if an enum
+            message = explain.with_choices(message, _param_type(request, item), "$")
         errors.append({"path": path, "message": message})
-    detail = "; ".join(f"{e['path']}: {e['message']}" for e in errors) or str(exc.detail)
+    detail = "; ".join(f"{_label(e['path'])}: {e['message']}" for e in errors) or str(exc.detail)
     return problem(request, 400, "invalid request", detail, errors=errors)
 
 
@@ -148,9 +151,25 @@ def _param_path(item: Any) -> str:
     if not isinstance(item, dict):
         return "$"
     key, source = str(item.get("key") or ""), item.get("source", "param")
+    source = getattr(source, "value", source)  # litestar's ParamType.QUERY reads "query"
     if source == "body":
         return "$" if key in ("", "data") else f"$.{key}"
     return f"{source}.{key}" if key else "$"
+
+
+def _label(path: str) -> str:
+    """``query.status`` as "query parameter `status`"; a JSON path as it is."""
+    source, _, key = path.partition(".")
+    if path.startswith("$") or not key:
+        return path
+    return f"{'header' if source == 'header' else source + ' parameter'} `{key}`"
+
+
+def _param_type(request: Request[Any, Any, Any], item: Any) -> Any:
+    """The declared type of the handler parameter an error item names, for its enum values."""
+    key = str(item.get("key") or "") if isinstance(item, dict) else ""
+    field = request.route_handler.parsed_fn_signature.parameters.get(key)
+    return explain.info(field.annotation) if field is not None else None
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -99,6 +99,7 @@ class Channel(StrEnum):
     FAX = "fax"
     WEB = "web"
     REMOTE = "remote"
+    WECHAT = "wechat"  # 微信 / 企业微信 (WeChat, WeCom): how many customers reach the desk
 
 
 class Visibility(StrEnum):

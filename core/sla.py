@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, get_args
 
 from core.contract import (
@@ -48,8 +48,10 @@ def _aware(moment: datetime, what: str) -> datetime:
     return moment
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M %a")
+def _fmt(moment: datetime, tz: tzinfo) -> str:
+    """``moment`` as the wall time of ``tz`` (the rule's calendar zone): a rule text never mixes
+    zones, whatever zone the caller's instant carries."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %a")
 
 
 def due_after(
@@ -143,8 +145,8 @@ def deadline_from_rule(
     start = _aware(start, verb)
     target, condition = pick_target(lc, rule, start)
     due, counted = due_after(lc, target.calendar, target.duration, start)
-    local = start.astimezone(lc.calendar(target.calendar).tz)
-    why = f"{verb} {_fmt(local)}"
+    tz = lc.calendar(target.calendar).tz
+    why = f"{verb} {_fmt(start, tz)}"
     if condition:
         why += f" while {condition}"
     found = Deadline(
@@ -153,7 +155,7 @@ def deadline_from_rule(
         due=due,
         target=f"{target.within} on {target.calendar}",
         calendar=target.calendar,
-        rule=f"{why} → {counted}: due {_fmt(due)}",
+        rule=f"{why} → {counted}: due {_fmt(due, tz)}",
     )
     return with_horizon(lc, found, asked_at_start=_conditions(rule, target))
 
@@ -252,14 +254,14 @@ def _onsite_deadline(
     "<head> <start> → <what was counted>: <done> <due>"."""
     calendar = lc.contract.onsite.calendar
     due, counted = due_after(lc, calendar, duration, start)
-    local = start.astimezone(lc.calendar(calendar).tz)
+    tz = lc.calendar(calendar).tz
     found = Deadline(
         kind=kind,
         start=start,
         due=due,
         target=f"{duration} on {calendar}",
         calendar=calendar,
-        rule=f"{head} {_fmt(local)} → {counted}: {done} {_fmt(due)}",
+        rule=f"{head} {_fmt(start, tz)} → {counted}: {done} {_fmt(due, tz)}",
     )
     return with_horizon(lc, found)
 
@@ -292,16 +294,14 @@ def spare_terms(lc: LoadedContract, device: Device, zone: str | None) -> SpareTe
 def ship_date(cal: Calendar, diagnosed_at: datetime, cutoff: time) -> tuple[date, str]:
     """The seed's cut-off rule: before it on a business day → same day, else next one."""
     local = diagnosed_at.astimezone(cal.tz)
-    today = local.date()
+    today, stamp = local.date(), _fmt(local, cal.tz)
     if cal.is_business_day(today):
         if local.time() < cutoff:
-            return today, f"diagnosed {_fmt(local)} before the {cutoff:%H:%M} cut-off; same day"
+            return today, f"diagnosed {stamp} before the {cutoff:%H:%M} cut-off; same day"
         day = cal.business_day(local, 1)
-        return day, (
-            f"diagnosed {_fmt(local)} after the {cutoff:%H:%M} cut-off; next business day {day}"
-        )
+        return day, f"diagnosed {stamp} after the {cutoff:%H:%M} cut-off; next business day {day}"
     day = cal.business_day(local, 0)
-    return day, f"diagnosed {_fmt(local)} on a closed day; next business day {day}"
+    return day, f"diagnosed {stamp} on a closed day; next business day {day}"
 
 
 def spare_ship(
@@ -330,7 +330,7 @@ def spare_ship(
         due=due,
         target=f"{terms.tier}: ship by the {terms.ship.cutoff} cut-off on {terms.ship.calendar}",
         calendar=terms.ship.calendar,
-        rule=f"{terms.source}: {why}{skipped}: ships by {_fmt(due)}",
+        rule=f"{terms.source}: {why}{skipped}: ships by {_fmt(due, cal.tz)}",
     )
     return with_horizon(lc, found, weekdays_only=terms.weekdays_only)
 
@@ -348,7 +348,8 @@ def spare_arrival(
     terms = spare_terms(lc, device, zone)
     if terms.arrival is None:
         raise SlaError(f"{terms.source} promises shipping only, no arrival time")
-    base, base_note = _arrival_base(lc, terms, device, diagnosed_at, shipped_at, zone)
+    tz = lc.calendar(terms.arrival.calendar).tz
+    base, base_note = _arrival_base(lc, terms, device, diagnosed_at, shipped_at, zone, tz)
     due, counted = due_after(lc, terms.arrival.calendar, terms.arrival.duration, base)
     found = Deadline(
         kind="spare_arrival",
@@ -356,7 +357,7 @@ def spare_arrival(
         due=due,
         target=f"{terms.tier}: arrive within {terms.arrival.within} from {terms.arrival.from_}",
         calendar=terms.arrival.calendar,
-        rule=f"{terms.source}: {base_note} → {counted}: arrives by {_fmt(due)}",
+        rule=f"{terms.source}: {base_note} → {counted}: arrives by {_fmt(due, tz)}",
     )
     # a projected ship date counted on the ship calendar is part of this deadline too
     also = (terms.ship.calendar,) if terms.ship is not None else ()
@@ -370,15 +371,18 @@ def _arrival_base(
     diagnosed_at: datetime,
     shipped_at: datetime | None,
     zone: str | None,
+    tz: tzinfo,
 ) -> tuple[datetime, str]:
+    """Where the arrival clock starts and how the rule says it, in ``tz`` (the arrival
+    calendar's zone: the ship time given in UTC reads as the local wall time)."""
     assert terms.arrival is not None
     if terms.arrival.from_ == "diagnosed" or terms.ship is None:
-        return diagnosed_at, f"diagnosed {_fmt(diagnosed_at)}"
+        return diagnosed_at, f"diagnosed {_fmt(diagnosed_at, tz)}"
     if shipped_at is not None:
         shipped_at = _aware(shipped_at, "shipped")
-        return shipped_at, f"shipped {_fmt(shipped_at)}"
+        return shipped_at, f"shipped {_fmt(shipped_at, tz)}"
     ship = spare_ship(lc, device=device, diagnosed_at=diagnosed_at, zone=zone)
-    return ship.due, f"not shipped yet, projected from the ship deadline {_fmt(ship.due)}"
+    return ship.due, f"not shipped yet, projected from the ship deadline {_fmt(ship.due, tz)}"
 
 
 def _parse_time(text: str) -> time:

@@ -26,7 +26,7 @@ from api.auth import customer_scope
 from cli.demo import BANK, ENGINEER, HEADLINE, HOSPITAL, PORT, REMOTE, SCHOOL, seed_demo
 from cli.main import main
 from cli.serve import base_url
-from core.case import Status
+from core.case import Role, Status
 from core.errors import Forbidden, NotFoundError
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
@@ -142,8 +142,10 @@ def test_demo_credentials_are_encrypted_and_shown_only_to_the_assignee(
 def test_demo_tokens_and_the_customer_sees_only_its_own_cases(runtime: Runtime) -> None:
     summary = seed_demo(runtime, now=NOW)
     tokens = {t.role: t for t in summary.tokens}
-    assert set(tokens) == {"admin", "agent", "engineer", "customer"}
+    assert set(tokens) == {"admin", "agent", "engineer", "service_manager", "customer"}
     with runtime.sessions() as session:
+        manager = authenticate(session, tokens["service_manager"].token)
+        assert manager.name == "刘洋" and manager.roles == frozenset({Role.SERVICE_MANAGER})
         engineer = authenticate(session, tokens["engineer"].token)
         customer = authenticate(session, tokens["customer"].token)
         assert engineer.name == ENGINEER  # the name the desk compares with the assignee

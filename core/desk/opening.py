@@ -200,7 +200,7 @@ class OpenCommands(DeskBase):
         ]
         by_appointment = lc.contract.runs_by_appointment(cmd.category, emergency=cmd.emergency)
         if cmd.appointment is not None and by_appointment:
-            plan.append(("resolution", lambda: _appointment_deadline(cmd, now)))
+            plan.append(("resolution", lambda: _appointment_deadline(lc, cmd, now)))
         else:
             plan.append(
                 ("resolution", lambda: sla.resolution(lc, priority=cmd.priority, reported_at=now))
@@ -220,17 +220,20 @@ def _request_hash(cmd: OpenCase) -> str:
     return hashlib.sha256(msgspec.json.encode(cmd)).hexdigest()
 
 
-def _appointment_deadline(cmd: OpenCase, now: datetime) -> sla.Deadline:
+def _appointment_deadline(lc: LoadedContract, cmd: OpenCase, now: datetime) -> sla.Deadline:
     assert cmd.appointment is not None
     window = cmd.appointment
+    # in the duty calendar's zone, ISO with its offset as before (the bytes of a window given
+    # in local time are unchanged: the history's hashes cover them)
+    tz = lc.calendar("duty").tz
+    shown = (moment.astimezone(tz).isoformat() for moment in (window.start, window.end))
     return sla.Deadline(
         kind="resolution",
         start=now,
         due=window.end,
         target="customer-agreed appointment window",
         calendar="duty",
-        rule=f"{cmd.category!s} at the customer-agreed time: "
-        f"{window.start.isoformat()} – {window.end.isoformat()}",
+        rule=f"{cmd.category!s} at the customer-agreed time: {' – '.join(shown)}",
     )
 
 

@@ -163,20 +163,50 @@ def deadline_from_rule(
 # --- one function per clock ----------------------------------------------------------------------
 
 
+AGREED_TIME = "the agreed time"  # the target of a request taken at a time agreed with the customer
+
+
 def first_response(
-    lc: LoadedContract, *, priority: str, received_at: datetime, request_type: str | None = None
+    lc: LoadedContract,
+    *,
+    priority: str,
+    received_at: datetime,
+    request_type: str | None = None,
+    agreed_at: datetime | None = None,
 ) -> Deadline:
     """Response: from receiving the request to agreeing the service content (R-RESP).
 
-    A request type with its own rule in ``request-response`` (a consultation: in working
-    hours, R-CAT) takes it; any other request runs on the priority table ``response``.
+    A request type with its own rule in ``request-response`` (a consultation: "在工作时间或
+    客户约定的时间内", R-CAT) is taken at the time agreed with the customer when there is one
+    (``agreed_at``), else by its own rule (working hours); any other request runs on the
+    priority table ``response``.
     """
     own = lc.contract.request_response.get(request_type) if request_type else None  # type: ignore[call-overload]
     if own is not None:
         verb = f"{priority} {request_type} received"
+        if agreed_at is not None and agreed_at > received_at:
+            return _agreed_response(lc, own, received_at, agreed_at, verb)
         return deadline_from_rule(lc, "first_response", own, received_at, verb)
     rule = _for_priority(lc.contract.response, priority, "response")
     return deadline_from_rule(lc, "first_response", rule, received_at, f"{priority} received")
+
+
+def _agreed_response(
+    lc: LoadedContract, rule: TargetRule, received_at: datetime, agreed_at: datetime, verb: str
+) -> Deadline:
+    """Taken at the time agreed with the customer: due then (shown in the rule's zone)."""
+    received_at = _aware(received_at, verb)
+    calendar = pick_target(lc, rule, received_at)[0].calendar
+    tz = lc.calendar(calendar).tz
+    return Deadline(
+        kind="first_response",
+        start=received_at,
+        due=agreed_at,
+        target=AGREED_TIME,
+        calendar=calendar,
+        rule=f"{verb} {_fmt(received_at, tz)}, to be taken at the time agreed with the "
+        f"customer: respond by {_fmt(agreed_at, tz)}",
+    )
 
 
 def remote_access(lc: LoadedContract, *, agreed_at: datetime) -> Deadline:

@@ -159,6 +159,27 @@ def test_a_consultation_at_saturday_night_is_answered_in_working_hours(
     assert response.deadline == SATURDAY_NIGHT + timedelta(hours=1)
 
 
+def test_a_consultation_with_an_agreed_time_is_due_then_and_keeps_it(
+    desk: CaseDesk, sessions: sessionmaker[Session]
+) -> None:
+    """ "在工作时间或客户约定的时间内": an agreed time replaces the working-hours rule."""
+    agreed = Window(start=at("2026-10-19T14:00"), end=at("2026-10-19T15:00"))  # Monday
+    cmd = consultation(RequestType.CONSULTATION)
+    cmd = OpenCase(**{**{f: getattr(cmd, f) for f in cmd.__struct_fields__}, "appointment": agreed})
+    number = desk.open_case(cmd, actor="agent:li", now=SATURDAY_NIGHT).number
+    response = clocks(sessions, number)["first_response"]
+    assert response.deadline == at("2026-10-19T14:00")
+    assert response.target == "the agreed time"
+    assert "respond by 2026-10-19 14:00 Mon" in response.rule
+    desk.change_priority(
+        number,
+        ChangePriority(priority="P3", reason="more users asked"),
+        actor="agent:li",
+        now=SATURDAY_NIGHT + timedelta(minutes=5),
+    )
+    assert clocks(sessions, number)["first_response"].deadline == at("2026-10-19T14:00")
+
+
 def test_request_response_set_in_a_contract_changes_the_rule(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -194,7 +194,11 @@ class OpenCommands(DeskBase):
             (
                 "first_response",
                 lambda: sla.first_response(
-                    lc, priority=cmd.priority, received_at=now, request_type=cmd.request_type
+                    lc,
+                    priority=cmd.priority,
+                    received_at=now,
+                    request_type=cmd.request_type,
+                    agreed_at=cmd.appointment.start if cmd.appointment else None,
                 ),
             ),
         ]

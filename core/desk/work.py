@@ -185,7 +185,7 @@ class WorkCommands(DeskBase):
                 clock.kind == "resolution"
                 and case.appointment_end is not None
                 and lc.contract.runs_by_appointment(case.category, emergency=case.emergency)
-            )
+            ) or clock.target == sla.AGREED_TIME  # a time agreed with the customer stands
             if compute is None or fixed:  # the deadline stands; the ladder may differ by priority
                 clocks.plan_alerts(clock, lc.calendar(clock.calendar), ladder)
                 continue

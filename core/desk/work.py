@@ -78,7 +78,7 @@ class WorkCommands(DeskBase):
             if stopped is None:
                 raise IllegalTransition(number, case.status, "respond again: already responded")
             lc = self._contract(case.contract_id)
-            if case.request_type == RequestType.PROBLEM_REPORT.value:
+            if case.request_type == RequestType.PROBLEM_REPORT.value and not case.out_of_contract:
                 self._start(case, lc, sla.diagnosis(lc, fault_level=case.priority, started_at=now))
             if case.status == Status.ASSIGNED:
                 case.status = Status.IN_PROGRESS.value
@@ -119,8 +119,8 @@ class WorkCommands(DeskBase):
     def _start_spares(self, case: orm.Case, now: datetime) -> list[str]:
         lc = self._contract(case.contract_id)
         device = lc.contract.device(case.device_serial) if case.device_serial else None
-        if device is None:
-            return []  # no covered device: emergency spare "as stock allows" (R-EXTRA)
+        if device is None or case.out_of_contract:
+            return []  # emergency spare "as stock allows", chargeable (R-EXTRA): no clocks
         terms = sla.spare_terms(lc, device, case.zone)
         started = []
         if terms.ship is not None:

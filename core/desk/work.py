@@ -21,6 +21,7 @@ from core.commands import (
     Note,
 )
 from core.desk.base import DeskBase, Receipt
+from core.desk.entitlements import check_spare_level
 from core.desk.errors import InvalidCommand
 from core.errors import NotFoundError
 from core.events import (
@@ -72,13 +73,14 @@ class WorkCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "record a first response")
+            self._require_contracted(case, "record a first response")
             stopped = self._stop(case, "first_response", now) or self._stop(
                 case, "complaint_first_reply", now
             )
             if stopped is None:
                 raise IllegalTransition(number, case.status, "respond again: already responded")
             lc = self._contract(case.contract_id)
-            if case.request_type == RequestType.PROBLEM_REPORT.value and not case.out_of_contract:
+            if case.request_type == RequestType.PROBLEM_REPORT.value:
                 self._start(case, lc, sla.diagnosis(lc, fault_level=case.priority, started_at=now))
             if case.status == Status.ASSIGNED:
                 case.status = Status.IN_PROGRESS.value
@@ -100,6 +102,7 @@ class WorkCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "confirm a diagnosis")
+            self._require_contracted(case, "confirm a diagnosis")
             stopped = self._stop(case, "diagnosis", now)
             if stopped is None:
                 raise IllegalTransition(number, case.status, "confirm a diagnosis not started")
@@ -119,8 +122,9 @@ class WorkCommands(DeskBase):
     def _start_spares(self, case: orm.Case, now: datetime) -> list[str]:
         lc = self._contract(case.contract_id)
         device = lc.contract.device(case.device_serial) if case.device_serial else None
-        if device is None or case.out_of_contract:
-            return []  # emergency spare "as stock allows", chargeable (R-EXTRA): no clocks
+        if device is None:
+            return []  # no covered device: emergency spare "as stock allows" (R-EXTRA)
+        check_spare_level(lc, device, case.zone)
         terms = sla.spare_terms(lc, device, case.zone)
         started = []
         if terms.ship is not None:

@@ -1,5 +1,8 @@
 """Cases opened on purpose outside their contract (chargeable, no SLA clocks).
 
+Plain ADD COLUMN (no batch copy), as in 0005: on SQLite a copy of ``cases`` would trip the
+foreign keys of its events and clocks.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 22:10:00.000000
@@ -17,12 +20,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("out_of_contract", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    op.add_column(
+        "cases",
+        sa.Column("out_of_contract", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_column("out_of_contract")
+    op.drop_column("cases", "out_of_contract")

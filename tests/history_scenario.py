@@ -79,6 +79,10 @@ def settings_for(database_url: str, work: Path) -> Settings:
     contracts = work / "contracts"
     if not contracts.exists():
         shutil.copytree(ROOT / "contracts", contracts)
+        # the story's last case opens in 2051: the hospital's contract must run that long
+        hospital = contracts / "wendeng-kangning-hospital.yaml"
+        text = hospital.read_text(encoding="utf-8")
+        hospital.write_text(text.replace("end: 2026-12-31", "end: 2051-12-31", 1), "utf-8")
     return Settings(
         database_url=database_url,
         contracts_dir=str(contracts),

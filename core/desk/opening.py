@@ -42,12 +42,13 @@ class OpenCommands(DeskBase):
         """
         lc = self._contract(cmd.contract_id)
         self._check_open(cmd, now)
-        self._check_period(cmd, lc, now)
         request_hash = _request_hash(cmd)
         if idempotency is not None:
             replay = self._replay(idempotency, request_hash)
             if replay is not None:
                 return replay
+        # after the replay: a retry of a case opened on the period's last day still replays
+        self._check_period(cmd, lc, now)
         try:
             return self._open(cmd, lc, actor, now, idempotency, request_hash)
         except IntegrityError:

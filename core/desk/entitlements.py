@@ -11,6 +11,7 @@ file and line when the contract came from a file), so the desk can tell the cust
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from core.contract import Device
@@ -19,11 +20,18 @@ from core.loaded import LoadedContract
 
 
 def clause(lc: LoadedContract, path: str) -> str:
-    """``path`` with where it is written: ``$.devices[2].tier at hospital.yaml:98``."""
+    """``path`` with where it is written: ``$.devices[2].tier at hospital.yaml:98``, or
+    ``$.remote-access (our default: not in hospital.yaml)`` when the file leaves it out."""
     if lc.doc is None:
         return path
-    line, _ = lc.doc.locate(path)
-    return f"{path} at {Path(lc.file).name}:{line}" if line is not None else path
+    name = Path(lc.file).name
+    parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path) or "$"
+    where = lc.doc.locate(path)
+    if where[0] is None:
+        return path
+    if parent != path and lc.doc.locate(parent) == where:  # the key is absent: its parent
+        return f"{path} (our default: not in {name})"
+    return f"{path} at {name}:{where[0]}"
 
 
 def check_onsite_labour(lc: LoadedContract, number: str) -> None:

@@ -14,7 +14,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from api import explain
 from core.case import IllegalTransition
 from core.clocks import ClockError
-from core.desk import CloseRefused, IdempotencyMismatch, InvalidCommand
+from core.desk import (
+    CloseRefused,
+    IdempotencyMismatch,
+    InvalidCommand,
+    NotEntitled,
+    OutsideContract,
+)
 from core.errors import (
     CalendarError,
     CasetrackError,
@@ -51,6 +57,8 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (ContractError, 422),
     (CloseRefused, 422),
     (InvalidCommand, 422),
+    (OutsideContract, 422),
+    (NotEntitled, 422),
     (IdempotencyMismatch, 422),
     (ClockError, 422),
     (SlaError, 422),

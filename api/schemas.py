@@ -57,6 +57,7 @@ CASE_DETAIL_EXAMPLE: dict[str, Any] = {
     "request_type": "problem_report",
     "priority": "P2",
     "emergency": False,
+    "out_of_contract": False,
     "status": "new",
     "assignee": None,
     "zone": "wendeng",

@@ -29,7 +29,10 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         help="when is a clock due",
         description="Print the deadline of one clock and the rule that produced it.",
     )
-    due.add_argument("--contract", required=True, help="contract id")
+    due.add_argument(
+        "--contract",
+        help="contract id (default with --device: the contract covering the device at --at)",
+    )
     due.add_argument("--kind", required=True, choices=CLOCK_KINDS)
     due.add_argument("--at", required=True, help="start instant, ISO 8601 (e.g. 2026-09-30T15:10)")
     due.add_argument(
@@ -62,10 +65,16 @@ def run_due(args: argparse.Namespace) -> int:
     from core.sources.contracts import load_contracts
 
     contracts = load_contracts([args.contracts])
-    lc = contracts.get(args.contract)
+    at = _instant(args.at, args.tz, "--at")
+    if args.contract is None:
+        if args.device is None:
+            raise CasetrackError("give --contract, or --device to find its contract")
+        # a renewal lists the same serial: the contract whose period covers --at
+        lc, _ = contracts.find_device(args.device, at.astimezone(ZoneInfo(args.tz)).date())
+    else:
+        lc = contracts.get(args.contract)
     device = _device(lc, args.device)
     zone, zone_note = _zone(lc, args, device)
-    at = _instant(args.at, args.tz, "--at")
     shipped = _instant(args.shipped, args.tz, "--shipped") if args.shipped else None
     deadline = sla.due(
         lc,
@@ -83,6 +92,7 @@ def run_due(args: argparse.Namespace) -> int:
     if zone_note:
         print(f"  zone:   {zone_note}")
     print(f"  rule:   {deadline.rule}")
+    print(f"  contract: {lc.id} ({lc.contract.period.start}..{lc.contract.period.end})")
     note = sla.period_note(lc, at)
     if note:
         print(f"  note:   {note}")

@@ -76,6 +76,9 @@ class OpenCase(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     lon: Longitude | None = None
     appointment: Window | None = None
     description: OptionalText | None = None
+    # the agent opens the case outside the contract's period (or its cover) on purpose:
+    # chargeable, best effort, no SLA clocks (R-EXTRA); without it such an open is refused
+    out_of_contract: bool = False
 
 
 class Assign(Command, frozen=True, kw_only=True):
@@ -157,9 +160,14 @@ class ReportProgress(Command, frozen=True, kw_only=True):
 
 
 class RequestOnsite(Command, frozen=True, kw_only=True):
-    """Both sides agreed on-site support is needed (starts the arrival clock)."""
+    """Both sides agreed on-site support is needed (starts the arrival clock).
+
+    ``part_swap``: the visit is the engineer swapping a replacement part (现场支持 of the
+    spare-part programs), which only contracts with ``onsite-labour: true`` bought.
+    """
 
     reason: Text
+    part_swap: bool = False
 
 
 class Milestone(Command, frozen=True, kw_only=True):

@@ -133,6 +133,8 @@ class Opened(EventBody, tag="opened", frozen=True, kw_only=True):
     zone: str | None
     zone_reason: str | None
     appointment: WindowRecord | UnsetType = UNSET
+    # written only when true: opened on purpose outside the contract (chargeable, no clocks)
+    out_of_contract: bool | UnsetType = UNSET
 
 
 class UnplannedClock(Record, frozen=True, kw_only=True):
@@ -341,6 +343,7 @@ class OnsiteRequested(EventBody, tag="onsite_requested", frozen=True, kw_only=Tr
     reason: str
     zone: str
     deadline: datetime
+    part_swap: bool | UnsetType = UNSET  # written only for a part swap (on-site labour)
 
 
 # --- the end of a case ----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.contract import (
@@ -125,12 +126,22 @@ class ContractSet:
             specs += loaded.contract.calendars.values()
         return {spec.region.upper() for spec in specs if spec.region is not None}
 
-    def find_device(self, serial: str) -> tuple[LoadedContract, Device]:
-        for loaded in self.contracts.values():
-            device = loaded.contract.device(serial)
-            if device is not None:
-                return loaded, device
-        raise NotFoundError(f"no contract covers a device with serial {serial!r}")
+    def find_device(self, serial: str, on: date | None = None) -> tuple[LoadedContract, Device]:
+        """The contract covering the device ``serial`` on day ``on`` (a renewal lists the same
+        serial under several contracts whose periods do not overlap). Without ``on``, or
+        when no period covers it, the contract with the latest period that lists it."""
+        found = [
+            (lc, device)
+            for lc in self.contracts.values()
+            if (device := lc.contract.device(serial)) is not None
+        ]
+        if not found:
+            raise NotFoundError(f"no contract covers a device with serial {serial!r}")
+        if on is not None:
+            for lc, device in found:
+                if lc.contract.period.start <= on <= lc.contract.period.end:
+                    return lc, device
+        return max(found, key=lambda pair: pair[0].contract.period.end)
 
 
 class NoResolver:

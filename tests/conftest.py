@@ -172,3 +172,23 @@ def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
     with TestClient(app, raise_server_exceptions=False) as client:
         holder.__init__(runtime, client)
         yield holder
+
+
+def with_period(contracts: Any, contract_id: str, end: str) -> Any:
+    """``contracts`` (a ContractSet) with one contract's period running to ``end``
+    (YYYY-MM-DD): for tests of far-future calendars, since a contract binds only within its
+    period (opening outside it is refused)."""
+    import dataclasses
+    from datetime import date
+
+    import msgspec
+
+    from core.loaded import ContractSet
+
+    lc = contracts.get(contract_id)
+    period = msgspec.structs.replace(lc.contract.period, end=date.fromisoformat(end))
+    contract = msgspec.structs.replace(lc.contract, period=period)
+    changed = dataclasses.replace(lc, contract=contract)
+    return ContractSet(
+        {**contracts.contracts, contract_id: changed}, contracts.catalog, contracts.registry
+    )

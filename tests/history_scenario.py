@@ -80,10 +80,12 @@ def settings_for(database_url: str, work: Path) -> Settings:
     if not contracts.exists():
         shutil.copytree(ROOT / "contracts", contracts)
         # the recorded history ran the emergency fault rescue by its appointment window, the
-        # rule before issue 11: the hospital keeps it so the story hashes the same
+        # rule before issue 11, and its last case opens in 2051: the hospital keeps the old
+        # rule and runs that long, so the story hashes the same
         hospital = contracts / "wendeng-kangning-hospital.yaml"
-        with hospital.open("a", encoding="utf-8") as out:
-            out.write("\nemergency-resolution: appointment\n")
+        text = hospital.read_text(encoding="utf-8")
+        text = text.replace("end: 2026-12-31", "end: 2051-12-31", 1)
+        hospital.write_text(text + "\nemergency-resolution: appointment\n", "utf-8")
     return Settings(
         database_url=database_url,
         contracts_dir=str(contracts),

@@ -281,7 +281,8 @@ def test_other_commands_over_http(api: Api) -> None:
     assert resolution["exclusion_cause"] == "force-majeure"
     bad = {"kind": "resolution", "cause": "bad weather", "note": "x"}
     call(api, "POST", f"{url}/exclusions", manager, json=bad, expect=422)
-    call(api, "POST", f"{url}/remote-login", agent, json={}, expect=409)  # no such clock
+    # no consent recorded: not entitled to log in (tests/test_entitlements.py)
+    call(api, "POST", f"{url}/remote-login", agent, json={}, expect=422)
     call(api, "POST", f"{url}/priority", agent, json=change, expect=422)  # already P1
 
 

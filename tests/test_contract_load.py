@@ -621,7 +621,8 @@ def test_duplicate_serial_across_files_names_both(workdir: Path, pm: pluggy.Plug
     )
     assert problem.message == (
         "serial 'FDO2113A0KT' is also covered by contract wdkn-hospital-2026 "
-        f"({hospital}:{first_line}:13)"
+        f"({hospital}:{first_line}:13) and the periods overlap (2026-01-01..2026-12-31 and "
+        "2025-07-01..2026-06-30): a renewal must start after the old period ends"
     )
 
 

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from conftest import with_period
 from core.case import Category, Channel, IllegalTransition, RequestType, Status
 from core.clocks import ClockError
 from core.commands import (
@@ -141,13 +142,14 @@ def test_open_numbers_cases_and_starts_clocks(desk: CaseDesk, sessions: sessionm
 def test_case_year_follows_the_desk_time_zone(desk: CaseDesk, sessions: sessionmaker) -> None:
     # 2026-12-31 17:00 UTC is already 2027-01-01 01:00 in Weihai
     moment = datetime(2026, 12, 31, 17, 0, tzinfo=ZoneInfo("UTC"))
-    receipt = desk.open_case(consult_cmd(), actor="agent:li", now=moment)
+    receipt = desk.open_case(consult_cmd(out_of_contract=True), actor="agent:li", now=moment)
     assert receipt.number == "MS-2027-000001"
 
 
 def test_a_clock_without_holiday_data_never_loses_the_call(
-    desk: CaseDesk, sessions: sessionmaker
+    sessions: sessionmaker, contracts: ContractSet
 ) -> None:
+    desk = CaseDesk(sessions, with_period(contracts, HOSPITAL, "2051-12-31"))
     # 2051 has no CN data and is past the provisional rule's lunar table (2025-2050): the
     # case opens, the unplanned clocks are recorded (2027 would be provisional: test_horizon)
     receipt = desk.open_case(consult_cmd(), actor="agent:li", now=at("2051-01-04T10:00"))

@@ -40,6 +40,8 @@ EXPECTED = {
     "StaffError": 422,
     "InvalidCommand": 422,
     "CloseRefused": 422,
+    "OutsideContract": 422,
+    "NotEntitled": 422,
     "IdempotencyMismatch": 422,
     "InvalidToken": 401,
     "TokenError": 400,

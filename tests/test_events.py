@@ -35,6 +35,7 @@ from core.jobs.scheduler import ACTOR
 from core.store import audit, orm
 from core.store.db import make_engine, make_sessionmaker
 from core.store.history import normalize_payload
+from core.store.migrate import upgrade
 
 BEFORE = Path(__file__).resolve().parent / "data" / "history-before-typed-events.db"
 T = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)
@@ -81,6 +82,7 @@ def test_a_database_written_before_typed_events_verifies_intact(tmp_path: Path) 
     shutil.copyfile(BEFORE, copy)
     engine = make_engine(f"sqlite:///{copy}")
     try:
+        upgrade(engine)  # to today's schema, as `casetrack db upgrade` would
         with make_sessionmaker(engine)() as session:
             report = audit.verify(session, key=AUDIT_KEY.encode())
     finally:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import main
 from cli.serve import horizon_lines
-from conftest import Api
+from conftest import Api, with_period
 from core.case import Category, Channel, RequestType, Status
 from core.commands import Assign, Caller, ChangeStatus, OpenCase
 from core.desk import CaseDesk
@@ -147,7 +147,9 @@ def case_clocks(sessions: sessionmaker[Session], number: str) -> list[orm.SlaClo
 def test_a_region_past_its_rule_still_records_the_unplanned_clock(
     sessions: sessionmaker[Session],
 ) -> None:
-    desk = CaseDesk(sessions, load_contracts([ROOT / "contracts"]))
+    desk = CaseDesk(
+        sessions, with_period(load_contracts([ROOT / "contracts"]), HOSPITAL, "2051-12-31")
+    )
     # the lunar table ends in 2050: 2051 has neither data nor a provisional plan
     receipt = desk.open_case(p4_call(), actor="agent:li", now=datetime(2051, 1, 4, 10, tzinfo=SH))
     kinds = [e.kind for e in event_kinds(sessions, receipt.number)]

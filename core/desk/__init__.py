@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from core.desk.base import DeskBase, Receipt
 from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
-from core.desk.errors import CloseRefused, IdempotencyMismatch, InvalidCommand
+from core.desk.errors import (
+    CloseRefused,
+    IdempotencyMismatch,
+    InvalidCommand,
+    NotEntitled,
+    OutsideContract,
+)
 from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
 from core.desk.milestones import MilestoneCommands
@@ -25,6 +31,8 @@ __all__ = [
     "DeskBase",
     "IdempotencyMismatch",
     "InvalidCommand",
+    "NotEntitled",
+    "OutsideContract",
     "Receipt",
 ]
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition
 from core.commands import Command
+from core.desk.errors import InvalidCommand
 from core.errors import ConflictError, NotFoundError
 from core.events import ClockSnapshot, EventBody, Opened, RecordedEvent
 from core.jobs.stale import sweep_cases
@@ -182,6 +183,15 @@ class DeskBase:
         running = [c for c in case.clocks if c.state == clocks.RUNNING]
         case.next_deadline = min((c.deadline for c in running), default=None)
         case.breached = any(clocks.is_breached(c, now) for c in case.clocks)
+
+    def _require_contracted(self, case: orm.Case, action: str) -> None:
+        """A case opened out of contract has no SLA clocks: the commands that start or stop
+        one are refused (its work is recorded as notes, calls, status and resolution)."""
+        if case.out_of_contract:
+            raise InvalidCommand(
+                f"case {case.number} was opened out of contract (chargeable, no SLA clocks): "
+                f"cannot {action}; record the work as notes and calls"
+            )
 
     def _require_open(self, case: orm.Case, action: str) -> None:
         if case.status not in OPEN_STATUSES:

@@ -11,6 +11,20 @@ class InvalidCommand(ClientError):
     title = "invalid command"
 
 
+class OutsideContract(ClientError):
+    """A case opened under a contract whose period does not cover the day it is opened,
+    without the agent saying it is out of contract (``out_of_contract``); nothing recorded."""
+
+    title = "outside the contract period"
+
+
+class NotEntitled(ClientError):
+    """The contract did not buy what the command asks (on-site labour, a spare level, remote
+    access without consent); ``detail`` names the contract and its clause; nothing recorded."""
+
+    title = "not entitled"
+
+
 class CloseRefused(ClientError):
     """The customer's confirmation lacks checklist items or deliverable documents."""
 

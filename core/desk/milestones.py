@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from msgspec import UNSET, UnsetType
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clocks, sla
 from core.case import IllegalTransition
 from core.commands import Milestone, RemoteAccess, ReportProgress, RequestOnsite
 from core.desk.base import DeskBase, Receipt, Stopped
+from core.desk.entitlements import check_onsite_labour, check_remote_consent
 from core.desk.errors import InvalidCommand
 from core.errors import Forbidden, NotFoundError
 from core.events import (
@@ -30,6 +32,7 @@ from core.instants import check_reported
 from core.store import orm
 
 PROGRESS_REPORT = "progress_report"
+CONSENT_EVENT = RemoteAccessAgreed.__struct_config__.tag
 
 
 class MilestoneCommands(DeskBase):
@@ -83,8 +86,24 @@ class MilestoneCommands(DeskBase):
             return RemoteLoggedIn(note=cmd.note, **_fields(stopped))
 
         return self._milestone(
-            number, cmd, "remote_access", "remote_logged_in", logged_in, actor, now
+            number,
+            cmd,
+            "remote_access",
+            "remote_logged_in",
+            logged_in,
+            actor,
+            now,
+            check=self._check_consent,
         )
+
+    def _check_consent(self, session: Session, case: orm.Case) -> None:
+        """No login on the customer's device before their consent is recorded (R-RESP)."""
+        consent = session.scalar(
+            select(orm.CaseEvent.seq)
+            .where(orm.CaseEvent.case_id == case.id, orm.CaseEvent.kind == CONSENT_EVENT)
+            .limit(1)
+        )
+        check_remote_consent(self._contract(case.contract_id), case.number, consent is not None)
 
     def onsite_arrived(self, number: str, cmd: Milestone, *, actor: str, now: datetime) -> Receipt:
         """The engineer is on site; on an emergency the progress reports start (限时上报)."""
@@ -107,10 +126,14 @@ class MilestoneCommands(DeskBase):
         build: Callable[[orm.Case, Stopped, datetime], EventBody],
         actor: str,
         now: datetime,
+        check: Callable[[Session, orm.Case], None] | None = None,
     ) -> Receipt:
-        """Stop ``kind``'s clock and record ``event``, the body ``build`` makes."""
+        """Stop ``kind``'s clock and record ``event``, the body ``build`` makes; ``check``
+        may refuse first (an entitlement)."""
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
+            if check is not None:
+                check(session, case)
             stopped = self._stop(case, kind, now)
             if stopped is None:
                 raise IllegalTransition(number, case.status, f"record {event}: no {kind} clock")
@@ -168,6 +191,7 @@ class MilestoneCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "arrange remote access")
+            self._require_contracted(case, "start the remote-access clock")
             check_reported(
                 "$.consent_at", cmd.consent_at, opened_at=case.opened_at, now=now, skew=self.skew
             )
@@ -225,16 +249,24 @@ class MilestoneCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "request on-site support")
+            self._require_contracted(case, "start the on-site arrival clock")
             if case.zone is None:
                 raise InvalidCommand(f"case {number} has no site/zone: on-site time is unknown")
             if self._active(case, "onsite_arrival") is not None:
                 raise IllegalTransition(number, case.status, "request on-site twice")
             lc = self._contract(case.contract_id)
+            if cmd.part_swap:
+                check_onsite_labour(lc, number)
             deadline = sla.onsite_arrival(
                 lc, zone=case.zone, emergency=case.emergency, agreed_at=now
             )
             self._start(case, lc, deadline)
-            body = OnsiteRequested(reason=cmd.reason, zone=case.zone, deadline=deadline.due)
+            body = OnsiteRequested(
+                reason=cmd.reason,
+                zone=case.zone,
+                deadline=deadline.due,
+                part_swap=True if cmd.part_swap else UNSET,
+            )
             events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)

@@ -15,7 +15,7 @@ from core import sla
 from core.case import RequestType, Status
 from core.commands import OpenCase
 from core.desk.base import DeskBase, Receipt
-from core.desk.errors import IdempotencyMismatch, InvalidCommand
+from core.desk.errors import IdempotencyMismatch, InvalidCommand, OutsideContract
 from core.errors import CalendarDataMissing
 from core.events import CallerRecord, ClocksUnplanned, Opened, UnplannedClock, WindowRecord
 from core.instants import check_appointment
@@ -47,6 +47,8 @@ class OpenCommands(DeskBase):
             replay = self._replay(idempotency, request_hash)
             if replay is not None:
                 return replay
+        # after the replay: a retry of a case opened on the period's last day still replays
+        self._check_period(cmd, lc, now)
         try:
             return self._open(cmd, lc, actor, now, idempotency, request_hash)
         except IntegrityError:
@@ -117,7 +119,10 @@ class OpenCommands(DeskBase):
     ) -> tuple[list[orm.SlaClock], list[UnplannedClock]]:
         """The new case's clock rows, and the clocks that cannot be planned (no holiday data:
         the call is never lost — the case opens and the clock waits for the data)."""
-        planned, unplanned = [], []
+        planned: list[orm.SlaClock] = []
+        unplanned: list[UnplannedClock] = []
+        if cmd.out_of_contract:
+            return planned, unplanned  # chargeable, best effort: no promise to time
         for kind, compute in self._opening_deadlines(cmd, lc, zone, now):
             try:
                 planned.append(self._clock_row(lc, compute(), cmd.priority))
@@ -138,6 +143,20 @@ class OpenCommands(DeskBase):
             )
         if cmd.appointment is not None:
             check_appointment(cmd.appointment.start, cmd.appointment.end, now=now)
+
+    def _check_period(self, cmd: OpenCase, lc: LoadedContract, now: datetime) -> None:
+        """A contract binds only within its period: outside it the agent must say the case is
+        out of contract (chargeable, no SLA clocks, R-EXTRA), or the open is refused."""
+        if cmd.out_of_contract:
+            return
+        period = lc.contract.period
+        day = now.astimezone(lc.calendar("duty").tz).date()
+        if not period.start <= day <= period.end:
+            raise OutsideContract(
+                f"contract {lc.id}: its period {period.start}..{period.end} ($.period) does "
+                f"not cover {day}: renew it, or open the case as out of contract "
+                "(out_of_contract: true; chargeable, no SLA clocks)"
+            )
 
     def _zone(self, cmd: OpenCase, lc: LoadedContract) -> tuple[str | None, str | None]:
         site, lat, lon = cmd.site, cmd.lat, cmd.lon
@@ -167,6 +186,7 @@ class OpenCommands(DeskBase):
             request_type=str(cmd.request_type),
             priority=cmd.priority,
             emergency=cmd.emergency,
+            out_of_contract=cmd.out_of_contract,
             channel=str(cmd.channel),
             device_serial=cmd.device_serial,
             site=cmd.site or (device.site if device else None),
@@ -272,4 +292,5 @@ def _opened(cmd: OpenCase, lc: LoadedContract, zone: str | None, zone_reason: st
             if cmd.appointment is not None
             else UNSET
         ),
+        out_of_contract=True if cmd.out_of_contract else UNSET,
     )

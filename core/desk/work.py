@@ -21,6 +21,7 @@ from core.commands import (
     Note,
 )
 from core.desk.base import DeskBase, Receipt
+from core.desk.entitlements import check_spare_level
 from core.desk.errors import InvalidCommand
 from core.errors import NotFoundError
 from core.events import (
@@ -75,6 +76,7 @@ class WorkCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "record a first response")
+            self._require_contracted(case, "record a first response")
             stopped = self._stop(case, "first_response", now) or self._stop(
                 case, "complaint_first_reply", now
             )
@@ -103,6 +105,7 @@ class WorkCommands(DeskBase):
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "confirm a diagnosis")
+            self._require_contracted(case, "confirm a diagnosis")
             stopped = self._stop(case, "diagnosis", now)
             if stopped is None:
                 raise IllegalTransition(number, case.status, "confirm a diagnosis not started")
@@ -124,6 +127,7 @@ class WorkCommands(DeskBase):
         device = lc.contract.device(case.device_serial) if case.device_serial else None
         if device is None:
             return []  # no covered device: emergency spare "as stock allows" (R-EXTRA)
+        check_spare_level(lc, device, case.zone)
         terms = sla.spare_terms(lc, device, case.zone)
         started = []
         if terms.ship is not None:

@@ -497,9 +497,11 @@ def _exclusion_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
 
 
 def duplicate_problems(loaded: Sequence[LoadedContract]) -> Iterator[Problem]:
-    """Contract ids and device serials must be unique over every file loaded together."""
+    """Contract ids must be unique over every file loaded together; a device serial may be
+    covered by several contracts only if their periods do not overlap (a renewal: next
+    year's contract lists the same devices)."""
     ids: dict[str, LoadedContract] = {}
-    serials: dict[str, tuple[LoadedContract, int]] = {}
+    serials: dict[str, list[tuple[LoadedContract, int]]] = {}
     for lc in loaded:
         doc = _doc(lc)
         first = ids.setdefault(lc.id, lc)
@@ -508,13 +510,27 @@ def duplicate_problems(loaded: Sequence[LoadedContract]) -> Iterator[Problem]:
                 "$.id", f"contract id {lc.id!r} is already used by {_where(first, '$.id')}"
             )
         for i, device in enumerate(lc.contract.devices):
-            owner, index = serials.setdefault(device.serial, (lc, i))
-            if owner is not lc:
+            owners = serials.setdefault(device.serial, [])
+            clash = next((o for o in owners if o[0] is not lc and _overlap(o[0], lc)), None)
+            if clash is not None:
+                owner, index = clash
                 yield doc.problem(
                     f"$.devices[{i}].serial",
                     f"serial {device.serial!r} is also covered by contract {owner.id} "
-                    f"({_where(owner, f'$.devices[{index}].serial')})",
+                    f"({_where(owner, f'$.devices[{index}].serial')}) and the periods overlap "
+                    f"({_period(owner)} and {_period(lc)}): a renewal must start after the "
+                    "old period ends",
                 )
+            owners.append((lc, i))
+
+
+def _overlap(a: LoadedContract, b: LoadedContract) -> bool:
+    pa, pb = a.contract.period, b.contract.period
+    return pa.start <= pb.end and pb.start <= pa.end
+
+
+def _period(lc: LoadedContract) -> str:
+    return f"{lc.contract.period.start}..{lc.contract.period.end}"
 
 
 def _doc(lc: LoadedContract) -> YamlDoc:

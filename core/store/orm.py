@@ -95,6 +95,8 @@ class Case(Base):
     request_type: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(2))
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    # opened on purpose outside the contract: chargeable, no SLA clocks (migration 0007)
+    out_of_contract: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     channel: Mapped[str] = mapped_column(String(16))
     device_serial: Mapped[str | None] = mapped_column(String(limits.SERIAL))
     site: Mapped[str | None] = mapped_column(String(limits.ADDRESS))

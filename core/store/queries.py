@@ -78,6 +78,7 @@ class CaseSummary(msgspec.Struct, kw_only=True):
     request_type: str
     priority: str
     emergency: bool
+    out_of_contract: bool  # opened outside the contract: chargeable, no SLA clocks
     status: str
     assignee: str | None
     zone: str | None

@@ -99,6 +99,7 @@ def _opened(state: Derived, event: Event) -> None:
         request_type=p.get("request_type"),
         priority=p.get("priority"),
         emergency=p.get("emergency"),
+        out_of_contract=bool(p.get("out_of_contract", False)),
         channel=p.get("channel"),
         device_serial=p.get("device_serial"),
         zone=p.get("zone"),

@@ -23,7 +23,7 @@ SECRET_IP, SECRET_PASSWORD = "10.8.1.20", "S3cr3t-Pa55-Zq9"
 CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "", None),
     ("GET", "/credentials", None),
-    ("POST", "/assign", {"engineer": "eng:wang"}),
+    ("POST", "/assign", {"engineer": "yu-tao"}),
     ("POST", "/first-response", {"agreed_content": "check the uplink"}),
     ("POST", "/diagnosis", {"finding": "PSU dead", "hardware_fault": True}),
     (
@@ -103,7 +103,7 @@ def school_case(api: Api) -> dict[str, Any]:
     body = open_body(api, contract_id=SCHOOL, site="乳山市胜利街55号")
     case = call(api, "POST", CASES, agent, json=body, expect=201).json()
     url = f"{CASES}/{case['number']}"
-    return call(api, "POST", f"{url}/assign", agent, json={"engineer": "e"}, expect=200).json()
+    return call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200).json()
 
 
 def without_instance(body: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def test_role_matrix_of_every_command(api: Api) -> None:
 
 def test_an_engineer_cannot_assign(api: Api) -> None:
     number = call(api, "POST", CASES, api.headers("agent"), json=open_body(api)).json()["number"]
-    body = {"engineer": "eng:wang"}
+    body = {"engineer": "yu-tao"}
     response = call(api, "POST", f"{CASES}/{number}/assign", api.headers("engineer"), json=body)
     assert response.status_code == 403
     assert "agent" in response.json()["detail"]
@@ -211,17 +211,19 @@ def test_another_customers_case_looks_exactly_like_a_missing_one(
     assert theirs["number"] not in str(first)  # only the instance repeats the asked path
     after = call(api, "GET", f"{CASES}/{theirs['number']}", api.headers("agent")).json()
     assert (after["version"], after["events"]) == (theirs["version"], theirs["events"])
-    # on its own case the same customer reads the detail, never sees credentials, never acts
+    # on its own case the same customer reads the detail, never sees credentials, acts only
+    # by confirming closure (its own act: 409 here, the case is not resolved yet)
     customer_b = api.headers("customer", customer=CUSTOMER_B)
     own = request(api, method, f"{CASES}/{theirs['number']}{suffix}", customer_b, body)
-    assert own.status_code == {"": 200, "/credentials": 404}.get(suffix, 403), own.text
+    expected = {"": 200, "/credentials": 404, "/close": 409}.get(suffix, 403)
+    assert own.status_code == expected, own.text
 
 
 def test_a_customer_sees_only_customer_visible_events(api: Api) -> None:
     agent = api.headers("agent")
     number = call(api, "POST", CASES, agent, json=open_body(api), expect=201).json()["number"]
     url = f"{CASES}/{number}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     call(api, "POST", f"{url}/notes", agent, json={"text": "internal-only-remark"}, expect=200)
     visible = {"text": "we are on it", "visibility": "customer"}
     call(api, "POST", f"{url}/notes", agent, json=visible, expect=200)
@@ -286,11 +288,11 @@ def test_a_customer_opens_cases_only_under_its_own_contracts(api: Api) -> None:
 
 def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
     agent = api.headers("agent")
-    wang = bearer(api.token("engineer", name="eng:wang"))
+    wang = bearer(api.token("engineer", name="yu-tao"))
     body = open_body(api, device_serial=SWITCH)
     number = call(api, "POST", CASES, agent, json=body, expect=201).json()["number"]
     url = f"{CASES}/{number}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     consent = {
         "consent_by": "周医生",
         "consent_at": api.now.isoformat(),
@@ -304,7 +306,7 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
     assert "no-store" in shown.headers["cache-control"]
     others = [
         bearer(api.token("engineer", name="eng:zhao")),
-        bearer(api.token("agent", name="eng:wang")),  # the right name, not an engineer
+        bearer(api.token("agent", name="yu-tao")),  # the right name, not an engineer
         api.headers("service_manager"),
         api.headers("admin"),
     ]
@@ -327,7 +329,7 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
         assert SECRET_PASSWORD not in text and SECRET_IP not in text
     events = call(api, "GET", url, agent).json()["events"]
     viewed = [e for e in events if e["kind"] == "credentials_viewed"]
-    assert [e["actor"] for e in viewed] == ["eng:wang"]
+    assert [e["actor"] for e in viewed] == ["yu-tao"]
     granted = next(e for e in events if e["kind"] == "remote_access_agreed")
     assert granted["payload"]["credentials_stored"] == ["device_ip", "password"]
 
@@ -335,11 +337,11 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
 def test_credentials_the_server_key_cannot_open_are_a_500_not_a_400(api: Api) -> None:
     """A server-side fault (the key changed under stored credentials) is ours: 500."""
     agent = api.headers("agent")
-    wang = bearer(api.token("engineer", name="eng:wang"))
+    wang = bearer(api.token("engineer", name="yu-tao"))
     body = open_body(api, device_serial=SWITCH)
     number = call(api, "POST", CASES, agent, json=body, expect=201).json()["number"]
     url = f"{CASES}/{number}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     consent = {
         "consent_by": "周医生",
         "consent_at": api.now.isoformat(),
@@ -357,7 +359,7 @@ def test_credentials_the_server_key_cannot_open_are_a_500_not_a_400(api: Api) ->
 def test_credentials_of_an_unassigned_case_are_refused(api: Api) -> None:
     agent = api.headers("agent")
     number = call(api, "POST", CASES, agent, json=open_body(api), expect=201).json()["number"]
-    engineer = bearer(api.token("engineer", name="eng:wang"))
+    engineer = bearer(api.token("engineer", name="yu-tao"))
     call(api, "GET", f"{CASES}/{number}/credentials", engineer, expect=403)
     call(api, "GET", f"{CASES}/{MISSING}/credentials", engineer, expect=404)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from core.desk.base import DeskBase, Receipt
 from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
-from core.desk.errors import CloseRefused, IdempotencyMismatch, InvalidCommand
+from core.desk.errors import CloseRefused, IdempotencyMismatch, InvalidCommand, UnknownEngineer
 from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
 from core.desk.milestones import MilestoneCommands
@@ -26,6 +26,7 @@ __all__ = [
     "IdempotencyMismatch",
     "InvalidCommand",
     "Receipt",
+    "UnknownEngineer",
 ]
 
 

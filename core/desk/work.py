@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import msgspec
 from msgspec import UNSET
 
 from core import clocks, sla
@@ -272,15 +273,16 @@ class WorkCommands(DeskBase):
                 now=now,
             )
             body = ManualEscalation(
-                level=cmd.level,
-                reason=cmd.reason,
-                target_group=cmd.target_group,
-                alarm_at=now,
-                notify=plan.notify,
-                channels=plan.channels,
-                planned=plan.planned,
-                skipped=plan.skipped_records,
+                level=cmd.level, reason=cmd.reason, target_group=cmd.target_group, alarm_at=now
             )
+            if plan.notify:  # a group naming no role or person we know: the alarm only
+                body = msgspec.structs.replace(
+                    body,
+                    notify=plan.notify,
+                    channels=plan.channels,
+                    planned=plan.planned,
+                    skipped=plan.skipped_records,
+                )
             event = self._record(session, case, body, actor, now)
             events.append(event)
             session.flush()  # the event row first: the outbox rows name it

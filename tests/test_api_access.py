@@ -91,6 +91,12 @@ MATRIX: dict[str, frozenset[str]] = {
     "/reopen": frozenset({"agent", "service_manager", "complaint_manager", "admin"}),
     "/credentials": frozenset({"engineer"}),  # and then only the assigned one
 }
+# on a complaint (request_type complaint) these roles may act too (issue 11: 投诉经理)
+ON_COMPLAINTS: dict[str, frozenset[str]] = {
+    "/assign": frozenset({"complaint_manager"}),
+    "/first-response": frozenset({"complaint_manager"}),
+    "/resolve": frozenset({"complaint_manager"}),
+}
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -167,6 +173,22 @@ def test_role_matrix_of_every_command(api: Api) -> None:
                 assert response.json()["title"] == "forbidden"
             checked += 1
     assert checked == len(MATRIX) * len(STAFF_ROLES)
+
+
+def test_role_matrix_on_a_complaint(api: Api) -> None:
+    tokens = {role: api.headers(role) for role in STAFF_ROLES}
+    body = open_body(api, request_type="complaint")
+    number = call(api, "POST", CASES, tokens["agent"], json=body).json()["number"]
+    for method, suffix, payload in CASE_ROUTES:
+        if suffix not in MATRIX:
+            continue
+        allowed = MATRIX[suffix] | ON_COMPLAINTS.get(suffix, frozenset())
+        for role in STAFF_ROLES:
+            response = request(api, method, f"{CASES}/{number}{suffix}", tokens[role], payload)
+            if role in allowed:
+                assert response.status_code != 403 or suffix == "/credentials", (role, suffix)
+            else:
+                assert response.status_code == 403, (role, suffix, response.text)
 
 
 def test_an_engineer_cannot_assign(api: Api) -> None:

@@ -129,6 +129,16 @@ def test_a_manual_escalation_notifies_its_target_group_through_the_outbox(api: A
         assert len(session.scalars(select(orm.Notification)).all()) == 8
 
 
+def test_a_target_group_naming_nobody_we_know_records_the_alarm_only(api: Api) -> None:
+    number = opened(api)
+    body = {"level": 1, "reason": "slow", "target_group": "experts"}
+    call(api, "POST", f"{CASES}/{number}/escalations", api.headers("agent"), json=body, expect=200)
+    [event] = events_of(api, number, "escalated")
+    assert set(event["payload"]) == {"alarm", "level", "reason", "target_group", "alarm_at"}
+    with api.runtime.sessions() as session:
+        assert session.scalars(select(orm.Notification)).all() == []
+
+
 def test_an_old_manual_escalation_payload_keeps_its_bytes() -> None:
     alarm = datetime(2026, 10, 14, 2, 30, tzinfo=UTC)
     old = ManualEscalation(level=1, reason="slow", target_group="experts", alarm_at=alarm)

@@ -145,6 +145,8 @@ def case_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     on_complaints: tuple[Role, ...] = handler.opt.get("complaint_roles", ())
     if principal.has_any(on_complaints) and _is_complaint(runtime_of(connection), number):
         return
+    if principal.is_customer and handler.opt.get("hidden_from_customers"):
+        raise NotFoundError(NO_SUCH_CASE)
     if on_complaints:
         # named in the 403, with the condition
         allowed = tuple(sorted({*allowed, *on_complaints}, key=lambda role: role.snake))
@@ -152,8 +154,6 @@ def case_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
             f"this needs one of the roles {spelled(allowed)} "
             f"({spelled(on_complaints)} on complaints only); the token has {principal.role_names}"
         )
-    if principal.is_customer and handler.opt.get("hidden_from_customers"):
-        raise NotFoundError(NO_SUCH_CASE)
     raise Forbidden(
         f"this needs one of the roles {spelled(allowed)}; the token has {principal.role_names}"
     )

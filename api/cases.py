@@ -43,6 +43,7 @@ from core.commands import (
     Resolve,
 )
 from core.desk import CaseDesk, Receipt
+from core.desk.closing import EnteredBy
 from core.errors import Forbidden, NotFoundError
 from core.runtime import Runtime
 from core.store.queries import (
@@ -52,6 +53,7 @@ from core.store.queries import (
     CaseSummary,
     Page,
     case_belongs_to,
+    case_is_complaint,
     customer_history,
     detail_of_new_case,
     get_case,
@@ -81,9 +83,13 @@ PROGRESS_REPORTERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)  # the ag
 PRIORITISERS = (Role.ADMIN, Role.AGENT, Role.SERVICE_MANAGER)
 EXCLUDERS = (Role.ADMIN, Role.PROJECT_MANAGER, Role.SERVICE_MANAGER)
 RESOLVERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)
-CLOSERS = (Role.ADMIN, Role.AGENT, Role.SERVICE_MANAGER)
+# the customer confirms its own case; staff record a paper confirmation, document attached
+CLOSERS = (Role.ADMIN, Role.AGENT, Role.CUSTOMER, Role.SERVICE_MANAGER)
 REOPENERS = (Role.ADMIN, Role.AGENT, Role.COMPLAINT_MANAGER, Role.SERVICE_MANAGER)
 CREDENTIAL_VIEWERS = (Role.ENGINEER,)  # and the desk: only the engineer the case is assigned to
+# the complaint manager (投诉经理) owns complaints (R-QUAL): on a case opened as a complaint
+# these commands are also theirs; on every other case the sets above decide alone
+COMPLAINT_OWNERS = (Role.COMPLAINT_MANAGER,)
 
 CaseNumber = Annotated[
     str,
@@ -108,11 +114,15 @@ IdempotencyKey = Annotated[
 ]
 
 
-def case_roles(*roles: Role, hidden_from_customers: bool = False) -> dict[str, Any]:
-    """``opt`` of a route on one case: everyone passes `authenticated`, `case_access` decides."""
+def case_roles(
+    *roles: Role, hidden_from_customers: bool = False, on_complaints: tuple[Role, ...] = ()
+) -> dict[str, Any]:
+    """``opt`` of a route on one case: everyone passes `authenticated`, `case_access` decides.
+    ``on_complaints``: roles allowed too when the case is a complaint."""
     return {
         "roles": EVERYONE,
         "case_roles": roles,
+        "complaint_roles": on_complaints,
         "hidden_from_customers": hidden_from_customers,
     }
 
@@ -132,8 +142,18 @@ def case_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     allowed: tuple[Role, ...] = handler.opt["case_roles"]
     if principal.has_any(allowed):
         return
+    on_complaints: tuple[Role, ...] = handler.opt.get("complaint_roles", ())
+    if principal.has_any(on_complaints) and _is_complaint(runtime_of(connection), number):
+        return
     if principal.is_customer and handler.opt.get("hidden_from_customers"):
         raise NotFoundError(NO_SUCH_CASE)
+    if on_complaints:
+        # named in the 403, with the condition
+        allowed = tuple(sorted({*allowed, *on_complaints}, key=lambda role: role.snake))
+        raise Forbidden(
+            f"this needs one of the roles {spelled(allowed)} "
+            f"({spelled(on_complaints)} on complaints only); the token has {principal.role_names}"
+        )
     raise Forbidden(
         f"this needs one of the roles {spelled(allowed)}; the token has {principal.role_names}"
     )
@@ -142,6 +162,11 @@ def case_access(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
 def _owns(runtime: Runtime, principal: Principal, number: str) -> bool:
     with runtime.sessions() as session:
         return case_belongs_to(session, number, principal.customer_id or "")
+
+
+def _is_complaint(runtime: Runtime, number: str) -> bool:
+    with runtime.sessions() as session:
+        return case_is_complaint(session, number)
 
 
 def _detail(session: Session, number: str, principal: Principal) -> CaseDetail:
@@ -172,17 +197,23 @@ COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 ONE_CASE = {200: case_detail_response("The case after the command."), **COMMAND_ERRORS}
 
 
-def command(path: str, operation_id: str, roles: tuple[Role, ...]) -> HTTPRouteHandler:
+def command(
+    path: str,
+    operation_id: str,
+    roles: tuple[Role, ...],
+    *,
+    on_complaints: tuple[Role, ...] = (),
+) -> HTTPRouteHandler:
     """The route of one lifecycle command: ``POST /cases/{number}/<path>`` by ``roles`` (and
-    `case_access`), answered 200 with the case after it. The handler's docstring is its
-    OpenAPI description."""
+    ``on_complaints`` on a complaint case; `case_access`), answered 200 with the case after
+    it. The handler's docstring is its OpenAPI description."""
     return post(
         f"/{{number:str}}/{path}",
         operation_id=operation_id,
         sync_to_thread=True,
         status_code=200,
         guards=[case_access],
-        opt=case_roles(*roles),
+        opt=case_roles(*roles, on_complaints=on_complaints),
         responses=ONE_CASE,
     )
 
@@ -328,7 +359,7 @@ class CaseController(Controller):
 
     # --- lifecycle commands -----------------------------------------------------------------
 
-    @command("assign", "assignCase", ASSIGNERS)
+    @command("assign", "assignCase", ASSIGNERS, on_complaints=COMPLAINT_OWNERS)
     def assign(
         self,
         runtime: RuntimeDep,
@@ -340,7 +371,7 @@ class CaseController(Controller):
         """Assign (or reassign) the engineer; a new case becomes assigned."""
         return _apply(runtime, principal, session, number, data, CaseDesk.assign)
 
-    @command("first-response", "recordFirstResponse", RESPONDERS)
+    @command("first-response", "recordFirstResponse", RESPONDERS, on_complaints=COMPLAINT_OWNERS)
     def first_response(
         self,
         runtime: RuntimeDep,
@@ -540,7 +571,7 @@ class CaseController(Controller):
         """Exclude a clock's breach from compensation with one of the contract's causes."""
         return _apply(runtime, principal, session, number, data, CaseDesk.exclude_clock)
 
-    @command("resolve", "resolveCase", RESOLVERS)
+    @command("resolve", "resolveCase", RESOLVERS, on_complaints=COMPLAINT_OWNERS)
     def resolve(
         self,
         runtime: RuntimeDep,
@@ -561,8 +592,18 @@ class CaseController(Controller):
         number: CaseNumber,
         data: JSONBody[Close],
     ) -> CaseDetail:
-        """Close with the customer's confirmation: every checklist item and deliverable."""
-        return _apply(runtime, principal, session, number, data, CaseDesk.close)
+        """Close with the customer's confirmation: every checklist item and deliverable.
+
+        The confirmation is the customer's own act: a customer token closes its own case.
+        Staff may record a confirmation given on paper only with `confirmation_document`
+        (the signed document's reference), else 422; the `closed` event records who entered
+        it (`entered_by`: customer or staff).
+        """
+        entered_by: EnteredBy = "customer" if principal.is_customer else "staff"
+        runtime.desk.close(
+            number, data, actor=principal.actor, now=runtime.clock(), entered_by=entered_by
+        )
+        return _detail(session, number, principal)
 
     @command("reopen", "reopenCase", REOPENERS)
     def reopen(

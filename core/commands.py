@@ -23,6 +23,7 @@ Company = Annotated[str, Meta(max_length=limits.NAME, pattern=limits.NO_NUL)]
 Email = Annotated[str, Meta(max_length=limits.NAME, pattern=limits.NO_NUL)]
 Phone = Annotated[str, Meta(max_length=limits.PHONE, pattern=limits.NO_NUL)]
 Address = Annotated[str, Meta(max_length=limits.ADDRESS, pattern=limits.NO_NUL)]
+Document = Annotated[str, Meta(min_length=1, max_length=limits.ADDRESS, pattern=limits.NO_NUL)]
 Summary = Annotated[str, Meta(min_length=1, max_length=limits.ADDRESS, pattern=limits.NO_NUL)]
 Serial = Annotated[str, Meta(max_length=limits.SERIAL, pattern=limits.NO_NUL)]
 Engineer = Annotated[str, Meta(min_length=1, max_length=limits.ENGINEER, pattern=limits.NO_NUL)]
@@ -187,6 +188,9 @@ class Close(Command, frozen=True, kw_only=True):
     confirmed_at: Instant
     checklist: list[Name] = []
     deliverables: dict[Name, Address] = {}  # deliverable id → document reference
+    # the signed confirmation a customer gave on paper (document reference): required when
+    # staff record the confirmation for them over the API (docs/api.md "Closing")
+    confirmation_document: Document | None = None
 
 
 class Reopen(Command, frozen=True, kw_only=True):

@@ -4,12 +4,13 @@ Digests are the relay's (core/relay.py): it bundles a person's due outbox rows."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from core.case import Role
+from core.case import NOTIFY_ROLES, NotifyRoleName, Role
 from core.contract import EscalationStep
 from core.contract import Person as ContractPerson
 from core.errors import CasetrackError
@@ -21,13 +22,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHANNEL_ADDRESS",
+    "ROLE_WORDS",
+    "ManualTargets",
     "NoticePlan",
     "PlannedNotice",
     "Recipient",
     "Resolution",
     "Skip",
     "is_urgent",
+    "ladder_channels",
+    "manual_targets",
     "notice_key",
+    "person_recipient",
     "plan_notices",
     "recipients_for",
     "rung_key",
@@ -355,3 +361,72 @@ def plan_notices(
                 )
             )
     return NoticePlan(notices, skipped)
+
+
+# --- manual escalation -----------------------------------------------------------------------
+
+# The handbook's words for the groups a person escalates to (our mapping; the role's own
+# spelling, kebab or snake, works too).
+ROLE_WORDS: dict[str, Role] = {
+    "工程师": Role.ENGINEER,
+    "值班工程师": Role.ENGINEER,
+    "服务经理": Role.SERVICE_MANAGER,
+    "项目经理": Role.PROJECT_MANAGER,
+    "投诉经理": Role.COMPLAINT_MANAGER,
+    "备件经理": Role.SPARE_MANAGER,
+    "质量部": Role.QUALITY_DEPARTMENT,
+    "总经理": Role.GENERAL_MANAGER,
+    "专家组": Role.EXPERT_GROUP,
+}
+_NOTIFIED = frozenset(role.value for role in NOTIFY_ROLES)
+_TARGET_SEPARATORS = re.compile(r"[\s/,;，、；]+")
+
+
+class ManualTargets(NamedTuple):
+    """What a manual escalation's ``target_group`` names: roles, people of the staff
+    directory, and words that are neither (recorded as skipped)."""
+
+    roles: list[NotifyRoleName]
+    people: list[Person]
+    unknown: list[str]
+
+
+def manual_targets(target_group: str, staff: StaffDirectory | None) -> ManualTargets:
+    """Read ``target_group`` word by word (split on spaces, ``/``, commas): a role
+    (``service-manager``, ``service_manager``, ``服务经理``), else a person of the directory
+    (by id or name), else unknown."""
+    roles: list[NotifyRoleName] = []
+    people: list[Person] = []
+    unknown: list[str] = []
+    for word in filter(None, _TARGET_SEPARATORS.split(target_group)):
+        role = _role_named(word)
+        person = staff.person(word) if staff is not None and role is None else None
+        if role is not None:
+            roles += [role] if role not in roles else []
+        elif person is not None:
+            people += [person] if person not in people else []
+        else:
+            unknown.append(word)
+    return ManualTargets(roles, people, unknown)
+
+
+def _role_named(word: str) -> NotifyRoleName | None:
+    """A role a ladder rung may notify (not agent, admin or customer: they get no notices)."""
+    spelled = ROLE_WORDS[word].value if word in ROLE_WORDS else word.lower().replace("_", "-")
+    return spelled if spelled in _NOTIFIED else None  # type: ignore[return-value]
+
+
+def ladder_channels(
+    steps: Sequence[EscalationStep], priority: str, roles: Sequence[str]
+) -> list[str]:
+    """The channels of the contract's ladder for a case of ``priority``: those of the rungs that
+    notify one of ``roles``, else of every rung that applies; e-mail when the ladder is empty."""
+    applies = [s for s in steps if not s.priorities or priority in s.priorities]
+    naming = [s for s in applies if set(s.notify) & set(roles)]
+    channels = [c for s in naming or applies for c in s.channels]
+    return list(dict.fromkeys(channels)) or ["email"]
+
+
+def person_recipient(person: Person, role: str) -> Recipient:
+    """A directory person as a recipient, chosen for ``role``."""
+    return _from_staff(person, role)

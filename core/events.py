@@ -234,10 +234,18 @@ class Escalated(EventBody, tag="escalated", frozen=True, kw_only=True):
 
 
 class ManualEscalation(Escalated, tag="escalated", frozen=True, kw_only=True):
+    """A person's escalation. Since issue 11 it records whom it notified as a ladder rung
+    does: ``notify`` (roles and directory ids the target group named), ``channels`` (the
+    ladder's), ``planned`` and ``skipped``; absent on older events (their bytes unchanged)."""
+
     level: int
     reason: str
     target_group: str
     alarm_at: datetime
+    notify: list[str] | UnsetType = UNSET
+    channels: list[str] | UnsetType = UNSET
+    planned: list[PlannedNoticeRecord] | UnsetType = UNSET
+    skipped: list[SkippedNotice] | UnsetType = UNSET
 
 
 class PlannedNoticeRecord(Record, frozen=True, kw_only=True):
@@ -360,10 +368,16 @@ class Resolved(EventBody, tag="resolved", frozen=True, kw_only=True):
 
 
 class Closed(EventBody, tag="closed", frozen=True, kw_only=True):
+    """``entered_by``: ``customer`` (the customer confirmed with its own token) or ``staff``
+    (staff recorded a confirmation given on paper, ``confirmation_document`` attached); absent
+    on closes recorded before issue 11 and by internal callers that say neither."""
+
     confirmed_by: str
     confirmed_at: datetime
     checklist: list[str]
     deliverables: dict[str, str]
+    entered_by: str | UnsetType = UNSET
+    confirmation_document: str | UnsetType = UNSET
 
 
 class Reopened(EventBody, tag="reopened", frozen=True, kw_only=True):

@@ -20,6 +20,7 @@ from core.loaded import ContractSet, LoadedContract
 from core.plugins import make_plugin_manager
 from core.settings import Settings
 from core.sources.contracts import load_contracts
+from core.staff import cached_staff, staff_path
 from core.store.db import make_engine, make_sessionmaker
 from core.store.seal import load_audit_key
 from core.store.secrets import CredentialVault, load_key
@@ -91,6 +92,7 @@ def build_runtime(
         vault=CredentialVault(load_key(settings)),
         on_event=announce,
         skew=timedelta(seconds=settings.clock_skew_seconds),
+        staff=lambda: cached_staff(staff_path(settings.contracts_dir)),
     )
     runtime = Runtime(settings, engine, sessions, contracts, pm, desk)
     if clock is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ __all__ = [
     "Shift",
     "StaffDirectory",
     "StaffError",
+    "cached_staff",
     "load_staff",
+    "staff_path",
 ]
 
 # Beside the contracts but in a folder of its own: every *.yaml directly in contracts/ is
@@ -189,6 +192,31 @@ class StaffDirectory:
 
 
 # --- loading ---------------------------------------------------------------------------------
+
+
+# msgspec builds a type's decoder on first use and can crash (SIGSEGV) when two threads do it
+# at once: the directory is loaded one thread at a time, and parsed again only when it changed
+_LOCK = threading.Lock()
+_CACHE: dict[Path, tuple[tuple[int, int], StaffDirectory]] = {}
+
+
+def staff_path(contracts_dir: str | Path) -> Path:
+    """Where the staff directory lives beside a contracts folder."""
+    return Path(contracts_dir) / "staff" / "staff.yaml"
+
+
+def cached_staff(path: Path) -> StaffDirectory | None:
+    """The directory at ``path``, re-read only when the file changed; None when there is no
+    file. An invalid file raises StaffError."""
+    if not path.is_file():
+        return None
+    with _LOCK:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = _CACHE.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = _CACHE[path] = (stamp, load_staff(path))
+        return cached[1]
 
 
 def load_staff(

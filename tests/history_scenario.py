@@ -119,7 +119,12 @@ def call(**fields: Any) -> OpenCase:
 
 
 def play(runtime: Runtime, work: Path) -> dict[str, str]:
-    """Every event kind, on four hospital cases; returns story name → case number."""
+    """Every event kind, on four hospital cases; returns story name → case number.
+
+    The story predates engineers being checked against the staff directory (issue 11): its
+    desk plays without one (any name is assigned, as documented), so the events it writes
+    stay those of the stored history; the scheduler still reads the directory."""
+    runtime.desk.staff = lambda: None
     return {
         "lifecycle": _lifecycle(runtime),
         "escalated": _scheduled(runtime),

@@ -23,7 +23,7 @@ SECRET_IP, SECRET_PASSWORD = "10.8.1.20", "S3cr3t-Pa55-Zq9"
 CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "", None),
     ("GET", "/credentials", None),
-    ("POST", "/assign", {"engineer": "eng:wang"}),
+    ("POST", "/assign", {"engineer": "yu-tao"}),
     ("POST", "/first-response", {"agreed_content": "check the uplink"}),
     ("POST", "/diagnosis", {"finding": "PSU dead", "hardware_fault": True}),
     (
@@ -91,6 +91,12 @@ MATRIX: dict[str, frozenset[str]] = {
     "/reopen": frozenset({"agent", "service_manager", "complaint_manager", "admin"}),
     "/credentials": frozenset({"engineer"}),  # and then only the assigned one
 }
+# on a complaint (request_type complaint) these roles may act too (issue 11: 投诉经理)
+ON_COMPLAINTS: dict[str, frozenset[str]] = {
+    "/assign": frozenset({"complaint_manager"}),
+    "/first-response": frozenset({"complaint_manager"}),
+    "/resolve": frozenset({"complaint_manager"}),
+}
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -103,7 +109,7 @@ def school_case(api: Api) -> dict[str, Any]:
     body = open_body(api, contract_id=SCHOOL, site="乳山市胜利街55号")
     case = call(api, "POST", CASES, agent, json=body, expect=201).json()
     url = f"{CASES}/{case['number']}"
-    return call(api, "POST", f"{url}/assign", agent, json={"engineer": "e"}, expect=200).json()
+    return call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200).json()
 
 
 def without_instance(body: dict[str, Any]) -> dict[str, Any]:
@@ -169,9 +175,25 @@ def test_role_matrix_of_every_command(api: Api) -> None:
     assert checked == len(MATRIX) * len(STAFF_ROLES)
 
 
+def test_role_matrix_on_a_complaint(api: Api) -> None:
+    tokens = {role: api.headers(role) for role in STAFF_ROLES}
+    body = open_body(api, request_type="complaint")
+    number = call(api, "POST", CASES, tokens["agent"], json=body).json()["number"]
+    for method, suffix, payload in CASE_ROUTES:
+        if suffix not in MATRIX:
+            continue
+        allowed = MATRIX[suffix] | ON_COMPLAINTS.get(suffix, frozenset())
+        for role in STAFF_ROLES:
+            response = request(api, method, f"{CASES}/{number}{suffix}", tokens[role], payload)
+            if role in allowed:
+                assert response.status_code != 403 or suffix == "/credentials", (role, suffix)
+            else:
+                assert response.status_code == 403, (role, suffix, response.text)
+
+
 def test_an_engineer_cannot_assign(api: Api) -> None:
     number = call(api, "POST", CASES, api.headers("agent"), json=open_body(api)).json()["number"]
-    body = {"engineer": "eng:wang"}
+    body = {"engineer": "yu-tao"}
     response = call(api, "POST", f"{CASES}/{number}/assign", api.headers("engineer"), json=body)
     assert response.status_code == 403
     assert "agent" in response.json()["detail"]
@@ -211,17 +233,19 @@ def test_another_customers_case_looks_exactly_like_a_missing_one(
     assert theirs["number"] not in str(first)  # only the instance repeats the asked path
     after = call(api, "GET", f"{CASES}/{theirs['number']}", api.headers("agent")).json()
     assert (after["version"], after["events"]) == (theirs["version"], theirs["events"])
-    # on its own case the same customer reads the detail, never sees credentials, never acts
+    # on its own case the same customer reads the detail, never sees credentials, acts only
+    # by confirming closure (its own act: 409 here, the case is not resolved yet)
     customer_b = api.headers("customer", customer=CUSTOMER_B)
     own = request(api, method, f"{CASES}/{theirs['number']}{suffix}", customer_b, body)
-    assert own.status_code == {"": 200, "/credentials": 404}.get(suffix, 403), own.text
+    expected = {"": 200, "/credentials": 404, "/close": 409}.get(suffix, 403)
+    assert own.status_code == expected, own.text
 
 
 def test_a_customer_sees_only_customer_visible_events(api: Api) -> None:
     agent = api.headers("agent")
     number = call(api, "POST", CASES, agent, json=open_body(api), expect=201).json()["number"]
     url = f"{CASES}/{number}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     call(api, "POST", f"{url}/notes", agent, json={"text": "internal-only-remark"}, expect=200)
     visible = {"text": "we are on it", "visibility": "customer"}
     call(api, "POST", f"{url}/notes", agent, json=visible, expect=200)
@@ -286,11 +310,11 @@ def test_a_customer_opens_cases_only_under_its_own_contracts(api: Api) -> None:
 
 def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
     agent = api.headers("agent")
-    wang = bearer(api.token("engineer", name="eng:wang"))
+    wang = bearer(api.token("engineer", name="yu-tao"))
     body = open_body(api, device_serial=SWITCH)
     number = call(api, "POST", CASES, agent, json=body, expect=201).json()["number"]
     url = f"{CASES}/{number}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     consent = {
         "consent_by": "周医生",
         "consent_at": api.now.isoformat(),
@@ -304,7 +328,7 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
     assert "no-store" in shown.headers["cache-control"]
     others = [
         bearer(api.token("engineer", name="eng:zhao")),
-        bearer(api.token("agent", name="eng:wang")),  # the right name, not an engineer
+        bearer(api.token("agent", name="yu-tao")),  # the right name, not an engineer
         api.headers("service_manager"),
         api.headers("admin"),
     ]
@@ -327,7 +351,7 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
         assert SECRET_PASSWORD not in text and SECRET_IP not in text
     events = call(api, "GET", url, agent).json()["events"]
     viewed = [e for e in events if e["kind"] == "credentials_viewed"]
-    assert [e["actor"] for e in viewed] == ["eng:wang"]
+    assert [e["actor"] for e in viewed] == ["yu-tao"]
     granted = next(e for e in events if e["kind"] == "remote_access_agreed")
     assert granted["payload"]["credentials_stored"] == ["device_ip", "password"]
 
@@ -335,11 +359,11 @@ def test_credentials_are_shown_only_to_the_assigned_engineer(api: Api) -> None:
 def test_credentials_the_server_key_cannot_open_are_a_500_not_a_400(api: Api) -> None:
     """A server-side fault (the key changed under stored credentials) is ours: 500."""
     agent = api.headers("agent")
-    wang = bearer(api.token("engineer", name="eng:wang"))
+    wang = bearer(api.token("engineer", name="yu-tao"))
     body = open_body(api, device_serial=SWITCH)
     number = call(api, "POST", CASES, agent, json=body, expect=201).json()["number"]
     url = f"{CASES}/{number}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     consent = {
         "consent_by": "周医生",
         "consent_at": api.now.isoformat(),
@@ -357,7 +381,7 @@ def test_credentials_the_server_key_cannot_open_are_a_500_not_a_400(api: Api) ->
 def test_credentials_of_an_unassigned_case_are_refused(api: Api) -> None:
     agent = api.headers("agent")
     number = call(api, "POST", CASES, agent, json=open_body(api), expect=201).json()["number"]
-    engineer = bearer(api.token("engineer", name="eng:wang"))
+    engineer = bearer(api.token("engineer", name="yu-tao"))
     call(api, "GET", f"{CASES}/{number}/credentials", engineer, expect=403)
     call(api, "GET", f"{CASES}/{MISSING}/credentials", engineer, expect=404)
 

@@ -204,8 +204,8 @@ def test_the_full_lifecycle_over_http(api: Api) -> None:
         api.now += timedelta(**delta)
         return call(api, "POST", f"{url}/{action}", headers, json=body, expect=200).json()
 
-    case = act("assign", agent, {"engineer": "eng:wang", "expected_version": case["version"]})
-    assert (case["status"], case["assignee"]) == ("assigned", "eng:wang")
+    case = act("assign", agent, {"engineer": "yu-tao", "expected_version": case["version"]})
+    assert (case["status"], case["assignee"]) == ("assigned", "yu-tao")
     case = act("first-response", engineer, {"agreed_content": "check the uplink"}, minutes=20)
     clocks = {c["kind"]: c for c in case["clocks"]}
     assert case["status"] == "in_progress"
@@ -231,7 +231,12 @@ def test_the_full_lifecycle_over_http(api: Api) -> None:
     checklist = list(service.checklist_ids)
     documents = {d: f"DMS-{i}" for i, d in enumerate(service.deliverable_ids)}
     partial = dict(list(documents.items())[1:])
-    confirm = {"confirmed_by": "周医生", "confirmed_at": at(api), "checklist": checklist}
+    confirm = {
+        "confirmed_by": "周医生",
+        "confirmed_at": at(api),
+        "checklist": checklist,
+        "confirmation_document": "DMS-signed-form",  # staff record the paper confirmation
+    }
     refused = call(
         api, "POST", f"{url}/close", agent, json={**confirm, "deliverables": partial}, expect=422
     ).json()
@@ -262,7 +267,7 @@ def test_other_commands_over_http(api: Api) -> None:
     agent, manager = api.headers("agent"), api.headers("service_manager")
     number = open_case(api, agent, device_serial=SWITCH)["number"]  # the switch is in 文登
     url = f"{CASES}/{number}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     onsite = {"reason": "needs hands"}
     case = call(api, "POST", f"{url}/onsite-request", manager, json=onsite, expect=200).json()
     assert {c["kind"] for c in case["clocks"]} >= {"onsite_arrival"}
@@ -312,7 +317,7 @@ def test_stale_expected_version_is_409(api: Api) -> None:
 def test_pending_customer_needs_a_cause(api: Api) -> None:
     agent = api.headers("agent")
     url = f"{CASES}/{open_case(api, agent)['number']}"
-    call(api, "POST", f"{url}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     body = {"status": "pending_customer"}
     call(api, "POST", f"{url}/status", agent, json=body, expect=422)
     call(api, "POST", f"{url}/status", agent, json={"status": "on_hold"}, expect=400)
@@ -330,7 +335,7 @@ def test_list_filters(api: Api) -> None:
     p1 = open_case(api, agent, priority="P1")["number"]
     p2 = open_case(api, agent, priority="P2")["number"]
     school = open_case(api, agent, contract_id=SCHOOL, priority="P3")["number"]
-    call(api, "POST", f"{CASES}/{p2}/assign", agent, json={"engineer": "e"}, expect=200)
+    call(api, "POST", f"{CASES}/{p2}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
 
     def listed(**params: Any) -> list[str]:
         return numbers(call(api, "GET", CASES, agent, params=params, expect=200))

@@ -39,6 +39,7 @@ EXPECTED = {
     "ClockError": 422,
     "StaffError": 422,
     "InvalidCommand": 422,
+    "UnknownEngineer": 422,
     "CloseRefused": 422,
     "OutsideContract": 422,
     "NotEntitled": 422,

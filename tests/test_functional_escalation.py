@@ -566,7 +566,7 @@ def api_case(api: Api, **changes: Any) -> tuple[str, dict[str, str]]:
     number = call(api, "POST", CASES, agent, json=open_body(api, **changes), expect=201).json()[
         "number"
     ]
-    call(api, "POST", f"{CASES}/{number}/assign", agent, json={"engineer": "eng:wang"}, expect=200)
+    call(api, "POST", f"{CASES}/{number}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
     return f"{CASES}/{number}", api.headers("engineer")
 
 

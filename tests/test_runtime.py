@@ -66,7 +66,7 @@ def test_hook_case_event_recorded_fires_after_commit(db_url: str, tmp_path: Path
             channel=Channel.PHONE,
         )
         receipt = runtime.desk.open_case(cmd, actor="agent", now=NOW)
-        runtime.desk.assign(receipt.number, Assign(engineer="eng"), actor="agent", now=NOW)
+        runtime.desk.assign(receipt.number, Assign(engineer="yu-tao"), actor="agent", now=NOW)
     finally:
         runtime.close()
     assert receipt.events == (1,)

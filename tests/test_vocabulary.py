@@ -96,8 +96,8 @@ def test_a_refusal_names_roles_as_tokens_spell_them(api: Api) -> None:
     response = call(api, "POST", f"{CASES}/{number}/assign", headers, json={"engineer": "x"})
     assert response.status_code == 403
     assert response.json()["detail"] == (
-        "this needs one of the roles admin, agent, service_manager; "
-        "the token has complaint_manager, project_manager"
+        "this needs one of the roles admin, agent, complaint_manager, service_manager "
+        "(complaint_manager on complaints only); the token has complaint_manager, project_manager"
     )
 
 

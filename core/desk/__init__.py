@@ -15,6 +15,7 @@ from core.desk.errors import (
     InvalidCommand,
     NotEntitled,
     OutsideContract,
+    UnknownEngineer,
 )
 from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
@@ -34,6 +35,7 @@ __all__ = [
     "NotEntitled",
     "OutsideContract",
     "Receipt",
+    "UnknownEngineer",
 ]
 
 

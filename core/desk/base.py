@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -25,6 +25,9 @@ from core.loaded import ContractSet, LoadedContract
 from core.store import orm
 from core.store.history import append_event, recorded
 from core.store.secrets import CredentialVault
+
+if TYPE_CHECKING:
+    from core.staff import StaffDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class DeskBase:
         vault: CredentialVault | None = None,
         on_event: Callable[[RecordedEvent, LoadedContract | None], None] | None = None,
         skew: timedelta = timedelta(minutes=5),
+        staff: Callable[[], StaffDirectory | None] = lambda: None,
     ) -> None:
         self.sessions = sessions
         self.contracts = contracts
@@ -66,6 +70,8 @@ class DeskBase:
         self.on_event = on_event
         # how far a reported time may run ahead of our clock (core.instants.check_reported)
         self.skew = skew
+        # the staff directory as it is now (None: there is none, see docs/escalation.md)
+        self.staff = staff
 
     # --- plumbing -------------------------------------------------------------------------
 

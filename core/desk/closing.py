@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
+from msgspec import UNSET, UnsetType
 from sqlalchemy import select
 
 from core import clocks, sla
 from core.case import IllegalTransition, Status, check_transition
 from core.commands import Close, Reopen, Resolve
 from core.desk.base import DeskBase, Receipt
-from core.desk.errors import CloseRefused
+from core.desk.errors import CloseRefused, InvalidCommand
 from core.events import ClockOutcome, Closed, Reopened, Resolved
 from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
@@ -28,6 +30,13 @@ STOP_ON_RESOLVE = frozenset(
         "progress_report",
     }
 )
+
+EnteredBy = Literal["customer", "staff"]
+
+
+def _document(entered_by: EnteredBy | None, document: str | None) -> str | UnsetType:
+    """The paper confirmation's reference, kept only when staff entered it."""
+    return document if entered_by == "staff" and document else UNSET
 
 
 class ClosingCommands(DeskBase):
@@ -53,8 +62,27 @@ class ClosingCommands(DeskBase):
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
-    def close(self, number: str, cmd: Close, *, actor: str, now: datetime) -> Receipt:
-        """The customer confirms the service type's checklist; every deliverable is required."""
+    def close(
+        self,
+        number: str,
+        cmd: Close,
+        *,
+        actor: str,
+        now: datetime,
+        entered_by: EnteredBy | None = None,
+    ) -> Receipt:
+        """The customer confirms the service type's checklist; every deliverable is required.
+
+        ``entered_by``: ``customer`` when the customer confirms itself (its own token),
+        ``staff`` when staff record a confirmation given on paper, which needs the signed
+        document (``cmd.confirmation_document``); both are recorded on the ``closed`` event.
+        None (internal callers: the demo, scripts) records neither.
+        """
+        if entered_by == "staff" and not cmd.confirmation_document:
+            raise InvalidCommand(
+                "the customer confirms closure itself; staff may record a confirmation given "
+                "on paper only with the document attached: confirmation_document"
+            )
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             check_transition(number, case.status, Status.CLOSED.value, "close")
@@ -76,6 +104,8 @@ class ClosingCommands(DeskBase):
                 confirmed_at=cmd.confirmed_at,
                 checklist=sorted(cmd.checklist),
                 deliverables=cmd.deliverables,
+                entered_by=entered_by or UNSET,
+                confirmation_document=_document(entered_by, cmd.confirmation_document),
             )
             events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)

@@ -25,6 +25,19 @@ class NotEntitled(ClientError):
     title = "not entitled"
 
 
+class UnknownEngineer(InvalidCommand):
+    """An assignment naming someone the staff directory does not know."""
+
+    title = "unknown engineer"
+
+    def __init__(self, name: str, directory: str) -> None:
+        super().__init__(
+            f"{name!r} is not in the staff directory: assign a person listed there ({directory}), "
+            "by id or by name"
+        )
+        self.name = name
+
+
 class CloseRefused(ClientError):
     """The customer's confirmation lacks checklist items or deliverable documents."""
 

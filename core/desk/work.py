@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import msgspec
 from msgspec import UNSET
 
 from core import clocks, sla
@@ -22,7 +23,7 @@ from core.commands import (
 )
 from core.desk.base import DeskBase, Receipt
 from core.desk.entitlements import check_spare_level
-from core.desk.errors import InvalidCommand
+from core.desk.errors import InvalidCommand, UnknownEngineer
 from core.errors import NotFoundError
 from core.events import (
     Assigned,
@@ -36,6 +37,7 @@ from core.events import (
     PriorityChanged,
     StatusChanged,
 )
+from core.jobs.manual import plan_manual
 from core.loaded import LoadedContract
 from core.store import orm
 
@@ -61,6 +63,7 @@ class WorkCommands(DeskBase):
             case = self._load(session, number, cmd)
             if case.status not in OPEN_STATUSES:
                 raise IllegalTransition(number, case.status, "assign an engineer")
+            self._check_engineer(cmd.engineer)
             previous = case.assignee
             case.assignee = cmd.engineer
             if case.status == Status.NEW:
@@ -68,6 +71,13 @@ class WorkCommands(DeskBase):
             body = Assigned(engineer=cmd.engineer, previous=previous, status=case.status)
             events.append(self._record(session, case, body, actor, now))
             return self._receipt(session, case, events)
+
+    def _check_engineer(self, name: str) -> None:
+        """Engineers are people in the staff directory (by id or name); without a directory
+        any name is accepted (docs/escalation.md, "Staff directory")."""
+        staff = self.staff()
+        if staff is not None and staff.person(name) is None:
+            raise UnknownEngineer(name, staff.file)
 
     def first_response(
         self, number: str, cmd: FirstResponse, *, actor: str, now: datetime
@@ -257,14 +267,37 @@ class WorkCommands(DeskBase):
         return changed["paused"], changed["resumed"]
 
     def escalate(self, number: str, cmd: Escalate, *, actor: str, now: datetime) -> Receipt:
-        """A manual escalation raises an alarm with its time stamp (R-CASE)."""
+        """A manual escalation raises an alarm with its time stamp (R-CASE) and notifies its
+        target group through the ladder's channels (core.jobs.manual)."""
         with self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "escalate")
+            seq = (case.last_seq or 0) + 1  # the event's: it keys the notices
+            plan = plan_manual(
+                case=case,
+                lc=self._contract(case.contract_id),
+                staff=self.staff(),
+                level=cmd.level,
+                reason=cmd.reason,
+                target_group=cmd.target_group,
+                event_seq=seq,
+                now=now,
+            )
             body = ManualEscalation(
                 level=cmd.level, reason=cmd.reason, target_group=cmd.target_group, alarm_at=now
             )
-            events.append(self._record(session, case, body, actor, now))
+            if plan.notify:  # a group naming no role or person we know: the alarm only
+                body = msgspec.structs.replace(
+                    body,
+                    notify=plan.notify,
+                    channels=plan.channels,
+                    planned=plan.planned,
+                    skipped=plan.skipped_records,
+                )
+            event = self._record(session, case, body, actor, now)
+            events.append(event)
+            session.flush()  # the event row first: the outbox rows name it
+            plan.insert(session, case, event.seq, now)
             return self._receipt(session, case, events)
 
     def exclude_clock(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -28,7 +26,7 @@ from core.escalation import (
 from core.events import ClockSnapshot, PlannedNoticeRecord, ScheduledEscalation, SkippedNotice
 from core.jobs.stale import sweep_cases
 from core.notify import AlertVariables, OutboxRecipient
-from core.staff import StaffDirectory, load_staff
+from core.staff import StaffDirectory, cached_staff, staff_path
 from core.store import orm
 from core.store.history import append_event, recorded
 
@@ -52,10 +50,6 @@ ACTOR = "system:scheduler"
 # reports the breach (plugins/email_notify/templates, plugins/sms_notify/templates.yaml)
 WARNING_TEMPLATE, BREACH_TEMPLATE = "clock_warning", "clock_breached"
 BATCH = 50  # clocks claimed per transaction: short locks, bounded work per commit
-# msgspec builds a type's decoder on first use and can crash (SIGSEGV) when two threads do it
-# at once: schedulers sharing a process load the staff directory one at a time
-_STAFF_LOCK = threading.Lock()
-_STAFF_CACHE: dict[Path, tuple[tuple[int, int], StaffDirectory]] = {}
 
 
 @dataclass
@@ -100,11 +94,6 @@ class Due:
     lc: LoadedContract
 
 
-def staff_path(contracts_dir: str | Path) -> Path:
-    """Where the staff directory lives beside a contracts folder."""
-    return Path(contracts_dir) / "staff" / "staff.yaml"
-
-
 def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
     """Fire every ladder level due at ``now`` (up to ``limit`` clocks), one small batch of
     claimed clocks per transaction; each level is an event plus its queued notifications."""
@@ -140,16 +129,8 @@ def tick(runtime: Runtime, *, now: datetime, limit: int = 500) -> TickReport:
 
 def _load_staff(contracts_dir: str, report: TickReport) -> StaffDirectory | None:
     path = staff_path(contracts_dir)
-    if not path.is_file():
-        return None
     try:
-        with _STAFF_LOCK:
-            stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-            cached = _STAFF_CACHE.get(path)
-            if cached is None or cached[0] != stamp:  # parsed again only when it changed
-                cached = _STAFF_CACHE[path] = (stamp, load_staff(path))
-            return cached[1]
+        return cached_staff(path)
     except CasetrackError as exc:  # an invalid directory must not stop the alarms
         report.errors.append(f"staff directory {path}: {exc.detail}")
         return None
@@ -363,3 +344,10 @@ def _variables(due: Due, notice: PlannedNotice) -> AlertVariables:
 def _iso(moment: datetime, zone: tzinfo) -> str:
     """ISO 8601 with the zone's offset (e.g. +08:00): what the recipient reads."""
     return moment.astimezone(zone).isoformat()
+
+
+# the pieces a manual escalation (core.jobs.manual) shares with the ladder
+insert_outbox = _insert
+planned_record = _planned
+skipped_record = _skipped
+addressee = _addressee

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from core.case import OPEN_STATUSES, Priority, Status, Visibility
+from core.case import OPEN_STATUSES, Priority, RequestType, Status, Visibility
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
 from core.limits import MAX_ID
 from core.store.orm import Case, CaseEvent, Notification, SlaClock
@@ -199,6 +199,12 @@ def case_belongs_to(session: Session, number: str, customer_id: str) -> bool:
         select(Case.id).where(Case.number == number, Case.customer_id == customer_id)
     )
     return found is not None
+
+
+def case_is_complaint(session: Session, number: str) -> bool:
+    """Whether case ``number`` exists and was opened as a complaint (request type)."""
+    found = session.scalar(select(Case.request_type).where(Case.number == number))
+    return found == RequestType.COMPLAINT.value
 
 
 def get_case(session: Session, number: str, *, customer_id: str | None = None) -> CaseDetail:

@@ -17,16 +17,14 @@ Writers find the key in ``session.info[KEY_INFO]`` (``core.store.db.make_session
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 from typing import Any
 
 from core.errors import AuditKeyError
 from core.settings import Settings
+from core.store.keyfiles import check_private, create_private
 
 KEY_FILE = "audit.key"
 KEY_INFO = "audit_key"  # the sessionmaker's info key the writers read
@@ -45,8 +43,8 @@ def load_audit_key(settings: Settings, *, create: bool = False) -> bytes | None:
     if not path.exists():
         if not create:
             return None
-        _create_key_file(path)
-    _check_private(path)
+        create_private(path, (secrets.token_hex(32) + "\n").encode("ascii"))
+    check_private(path, AuditKeyError)
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -61,30 +59,6 @@ def _checked(text: str, source: str) -> bytes:
             "(make one with `python -c 'import secrets; print(secrets.token_hex(32))'`)"
         )
     return text.encode("utf-8")
-
-
-def _create_key_file(path: Path) -> None:
-    """A new random key in a private temp file linked into place (two starters agree)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # the other starter won: keep its key
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _check_private(path: Path) -> None:
-    if os.name != "posix":
-        return
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise AuditKeyError(f"{path} is accessible by others (mode {mode:04o}): chmod 600 {path}")
 
 
 # --- the seals -----------------------------------------------------------------------------

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -13,6 +10,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from core.errors import CredentialsUnreadable, SecretKeyError
 from core.settings import Settings
+from core.store.keyfiles import check_private, create_private
 
 KEY_FILE = "secret.key"
 MASK = "******"
@@ -141,8 +139,8 @@ def load_key(settings: Settings) -> str:
         return settings.secret_key.strip()
     path = settings.var_path / KEY_FILE
     if not path.exists():
-        _create_key_file(path)
-    _check_private(path)
+        create_private(path, Fernet.generate_key() + b"\n")
+    check_private(path, SecretKeyError)
     try:
         key = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
@@ -150,30 +148,3 @@ def load_key(settings: Settings) -> str:
     if not key:
         raise SecretKeyError(f"{path} is empty: delete it to make a new key (old tokens are lost)")
     return key
-
-
-def _create_key_file(path: Path) -> None:
-    """Write a new key to a private temp file, then link it in place: two processes starting
-    together never see a half-written file, and the loser keeps the winner's key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # O_EXCL + 0600 from the start: the key is never readable by others, whatever the umask
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(Fernet.generate_key() + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _check_private(path: Path) -> None:
-    """Refuse a key file others can read, as ssh does with private keys (POSIX only)."""
-    if os.name != "posix":
-        return
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise SecretKeyError(f"{path} is accessible by others (mode {mode:04o}): chmod 600 {path}")

@@ -47,6 +47,8 @@ EXPECTED = {
     "InvalidToken": 401,
     "TokenError": 400,
     "NotificationNotRetryable": 409,
+    "VendorRejected": 400,
+    "RmaParseError": 400,
     # the server is at fault: configuration, keys, plugins, delivery
     "PluginError": 500,
     "SecretKeyError": 500,
@@ -64,9 +66,11 @@ EXPECTED = {
     "PhoneNumberError": 500,
     "NotAMobileNumber": 500,
     "UnknownTemplate": 500,
+    "RmaError": 500,
     "MissingTemplateVariables": 500,
     # the server cannot answer now, later it will
     "SchemaNotReady": 503,
+    "VendorUnavailable": 503,
 }
 
 

@@ -20,6 +20,7 @@ from core.case import STAFF_ROLES, Role, StaffRoleName
 from core.contract import Base, DaysText, Identifier, default_calendars
 from core.contract_calendars import parse_days
 from core.errors import ContractError, NaiveDatetimeError, Problem
+from core.phones import contact_problems
 from core.sources.yamlsource import YamlDoc, convert, parse
 
 __all__ = [
@@ -58,8 +59,7 @@ InstantText = Annotated[
     ),
 ]
 # Checked after decoding, so the message can say what was expected (msgspec's pattern errors on
-# an optional field only quote the regex).
-MOBILE = re.compile(r"^(1[3-9][0-9]{9}|\+[1-9][0-9]{6,14})$")
+# an optional field only quote the regex). Phone numbers: core.phones.
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 WEEK_MINUTES = 7 * 24 * 60
@@ -255,14 +255,7 @@ def _check_people(
             )
         else:
             by_id[person.id] = person
-        if person.mobile is not None and not MOBILE.match(person.mobile):
-            problems.append(
-                doc.problem(
-                    f"$.people[{i}].mobile",
-                    f"expected a mainland mobile number (11 digits) or E.164 such as "
-                    f"+8613963112311; got {person.mobile!r}",
-                )
-            )
+        problems += _phone_problems(doc, f"$.people[{i}]", person)
         if person.email is not None and not EMAIL.match(person.email):
             message = f"expected an e-mail address; got {person.email!r}"
             problems.append(doc.problem(f"$.people[{i}].email", message))
@@ -275,6 +268,12 @@ def _check_people(
                 )
             )
     return by_id
+
+
+def _phone_problems(doc: YamlDoc, path: str, person: Person) -> list[Problem]:
+    """``phone`` must be a valid number, ``mobile`` one that can take an SMS (core.phones)."""
+    pairs = contact_problems(person.phone, person.mobile)
+    return [doc.problem(f"{path}.{key}", message) for key, message in pairs]
 
 
 def _zone(doc: YamlDoc, name: str, problems: list[Problem]) -> ZoneInfo:

@@ -99,8 +99,6 @@ def notice(
     )
 
 
-
-
 # The worked example of Alibaba's SMS signature documentation (签名机制, SendSms, testId/testSecret)
 DOC_PARAMS = {
     "AccessKeyId": "testId",
@@ -536,7 +534,10 @@ def test_a_long_key_becomes_a_hashed_out_id() -> None:
         ("＋８６　１９９０６３１０００１", "19906310001", "+8619906310001"),  # full-width input
         ("+852 9123 4567", "85291234567", "+85291234567"),
         ("+1 (415) 555-0100", "14155550100", "+14155550100"),
-        ("+44 7700 900123", "447700900123", "+447700900123"),
+        ("+852 6123 0001", "85261230001", "+85261230001"),
+        ("+85261230001", "85261230001", "+85261230001"),
+        ("+853 6612 3456", "85366123456", "+85366123456"),
+        ("+44 7911 123456", "447911123456", "+447911123456"),
     ],
 )
 def test_phone_numbers_are_normalised(raw: str, alibaba: str, e164: str) -> None:
@@ -551,12 +552,15 @@ def test_phone_numbers_are_normalised(raw: str, alibaba: str, e164: str) -> None
         ("(0631) 518 7755", NotAMobileNumber, "mainland landline"),
         ("+86 631 5187755", NotAMobileNumber, "mainland landline"),
         ("010-6552 9988", NotAMobileNumber, "mainland landline"),
-        ("5187755", NotAMobileNumber, "without area code"),
+        ("+852 2123 4567", NotAMobileNumber, "Hong Kong landline"),
+        ("+853 2855 5555", NotAMobileNumber, "Macau landline"),
+        ("5187755", PhoneNumberError, "without area code"),
         ("400-810-8888", NotAMobileNumber, "400/800"),
-        ("12906310001", PhoneNumberError, "not a mainland mobile"),
-        ("1390631000", PhoneNumberError, "not a mainland mobile"),
-        ("+86 139 0631 00012", PhoneNumberError, "not a mainland mobile"),
-        ("+123", PhoneNumberError, "E.164"),
+        ("12906310001", PhoneNumberError, "not a valid mainland number"),
+        ("1390631000", PhoneNumberError, "not a valid mainland number"),
+        ("+86 139 0631 00012", PhoneNumberError, "not a valid mainland number"),
+        ("+44 7700 900123", PhoneNumberError, "not a valid GB number"),  # Ofcom's drama range
+        ("+999 1234", PhoneNumberError, "no such country code"),
         ("139 0631 OOO1", PhoneNumberError, "not a phone number"),
         ("", PhoneNumberError, "no phone number"),
         (None, PhoneNumberError, "no phone number"),

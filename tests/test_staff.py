@@ -303,11 +303,39 @@ def test_bad_mobile_or_email(tmp_path: Path) -> None:
     problem = only(problems(path))
     assert problem.path == "$.people[0].mobile"
     assert (problem.line, problem.column) == position(path, '"1396311231"')
-    assert problem.message.startswith("expected a mainland mobile number (11 digits) or E.164")
+    assert problem.message.startswith("'1396311231' is not a valid mainland number")
     path = edited(tmp_path, ("email: yu.tao@mingsheng", "email: yu.tao.mingsheng"))
     problem = only(problems(path))
     assert problem.path == "$.people[0].email"
     assert problem.message == "expected an e-mail address; got 'yu.tao.mingsheng.example.cn'"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("mobile", "0631-5187762", "is a mainland landline, not a mobile number"),
+        ("mobile", "+852 2123 4567", "is a Hong Kong landline, not a mobile number"),
+        ("mobile", "85261230001", "write the country code with +, e.g. +852 6123 0001"),
+        ("phone", "5187762", "without area code"),
+        ("phone", "0631-518-776x", "is not a phone number"),
+    ],
+)
+def test_bad_phone_numbers_are_located(tmp_path: Path, field: str, value: str, says: str) -> None:
+    old = 'mobile: "13963112311"' if field == "mobile" else "phone: 0631-5187762"
+    path = edited(tmp_path, (old, f'{field}: "{value}"'))
+    problem = only(problems(path))
+    assert problem.path == f"$.people[0].{field}"
+    assert (problem.line, problem.column) == position(path, f'"{value}"')
+    assert says in problem.message
+
+
+@pytest.mark.parametrize(
+    "mobile",
+    ["+852 6123 0001", "+85261230001", "+853 6612 3456", "139-6311-2311", "+1 415 555 0100"],
+)
+def test_mobiles_of_every_written_form_load(tmp_path: Path, mobile: str) -> None:
+    path = edited(tmp_path, ('mobile: "13963112311"', f'mobile: "{mobile}"'))
+    assert load_staff(path).person("yu-tao").mobile == mobile  # type: ignore[union-attr]
 
 
 def test_unquoted_mobile_is_an_integer(tmp_path: Path) -> None:

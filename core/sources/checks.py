@@ -15,6 +15,7 @@ from core.contract import (
     CalendarSpec,
     Contract,
     Device,
+    Person,
     ShipRule,
     Target,
     TargetRule,
@@ -33,6 +34,7 @@ from core.contract_calendars import (
 from core.errors import CasetrackError, Problem
 from core.holidays import HolidayRegistry
 from core.loaded import NoResolver
+from core.phones import contact_problems
 from core.service_types import apply_override, duplicate_ids, load_service_types
 from core.sources.yamlsource import YamlDoc
 from core.zones import Site, ZoneResolver
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from core.sources.plugin_offers import Plugins
 
 TARGET_TABLES = ("response", "diagnosis", "resolution")
+OUR_STAFF_FIELDS = ("project_manager", "service_manager", "complaint_manager", "spare_manager")
 TARGET_KEYS = (*PRIORITIES, "default")
 
 
@@ -130,6 +133,7 @@ class Checker:
         found += self._escalation_problems(doc, contract)
         found += _exclusion_problems(doc, contract)
         found += _service_type_problems(doc, contract)
+        found += _contact_phone_problems(doc, contract)
         return found
 
     def _program_problems(self, doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
@@ -318,6 +322,20 @@ def _service_type_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem
         # an id twice would make "confirmed" / "delivered" ambiguous when closing a case
         for message in duplicate_ids(apply_override(types[name], override)):
             yield doc.problem(path, message)
+
+
+def _contact_phone_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
+    """Every phone must be a valid number and every mobile one that can take an SMS
+    (core.phones): our staff's and the customer's contacts'."""
+    people: list[tuple[str, Person | None]] = [
+        (f"$.our-staff.{field.replace('_', '-')}", getattr(contract.our_staff, field))
+        for field in OUR_STAFF_FIELDS
+    ]
+    people += [(f"$.customer.contacts[{i}]", c) for i, c in enumerate(contract.customer.contacts)]
+    for path, person in people:
+        if person is not None:
+            for key, message in contact_problems(person.phone, person.mobile):
+                yield doc.problem(f"{path}.{key}", message)
 
 
 def _period_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:

@@ -38,6 +38,7 @@ from core.sources.plugin_offers import BUILTIN_NOTIFIER_CHANNELS, Plugins
 from core.sources.registry import build_registry
 from core.sources.schema import contract_schema
 from core.sources.yamlsource import DEFAULT_LIMITS, YamlDoc, YamlLimits, convert, parse
+from core.staff import StaffError, load_staff, staff_path
 from core.zones import Locate, ZoneResolver, for_contract
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def check_contracts(
             loaded.append(lc)
     problems += duplicate_problems(loaded)
     problems += plugin_problems(loaded, plugins.checks, problems)
+    problems += staff_problems(layout.staff_files)
     problems.sort(key=problem_order)
     if problems:
         return None, problems
@@ -132,6 +134,7 @@ class _Layout:
     contracts: list[Path] = field(default_factory=list)
     tiers: Path | None = None
     calendar_dirs: list[Path] = field(default_factory=list)
+    staff_files: list[Path] = field(default_factory=list)  # staff/staff.yaml beside them
 
 
 def _layout(paths: Sequence[Path | str], problems: list[Problem]) -> _Layout:
@@ -157,8 +160,11 @@ def _layout(paths: Sequence[Path | str], problems: list[Problem]) -> _Layout:
         tiers += [folder / name for name in TIERS_FILES if (folder / name).is_file()]
         if (folder / CALENDARS_DIR).is_dir():
             layout.calendar_dirs.append(folder / CALENDARS_DIR)
+        if staff_path(folder).is_file():
+            layout.staff_files.append(staff_path(folder))
     layout.contracts = _unique(layout.contracts)
     layout.calendar_dirs = _unique(layout.calendar_dirs)
+    layout.staff_files = _unique(layout.staff_files)
     tiers = _unique(tiers)
     if len(tiers) > 1:
         names = ", ".join(str(t) for t in tiers)
@@ -201,6 +207,22 @@ def relative_problems(problems: Iterable[Problem], root: Path) -> list[Problem]:
         )
         for p in problems
     ]
+
+
+# --- the staff directory -----------------------------------------------------------------------
+
+
+def staff_problems(files: Iterable[Path]) -> list[Problem]:
+    """Every problem of each staff directory (contracts/staff/staff.yaml) located: loaded
+    with the contracts, a bad number or rota stops `contracts check` and `serve`, not only
+    the scheduler's log."""
+    found: list[Problem] = []
+    for path in files:
+        try:
+            load_staff(path)
+        except StaffError as exc:
+            found += exc.problems
+    return found
 
 
 # --- plugins and holiday data ------------------------------------------------------------------

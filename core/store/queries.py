@@ -21,6 +21,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from core.case import OPEN_STATUSES, Priority, RequestType, Status, Visibility
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
 from core.limits import MAX_ID
+from core.phones import PhoneNumberError, parse_phone
 from core.store.orm import Case, CaseEvent, Notification, SlaClock
 
 MAX_LIMIT = 500
@@ -323,14 +324,15 @@ def mask_email(address: str) -> str:
 
 def mask_mobile(number: str) -> str:
     """``13963112312`` (also ``+86 139-6311-2312``) → ``139****2312``; ``+85291234567`` →
-    ``+852****4567``: the operator prefix and the last four digits, never the whole number."""
-    text = unicodedata.normalize("NFKC", number).strip()
-    digits = re.sub(r"\D", "", text)
-    international = text.startswith(("+", "00"))
-    if international and digits.startswith(("86", "0086")) and len(digits.lstrip("0")) == 13:
-        digits, international = digits.lstrip("0")[2:], False  # a mainland mobile
-    elif international:
-        digits = digits.removeprefix("00")
+    ``+852****4567``: the operator prefix and the last four digits, never the whole number.
+    A mainland number is shown nationally; anything core.phones cannot read, by its digits."""
+    try:
+        parsed = parse_phone(number)
+    except PhoneNumberError:
+        digits, international = re.sub(r"\D", "", unicodedata.normalize("NFKC", number)), False
+    else:
+        international = parsed.region != "CN"
+        digits = parsed.digits if international else parsed.digits.removeprefix("86")
     if len(digits) < 8:
         return "****" + digits[-2:] if len(digits) > 4 else "****"
     return ("+" if international else "") + f"{digits[:3]}****{digits[-4:]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from core.errors import ContractError
@@ -17,6 +18,14 @@ def shown_time(moment: datetime | None) -> str:
 def display_width(text: str) -> int:
     """Terminal columns of ``text``: names are often Chinese, and a wide character takes two."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def print_table(table: Sequence[Sequence[str]]) -> None:
+    """Rows (the first is the header) in columns padded to their widest cell."""
+    widths = [max(display_width(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        cells = (c + " " * (w - display_width(c)) for c, w in zip(line, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def print_problems(exc: ContractError) -> None:

@@ -20,11 +20,39 @@ if TYPE_CHECKING:
 
 
 def add_parser(commands: Commands, settings: Settings) -> None:
-    sub = group(commands, "contracts", help="check contract files, export the schema")
-    check = command(sub, "check", run_check, help="validate contract files; list every problem")
+    sub = group(
+        commands,
+        "contracts",
+        help="check contract files, export the schema",
+        description="The customer contracts (contracts/*.yaml), their tier catalog "
+        "(tiers.yaml), holiday files and staff directory.",
+    )
+    check = command(
+        sub,
+        "check",
+        run_check,
+        help="validate contract files; list every problem",
+        description="Load the contracts as the server does: each file, the tiers.yaml beside "
+        "it, the holiday files in its calendars/ folder and the staff directory in staff/. "
+        "Every problem is printed as file:line:column: $.path: message; exit 1 if there is "
+        "any, 0 with a one-line summary if there is none. `casetrack check` also checks the "
+        "settings.",
+    )
     check.add_argument("paths", nargs="+", type=Path, help="contract files or directories")
-    schema = command(sub, "schema", run_schema, help="print the JSON Schema of contract files")
-    schema.add_argument("--kind", choices=["contract", "tiers"], default="contract")
+    schema = command(
+        sub,
+        "schema",
+        run_schema,
+        help="print the JSON Schema of contract files",
+        description="Print the JSON Schema of a contract file (or, with --kind tiers, of "
+        "tiers.yaml) for editors that complete and check YAML as it is typed.",
+    )
+    schema.add_argument(
+        "--kind",
+        choices=["contract", "tiers"],
+        default="contract",
+        help="which file's schema (default: contract)",
+    )
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -41,19 +69,17 @@ def run_check(args: argparse.Namespace) -> int:
         f"ok: {len(loaded.contracts)} contracts, {devices} devices, "
         f"{len(loaded.catalog.tiers)} tiers, {len(loaded.catalog.programs)} programs"
     )
-    _horizon_warnings(loaded, args.settings)  # visible, never a failure
+    horizon_warnings(loaded, args.settings)  # visible, never a failure
     return 0
 
 
-def _horizon_warnings(loaded: ContractSet, settings: Settings) -> None:
+def horizon_warnings(loaded: ContractSet, settings: Settings) -> None:
     """Warn (on stderr) about holiday regions whose published data ends soon."""
-    from core.holidays import horizon_warnings
+    from core.holidays import horizon_warnings as warnings
 
     # the CLI is the edge where the wall clock is read
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
-    for line in horizon_warnings(
-        loaded.registry, loaded.regions(), today, settings.calendar_horizon_days
-    ):
+    for line in warnings(loaded.registry, loaded.regions(), today, settings.calendar_horizon_days):
         print(f"warning: {line}", file=sys.stderr)
 
 

@@ -19,7 +19,14 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         description="Bring $CASETRACK_DATABASE_URL (default sqlite:///var/casetrack.db) to the "
         "newest schema. Safe to run again.",
     )
-    command(sub, "current", run_current, help="print the schema revision of the database")
+    command(
+        sub,
+        "current",
+        run_current,
+        help="print the schema revision of the database",
+        description="Print the Alembic revision of $CASETRACK_DATABASE_URL and whether it is the "
+        "newest one; exit 1 when it is behind (run `casetrack db upgrade`).",
+    )
 
 
 def run_upgrade(args: argparse.Namespace) -> int:

@@ -1,8 +1,9 @@
 """The ``casetrack`` command line: the root parser, built from one module per command group.
 
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
-contracts (check, schema), sla (due), db (upgrade, current), audit (verify, seal),
-tokens (create, revoke, list), serve (the HTTP API), workers (scheduler, worker).
+check (everything an admin edits, in one pass), contracts (check, schema), sla (due),
+db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), plugins (list),
+serve (the HTTP API), workers (scheduler, worker).
 """
 
 from __future__ import annotations
@@ -11,30 +12,35 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import audit, contracts, db, serve, sla, tokens, workers
+from cli import audit, check, contracts, db, plugins, serve, sla, tokens, workers
 from cli._format import print_problems
 from core.errors import CasetrackError, ContractError
 from core.settings import Settings
 
-COMMANDS = (contracts, sla, db, audit, tokens, serve, workers)  # the order `--help` lists
+# the order `--help` lists
+COMMANDS = (check, contracts, sla, db, audit, tokens, plugins, serve, workers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage).
 
     The CASETRACK_* settings are read once, here: they give the options their defaults and
-    every command finds them as ``args.settings``."""
+    every command finds them as ``args.settings``. Invalid settings stop every command but
+    ``check``, which reports them with the rest (``args.settings_error``)."""
+    settings_error: CasetrackError | None = None
     try:
         settings = Settings.from_env()
     except CasetrackError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 1
+        settings, settings_error = Settings(), exc
     parser = build_parser(settings)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    args.settings = settings
+    if settings_error is not None and not getattr(args, "reports_settings", False):
+        print(f"error: {settings_error.detail}", file=sys.stderr)
+        return 1
+    args.settings, args.settings_error = settings, settings_error
     try:
         return int(args.run(args) or 0)
     except ContractError as exc:

@@ -33,7 +33,9 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         "--contract",
         help="contract id (default with --device: the contract covering the device at --at)",
     )
-    due.add_argument("--kind", required=True, choices=CLOCK_KINDS)
+    due.add_argument(
+        "--kind", required=True, choices=CLOCK_KINDS, help="which clock (the SLA target measured)"
+    )
     due.add_argument("--at", required=True, help="start instant, ISO 8601 (e.g. 2026-09-30T15:10)")
     due.add_argument(
         "--tz",

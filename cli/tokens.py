@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cli import _db
 from cli._args import Commands, command, group
-from cli._format import display_width, shown_time
+from cli._format import print_table, shown_time
 from core.settings import Settings
 
 
@@ -40,10 +40,23 @@ def add_parser(commands: Commands, settings: Settings) -> None:
     )
     create.add_argument("--name", help="who or what holds the token (default: its roles)")
     revoke = command(
-        sub, "revoke", run_revoke, help="revoke a token by id (it stops working at once)"
+        sub,
+        "revoke",
+        run_revoke,
+        help="revoke a token by id (it stops working at once)",
+        description="Mark a token revoked: requests carrying it are refused from now on. "
+        "Revoking one already revoked changes nothing.",
     )
     revoke.add_argument("id", type=int, metavar="ID", help="token id, as `tokens list` shows")
-    command(sub, "list", run_list, help="list tokens (never the token itself)")
+    command(
+        sub,
+        "list",
+        run_list,
+        help="list tokens (never the token itself)",
+        description="Print every token of $CASETRACK_DATABASE_URL: id, name, roles, customer, "
+        "when it was created and revoked (UTC). Only hashes are stored: the token itself "
+        "cannot be shown.",
+    )
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -114,8 +127,5 @@ def run_list(args: argparse.Namespace) -> int:
         print("no tokens: create one with `casetrack tokens create --role ROLE`", file=sys.stderr)
         return 0
     table = [("ID", "NAME", "ROLES", "CUSTOMER", "CREATED (UTC)", "REVOKED (UTC)"), *rows]
-    widths = [max(display_width(line[i]) for line in table) for i in range(len(table[0]))]
-    for line in table:
-        cells = (c + " " * (w - display_width(c)) for c, w in zip(line, widths, strict=True))
-        print("  ".join(cells).rstrip())
+    print_table(table)
     return 0

@@ -53,11 +53,36 @@ def make_plugin_manager(
         if not pm.is_blocked(name):
             pm.register(importlib.import_module(module), name=name)
     if load_entrypoints:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
-    pm.check_pending()
+        _load_entrypoints(pm)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:  # a misspelt hook name: say whose
+        raise PluginError(pm.get_name(exc.plugin) or str(exc.plugin), str(exc)) from exc
     if os.environ.get(TRACE_VARIABLE):
         trace_hook_calls(pm)
     return pm
+
+
+def _load_entrypoints(pm: pluggy.PluginManager) -> None:
+    """Installed plugins; one that fails to import is a PluginError naming it (one line at
+    start-up and in `casetrack check`, not a traceback)."""
+    try:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    except Exception as exc:
+        name = _failing_entrypoint(pm) or "an installed plugin"
+        raise PluginError(name, f"cannot load: {type(exc).__name__}: {exc}") from exc
+
+
+def _failing_entrypoint(pm: pluggy.PluginManager) -> str | None:
+    """The first entry point of the group that is not registered and does not load."""
+    for ep in metadata.entry_points(group=hookspecs.PROJECT):
+        if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
+            continue
+        try:
+            ep.load()
+        except Exception:
+            return ep.name
+    return None
 
 
 def _split(text: str) -> list[str]:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,50 @@ def test_a_plugin_registered_in_process_is_described_too() -> None:
         ("register_notifiers",),
     )
     assert [b.name for b in blocked_plugins(pm)] == ["vendor_rma"]
+
+
+def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str) -> None:
+    """A distribution ``<name>-casetrack`` declaring ``[casetrack] <name> = <name>_hooks``."""
+    dist_info = tmp_path / f"{name}_casetrack-0.3.dist-info"
+    dist_info.mkdir()
+    metadata = f"Metadata-Version: 2.1\nName: {name}-casetrack\nVersion: 0.3\n"
+    (dist_info / "METADATA").write_text(metadata, encoding="utf-8")
+    entry_points = f"[casetrack]\n{name} = {name}_hooks\n"
+    (dist_info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
+    (tmp_path / f"{name}_hooks.py").write_text(textwrap.dedent(source), "utf-8")
+    monkeypatch.delitem(sys.modules, f"{name}_hooks", raising=False)
+    monkeypatch.syspath_prepend(tmp_path)
+
+
+def test_a_plugin_that_cannot_load_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(tmp_path, monkeypatch, "broken", "import no_such_module_anywhere\n")
+    code, out, err = run(capsys, "plugins", "list")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: plugin 'broken': cannot load: ModuleNotFoundError: ")
+    assert err.count("\n") == 1
+    code, out, err = run(capsys, "check", "--contracts", str(CONTRACTS))
+    assert code == 1
+    assert "plugins: plugin 'broken': cannot load: ModuleNotFoundError" in err
+    assert "plugins    1 problem: 7 registered" in out  # the built-ins, still checked
+    assert "contracts  ok: 4 contracts" in out
+
+
+def test_a_misspelt_hook_of_an_installed_plugin_names_the_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = """
+        from core import hookimpl
+
+        @hookimpl
+        def register_notifier(register):
+            pass
+    """
+    install(tmp_path, monkeypatch, "typo", source)
+    code, _, err = run(capsys, "check", "--contracts", str(CONTRACTS))
+    assert code == 1
+    assert "plugins: plugin 'typo': unknown hook 'register_notifier'" in err
 
 
 # --- tracing -----------------------------------------------------------------------------------

@@ -166,6 +166,7 @@ class CiscoSandbox:
         self.by_key: dict[str, str] = {}  # idempotency key → case number
         self.requests: list[Received] = []
         self.tokens_issued = 0
+        self.served = 0  # requests answered, counted even when record=False
         self._tokens: dict[str, datetime] = {}  # token → expires at
         self._faults: deque[_Fault] = deque()
         self._next_case = 699_000_001
@@ -338,8 +339,9 @@ class CiscoSandbox:
             return expires is not None and self.clock() < expires
 
     def _remember(self, received: Received) -> None:
-        if self.record:
-            with self._lock:
+        with self._lock:
+            self.served += 1
+            if self.record:
                 self.requests.append(received)
 
     def _wait_hanging(self) -> None:

@@ -16,6 +16,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 Seconds = Annotated[float, msgspec.Meta(ge=0)]  # 0 allowed (e.g. no statement limit)
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
+SECRET_FIELDS = frozenset({"secret_key", "audit_key", "cisco_tac_client_secret"})
 
 
 class SettingsError(ServerError):
@@ -75,6 +76,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     yaml_max_seconds: PositiveSeconds = YamlLimits.max_seconds
     http_max_header_bytes: Positive = 16_384
     http_header_seconds: PositiveSeconds = 10.0
+    # Cisco TAC (docs/rma_cisco.md): the Support API and its OAuth2 token endpoint, the API
+    # client's credentials (empty: the cisco_tac channel refuses to work, saying so), the
+    # seconds one HTTP request may take, the severity (1-4) and the Cisco.com contact of the
+    # service requests we open
+    cisco_tac_api_url: str = "https://apix.cisco.com"
+    cisco_tac_token_url: str = "https://id.cisco.com/oauth2/default/v1/token"
+    cisco_tac_client_id: str = ""
+    cisco_tac_client_secret: str = ""
+    cisco_tac_timeout_seconds: PositiveSeconds = 10.0
+    cisco_tac_severity: Annotated[int, msgspec.Meta(ge=1, le=4)] = 3
+    cisco_tac_contact: str = ""
+
+    def __repr__(self) -> str:
+        # keys and client secrets stay out of logs and tracebacks that print the settings
+        shown = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            hidden = name in SECRET_FIELDS and value
+            shown.append(f"{name}={'***' if hidden else repr(value)}")
+        return f"Settings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -28,7 +28,8 @@ from core.store.queries import redact
 
 ACCESS_LOGGER = "uvicorn.access"
 # loggers that would name an address or say too much at INFO: at least WARNING
-QUIET = {"httpx": "WARNING", "httpcore": "WARNING"}
+# (alembic: as core/store/migrate.py chose, its INFO lines are set-up chatter)
+QUIET = {"httpx": "WARNING", "httpcore": "WARNING", "alembic": "WARNING"}
 # uvicorn's loggers: no handlers of their own, every line through the root's
 UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 

@@ -328,7 +328,8 @@ def announce(
         if summary.tokens:
             log.info("demo: tokens are printed only with --log-format text")
     for line in horizon.splitlines():
-        log.log(logging.WARNING if line.startswith("WARNING") else logging.INFO, line)
+        warning = line.startswith("WARNING: ")
+        log.log(logging.WARNING if warning else logging.INFO, line.removeprefix("WARNING: "))
 
 
 def _demo_lines(summary: DemoSummary) -> list[str]:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import unquote_plus
 
 from core.logs import LOG_FORMATS, LOG_LEVELS, current_request_id
 from core.settings import Settings
@@ -116,10 +118,19 @@ def _access(record: logging.LogRecord) -> dict[str, Any] | None:
     return {
         "client": str(client),
         "method": str(method),
-        "path": redact(str(path)) or "",
+        "path": masked_path(str(path)),
         "http_version": str(version),
         "status": status,
     }
+
+
+def masked_path(path: str) -> str:
+    """A request target with e-mail addresses and mobile numbers masked, each query value
+    on its own (decoded: ``%2B8613...`` is a mobile number too)."""
+    base, sep, query = path.partition("?")
+    pieces = re.split(r"([&=])", query)
+    masked = [p if p in ("&", "=") else redact(unquote_plus(p)) or "" for p in pieces]
+    return (redact(base) or "") + sep + "".join(masked)
 
 
 class JsonFormatter(logging.Formatter):

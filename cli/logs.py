@@ -89,11 +89,12 @@ def fields(record: logging.LogRecord) -> dict[str, Any]:
     }
     access = _access(record)
     if access is not None:
-        out.update(access)
+        version = access.pop("http_version")
         out["message"] = (
             f'{access["client"]} - "{access["method"]} {access["path"]} '
-            f'HTTP/{access.pop("http_version")}" {access["status"]}'
+            f'HTTP/{version}" {access["status"]}'
         )
+        out.update(access)
     else:
         out["message"] = redact(_message(record)) or ""
     if record.exc_info and record.exc_info[1] is not None:

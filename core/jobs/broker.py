@@ -12,11 +12,11 @@ from dramatiq.middleware import Middleware
 
 from core.errors import ServerError
 from core.jobs.deliver import DeliveryPolicy, deliver
+from core.jobs.relay import REQUEST_ID  # the message option naming the requests behind it
 from core.logs import set_request_id
 from core.runtime import Runtime
 
 ACTOR = "deliver_notification"
-REQUEST_ID = "request_id"  # the message option naming the requests that caused it
 CRASH_RETRIES = 3  # an unexpected error in the actor (e.g. the database went away)
 
 

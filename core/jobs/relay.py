@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from core.jobs.broker import Jobs
     from core.runtime import Runtime
 
+# the message option the worker reads (core.jobs.broker.RequestIds): send_with_options's name
+REQUEST_ID = "request_id"
+
 __all__ = ["RelayReport", "plan_batches", "relay", "release_orphans"]
 
 log = logging.getLogger("casetrack.relay")
@@ -95,7 +98,10 @@ def relay(
             ids = [row.id for row in batch]
             # the requests that caused them travel with the message: the worker logs under them
             request_id = joined_request_ids(row.request_id for row in batch)
-            jobs.deliver_notification.send_with_options(args=(ids,), request_id=request_id)
+            if request_id:
+                jobs.deliver_notification.send_with_options(args=(ids,), request_id=request_id)
+            else:
+                jobs.deliver_notification.send(ids)
             report.batches.append(ids)
             with bound_request_id(request_id):
                 log.info("relayed notifications %s (%s)", ids, _about(batch))

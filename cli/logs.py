@@ -20,13 +20,17 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote_plus
 
 from core.logs import LOG_FORMATS, LOG_LEVELS, current_request_id
-from core.settings import Settings
-from core.store.logsafe import describe, frames
-from core.store.queries import redact
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+# This module is light to import on purpose: a uvicorn worker process unpickles its
+# log_config (these classes) before it answers the supervisor's health checks, within 5 s.
+# The masking helpers (SQLAlchemy's error types with them) load with the first record.
 
 ACCESS_LOGGER = "uvicorn.access"
 # loggers that would name an address or say too much at INFO: at least WARNING
@@ -80,6 +84,9 @@ def timestamp(created: float) -> str:
 def fields(record: logging.LogRecord) -> dict[str, Any]:
     """What a line tells: ts, level, logger, message, request_id, and for the access log
     client, method, path, status; an exception's ``error`` (type) and ``frames``."""
+    from core.store.logsafe import describe, frames
+    from core.store.queries import redact
+
     out: dict[str, Any] = {
         "ts": timestamp(record.created),
         "level": record.levelname,
@@ -128,6 +135,8 @@ def _access(record: logging.LogRecord) -> dict[str, Any] | None:
 def masked_path(path: str) -> str:
     """A request target with e-mail addresses and mobile numbers masked, each query value
     on its own (decoded: ``%2B8613...`` is a mobile number too)."""
+    from core.store.queries import redact
+
     base, sep, query = path.partition("?")
     pieces = re.split(r"([&=])", query)
     masked = [p if p in ("&", "=") else redact(unquote_plus(p)) or "" for p in pieces]

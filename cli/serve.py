@@ -113,6 +113,7 @@ def app_from_env() -> Litestar:
     from server import create_app
 
     die_with_parent()
+    logging.captureWarnings(True)  # uvicorn set up this process's logging (cli/logs.py)
     settings = Settings.from_env()
     http_protocol(settings)  # this worker's connections: the limits of its environment
     return create_app(settings)

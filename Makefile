@@ -12,11 +12,17 @@ UV_VERSION = 0.13.9
 
 # Every package, transitive, dev and build ones included, comes from requirements.lock with
 # its hashes checked; then casetrack itself is installed editable without fetching anything.
+# Each step says what it does, and pip shows its own progress (a package a line, or bars on
+# a terminal): the first `make demo` takes a minute or two and should never look stuck.
 $(STAMP): requirements.lock pyproject.toml
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@echo "==> [2/3] installing $$(grep -c '^[A-Za-z0-9]' requirements.lock) pinned packages from requirements.lock, hashes checked (takes ~1-2 min)"
+	$(BIN)/python -m pip install --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	@echo "==> [3/3] installing casetrack itself (editable, nothing downloaded)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 # Refresh the lock on purpose (newest releases that satisfy pyproject.toml), then run `make test`.
 lock:

@@ -16,6 +16,7 @@ from api.deps import DEPENDENCIES
 from api.health import healthz, metrics, readyz
 from api.metrics import Registry, metrics_middleware
 from api.problems import EXCEPTION_HANDLERS
+from api.request_ids import request_id_middleware
 from api.routes import API_ROUTES
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
@@ -52,8 +53,11 @@ def create_app(
         request_class=StrictRequest,  # bodies decoded strictly, as the OpenAPI says
         on_shutdown=[runtime.close],
         debug=False,
+        logging_config=None,  # the process's logging is set up by its command (cli/logs.py)
     )
     allow.learn(app)
+    # outermost, around litestar's router: 404s of unknown paths carry the id too
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import logging
 import shlex
 import socket
 import sys
@@ -12,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cli import _db
+from cli import _db, logs
 from cli._args import Commands, command, positive
 from cli._format import display_width
 from core.errors import ServerError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 FACTORY = "cli.serve:app_from_env"
 API = "/api/v1"
+log = logging.getLogger("casetrack.serve")
 
 
 class ServeError(ServerError):
@@ -88,14 +90,17 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         "(default: yes without CASETRACK_BROKER_URL, with its in-process worker; "
         "no with a broker, where `casetrack scheduler` and `casetrack worker` run apart)",
     )
+    logs.add_options(serve)
 
 
 def run(args: argparse.Namespace) -> int:
     options = ServeOptions(
         **{option.name: getattr(args, option.name) for option in fields(ServeOptions)}
     )
+    settings = logs.chosen(args, args.settings)
+    logs.configure(settings)
     # the CLI is the edge where the wall clock is read: the demo's "now"
-    return serve(options, now=datetime.now(UTC), settings=args.settings)
+    return serve(options, now=datetime.now(UTC), settings=settings)
 
 
 def app_from_env() -> Litestar:
@@ -108,6 +113,7 @@ def app_from_env() -> Litestar:
     from server import create_app
 
     die_with_parent()
+    logging.captureWarnings(True)  # uvicorn set up this process's logging (cli/logs.py)
     settings = Settings.from_env()
     http_protocol(settings)  # this worker's connections: the limits of its environment
     return create_app(settings)
@@ -143,21 +149,25 @@ def serve(
     try:
         schema_note = _prepare_database(runtime, migrate=options.migrate)
         summary = _seed(runtime, now) if options.demo else None
-        out.write(banner(runtime, options, summary, schema_note))
-        out.write(horizon_lines(runtime, now))
-        out.flush()
+        if settings.log_format == "json":  # every line a JSON object: the banner as records
+            announce(runtime, options, summary, schema_note, horizon_lines(runtime, now))
+        else:
+            out.write(banner(runtime, options, summary, schema_note))
+            out.write(horizon_lines(runtime, now))
+            out.flush()
     except BaseException:
         runtime.close()
         raise
     common: dict[str, Any] = {  # uvicorn.run's keywords, shared by both calls
         "host": options.host,
         "port": options.port,
-        "log_level": "info",
+        "log_level": settings.log_level.lower(),
+        "log_config": logs.uvicorn_config(settings),  # this process's and every worker's
         "http": http_protocol(settings),
     }
     background = None
     try:
-        background = start_background(runtime, options, out)  # BrokerUrlError: one line
+        background = start_background(runtime, options)  # BrokerUrlError: one line
         if options.workers == 1:
             from server import create_app
 
@@ -173,7 +183,7 @@ def serve(
     return 0
 
 
-def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Background | None:
+def start_background(runtime: Runtime, options: ServeOptions) -> Background | None:
     """The scheduler loop on a thread (and, embedded, the in-process worker), if wanted.
 
     Embedded (no CASETRACK_BROKER_URL) it runs by default: one process does everything. With
@@ -188,19 +198,16 @@ def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Ba
     if not wanted:
         return None
 
-    def log(line: str) -> None:
-        out.write(line + "\n")
-        out.flush()
-
+    say = logging.getLogger("casetrack.scheduler").info
     jobs = jobs_of(runtime)
     if embedded and (orphans := release_orphans(runtime)):
-        log(f"scheduler: {orphans} notifications the last run had not sent are queued again")
+        say(f"scheduler: {orphans} notifications the last run had not sent are queued again")
     interval = runtime.settings.tick_seconds
-    background = Background(runtime, jobs, interval=interval, worker=embedded, log=log)
+    background = Background(runtime, jobs, interval=interval, worker=embedded)
     background.start()
     where = "in-process worker" if embedded else "relay to the broker"
     spools = _spools(runtime)
-    log(f"scheduler: every {interval:g}s, {where}; unconfigured channels spool to {spools}")
+    say(f"scheduler: every {interval:g}s, {where}; unconfigured channels spool to {spools}")
     return background
 
 
@@ -281,9 +288,21 @@ def banner(
 ) -> str:
     """What `serve` prints before uvicorn starts: URLs, the demo, its tokens, curl lines."""
     url = base_url(options.host, options.port)
+    lines = [*_head_lines(runtime, options, schema_note), ""]
+    if summary is not None:
+        lines += _demo_lines(summary)
+    admin = _token(summary, "admin")
+    lines += _curl_lines(runtime, url, admin, summary)
+    lines += ["Stop the server with Ctrl-C.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _head_lines(runtime: Runtime, options: ServeOptions, schema_note: str) -> list[str]:
+    """Where the server listens and what it serves: the banner's head, the JSON log's start."""
+    url = base_url(options.host, options.port)
     database = _db.shown_url(runtime.settings.database_url)
     processes = "1 process" if options.workers == 1 else f"{options.workers} worker processes"
-    lines = [
+    return [
         f"casetrack serving {url}  ({processes})",
         f"  database   {database}  ({schema_note})",
         f"  contracts  {len(runtime.contracts.contracts)} from {runtime.settings.contracts_dir}/: "
@@ -291,14 +310,27 @@ def banner(
         f"  API        {url}{API}/cases",
         f"  docs       {url}/schema  (Swagger UI: {url}/schema/swagger)",
         f"  health     {url}/readyz  ·  metrics {url}/metrics",
-        "",
     ]
+
+
+def announce(
+    runtime: Runtime,
+    options: ServeOptions,
+    summary: DemoSummary | None,
+    schema_note: str,
+    horizon: str,
+) -> None:
+    """The banner as log records (``--log-format json``): where it serves and the demo's
+    counts, never the demo tokens or the example caller (a log is kept and shipped)."""
+    for line in _head_lines(runtime, options, schema_note):
+        log.info(" ".join(line.split()))
     if summary is not None:
-        lines += _demo_lines(summary)
-    admin = _token(summary, "admin")
-    lines += _curl_lines(runtime, url, admin, summary)
-    lines += ["Stop the server with Ctrl-C.", ""]
-    return "\n".join(lines) + "\n"
+        log.info("demo: %s", summary.message)
+        if summary.tokens:
+            log.info("demo: tokens are printed only with --log-format text")
+    for line in horizon.splitlines():
+        warning = line.startswith("WARNING: ")
+        log.log(logging.WARNING if warning else logging.INFO, line.removeprefix("WARNING: "))
 
 
 def _demo_lines(summary: DemoSummary) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from cli import _db
+from cli import _db, logs
 from cli._args import Commands, command, positive
 from core.errors import CasetrackError
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from core.jobs.loop import Background
     from core.runtime import Runtime
     from core.settings import Settings
+
+log = logging.getLogger("casetrack.worker")
 
 
 def add_parser(commands: Commands, settings: Settings) -> None:
@@ -41,6 +44,7 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         metavar="SECONDS",
         help="pause between passes (default CASETRACK_TICK_SECONDS, 15)",
     )
+    logs.add_options(scheduler)
     worker = command(
         commands,
         "worker",
@@ -54,6 +58,7 @@ def add_parser(commands: Commands, settings: Settings) -> None:
     worker.add_argument(
         "--threads", type=positive, default=4, metavar="N", help="worker threads (default 4)"
     )
+    logs.add_options(worker)
 
 
 def _seconds(text: str) -> float:
@@ -67,11 +72,13 @@ def _seconds(text: str) -> float:
 
 
 @contextmanager
-def _background_runtime(settings: Settings) -> Iterator[Runtime]:
-    """A runtime on a current schema, for the scheduler and the workers."""
+def _background_runtime(args: argparse.Namespace) -> Iterator[Runtime]:
+    """A runtime on a current schema, for the scheduler and the workers; logging set up."""
     from core.runtime import build_runtime
     from core.store.migrate import NOT_INITIALISED, require_current, sqlite_file_missing
 
+    settings = logs.chosen(args, args.settings)
+    logs.configure(settings)
     if sqlite_file_missing(settings.database_url):
         raise CasetrackError(NOT_INITIALISED)
     runtime = build_runtime(settings)
@@ -93,11 +100,11 @@ def jobs_of(runtime: Runtime) -> Jobs:
 def run_scheduler(args: argparse.Namespace) -> int:
     from core.jobs.loop import Background
 
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         jobs = jobs_of(runtime)
         embedded = not runtime.settings.broker_url
         interval = args.interval or runtime.settings.tick_seconds
-        background = Background(runtime, jobs, interval=interval, worker=embedded, log=_say)
+        background = Background(runtime, jobs, interval=interval, worker=embedded)
         if args.once:
             try:
                 return _scheduler_once(background, embedded)
@@ -132,7 +139,7 @@ def _scheduler_once(background: Background, embedded: bool) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         if not runtime.settings.broker_url:
             raise CasetrackError(
                 "CASETRACK_BROKER_URL is not set: the embedded default sends notifications "
@@ -143,7 +150,7 @@ def run_worker(args: argparse.Namespace) -> int:
         worker = jobs.worker(threads=args.threads, timeout_ms=1000)
         worker.start()
         shown = _broker_shown(runtime)
-        _say(f"worker: {args.threads} threads on queue {jobs.queue_name} ({shown})")
+        log.info(f"worker: {args.threads} threads on queue {jobs.queue_name} ({shown})")
         try:
             _wait_for_stop()
         finally:
@@ -169,7 +176,3 @@ def _broker_shown(runtime: Runtime) -> str:
     url = runtime.settings.broker_url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"  # never the password
-
-
-def _say(line: str) -> None:
-    print(line, flush=True)

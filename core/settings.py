@@ -5,24 +5,43 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from core.errors import ServerError
 from core.limits import DbTimeouts, YamlLimits
+from core.logs import LOG_LEVELS
 
 DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 Seconds = Annotated[float, msgspec.Meta(ge=0)]  # 0 allowed (e.g. no statement limit)
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 SECRET_FIELDS = frozenset({"secret_key", "audit_key", "cisco_tac_client_secret"})
+# a level name in any case ("info", "INFO"); the loggers get it upper-cased
+LogLevel = Annotated[str, msgspec.Meta(pattern=f"(?i)^({'|'.join(LOG_LEVELS)})$")]
 
 
 class SettingsError(ServerError):
     """A CASETRACK_* variable holds a value of the wrong kind."""
 
     title = "invalid setting"
+
+
+# choices said in words rather than as msgspec's regex or "Invalid enum value"
+_CHOICES = {
+    "log_level": " or ".join([", ".join(LOG_LEVELS[:-1]), LOG_LEVELS[-1]]) + " (any case)",
+    "log_format": "text or json",
+}
+
+
+def _choice_error(message: str, values: Mapping[str, str]) -> str | None:
+    """The error of a field with choices, e.g. ``CASETRACK_LOG_FORMAT: expected text or json,
+    not 'xml'``."""
+    field = message.rpartition(" - at `$.")[2].rstrip("`")
+    if field not in _CHOICES or field not in values:
+        return None
+    return f"CASETRACK_{field.upper()}: expected {_CHOICES[field]}, not {values[field]!r}"
 
 
 def _variable_named(message: str) -> str:
@@ -87,6 +106,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cisco_tac_timeout_seconds: PositiveSeconds = 10.0
     cisco_tac_severity: Annotated[int, msgspec.Meta(ge=1, le=4)] = 3
     cisco_tac_contact: str = ""
+    # logs of serve, scheduler and worker (docs/ops/logging.md); --log-level and
+    # --log-format override them
+    log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings
@@ -109,7 +132,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             # strict=False: environment values are text, "5" must become a number
             return msgspec.convert(values, cls, strict=False)
         except msgspec.ValidationError as exc:
-            raise SettingsError(_variable_named(str(exc))) from None
+            message = str(exc)
+            raise SettingsError(
+                _choice_error(message, values) or _variable_named(message)
+            ) from None
 
     @property
     def db_timeouts(self) -> DbTimeouts:

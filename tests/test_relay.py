@@ -3,7 +3,7 @@ and a broker failure that leaves the rows queued."""
 
 from __future__ import annotations
 
-import io
+import logging
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -212,7 +212,7 @@ def all_rows(runtime: Runtime) -> list[orm.Notification]:
 
 
 def test_an_embedded_restart_queues_what_the_last_run_had_handed_over(
-    runtime: Runtime, jobs: Jobs, smtp: Recorder, tmp_path: Path
+    runtime: Runtime, jobs: Jobs, smtp: Recorder, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     opened(runtime)
     tick(runtime, now=DUE)
@@ -220,8 +220,8 @@ def test_an_embedded_restart_queues_what_the_last_run_had_handed_over(
     jobs.close()  # the process died with both messages in its in-process broker
     assert {r.state for r in rows(runtime).values()} == {"sending"}
     runtime.clock = lambda: DUE + WINDOW
-    lines = io.StringIO()
-    background = start_background(runtime, ServeOptions(), lines)
+    caplog.set_level(logging.INFO, "casetrack.scheduler")  # its lines are log records
+    background = start_background(runtime, ServeOptions())
     assert background is not None
     try:
         wait = time.monotonic() + 20
@@ -230,6 +230,6 @@ def test_an_embedded_restart_queues_what_the_last_run_had_handed_over(
     finally:
         background.stop()
         background.jobs.close()
-    assert {r.state for r in rows(runtime).values()} == {"sent"}, lines.getvalue()
-    assert "2 notifications the last run had not sent are queued again" in lines.getvalue()
+    assert {r.state for r in rows(runtime).values()} == {"sent"}, caplog.text
+    assert "2 notifications the last run had not sent are queued again" in caplog.text
     assert len(smtp.received) == 1

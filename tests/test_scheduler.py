@@ -360,7 +360,7 @@ def test_cli_runs_passes_until_sigterm_and_exits_0(
     finally:
         timer.cancel()
     assert escalations(runtime, number)  # the loop ran on its thread before the signal
-    assert "tick " in capsys.readouterr().out
+    assert "tick " in capsys.readouterr().err  # a log line (cli/logs.py): stderr
 
 
 def test_outbox_rows_store_recipient_and_variables_as_before(runtime: Runtime) -> None:

@@ -322,7 +322,8 @@ def test_serve_demo_escalates_the_overdue_case_by_sms_and_email(tmp_path: Path) 
         case = httpx.get(f"{server.base}/api/v1/cases/{number}", headers=auth).json()
         fired = [e for e in case["events"] if e["kind"] == "escalated"]
         assert fired and {e["payload"]["clock"] for e in fired} == {"first_response"}
-        assert "tick " in server.stdout() and "relay: " in server.stdout()
+        logged = server.stderr()  # log lines (cli/logs.py) go to stderr
+        assert "tick " in logged and "relay: " in logged
         assert server.stop() is not None
     finally:
         server.kill()

@@ -20,6 +20,7 @@ from core.errors import CalendarDataMissing
 from core.events import CallerRecord, ClocksUnplanned, Opened, UnplannedClock, WindowRecord
 from core.instants import check_appointment
 from core.loaded import LoadedContract
+from core.logs import current_request_id
 from core.store import orm
 from core.store.numbering import next_number
 
@@ -195,6 +196,7 @@ class OpenCommands(DeskBase):
             appointment_end=cmd.appointment.end if cmd.appointment else None,
             status=Status.NEW.value,
             opened_at=now,
+            opened_request_id=current_request_id(),  # its notices' logs name it (core.logs)
             updated_at=now,
             breached=False,
             last_seq=0,

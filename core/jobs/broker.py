@@ -6,10 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
 
 from core.errors import ServerError
 from core.jobs.deliver import DeliveryPolicy, deliver
+from core.jobs.relay import REQUEST_ID  # the message option naming the requests behind it
+from core.logs import set_request_id
 from core.runtime import Runtime
 
 ACTOR = "deliver_notification"
@@ -39,6 +43,35 @@ def make_broker(url: str) -> dramatiq.Broker:
         f"CASETRACK_BROKER_URL: unsupported scheme {scheme!r} "
         "(want redis://, rediss://, unix://, amqp:// or amqps://, or empty for in-process)"
     )
+
+
+class RequestIds(Middleware):
+    """While a worker thread processes a message, the message's request ids are current
+    (core.logs): the worker's log lines about it, dramatiq's own included, carry them."""
+
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        value = message.options.get(REQUEST_ID)
+        set_request_id(value if isinstance(value, str) else None)
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: object = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        set_request_id(None)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        set_request_id(None)
+
+
+def with_request_ids(broker: dramatiq.Broker) -> dramatiq.Broker:
+    """``broker`` with the RequestIds middleware (once, however often it is set)."""
+    if not any(isinstance(m, RequestIds) for m in broker.middleware):
+        broker.add_middleware(RequestIds())
+    return broker
 
 
 @dataclass(frozen=True)
@@ -75,7 +108,7 @@ def set_broker(
     database); dramatiq retries only a crash such as a lost database connection, a few
     times — after that the relay re-picks the rows once their lease lapses.
     """
-    dramatiq.set_broker(broker)
+    dramatiq.set_broker(with_request_ids(broker))
     policy = policy or DeliveryPolicy.from_settings(runtime.settings)
     queue_name = queue_name or runtime.settings.queue
 

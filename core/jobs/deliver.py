@@ -13,6 +13,7 @@ database, shows on the case and survives a broker restart.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from core.case import NotificationState
 from core.jobs.stale import drop_stale
+from core.logs import bound_request_id, current_request_id, joined_request_ids
 from core.notify import (
     Delivery,
     Notice,
@@ -47,6 +49,7 @@ FINAL_STATES: frozenset[NotificationState] = frozenset({S.SENT, S.FAILED, S.DEAD
 PENDING_STATES: tuple[NotificationState, ...] = (S.QUEUED, S.SENDING)
 MAX_ATTEMPTS = 5
 DIGEST_TEMPLATE = "digest"
+log = logging.getLogger("casetrack.worker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +155,25 @@ def deliver(
     with runtime.sessions.begin() as session:
         rows = drop_stale(session, _claim(session, wanted, now, policy.lease))
         if not rows:
-            return _state_of(session, wanted[0])
+            state = _state_of(session, wanted[0])
+            log.debug("notifications %s not sent now: %s", wanted, state)
+            return state
         claimed = [r.id for r in rows]
         notice = notice_for(rows)
+        # the requests that caused them (the message said so too, unless an older relay sent it)
+        request_id = joined_request_ids(r.request_id for r in rows) or current_request_id()
+        about = _about(rows, notice)
+    with bound_request_id(request_id):
+        state = _send(runtime, claimed, notice, now, policy)
+        level = logging.INFO if state == S.SENT else logging.WARNING
+        log.log(level, "delivery of notifications %s (%s): %s", claimed, about, state)
+    return state
+
+
+def _send(
+    runtime: Runtime, claimed: list[int], notice: Notice, now: datetime, policy: DeliveryPolicy
+) -> str:
+    """Send the claimed rows' notice through its channel's notifier; record the outcome."""
     digest = notice.idempotency_key if len(claimed) > 1 else None
     notifier = notifiers(runtime.pm).get(notice.channel)
     if notifier is None:
@@ -167,6 +186,12 @@ def deliver(
     except NotifierError as exc:  # template or configuration: a retry fails the same way
         outcome = Delivery(status="failed", detail=str(exc))
     return _finish(runtime, claimed, outcome, now, digest)
+
+
+def _about(rows: Sequence[Notification], notice: Notice) -> str:
+    """What was sent, for the log, without an address: case, channel, template."""
+    case = (rows[0].variables or {}).get("case_number", f"case id {rows[0].case_id}")
+    return f"{case}, {notice.channel}, {notice.template}"
 
 
 _NOTIFIERS: weakref.WeakKeyDictionary[

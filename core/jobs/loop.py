@@ -7,6 +7,7 @@ everything; the outbox is in the database, so a restart loses nothing).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 Log = Callable[[str], None]
+log = logging.getLogger("casetrack.scheduler")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,9 @@ def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
 class Background:
     """Runs ``one_pass`` every ``interval`` seconds on a thread; with ``worker`` also an
     in-process dramatiq worker (the embedded default). A failing pass (database or broker
-    away) is logged and the next pass tries again: nothing is lost, the rows wait."""
+    away) is logged and the next pass tries again: nothing is lost, the rows wait.
+
+    Lines go to the ``casetrack.scheduler`` logger, or to ``log`` if given (a test's list)."""
 
     def __init__(
         self,
@@ -57,7 +61,7 @@ class Background:
         *,
         interval: float,
         worker: bool,
-        log: Log = print,
+        log: Log | None = None,
         worker_threads: int = 2,
     ) -> None:
         self.runtime, self.jobs, self.interval, self.log = runtime, jobs, interval, log
@@ -83,11 +87,18 @@ class Background:
         try:
             done = one_pass(self.runtime, self.jobs)
         except Exception as exc:  # database or broker away (each client has its own types)
-            self.log(f"scheduler: pass failed, retrying in {self.interval:g}s: {_one_line(exc)}")
+            failed = f"scheduler: pass failed, retrying in {self.interval:g}s: {_one_line(exc)}"
+            self._say(failed, logging.WARNING)
             return None
         for line in done.lines():
-            self.log(line)
+            self._say(line, logging.WARNING if line.startswith("  error:") else logging.INFO)
         return done
+
+    def _say(self, line: str, level: int) -> None:
+        if self.log is None:
+            log.log(level, line)
+        else:
+            self.log(line)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

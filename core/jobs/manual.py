@@ -29,6 +29,7 @@ from core.escalation import (
 )
 from core.events import PlannedNoticeRecord, SkippedNotice
 from core.jobs.scheduler import addressee, insert_outbox, planned_record, skipped_record
+from core.logs import current_request_id
 from core.store import orm
 
 if TYPE_CHECKING:
@@ -175,4 +176,5 @@ def _row(
         "send_after": notice.send_after,
         "created_at": now,
         "sent_at": None,
+        "request_id": current_request_id(),  # the request escalating: in the workers' logs
     }

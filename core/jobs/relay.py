@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from sqlalchemy import update
 
 from core.case import NotificationState
 from core.jobs.deliver import DeliveryPolicy, due_notifications
+from core.logs import bound_request_id, joined_request_ids
 from core.store.orm import Notification
 
 if TYPE_CHECKING:
@@ -19,7 +21,12 @@ if TYPE_CHECKING:
     from core.jobs.broker import Jobs
     from core.runtime import Runtime
 
+# the message option the worker reads (core.jobs.broker.RequestIds): send_with_options's name
+REQUEST_ID = "request_id"
+
 __all__ = ["RelayReport", "plan_batches", "relay", "release_orphans"]
+
+log = logging.getLogger("casetrack.relay")
 
 
 @dataclass
@@ -89,11 +96,26 @@ def relay(
         session.flush()
         for batch in batches:
             ids = [row.id for row in batch]
-            jobs.deliver_notification.send(ids)
+            # the requests that caused them travel with the message: the worker logs under them
+            request_id = joined_request_ids(row.request_id for row in batch)
+            if request_id:
+                jobs.deliver_notification.send_with_options(args=(ids,), request_id=request_id)
+            else:
+                jobs.deliver_notification.send(ids)
             report.batches.append(ids)
+            with bound_request_id(request_id):
+                log.info("relayed notifications %s (%s)", ids, _about(batch))
         report.messages = len(batches)
         report.notifications = sum(len(b) for b in batches)
     return report
+
+
+def _about(batch: Sequence[Notification]) -> str:
+    """What a message carries, without an address: case, channel, template."""
+    first = batch[0]
+    case = (first.variables or {}).get("case_number", f"case id {first.case_id}")
+    what = "digest" if len(batch) > 1 else first.template
+    return f"{case}, {first.channel}, {what}"
 
 
 def release_orphans(runtime: Runtime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -25,6 +26,7 @@ from core.escalation import (
 )
 from core.events import ClockSnapshot, PlannedNoticeRecord, ScheduledEscalation, SkippedNotice
 from core.jobs.stale import sweep_cases
+from core.logs import bound_request_id
 from core.notify import AlertVariables, OutboxRecipient
 from core.staff import StaffDirectory, cached_staff, staff_path
 from core.store import orm
@@ -46,6 +48,7 @@ __all__ = [
 
 
 ACTOR = "system:scheduler"
+log = logging.getLogger("casetrack.scheduler")
 # the notifier plugins' templates: a rung before the deadline warns, one at or after it
 # reports the breach (plugins/email_notify/templates, plugins/sms_notify/templates.yaml)
 WARNING_TEMPLATE, BREACH_TEMPLATE = "clock_warning", "clock_breached"
@@ -225,6 +228,16 @@ def _fire_level(tick: Tick, due: Due, rung: clocks.Alert, breached: bool) -> orm
     )
     event = append_event(session, case, body, actor=ACTOR, at=now)
     tick.report.events += 1
+    with bound_request_id(case.opened_request_id):
+        log.info(
+            "escalated %s %s level %d%s: %d notices planned, %d skipped",
+            case.number,
+            clock.kind,
+            level + 1,
+            " (breached)" if body.breached else "",
+            len(plan.notices),
+            len(body.skipped),
+        )
     tick.outbox += [_row(tick, due, event.seq, notice) for notice in plan.notices]
     return event
 
@@ -306,6 +319,7 @@ def _row(tick: Tick, due: Due, event_seq: int, notice: PlannedNotice) -> dict[st
         "send_after": notice.send_after,
         "created_at": tick.now,
         "sent_at": None,
+        "request_id": case.opened_request_id,  # the request that opened it (core.logs)
     }
 
 

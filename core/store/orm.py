@@ -106,6 +106,8 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(32))
     assignee: Mapped[str | None] = mapped_column(String(limits.ENGINEER))
     opened_at: Mapped[datetime]
+    # the HTTP request that opened it (X-Request-ID): its notices are logged under it (0008)
+    opened_request_id: Mapped[str | None] = mapped_column(String(limits.REQUEST_ID))
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -269,6 +271,8 @@ class Notification(Base):
     relayed_at: Mapped[datetime | None]  # handed to the broker (state `sending`)
     claimed_at: Mapped[datetime | None]  # a worker is sending it now (its lease starts here)
     digest_key: Mapped[str | None] = mapped_column(String(300))  # sent inside this digest
+    # the request that caused it, for the logs of its relay and delivery (migration 0008)
+    request_id: Mapped[str | None] = mapped_column(String(limits.REQUEST_ID))
 
     __table_args__ = (
         Index("ix_notifications_state_send_after", "state", "send_after"),  # the relay's scan

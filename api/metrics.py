@@ -26,10 +26,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from core.jobs.metrics import job_metrics
+from core.jobs.metrics import HostCollector, job_metrics
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the classic text format
@@ -137,7 +136,7 @@ def exposition(metrics: HttpMetrics, business: Iterable[Any]) -> bytes:
     (metric families computed once for this scrape)."""
     registry = CollectorRegistry(auto_describe=False)
     if (directory := multiprocess_dir()) is not None:
-        MultiProcessCollector(registry, path=directory)
+        registry.register(HostCollector(directory))
     else:
         job_metrics()  # their families show even before the first pass
         registry.register(_Registry(metrics.registry))

@@ -8,6 +8,7 @@ import json
 import shlex
 import socket
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cli import _db
 from cli._args import Commands, command, positive
 from cli._format import display_width
+from cli.metrics import Reaper, announce, mark_this_process_ended, multiprocess
 from core.errors import ServerError
 from core.settings import Settings
 
@@ -108,6 +110,7 @@ def app_from_env() -> Litestar:
     from server import create_app
 
     die_with_parent()
+    announce("api")  # in the metrics directory the parent chose
     settings = Settings.from_env()
     http_protocol(settings)  # this worker's connections: the limits of its environment
     return create_app(settings)
@@ -156,11 +159,16 @@ def serve(
         "http": http_protocol(settings),
     }
     background = None
+    metrics = ExitStack()
     try:
+        # before any worker starts: they inherit PROMETHEUS_MULTIPROC_DIR (cli/metrics.py)
+        directory = metrics.enter_context(multiprocess(settings.metrics_path, clean=True))
+        metrics.enter_context(Reaper(directory))  # marks the workers that ended
         background = start_background(runtime, options, out)  # BrokerUrlError: one line
         if options.workers == 1:
             from server import create_app
 
+            announce("api")
             uvicorn.run(create_app(settings, runtime=runtime), **common)
         else:
             # each worker builds its own runtime from the environment (spawned processes)
@@ -170,6 +178,8 @@ def serve(
             background.stop()
             background.jobs.close()
         runtime.close()
+        mark_this_process_ended()
+        metrics.close()
     return 0
 
 
@@ -198,6 +208,7 @@ def start_background(runtime: Runtime, options: ServeOptions, out: TextIO) -> Ba
     interval = runtime.settings.tick_seconds
     background = Background(runtime, jobs, interval=interval, worker=embedded, log=log)
     background.start()
+    announce("scheduler")
     where = "in-process worker" if embedded else "relay to the broker"
     spools = _spools(runtime)
     log(f"scheduler: every {interval:g}s, {where}; unconfigured channels spool to {spools}")

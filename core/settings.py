@@ -75,6 +75,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     yaml_max_seconds: PositiveSeconds = YamlLimits.max_seconds
     http_max_header_bytes: Positive = 16_384
     http_header_seconds: PositiveSeconds = 10.0
+    # Prometheus multiprocess files of this host's serve workers, schedulers and workers
+    # (docs/ops/metrics.md); empty: <var_dir>/metrics
+    metrics_dir: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,3 +114,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def metrics_path(self) -> Path:
+        return Path(self.metrics_dir) if self.metrics_dir else self.var_path / "metrics"

@@ -9,11 +9,16 @@ use, after the command has chosen the directory: a value made before would stay 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 PASS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 SEND_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -112,3 +117,34 @@ def record_delivery(channel: str, outcome: str, rows: int, seconds: float | None
     metrics.deliveries.labels(channel=channel, outcome=outcome).inc(rows)
     if seconds is not None:
         metrics.send_seconds.labels(channel=channel).observe(seconds)
+
+
+# --- reading the host's directory -----------------------------------------------------------
+
+
+class HostCollector(Collector):
+    """The merged values of every process writing to ``directory`` (counters and histograms
+    summed, gauges by their multiprocess mode). Like prometheus_client's MultiProcessCollector,
+    but a file a process has only just created (still empty) is skipped rather than failing
+    the scrape: it holds no value yet."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def collect(self) -> Iterable[Metric]:
+        files = [str(p) for p in self.directory.glob("*.db") if _has_header(p)]
+        return MultiProcessCollector.merge(files, accumulate=True)
+
+
+def _has_header(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= 8
+    except FileNotFoundError:  # a live gauge file removed as its process ended
+        return False
+
+
+def host_registry(directory: str | os.PathLike[str]) -> CollectorRegistry:
+    """A registry of the sums of every process writing to ``directory``."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(HostCollector(directory))
+    return registry

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 FACTORY = "cli.serve:app_from_env"
+# uvicorn kills a worker that does not answer its supervisor's ping within this (its default,
+# 5 s, is shorter than a spawned worker's start on a busy host: it was killed and respawned
+# in a loop, and its files in the metrics directory multiplied)
+WORKER_HEALTHCHECK_SECONDS = 30
 API = "/api/v1"
 
 
@@ -172,7 +176,13 @@ def serve(
             uvicorn.run(create_app(settings, runtime=runtime), **common)
         else:
             # each worker builds its own runtime from the environment (spawned processes)
-            uvicorn.run(FACTORY, factory=True, workers=options.workers, **common)
+            uvicorn.run(
+                FACTORY,
+                factory=True,
+                workers=options.workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                **common,
+            )
     finally:
         if background is not None:
             background.stop()

@@ -141,6 +141,7 @@ def dashboard_metric_names(model: dict[str, Any]) -> set[str]:
     return {name for expr in exprs for name in re.findall(r"\bcasetrack_[a-z_]+\b", expr)}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_dashboard_uses_only_metrics_that_are_exposed(api: Api) -> None:
     model = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     [variable] = [v for v in model["templating"]["list"] if v["type"] == "datasource"]
@@ -226,10 +227,22 @@ def scraped_view(text: str) -> dict[Any, float]:
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_one_scrape_counts_every_worker_and_reads_the_database(db_url: str, tmp_path: Path) -> None:
-    server = Server(["--workers", "2", "--demo"], tmp_path, serve_env(database_url=db_url))
+def test_serve_workers_on_postgresql_one_scrape_counts_them_all(
+    db_url: str, tmp_path: Path
+) -> None:
+    # a warning window wider than any distance to the holiday data's end: always warns
+    env = serve_env(database_url=db_url, calendar_horizon_days="100000")
+    server = Server(["--workers", "2", "--demo"], tmp_path, env)
     try:
         server.wait_ready(timeout=120)
+        answers = [httpx.get(f"{server.base}/readyz", timeout=5) for _ in range(12)]
+        assert [a.status_code for a in answers] == [200] * 12  # warnings do not fail it
+        assert [a.json()["status"] for a in answers] == ["ready"] * 12
+        assert all(a.json()["warnings"] for a in answers)
+        banner = server.stdout()
+        assert "(2 worker processes)" in banner and "postgresql" in banner
+        assert "seeded" in banner
+        assert "WARNING: calendar region CN: published holiday data" in banner
         directory = tmp_path / "var" / "metrics"
         sent = 0
         while len(healthz_by_pid(directory)) < 2 and sent < 500:

@@ -92,7 +92,10 @@ def mark_ended(directory: Path) -> list[int]:
             if pid is not None and not running(pid):
                 ended.add(pid)
     for pid in sorted(ended):
-        mark_process_dead(pid, str(directory))
+        try:
+            mark_process_dead(pid, str(directory))
+        except FileNotFoundError:  # another process's reaper removed it first
+            continue
     return sorted(ended)
 
 

@@ -118,10 +118,11 @@ def jobs_of(runtime: Runtime) -> Jobs:
 @contextmanager
 def _metrics(args: argparse.Namespace, role: str) -> Iterator[None]:
     """This process writes its metrics to the host's metrics directory (before anything is
-    counted) and, with --metrics-port, serves the directory's sums; marked ended on exit."""
-    from cli.metrics import announce, mark_this_process_ended, multiprocess, serve_metrics
+    counted) and, with --metrics-port, serves the directory's sums; it marks the processes
+    of the directory that ended (a killed worker), and itself on exit."""
+    from cli.metrics import Reaper, announce, mark_this_process_ended, multiprocess, serve_metrics
 
-    with multiprocess(args.settings.metrics_path):
+    with multiprocess(args.settings.metrics_path) as directory, Reaper(directory):
         announce(role)
         try:
             if args.metrics_port is not None:

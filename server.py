@@ -14,7 +14,7 @@ from api.auth import PrincipalCache
 from api.decoding import StrictRequest
 from api.deps import DEPENDENCIES
 from api.health import healthz, metrics, readyz
-from api.metrics import Registry, metrics_middleware
+from api.metrics import HttpMetrics, metrics_middleware, process_ended
 from api.problems import EXCEPTION_HANDLERS
 from api.request_ids import request_id_middleware
 from api.routes import API_ROUTES
@@ -33,7 +33,7 @@ def create_app(
     runtime = runtime or build_runtime(settings)
     if migrate:
         upgrade(runtime.engine)
-    registry = Registry()
+    http_metrics = HttpMetrics()
     allow = AllowHeader()
     app = Litestar(
         route_handlers=[healthz, readyz, metrics, *API_ROUTES],
@@ -43,15 +43,15 @@ def create_app(
         state=State(
             {
                 "runtime": runtime,
-                "metrics": registry,
+                "metrics": http_metrics,
                 "principals": PrincipalCache(settings.token_cache_seconds),
             }
         ),
-        middleware=[metrics_middleware(registry)],
+        middleware=[metrics_middleware(http_metrics)],
         before_send=[allow],
         request_max_body_size=MAX_BODY,
         request_class=StrictRequest,  # bodies decoded strictly, as the OpenAPI says
-        on_shutdown=[runtime.close],
+        on_shutdown=[runtime.close, process_ended],
         debug=False,
         logging_config=None,  # the process's logging is set up by its command (cli/logs.py)
     )

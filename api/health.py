@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 import msgspec
 from litestar import Response, get
@@ -11,10 +10,11 @@ from litestar.datastructures import State
 from sqlalchemy import text
 
 from api.deps import RuntimeDep, SessionDep
-from core.case import NotificationState
+from api.gauges import business_gauges
+from api.metrics import CONTENT_TYPE, exposition
 from core.jobs.deliver import PENDING_STATES
 from core.store.migrate import require_current
-from core.store.queries import Gauges, gauges
+from core.store.queries import gauges
 
 
 @get("/healthz", sync_to_thread=False, tags=["health"], operation_id="healthz")
@@ -70,57 +70,14 @@ def readyz(runtime: RuntimeDep) -> Readiness:
     sync_to_thread=True,
     tags=["health"],
     operation_id="metrics",
-    media_type="text/plain; version=0.0.4",
+    media_type=CONTENT_TYPE,
 )
-def metrics(state: State, runtime: RuntimeDep, session: SessionDep) -> Response[str]:
-    """Prometheus text format: requests, latencies, open cases, breached clocks."""
+def metrics(state: State, runtime: RuntimeDep, session: SessionDep) -> Response[bytes]:
+    """Prometheus text format: requests and latencies of every worker process of this host,
+    the scheduler's and workers' counters written to the same metrics directory, and the
+    desk's gauges read from the database (open cases, breached clocks, the outbox, the
+    holiday data's horizon). docs/ops/metrics.md lists them."""
     now = runtime.clock()
-    counted = gauges(session, now, PENDING_STATES)
-    metrics: dict[str, tuple[str, Any]] = {
-        "casetrack_open_cases": ("Cases not yet resolved or closed.", float(counted.open_cases)),
-        "casetrack_breached_clocks": (
-            "SLA clocks past their deadline.",
-            float(counted.breached_clocks),
-        ),
-        "casetrack_provisional_clocks": (
-            "Running or paused SLA clocks planned past the published holiday data.",
-            float(counted.provisional_clocks),
-        ),
-        "casetrack_calendar_data_days_left": (
-            "Days until a holiday region's published data ends (negative: ended).",
-            {
-                f'region="{h.region}"': float(h.days_left)
-                for h in runtime.horizon()
-                if h.days_left is not None
-            },
-        ),
-        **_outbox_gauges(counted, now),
-    }
-    body = state.metrics.render(metrics)
-    return Response(body, media_type="text/plain; version=0.0.4")
-
-
-def _outbox_gauges(counted: Gauges, now: datetime) -> dict[str, tuple[str, float]]:
-    """Delivery health: dead letters waiting for a manager, and how late the oldest due
-    notification is (it grows when the scheduler or the workers stop)."""
-    by_state = counted.notifications
-    oldest = counted.oldest_due
-    late = (now - oldest).total_seconds() if oldest is not None else 0.0
-    return {
-        "casetrack_notifications_dead": (
-            "Notifications whose retries ran out (dead letters).",
-            float(by_state.get(NotificationState.DEAD, 0)),
-        ),
-        "casetrack_notifications_failed": (
-            "Notifications the provider refused for good.",
-            float(by_state.get(NotificationState.FAILED, 0)),
-        ),
-        "casetrack_notifications_pending": (
-            "Notifications queued or handed to a worker, not yet sent.",
-            float(sum(by_state.get(state, 0) for state in PENDING_STATES)),
-        ),
-        "casetrack_notifications_oldest_due_seconds": (
-            "How long the oldest due, unsent notification has waited.",
-            max(late, 0.0),
-        ),
-    }
+    families = business_gauges(gauges(session, now, PENDING_STATES), runtime.horizon(), now)
+    body = exposition(state.metrics, families)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -9,6 +9,7 @@ import logging
 import shlex
 import socket
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cli import _db, logs
 from cli._args import Commands, command, positive
 from cli._format import display_width
+from cli.metrics import Reaper, announce, mark_this_process_ended, multiprocess
 from core.errors import ServerError
 from core.settings import Settings
 
@@ -27,6 +29,10 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 FACTORY = "cli.serve:app_from_env"
+# uvicorn kills a worker that does not answer its supervisor's ping within this (its default,
+# 5 s, is shorter than a spawned worker's start on a busy host: it was killed and respawned
+# in a loop, and its files in the metrics directory multiplied)
+WORKER_HEALTHCHECK_SECONDS = 30
 API = "/api/v1"
 log = logging.getLogger("casetrack.serve")
 
@@ -114,6 +120,7 @@ def app_from_env() -> Litestar:
 
     die_with_parent()
     logging.captureWarnings(True)  # uvicorn set up this process's logging (cli/logs.py)
+    announce("api")  # in the metrics directory the parent chose
     settings = Settings.from_env()
     http_protocol(settings)  # this worker's connections: the limits of its environment
     return create_app(settings)
@@ -166,20 +173,33 @@ def serve(
         "http": http_protocol(settings),
     }
     background = None
+    metrics = ExitStack()
     try:
+        # before any worker starts: they inherit PROMETHEUS_MULTIPROC_DIR (cli/metrics.py)
+        directory = metrics.enter_context(multiprocess(settings.metrics_path, clean=True))
+        metrics.enter_context(Reaper(directory))  # marks the workers that ended
         background = start_background(runtime, options)  # BrokerUrlError: one line
         if options.workers == 1:
             from server import create_app
 
+            announce("api")
             uvicorn.run(create_app(settings, runtime=runtime), **common)
         else:
             # each worker builds its own runtime from the environment (spawned processes)
-            uvicorn.run(FACTORY, factory=True, workers=options.workers, **common)
+            uvicorn.run(
+                FACTORY,
+                factory=True,
+                workers=options.workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                **common,
+            )
     finally:
         if background is not None:
             background.stop()
             background.jobs.close()
         runtime.close()
+        mark_this_process_ended()
+        metrics.close()
     return 0
 
 
@@ -205,6 +225,7 @@ def start_background(runtime: Runtime, options: ServeOptions) -> Background | No
     interval = runtime.settings.tick_seconds
     background = Background(runtime, jobs, interval=interval, worker=embedded)
     background.start()
+    announce("scheduler")
     where = "in-process worker" if embedded else "relay to the broker"
     spools = _spools(runtime)
     say(f"scheduler: every {interval:g}s, {where}; unconfigured channels spool to {spools}")

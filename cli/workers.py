@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -59,6 +59,31 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         "--threads", type=positive, default=4, metavar="N", help="worker threads (default 4)"
     )
     logs.add_options(worker)
+    for parser in (scheduler, worker):
+        _metrics_options(parser)
+
+
+def _metrics_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=None,
+        metavar="PORT",
+        help="serve /metrics on this port: the sums of every casetrack process writing to "
+        "this host's metrics directory (CASETRACK_METRICS_DIR, default var/metrics)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="interface of --metrics-port (default 127.0.0.1; 0.0.0.0 for a remote Prometheus)",
+    )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port (1-65535), not {text!r}")
+    return int(text)
 
 
 def _seconds(text: str) -> float:
@@ -97,10 +122,36 @@ def jobs_of(runtime: Runtime) -> Jobs:
     return set_broker(runtime, make_broker(runtime.settings.broker_url))
 
 
+@contextmanager
+def _metrics(args: argparse.Namespace, role: str) -> Iterator[None]:
+    """This process writes its metrics to the host's metrics directory (before anything is
+    counted) and, with --metrics-port, serves the directory's sums; it marks the processes
+    of the directory that ended (a killed worker), and itself on exit."""
+    from cli.metrics import Reaper, announce, mark_this_process_ended, multiprocess, serve_metrics
+
+    with multiprocess(args.settings.metrics_path) as directory, Reaper(directory):
+        announce(role)
+        try:
+            if args.metrics_port is not None:
+                url = _listening(args.metrics_host, args.metrics_port, serve_metrics)
+                _say(f"{role}: metrics at {url}")
+            yield
+        finally:
+            mark_this_process_ended()
+
+
+def _listening(host: str, port: int, start: Callable[[str, int], str]) -> str:
+    try:
+        return start(host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CasetrackError(f"--metrics-port: cannot listen on {host}:{port}: {reason}") from None
+
+
 def run_scheduler(args: argparse.Namespace) -> int:
     from core.jobs.loop import Background
 
-    with _background_runtime(args) as runtime:
+    with _metrics(args, "scheduler"), _background_runtime(args) as runtime:
         jobs = jobs_of(runtime)
         embedded = not runtime.settings.broker_url
         interval = args.interval or runtime.settings.tick_seconds
@@ -139,7 +190,7 @@ def _scheduler_once(background: Background, embedded: bool) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    with _background_runtime(args) as runtime:
+    with _metrics(args, "worker"), _background_runtime(args) as runtime:
         if not runtime.settings.broker_url:
             raise CasetrackError(
                 "CASETRACK_BROKER_URL is not set: the embedded default sends notifications "

@@ -110,6 +110,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # --log-format override them
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Prometheus multiprocess files of this host's serve workers, schedulers and workers
+    # (docs/ops/metrics.md); empty: <var_dir>/metrics
+    metrics_dir: str = ""
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings
@@ -158,3 +161,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def metrics_path(self) -> Path:
+        return Path(self.metrics_dir) if self.metrics_dir else self.var_path / "metrics"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from scrape import value
+
 from conftest import Api
 
 
@@ -15,12 +17,15 @@ def test_healthz_and_readyz(api: Api) -> None:
 def test_metrics_expose_requests_and_case_gauges(api: Api) -> None:
     api.client.get("/healthz")
     text = api.client.get("/metrics").text
-    assert 'casetrack_http_requests_total{method="GET",route="/healthz",status="200"} 1' in text
-    assert "casetrack_open_cases 0" in text
-    assert "casetrack_breached_clocks 0" in text
-    assert "casetrack_http_request_duration_seconds_bucket" in text
-    assert "casetrack_notifications_dead 0" in text
-    assert "casetrack_notifications_oldest_due_seconds 0" in text
+    route = {"method": "GET", "route": "/healthz", "status": "200"}
+    assert value(text, "casetrack_http_requests_total", **route) == 1
+    assert value(text, "casetrack_open_cases") == 0
+    assert value(text, "casetrack_breached_clocks") == 0
+    assert value(text, "casetrack_http_request_duration_seconds_count", **route) == 1
+    assert value(text, "casetrack_http_request_duration_seconds_bucket", **route, le="+Inf") == 1
+    assert value(text, "casetrack_notifications_dead") == 0
+    assert value(text, "casetrack_notifications_oldest_due_seconds") == 0
+    assert value(text, "casetrack_http_requests_in_progress") == 1  # this scrape
 
 
 def test_openapi_is_3_1_and_served_with_a_docs_page(api: Api) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from scrape import value
 from sqlalchemy import event, select
 from test_api_cases import CASES, call, open_body
 
@@ -516,7 +517,8 @@ def test_metrics_show_dead_letters_and_how_late_the_oldest_due_notice_is(
     pending = outbox.row(outbox.b, "sms")
     late = (outbox.api.now - pending.send_after).total_seconds()
     assert late > 0
-    assert "casetrack_notifications_dead 1\n" in text
-    assert "casetrack_notifications_failed 1\n" in text
-    assert "casetrack_notifications_pending 1\n" in text
-    assert f"casetrack_notifications_oldest_due_seconds {late:g}\n" in text
+    assert value(text, "casetrack_notifications_dead") == 1
+    assert value(text, "casetrack_notifications_failed") == 1
+    assert value(text, "casetrack_notifications_pending") == 1
+    assert value(text, "casetrack_notifications_oldest_due_seconds") == late
+    assert value(text, "casetrack_notifications_by_state", state="dead") == 1

@@ -223,7 +223,7 @@ class Server:
                 start_new_session=True,  # its own process group: workers die with it
             )
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 90) -> None:  # a bound on a busy host, not a check
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -329,24 +329,8 @@ def test_serve_demo_escalates_the_overdue_case_by_sms_and_email(tmp_path: Path) 
         server.kill()
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_serve_workers_on_postgresql(db_url: str, tmp_path: Path) -> None:
-    # a warning window wider than any distance to the holiday data's end: always warns
-    env = serve_env(database_url=db_url, calendar_horizon_days="100000")
-    server = Server(["--workers", "2", "--demo"], tmp_path, env)
-    try:
-        server.wait_ready()
-        answers = [httpx.get(f"{server.base}/readyz", timeout=5) for _ in range(12)]
-        assert [a.status_code for a in answers] == [200] * 12  # warnings do not fail it
-        assert [a.json()["status"] for a in answers] == ["ready"] * 12
-        assert all(a.json()["warnings"] for a in answers)
-        banner = server.stdout()
-        assert "(2 worker processes)" in banner and "postgresql" in banner
-        assert "seeded" in banner
-        assert "WARNING: calendar region CN: published holiday data" in banner
-        assert server.stop() is not None
-    finally:
-        server.kill()
+# `serve --workers 2` on PostgreSQL: tests/test_metrics.py (one server for both the workers'
+# readiness and the metrics summed over them)
 
 
 def test_port_in_use_is_one_line(

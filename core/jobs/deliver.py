@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.case import NotificationState
+from core.jobs.metrics import record_delivery
 from core.jobs.stale import drop_stale
 from core.logs import bound_request_id, current_request_id, joined_request_ids
 from core.notify import (
@@ -178,13 +180,20 @@ def _send(
     notifier = notifiers(runtime.pm).get(notice.channel)
     if notifier is None:
         failure = Delivery(status="failed", detail=f"no notifier for channel {notice.channel!r}")
+        record_delivery(notice.channel, S.FAILED, len(claimed), None)
         return _finish(runtime, claimed, failure, now, digest)
+    started = time.perf_counter()  # the notifier's duration, for the metrics only
     try:
         outcome = notifier.send(notice)
     except TransientDeliveryError as exc:
-        return _retry_later(runtime, claimed, str(exc), now, policy)
+        state = _retry_later(runtime, claimed, str(exc), now, policy)
+        retried = "retried" if state == S.QUEUED else state
+        record_delivery(notice.channel, retried, len(claimed), time.perf_counter() - started)
+        return state
     except NotifierError as exc:  # template or configuration: a retry fails the same way
         outcome = Delivery(status="failed", detail=str(exc))
+    seconds = time.perf_counter() - started
+    record_delivery(notice.channel, outcome.status, len(claimed), seconds)
     return _finish(runtime, claimed, outcome, now, digest)
 
 

@@ -573,6 +573,8 @@ class Gauges(msgspec.Struct, frozen=True, kw_only=True):
     """The desk's state in numbers: what /metrics exposes from the database."""
 
     open_cases: int
+    # (priority, status, count) of the open cases, one entry per pair that has any
+    open_by: list[tuple[str, str, int]] = msgspec.field(default_factory=list)
     breached_clocks: int  # breached, or running past the deadline
     provisional_clocks: int  # running or paused, planned past the published holiday data
     notifications: dict[str, int]  # count by state
@@ -582,9 +584,15 @@ class Gauges(msgspec.Struct, frozen=True, kw_only=True):
 def gauges(session: Session, now: datetime, pending: Sequence[str]) -> Gauges:
     """Count what /metrics shows; ``pending``: the notification states not yet final."""
     open_statuses = [s.value for s in OPEN_STATUSES]
-    open_cases = session.scalar(
-        select(func.count()).select_from(Case).where(Case.status.in_(open_statuses))
-    )
+    open_by = [
+        (str(priority), str(status), int(count))
+        for priority, status, count in session.execute(
+            select(Case.priority, Case.status, func.count())
+            .where(Case.status.in_(open_statuses))
+            .group_by(Case.priority, Case.status)
+            .order_by(Case.priority, Case.status)
+        )
+    ]
     late = and_(SlaClock.state == "running", SlaClock.deadline < now)
     breached = session.scalar(
         select(func.count())
@@ -605,7 +613,8 @@ def gauges(session: Session, now: datetime, pending: Sequence[str]) -> Gauges:
         )
     )
     return Gauges(
-        open_cases=int(open_cases or 0),
+        open_cases=sum(count for _, _, count in open_by),
+        open_by=open_by,
         breached_clocks=int(breached or 0),
         provisional_clocks=int(provisional or 0),
         notifications={str(state): int(count) for state, count in by_state},

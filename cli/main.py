@@ -2,39 +2,51 @@
 
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
 contracts (check, schema), sla (due), db (upgrade, current), audit (verify, seal),
-tokens (create, revoke, list), serve (the HTTP API), workers (scheduler, worker).
+tokens (create, revoke, list), serve (the HTTP API), workers (scheduler, worker),
+settings (show).
+
+Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
+and ``--set NAME=VALUE`` (one setting, above the file and the environment).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from cli import audit, contracts, db, serve, sla, tokens, workers
+from cli import audit, contracts, db, serve, settings, sla, tokens, workers
 from cli._format import print_problems
 from core.errors import CasetrackError, ContractError
-from core.settings import Settings
+from core.settings import Settings, SettingsError
+from core.sources.settings_file import ResolvedSettings, parse_assignments, resolve_settings
 
-COMMANDS = (contracts, sla, db, audit, tokens, serve, workers)  # the order `--help` lists
+# the order `--help` lists
+COMMANDS = (contracts, sla, db, audit, tokens, serve, workers, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage).
 
-    The CASETRACK_* settings are read once, here: they give the options their defaults and
-    every command finds them as ``args.settings``."""
+    The settings are resolved once, here (the file of --config, CASETRACK_* variables,
+    --set): they give the options their defaults and every command finds them as
+    ``args.settings`` (and with their sources as ``args.resolved``). A settings problem is
+    a usage error: its lines, exit 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        settings = Settings.from_env()
-    except CasetrackError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 1
-    parser = build_parser(settings)
+        resolved = resolved_settings(argv)
+    except SettingsError as exc:
+        for line in exc.detail.splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    parser = build_parser(resolved.settings)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    args.settings = settings
+    args.settings = resolved.settings
+    args.resolved = resolved
     try:
         return int(args.run(args) or 0)
     except ContractError as exc:
@@ -47,12 +59,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def resolved_settings(argv: Sequence[str]) -> ResolvedSettings:
+    """The global options read ahead of the full parser (whose defaults depend on them)."""
+    early = argparse.ArgumentParser(add_help=False)
+    add_global_options(early)
+    known, _ = early.parse_known_args(argv)
+    options = parse_assignments(known.set or [])
+    return resolve_settings(config=known.config, environ=os.environ, options=options)
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="settings file (default: $CASETRACK_CONFIG, else ./casetrack.toml if it exists); "
+        "CASETRACK_* variables override it",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="one setting, over the file and the environment (repeatable), e.g. "
+        "--set tick_seconds=5",
+    )
+
+
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     """The parser; option defaults come from ``settings`` (the built-in defaults if None)."""
     settings = settings or Settings()
     parser = argparse.ArgumentParser(
-        prog="casetrack", description="casetrack: cases, contracts as code and SLA clocks."
+        prog="casetrack",
+        description="casetrack: cases, contracts as code and SLA clocks. Settings: "
+        "`casetrack settings show` (docs/deploy.md).",
     )
+    add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(commands, settings)

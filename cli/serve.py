@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import shlex
 import socket
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -52,7 +55,8 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         run,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         help="run the HTTP API (uvicorn)",
-        description="Run the HTTP API until Ctrl-C. Settings come from CASETRACK_* variables;\n"
+        description="Run the HTTP API until Ctrl-C. Settings come from casetrack.toml\n"
+        "(--config) and CASETRACK_* variables (`casetrack settings show`);\n"
         "with none, the database is SQLite at ./var/casetrack.db and contracts come from\n"
         "./contracts. Contracts are loaded first (exit 1 listing every problem), migrations\n"
         "are applied once before any worker starts, then the URLs are printed.",
@@ -95,20 +99,41 @@ def run(args: argparse.Namespace) -> int:
         **{option.name: getattr(args, option.name) for option in fields(ServeOptions)}
     )
     # the CLI is the edge where the wall clock is read: the demo's "now"
-    return serve(options, now=datetime.now(UTC), settings=args.settings)
+    # the worker processes of --workers N resolve the same settings: the same file, and
+    # the --set options as environment variables
+    resolved = getattr(args, "resolved", None)  # None: called without cli.main
+    with environment(resolved.child_environment() if resolved else {}):
+        return serve(options, now=datetime.now(UTC), settings=args.settings)
+
+
+@contextmanager
+def environment(changes: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``changes`` while the block runs (spawned children inherit it)."""
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def app_from_env() -> Litestar:
-    """The app of one uvicorn worker process: settings from the environment.
+    """The app of one uvicorn worker process: settings from the file the parent read
+    (``CASETRACK_CONFIG``, which ``serve`` passes down) and the environment.
 
     Never migrates: the parent process did that once, before any worker started. Dies with
     the parent (core/lifeline.py): a killed `serve` leaves no worker holding the port.
     """
     from cli.lifeline import die_with_parent
+    from core.sources.settings_file import load_settings
     from server import create_app
 
     die_with_parent()
-    settings = Settings.from_env()
+    settings = load_settings(os.environ)
     http_protocol(settings)  # this worker's connections: the limits of its environment
     return create_app(settings)
 
@@ -131,14 +156,15 @@ def serve(
     settings: Settings | None = None,
 ) -> int:
     """Check the port, load contracts, migrate, seed (``now`` is the demo's present), run.
-    ``settings``: the CLI's (default: read from the environment)."""
+    ``settings``: the CLI's (default: the settings file and the environment)."""
     import uvicorn
 
     from core.runtime import build_runtime
+    from core.sources.settings_file import load_settings
 
     out = out or sys.stdout
     check_port(options.host, options.port)
-    settings = settings or Settings.from_env()
+    settings = settings or load_settings(os.environ)
     runtime = build_runtime(settings)  # ContractError: the CLI lists every problem, exit 1
     try:
         schema_note = _prepare_database(runtime, migrate=options.migrate)

@@ -1,8 +1,11 @@
-"""Settings from environment variables; every default works on a fresh clone."""
+"""Settings: one Struct, read from environment variables (and, through
+core/sources/settings_file.py, from casetrack.toml); every default works on a fresh clone.
+Also how a setting is shown to a person: secrets masked."""
 
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +19,8 @@ DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 Seconds = Annotated[float, msgspec.Meta(ge=0)]  # 0 allowed (e.g. no statement limit)
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
+SECRET_SUFFIXES = ("_key", "_secret", "_password", "_token")  # settings never shown
+MASK = "***"
 
 
 class SettingsError(ServerError):
@@ -111,3 +116,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+
+# --- showing settings: secrets masked ----------------------------------------------------------
+
+
+def is_secret(name: str) -> bool:
+    """A setting whose value is never shown: its name ends in _key, _secret, _password, _token."""
+    return name.endswith(SECRET_SUFFIXES)
+
+
+def masked_url(text: str) -> str:
+    """``postgresql://user:pw@host/db`` → ``postgresql://user:***@host/db``; other text as is."""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        password = parts.password
+    except ValueError:  # not a URL (e.g. a bad port): nothing to mask by this rule
+        return text
+    if not parts.scheme or password is None:
+        return text
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+
+
+def shown_value(name: str, value: object) -> object:
+    """``value`` as a person may see it: a secret set is ``***``, a URL's password too."""
+    if is_secret(name) and value not in (None, ""):
+        return MASK
+    if isinstance(value, str):
+        return masked_url(value)
+    return value

@@ -190,7 +190,13 @@ def serve(
             uvicorn.run(create_app(settings, runtime=runtime), **common)
         else:
             # each worker builds its own runtime from the environment (spawned processes)
-            uvicorn.run(FACTORY, factory=True, workers=options.workers, **common)
+            uvicorn.run(
+                FACTORY,
+                factory=True,
+                workers=options.workers,
+                timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+                **common,
+            )
     finally:
         if background is not None:
             background.stop()

@@ -80,6 +80,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     yaml_max_seconds: PositiveSeconds = YamlLimits.max_seconds
     http_max_header_bytes: Positive = 16_384
     http_header_seconds: PositiveSeconds = 10.0
+    # serve --workers N: a worker process that does not answer its supervisor's ping within
+    # this many seconds is replaced (uvicorn's 5 s kept replacing workers still starting on a
+    # busy host, docs/deploy.md)
+    worker_healthcheck_seconds: Positive = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def resolved_settings(argv: Sequence[str]) -> ResolvedSettings:
     """The global options read ahead of the full parser (whose defaults depend on them)."""
-    early = argparse.ArgumentParser(add_help=False)
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     add_global_options(early)
     known, _ = early.parse_known_args(argv)
     options = parse_assignments(known.set or [])
@@ -89,6 +89,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     settings = settings or Settings()
     parser = argparse.ArgumentParser(
         prog="casetrack",
+        allow_abbrev=False,  # --config is read ahead (resolved_settings): spelled in full
         description="casetrack: cases, contracts as code and SLA clocks. Settings: "
         "`casetrack settings show` (docs/deploy.md).",
     )

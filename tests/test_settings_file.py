@@ -269,3 +269,17 @@ def test_the_example_file_loads_and_names_every_setting() -> None:
     assert commented <= {"secret_key", "audit_key"}
     assert set(data) | commented == set(Settings.__struct_fields__)
     assert tomllib.loads(text) == data
+
+
+def test_config_is_spelled_in_full_and_before_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It is read before the parser is built: an abbreviation or a place after the command
+    would be taken by one reading and not the other, so the parser refuses both."""
+    write(tmp_path / "x.toml", 'queue = "x"\n')
+    with pytest.raises(SystemExit) as caught:
+        main(["--conf", "x.toml", "settings", "show"])
+    assert caught.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["settings", "show", "--config", "x.toml"])
+    capsys.readouterr()

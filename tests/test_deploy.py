@@ -96,7 +96,7 @@ def queue() -> Iterator[str]:
     name = f"casetrack-deploy-{uuid.uuid4().hex[:10]}"
     yield name
     client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"dramatiq:{name}*"))
+    keys = list(client.scan_iter(f"*{name}*"))  # the queue, its DQ/XQ, the workers' acks
     if keys:
         client.delete(*keys)
     client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from litestar import Litestar
@@ -20,6 +21,7 @@ from api.request_ids import request_id_middleware
 from api.routes import API_ROUTES
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
+from core.sources.settings_file import load_settings
 from core.store.migrate import upgrade
 
 MAX_BODY = 1_000_000  # bytes; a larger request body is answered with 413
@@ -28,8 +30,9 @@ MAX_BODY = 1_000_000  # bytes; a larger request body is answered with 413
 def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, migrate: bool = False
 ) -> Litestar:
-    """The API over a runtime built from ``settings`` (environment variables by default)."""
-    settings = settings or Settings.from_env()
+    """The API over a runtime built from ``settings`` (default: the settings file and the
+    environment, core/sources/settings_file.py)."""
+    settings = settings or load_settings(os.environ)
     runtime = runtime or build_runtime(settings)
     if migrate:
         upgrade(runtime.engine)

@@ -3,44 +3,55 @@
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
 check (everything an admin edits, in one pass), contracts (check, schema), sla (due),
 db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), plugins (list),
-serve (the HTTP API), workers (scheduler, worker).
+serve (the HTTP API), workers (scheduler, worker), settings (show).
+
+Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
+and ``--set NAME=VALUE`` (one setting, above the file and the environment).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from cli import audit, check, contracts, db, plugins, serve, sla, tokens, workers
+from cli import audit, check, contracts, db, plugins, serve, settings, sla, tokens, workers
 from cli._format import print_problems
 from core.errors import CasetrackError, ContractError
-from core.settings import Settings
+from core.settings import Settings, SettingsError
+from core.sources.settings_file import ResolvedSettings, parse_assignments, resolve_settings
 
 # the order `--help` lists
-COMMANDS = (check, contracts, sla, db, audit, tokens, plugins, serve, workers)
+COMMANDS = (check, contracts, sla, db, audit, tokens, plugins, serve, workers, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (0 ok, 1 findings or refused, 2 usage).
 
-    The CASETRACK_* settings are read once, here: they give the options their defaults and
-    every command finds them as ``args.settings``. Invalid settings stop every command but
-    ``check``, which reports them with the rest (``args.settings_error``)."""
-    settings_error: CasetrackError | None = None
+    The settings are resolved once, here (the file of --config, CASETRACK_* variables,
+    --set): they give the options their defaults and every command finds them as
+    ``args.settings`` (and with their sources as ``args.resolved``). A settings problem is
+    a usage error: its lines, exit 2 — except for ``check``, which reports them with
+    the rest (``args.settings_error``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    resolved: ResolvedSettings | None = None
+    settings_error: SettingsError | None = None
     try:
-        settings = Settings.from_env()
-    except CasetrackError as exc:
-        settings, settings_error = Settings(), exc
+        resolved = resolved_settings(argv)
+    except SettingsError as exc:
+        settings_error = exc
+    settings = resolved.settings if resolved is not None else Settings()
     parser = build_parser(settings)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
     if settings_error is not None and not getattr(args, "reports_settings", False):
-        print(f"error: {settings_error.detail}", file=sys.stderr)
-        return 1
-    args.settings, args.settings_error = settings, settings_error
+        for line in settings_error.detail.splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    args.settings, args.resolved, args.settings_error = settings, resolved, settings_error
     try:
         return int(args.run(args) or 0)
     except ContractError as exc:
@@ -53,12 +64,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def resolved_settings(argv: Sequence[str]) -> ResolvedSettings:
+    """The global options read ahead of the full parser (whose defaults depend on them)."""
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    add_global_options(early)
+    known, _ = early.parse_known_args(argv)
+    options = parse_assignments(known.set or [])
+    return resolve_settings(config=known.config, environ=os.environ, options=options)
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="settings file (default: $CASETRACK_CONFIG, else ./casetrack.toml if it exists); "
+        "CASETRACK_* variables override it",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="one setting, over the file and the environment (repeatable), e.g. "
+        "--set tick_seconds=5",
+    )
+
+
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     """The parser; option defaults come from ``settings`` (the built-in defaults if None)."""
     settings = settings or Settings()
     parser = argparse.ArgumentParser(
-        prog="casetrack", description="casetrack: cases, contracts as code and SLA clocks."
+        prog="casetrack",
+        allow_abbrev=False,  # --config is read ahead (resolved_settings): spelled in full
+        description="casetrack: cases, contracts as code and SLA clocks. Settings: "
+        "`casetrack settings show` (docs/deploy.md).",
     )
+    add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(commands, settings)

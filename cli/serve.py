@@ -6,10 +6,12 @@ import argparse
 import errno
 import json
 import logging
+import os
 import shlex
 import socket
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -17,7 +19,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cli import _db, logs
 from cli._args import Commands, command, positive
 from cli._format import display_width
-from cli.metrics import Reaper, announce, mark_this_process_ended, multiprocess
+from cli.metrics import Reaper, mark_this_process_ended, multiprocess
+from cli.metrics import announce as announce_process
 from core.errors import ServerError
 from core.settings import Settings
 
@@ -29,10 +32,6 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 FACTORY = "cli.serve:app_from_env"
-# uvicorn kills a worker that does not answer its supervisor's ping within this (its default,
-# 5 s, is shorter than a spawned worker's start on a busy host: it was killed and respawned
-# in a loop, and its files in the metrics directory multiplied)
-WORKER_HEALTHCHECK_SECONDS = 30
 API = "/api/v1"
 log = logging.getLogger("casetrack.serve")
 
@@ -60,7 +59,8 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         run,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         help="run the HTTP API (uvicorn)",
-        description="Run the HTTP API until Ctrl-C. Settings come from CASETRACK_* variables;\n"
+        description="Run the HTTP API until Ctrl-C. Settings come from casetrack.toml\n"
+        "(--config) and CASETRACK_* variables (`casetrack settings show`);\n"
         "with none, the database is SQLite at ./var/casetrack.db and contracts come from\n"
         "./contracts. Contracts are loaded first (exit 1 listing every problem), migrations\n"
         "are applied once before any worker starts, then the URLs are printed.",
@@ -106,22 +106,43 @@ def run(args: argparse.Namespace) -> int:
     settings = logs.chosen(args, args.settings)
     logs.configure(settings)
     # the CLI is the edge where the wall clock is read: the demo's "now"
-    return serve(options, now=datetime.now(UTC), settings=settings)
+    # the worker processes of --workers N resolve the same settings: the same file, and
+    # the --set options as environment variables
+    resolved = getattr(args, "resolved", None)  # None: called without cli.main
+    with environment(resolved.child_environment() if resolved else {}):
+        return serve(options, now=datetime.now(UTC), settings=settings)
+
+
+@contextmanager
+def environment(changes: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``changes`` while the block runs (spawned children inherit it)."""
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def app_from_env() -> Litestar:
-    """The app of one uvicorn worker process: settings from the environment.
+    """The app of one uvicorn worker process: settings from the file the parent read
+    (``CASETRACK_CONFIG``, which ``serve`` passes down) and the environment.
 
     Never migrates: the parent process did that once, before any worker started. Dies with
     the parent (core/lifeline.py): a killed `serve` leaves no worker holding the port.
     """
     from cli.lifeline import die_with_parent
+    from core.sources.settings_file import load_settings
     from server import create_app
 
     die_with_parent()
     logging.captureWarnings(True)  # uvicorn set up this process's logging (cli/logs.py)
-    announce("api")  # in the metrics directory the parent chose
-    settings = Settings.from_env()
+    announce_process("api")  # in the metrics directory the parent chose
+    settings = load_settings(os.environ)
     http_protocol(settings)  # this worker's connections: the limits of its environment
     return create_app(settings)
 
@@ -144,14 +165,15 @@ def serve(
     settings: Settings | None = None,
 ) -> int:
     """Check the port, load contracts, migrate, seed (``now`` is the demo's present), run.
-    ``settings``: the CLI's (default: read from the environment)."""
+    ``settings``: the CLI's (default: the settings file and the environment)."""
     import uvicorn
 
     from core.runtime import build_runtime
+    from core.sources.settings_file import load_settings
 
     out = out or sys.stdout
     check_port(options.host, options.port)
-    settings = settings or Settings.from_env()
+    settings = settings or load_settings(os.environ)
     runtime = build_runtime(settings)  # ContractError: the CLI lists every problem, exit 1
     try:
         schema_note = _prepare_database(runtime, migrate=options.migrate)
@@ -182,7 +204,7 @@ def serve(
         if options.workers == 1:
             from server import create_app
 
-            announce("api")
+            announce_process("api")
             uvicorn.run(create_app(settings, runtime=runtime), **common)
         else:
             # each worker builds its own runtime from the environment (spawned processes)
@@ -190,7 +212,7 @@ def serve(
                 FACTORY,
                 factory=True,
                 workers=options.workers,
-                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
                 **common,
             )
     finally:
@@ -225,7 +247,7 @@ def start_background(runtime: Runtime, options: ServeOptions) -> Background | No
     interval = runtime.settings.tick_seconds
     background = Background(runtime, jobs, interval=interval, worker=embedded)
     background.start()
-    announce("scheduler")
+    announce_process("scheduler")
     where = "in-process worker" if embedded else "relay to the broker"
     spools = _spools(runtime)
     say(f"scheduler: every {interval:g}s, {where}; unconfigured channels spool to {spools}")

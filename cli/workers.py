@@ -134,7 +134,7 @@ def _metrics(args: argparse.Namespace, role: str) -> Iterator[None]:
         try:
             if args.metrics_port is not None:
                 url = _listening(args.metrics_host, args.metrics_port, serve_metrics)
-                _say(f"{role}: metrics at {url}")
+                log.info(f"{role}: metrics at {url}")
             yield
         finally:
             mark_this_process_ended()

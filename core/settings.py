@@ -1,8 +1,11 @@
-"""Settings from environment variables; every default works on a fresh clone."""
+"""Settings: one Struct, read from environment variables (and, through
+core/sources/settings_file.py, from casetrack.toml); every default works on a fresh clone.
+Also how a setting is shown to a person: secrets masked."""
 
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,7 +20,8 @@ DEFAULT_DATABASE_URL = "sqlite:///var/casetrack.db"
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 Seconds = Annotated[float, msgspec.Meta(ge=0)]  # 0 allowed (e.g. no statement limit)
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
-SECRET_FIELDS = frozenset({"secret_key", "audit_key", "cisco_tac_client_secret"})
+SECRET_SUFFIXES = ("_key", "_secret", "_password", "_token")  # settings never shown
+MASK = "***"
 # a level name in any case ("info", "INFO"); the loggers get it upper-cased
 LogLevel = Annotated[str, msgspec.Meta(pattern=f"(?i)^({'|'.join(LOG_LEVELS)})$")]
 
@@ -113,14 +117,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Prometheus multiprocess files of this host's serve workers, schedulers and workers
     # (docs/ops/metrics.md); empty: <var_dir>/metrics
     metrics_dir: str = ""
+    # serve --workers N: a worker process that does not answer its supervisor's ping within
+    # this many seconds is replaced (uvicorn's 5 s kept replacing workers still starting on a
+    # busy host, docs/deploy.md)
+    worker_healthcheck_seconds: Positive = 30
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings
         shown = []
         for name in self.__struct_fields__:
             value = getattr(self, name)
-            hidden = name in SECRET_FIELDS and value
-            shown.append(f"{name}={'***' if hidden else repr(value)}")
+            hidden = is_secret(name) and value
+            shown.append(f"{name}={MASK if hidden else repr(value)}")
         return f"Settings({', '.join(shown)})"
 
     @classmethod
@@ -165,3 +173,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def metrics_path(self) -> Path:
         return Path(self.metrics_dir) if self.metrics_dir else self.var_path / "metrics"
+
+# --- showing settings: secrets masked ----------------------------------------------------------
+
+
+def is_secret(name: str) -> bool:
+    """A setting whose value is never shown: its name ends in _key, _secret, _password, _token."""
+    return name.endswith(SECRET_SUFFIXES)
+
+
+def masked_url(text: str) -> str:
+    """``postgresql://user:pw@host/db`` → ``postgresql://user:***@host/db``; other text as is."""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        password = parts.password
+    except ValueError:  # not a URL (e.g. a bad port): nothing to mask by this rule
+        return text
+    if not parts.scheme or password is None:
+        return text
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+
+
+def shown_value(name: str, value: object) -> object:
+    """``value`` as a person may see it: a secret set is ``***``, a URL's password too."""
+    if is_secret(name) and value not in (None, ""):
+        return MASK
+    if isinstance(value, str):
+        return masked_url(value)
+    return value

@@ -61,3 +61,12 @@ ensure_rabbitmq() {
 
 ensure_redis && echo "services: Redis ready on 127.0.0.1:6379"
 ensure_rabbitmq && echo "services: RabbitMQ ready on 127.0.0.1:5672"
+
+# tools the deployment tests call: pg_dump/pg_restore (tests/test_backup.py, PostgreSQL's
+# client package) and systemd-analyze (tests/test_deploy_files.py checks the unit files)
+ensure_tool() {  # ensure_tool COMMAND DEBIAN-PACKAGE
+  command -v "$1" >/dev/null && return 0
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+ensure_tool pg_dump postgresql-client && ensure_tool pg_restore postgresql-client
+ensure_tool systemd-analyze systemd && echo "services: pg_dump, pg_restore, systemd-analyze ready"

@@ -55,6 +55,7 @@ EXPECTED = {
     "CredentialsUnreadable": 500,
     "AuditKeyError": 500,
     "SettingsError": 500,
+    "SettingsFileError": 500,
     "ServiceTypesError": 500,
     "NotifierError": 500,
     "TransientDeliveryError": 500,

@@ -12,6 +12,8 @@ and ``--set NAME=VALUE`` (one setting, above the file and the environment).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -43,13 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings_error = exc
     settings = resolved.settings if resolved is not None else Settings()
     parser = build_parser(settings)
+    if settings_error is not None and not _reports_settings(parser, argv):
+        for line in settings_error.detail.splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
-        return 2
-    if settings_error is not None and not getattr(args, "reports_settings", False):
-        for line in settings_error.detail.splitlines():
-            print(f"error: {line}", file=sys.stderr)
         return 2
     args.settings, args.resolved, args.settings_error = settings, resolved, settings_error
     try:
@@ -62,6 +64,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _reports_settings(parser: argparse.ArgumentParser, argv: Sequence[str]) -> bool:
+    """Whether the command asked for reports invalid settings as findings (``check``); read
+    leniently, so that a settings problem is said before any complaint about the command."""
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # argparse's own complaint: not now
+            known, _ = parser.parse_known_args(argv)
+    except SystemExit:
+        return False
+    return bool(getattr(known, "reports_settings", False))
 
 
 def resolved_settings(argv: Sequence[str]) -> ResolvedSettings:

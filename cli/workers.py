@@ -129,6 +129,7 @@ def _metrics(args: argparse.Namespace, role: str) -> Iterator[None]:
     of the directory that ended (a killed worker), and itself on exit."""
     from cli.metrics import Reaper, announce, mark_this_process_ended, multiprocess, serve_metrics
 
+    logs.configure(logs.chosen(args, args.settings))  # the lines below are log records
     with multiprocess(args.settings.metrics_path) as directory, Reaper(directory):
         announce(role)
         try:

@@ -271,7 +271,7 @@ def test_a_bad_log_variable_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("CASETRACK_LOG_FORMAT", "yaml")
-    assert main(["scheduler", "--once"]) == 1
+    assert main(["scheduler", "--once"]) == 2  # a settings problem is a usage error
     assert capsys.readouterr().err == (
         "error: CASETRACK_LOG_FORMAT: expected text or json, not 'yaml'\n"
     )

@@ -130,6 +130,7 @@ class Checker:
         found += self._escalation_problems(doc, contract)
         found += _exclusion_problems(doc, contract)
         found += _service_type_problems(doc, contract)
+        found += _spares_problems(doc, contract, calendars)
         return found
 
     def _program_problems(self, doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
@@ -318,6 +319,16 @@ def _service_type_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem
         # an id twice would make "confirmed" / "delivered" ambiguous when closing a case
         for message in duplicate_ids(apply_override(types[name], override)):
             yield doc.problem(path, message)
+
+
+def _spares_problems(
+    doc: YamlDoc, contract: Contract, calendars: Mapping[str, CalendarSpec] | None
+) -> Iterator[Problem]:
+    """The spare-part return times: durations on a known calendar."""
+    spares = contract.spares
+    yield from _calendar_ref(doc, "$.spares.calendar", spares.calendar, calendars)
+    yield from _duration_problems(doc, "$.spares.part-return", spares.part_return)
+    yield from _duration_problems(doc, "$.spares.standby-return", spares.standby_return)
 
 
 def _period_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from api import explain
 from core.case import IllegalTransition
 from core.clocks import ClockError
+from core.spares import SpareStepRefused
 from core.desk import (
     CloseRefused,
     IdempotencyMismatch,
@@ -52,6 +53,7 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (Forbidden, 403),
     (NotFoundError, 404),
     (IllegalTransition, 409),
+    (SpareStepRefused, 409),
     (ConflictError, 409),
     (ImplausibleTime, 422),  # before InvalidField (a ClientError: 400), its base
     (ContractError, 422),

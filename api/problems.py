@@ -14,7 +14,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from api import explain
 from core.case import IllegalTransition
 from core.clocks import ClockError
-from core.spares import SpareStepRefused
 from core.desk import (
     CloseRefused,
     IdempotencyMismatch,
@@ -35,6 +34,7 @@ from core.errors import (
     SlaError,
     Unavailable,
 )
+from core.spares import SpareStepRefused
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken

@@ -18,6 +18,7 @@ from msgspec import UNSET
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from conftest import Api
 from core.case import Category, Channel, RequestType
 from core.commands import (
     Assign,
@@ -526,3 +527,57 @@ def test_a_standby_unit_goes_back_by_its_deadline_with_a_reminder_after_the_fix(
     later = at("2026-10-28T10:00")
     desk.spare_step(number, step(1, SpareStep.STANDBY_RETURNED), actor="spares", now=later)
     assert clocks_of(sessions, number, "standby_return")[0].state == "met"
+
+
+# --- over HTTP -----------------------------------------------------------------------------------
+
+
+def test_api_spare_steps_shown_to_the_customer_without_internal_notes(api: Api) -> None:
+    staff = api.headers("service_manager")
+    customer = api.headers("customer", customer="wdkn-hospital")
+    window = {"start": api.now.isoformat(), "end": (api.now + timedelta(hours=8)).isoformat()}
+    body = {
+        "contract_id": HOSPITAL,
+        "caller": {"name": "周医生"},
+        "summary": "switch PSU failed",
+        "category": "fault_rescue",
+        "request_type": "problem_report",
+        "priority": "P2",
+        "channel": "phone",
+        "device_serial": SWITCH,
+        "appointment": window,
+    }
+    opened = api.client.post("/api/v1/cases", json=body, headers=staff)
+    assert opened.status_code == 201, opened.text
+    number = opened.json()["number"]
+    base = f"/api/v1/cases/{number}"
+    spare = {"part": "PSU", "note": "internal: stock in Jinan only"}
+    answer = api.client.post(f"{base}/spares", json=spare, headers=staff)
+    assert answer.status_code == 200, answer.text
+    shipped = {"request": 1, "step": "shipped", "waybill": "SF1", "internal_note": "cost 80"}
+    assert api.client.post(f"{base}/spares/steps", json=shipped, headers=staff).status_code == 200
+    again = api.client.post(f"{base}/spares/steps", json=shipped, headers=staff)
+    assert again.status_code == 409 and "already recorded" in again.json()["detail"]
+    bad = api.client.post(
+        f"{base}/spares/steps", json={"request": 1, "step": "lost"}, headers=staff
+    )
+    assert bad.status_code == 400 and "$.step" in bad.text
+    refused = api.client.post(f"{base}/spares", json={"part": "x"}, headers=customer)
+    assert refused.status_code == 403
+    # the customer: the request and its steps, never the internal notes
+    seen = api.client.get(base, headers=customer).json()
+    kinds = [e["kind"] for e in seen["events"]]
+    assert "spare_requested" in kinds and "spare_step" in kinds and "note" not in kinds
+    listed = api.client.get(f"{base}/spares", headers=customer)
+    assert listed.status_code == 200, listed.text
+    [request] = listed.json()
+    assert (request["status"], request["waybill"], request["steps"]) == (
+        "shipped",
+        "SF1",
+        ["requested", "shipped"],
+    )
+    assert "cost 80" not in listed.text and "Jinan" not in listed.text
+    staff_view = api.client.get(base, headers=staff).json()
+    assert [e["kind"] for e in staff_view["events"]].count("note") == 2
+    other = api.headers("customer", customer="rsyz")
+    assert api.client.get(f"{base}/spares", headers=other).status_code == 404

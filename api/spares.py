@@ -17,10 +17,11 @@ from core.desk import CaseDesk
 from core.store.queries import CaseDetail
 from core.store.spares import SpareRequestView, spare_requests
 
-# the customer service representative (the agent) takes the request, the spare manager
-# reports the steps of the logistics side, the engineer installs (R-SPARE 备件支持人员架构)
-SPARE_REQUESTERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER, Role.SPARE_MANAGER)
-SPARE_STEPPERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER, Role.SPARE_MANAGER)
+# the customer service representative (the agent) takes the request and relays the logistics
+# side's steps, the engineer diagnoses and installs, the service manager oversees (R-SPARE
+# 备件支持人员架构); the spare manager has no token role of its own: it uses an agent token
+SPARE_REQUESTERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)
+SPARE_STEPPERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)
 
 
 class SpareController(Controller):

@@ -581,3 +581,17 @@ def test_api_spare_steps_shown_to_the_customer_without_internal_notes(api: Api) 
     assert [e["kind"] for e in staff_view["events"]].count("note") == 2
     other = api.headers("customer", customer="rsyz")
     assert api.client.get(f"{base}/spares", headers=other).status_code == 404
+
+
+def test_contracts_check_the_spare_return_settings(tmp_path: Path) -> None:
+    shutil.copy(CONTRACTS / "tiers.yaml", tmp_path / "tiers.yaml")
+    shutil.copytree(CONTRACTS / "calendars", tmp_path / "calendars")
+    school = (CONTRACTS / "rushan-no1-school.yaml").read_text(encoding="utf-8")
+    school += "\nspares:\n  calendar: shifts\n  part-return: 0d\n"
+    (tmp_path / "rushan-no1-school.yaml").write_text(school, encoding="utf-8")
+    loaded, problems = check_contracts([tmp_path], pm=make_plugin_manager(load_entrypoints=False))
+    assert loaded is None
+    assert sorted((p.path, p.message.split(":")[0]) for p in problems) == [
+        ("$.spares.calendar", "unknown calendar 'shifts' (known"),
+        ("$.spares.part-return", "duration '0d' is zero"),
+    ]

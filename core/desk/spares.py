@@ -14,10 +14,13 @@ learn that the part shipped or arrived.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from msgspec import UNSET, UnsetType
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import clocks, sla
@@ -27,7 +30,7 @@ from core.desk import devices
 from core.desk.base import DeskBase, Receipt
 from core.desk.entitlements import check_onsite_labour, check_spare_level
 from core.desk.errors import NotEntitled
-from core.errors import InvalidField, NotFoundError
+from core.errors import ConflictError, InvalidField, NotFoundError
 from core.events import NoteAdded, SpareRequested, SpareStepRecorded, SpareVendorCaseLinked
 from core.loaded import LoadedContract
 from core.spares import PRICE_BASIS, RETURN_CLOCK, DeliveryMode, SpareStep, check_step
@@ -60,7 +63,7 @@ class SpareCommands(DeskBase):
         on-site labour, or when no contract covers the device and the request does not say it
         is a chargeable emergency spare.
         """
-        with self._unit() as (session, events):
+        with _raced(), self._unit() as (session, events):
             case = self._load(session, number, cmd)
             self._require_open(case, "request a spare part")
             lc = self._contract(case.contract_id)
@@ -169,7 +172,7 @@ class SpareCommands(DeskBase):
         arrived: arrival clock; part or standby returned: the return clock), the installation
         starts the return clock and, with a new serial, records the replacement device."""
         _check_step_fields(cmd)
-        with self._unit() as (session, events):
+        with _raced(), self._unit() as (session, events):
             case = self._load(session, number, cmd)
             row = _request_row(session, case, cmd.request)
             mode = DeliveryMode(row.mode)
@@ -342,6 +345,17 @@ class SpareCommands(DeskBase):
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _raced() -> Iterator[None]:
+    """A concurrent command took the same request number or device serial first."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise ConflictError(
+            "another command on this case (or device) got there first; reload and retry"
+        ) from exc
 
 
 def _check_entitled(

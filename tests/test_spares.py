@@ -18,6 +18,7 @@ from msgspec import UNSET
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli.main import main
 from conftest import Api
 from core.case import Category, Channel, RequestType
 from core.commands import (
@@ -595,3 +596,27 @@ def test_contracts_check_the_spare_return_settings(tmp_path: Path) -> None:
         ("$.spares.calendar", "unknown calendar 'shifts' (known"),
         ("$.spares.part-return", "duration '0d' is zero"),
     ]
+
+
+def test_cli_devices_show_names_the_replacement_chain_and_coverage(
+    desk: CaseDesk,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    number = diagnosed(desk, T0)
+    desk.request_spare(number, RequestSpare(part="switch"), actor="eng", now=T0)
+    for name in (SpareStep.SHIPPED, SpareStep.ARRIVED):
+        desk.spare_step(number, step(1, name), actor="spares", now=T0 + timedelta(hours=1))
+    swap = step(1, SpareStep.INSTALLED, new_serial="NEW-1", new_model="H3C S5130S (RMA)")
+    desk.spare_step(number, swap, actor="eng", now=T0 + timedelta(hours=2))
+    monkeypatch.setenv("CASETRACK_DATABASE_URL", db_url)
+    assert main(["devices", "show", "NEW-1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "NEW-1  H3C S5130S (RMA)"
+    assert f"contract: {HOSPITAL}" in out and "tier: 8x5xNBD" in out
+    assert f"replaces: {SWITCH}" in out
+    assert main(["devices", "show", SWITCH]) == 0
+    assert "replaced by: NEW-1" in capsys.readouterr().out
+    assert main(["devices", "show", "NOPE"]) == 1
+    assert "no device 'NOPE' on record" in capsys.readouterr().err

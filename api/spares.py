@@ -28,7 +28,7 @@ class SpareController(Controller):
     """A case's spare-part requests; every handler delegates to core.desk.spares."""
 
     path = f"{PREFIX}/cases"
-    tags = ("spare parts",)
+    tags = ("cases",)
     guards = (authenticated,)
 
     @get(

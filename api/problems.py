@@ -34,6 +34,7 @@ from core.errors import (
     SlaError,
     Unavailable,
 )
+from core.spares import SpareStepRefused
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken
@@ -52,6 +53,7 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (Forbidden, 403),
     (NotFoundError, 404),
     (IllegalTransition, 409),
+    (SpareStepRefused, 409),
     (ConflictError, 409),
     (ImplausibleTime, 422),  # before InvalidField (a ClientError: 400), its base
     (ContractError, 422),

@@ -11,6 +11,7 @@ from msgspec import Meta
 from core import limits
 from core.case import Category, Channel, Priority, RequestType, Status, Visibility
 from core.handover import HandOverTarget
+from core.spares import DeliveryMode, SpareStep
 
 # every text field: at most what its column keeps (core.limits), never a NUL (PostgreSQL
 # refuses it); required text is not empty
@@ -175,6 +176,50 @@ class Milestone(Command, frozen=True, kw_only=True):
     """Something happened that stops a clock (logged in, arrived, part shipped/arrived)."""
 
     note: OptionalText | None = None
+
+
+RequestNumber = Annotated[int, Meta(ge=1, le=limits.MAX_ID)]
+
+
+class RequestSpare(Command, frozen=True, kw_only=True):
+    """A spare part for a device on the case (R-SPARE); ``device_serial`` defaults to the
+    case's device. A device no contract covers gets a spare only as an emergency spare
+    recorded as chargeable (``chargeable: true``: standard price, no surcharge). ``vendor`` and
+    ``vendor_case``: the customer already reported the fault to the vendor's TAC itself."""
+
+    part: Summary
+    device_serial: Serial | None = None
+    mode: DeliveryMode = DeliveryMode.COURIER
+    chargeable: bool = False
+    vendor: Name | None = None
+    vendor_case: Ticket | None = None
+    note: OptionalText | None = None  # internal: a separate internal note event
+
+
+class RecordSpareStep(Command, frozen=True, kw_only=True):
+    """One step of spare request ``request`` (core.spares.SpareStep): ``rma_opened`` takes
+    ``rma_number`` (and ``vendor``), ``shipped`` ``carrier`` and ``waybill``, ``installed`` a
+    ``new_serial`` (and ``new_model``) when the replacement has its own serial. ``note`` is
+    shown to the customer with the step; ``internal_note`` is a separate internal note."""
+
+    request: RequestNumber
+    step: SpareStep
+    rma_number: Ticket | None = None
+    vendor: Name | None = None
+    carrier: Name | None = None
+    waybill: Ticket | None = None
+    new_serial: Serial | None = None
+    new_model: Name | None = None
+    note: OptionalText | None = None
+    internal_note: OptionalText | None = None
+
+
+class LinkVendorCase(Command, frozen=True, kw_only=True):
+    """The customer reported the fault to the vendor's TAC directly: its case number."""
+
+    request: RequestNumber
+    vendor: Name
+    vendor_case: Ticket
 
 
 class Resolve(Command, frozen=True, kw_only=True):

@@ -74,6 +74,8 @@ ClockKind = Literal[
     "complaint_first_reply",
     "complaint_resolution",
     "progress_report",
+    "part_return",
+    "standby_return",
 ]
 ExclusionCause = Literal[
     "incomplete-device-list",
@@ -341,6 +343,31 @@ class Device(Base, kw_only=True):
     vendor_terms: VendorTerms | None = None
 
 
+DEFAULT_PART_RETURN = "15d"
+"""How long after the replacement is installed the faulty part must be back (ours: the
+handbook names no return time; 15 calendar days is a common vendor RMA return term)."""
+
+DEFAULT_STANDBY_RETURN = "15d"
+"""How long a standby unit (备机) may stay with the customer after it was installed, its loan
+period (ours: the handbook names no time)."""
+
+
+class SpareSettings(Base, kw_only=True):
+    """Spare-part return times (R-SPARE; the handbook is silent, docs/spares.md).
+
+    ``part-return``: the faulty part goes back (to us or the vendor) within this time after
+    the replacement is installed. ``standby-return``: a standby unit (备机) goes back within
+    this time after it was installed (its loan period). Both are counted on ``calendar`` (the
+    wall clock by default).
+    Both run as SLA clocks (``part_return``, ``standby_return``), so the escalation ladder
+    reminds before they are due.
+    """
+
+    calendar: str = "duty"
+    part_return: DurationText = DEFAULT_PART_RETURN
+    standby_return: DurationText = DEFAULT_STANDBY_RETURN
+
+
 EscalationAt = Annotated[
     str,
     Meta(
@@ -458,6 +485,8 @@ class Contract(Base, kw_only=True):
     request_response: dict[RequestTypeName, TargetRule] = field(
         default_factory=default_request_response
     )
+    # spare-part return times (faulty part, standby unit): ours, docs/spares.md
+    spares: SpareSettings = field(default_factory=SpareSettings)
 
     def __post_init__(self) -> None:
         # A contract's target tables refine ours level by level: a level it leaves out keeps

@@ -56,6 +56,9 @@ __all__ = [
     "RmaStatus",
     "ScheduledEscalation",
     "SkippedNotice",
+    "SpareRequested",
+    "SpareStepRecorded",
+    "SpareVendorCaseLinked",
     "StatusChanged",
     "StatusMove",
     "UnplannedClock",
@@ -354,6 +357,64 @@ class OnsiteRequested(EventBody, tag="onsite_requested", frozen=True, kw_only=Tr
     part_swap: bool | UnsetType = UNSET  # written only for a part swap (on-site labour)
 
 
+# --- spare parts (R-SPARE; core.spares, core.desk.spares) --------------------------------
+
+
+class SpareRequested(EventBody, tag="spare_requested", frozen=True, kw_only=True):
+    """A spare part requested for a device on the case (request ``request``, 1, 2, ... per
+    case). ``tier`` and ``terms`` (the rule that applied: the tier's, or the device's vendor
+    terms) are None for a device no contract covers: then ``chargeable`` is true and
+    ``price_basis`` ``standard`` (R-EXTRA: standard price, no emergency surcharge), and no
+    clock runs. ``clocks``: the spare clocks the request runs on, started now or planned at
+    the diagnosis and taken over (``adopted``)."""
+
+    request: int
+    device_serial: str | None
+    part: str
+    mode: str
+    covered: bool
+    tier: str | None
+    terms: str | None
+    ship_due: datetime | None
+    arrival_due: datetime | None
+    clocks: list[str]
+    adopted: list[str]
+    chargeable: bool | UnsetType = UNSET
+    price_basis: str | UnsetType = UNSET
+    vendor: str | UnsetType = UNSET
+    vendor_case: str | UnsetType = UNSET
+
+
+class SpareStepRecorded(EventBody, tag="spare_step", frozen=True, kw_only=True):
+    """One step of spare request ``request`` (core.spares.SpareStep). The step's own fields
+    are written only when given; ``clock``/``outcome``/``deadline`` when the step stopped a
+    clock; ``return_clock``/``return_due`` when the installation started the return."""
+
+    request: int
+    step: str
+    note: str | None
+    vendor: str | UnsetType = UNSET
+    rma_number: str | UnsetType = UNSET
+    carrier: str | UnsetType = UNSET
+    waybill: str | UnsetType = UNSET
+    replaced_serial: str | UnsetType = UNSET
+    new_serial: str | UnsetType = UNSET
+    clock: str | UnsetType = UNSET
+    outcome: str | UnsetType = UNSET
+    deadline: datetime | UnsetType = UNSET
+    return_clock: str | UnsetType = UNSET
+    return_due: datetime | UnsetType = UNSET
+
+
+class SpareVendorCaseLinked(EventBody, tag="spare_vendor_case", frozen=True, kw_only=True):
+    """The customer reported the fault to the vendor's TAC itself: its case number, linked to
+    spare request ``request``."""
+
+    request: int
+    vendor: str
+    vendor_case: str
+
+
 # --- the end of a case ----------------------------------------------------------------------
 
 
@@ -433,6 +494,9 @@ BODIES: dict[str, type[EventBody]] = {
         RemoteAccessAgreed,
         CredentialsViewed,
         OnsiteRequested,
+        SpareRequested,
+        SpareStepRecorded,
+        SpareVendorCaseLinked,
         Resolved,
         Closed,
         Reopened,

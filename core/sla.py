@@ -415,6 +415,36 @@ def _arrival_base(
     return ship.due, f"not shipped yet, projected from the ship deadline {_fmt(ship.due, tz)}"
 
 
+RETURN_CLOCKS: dict[str, tuple[str, str]] = {
+    "part_return": ("part_return", "faulty part"),
+    "standby_return": ("standby_return", "standby unit (备机)"),
+}
+"""Return clock kind → (the contract's ``spares`` setting, what goes back)."""
+
+
+def spare_return(lc: LoadedContract, *, kind: str, installed_at: datetime) -> Deadline:
+    """When the faulty part (``part_return``) or the standby unit (``standby_return``) must
+    be back: the contract's ``spares`` time after the installation (ours, docs/spares.md)."""
+    if kind not in RETURN_CLOCKS:
+        raise SlaError(f"unknown return clock {kind!r}; known: {', '.join(RETURN_CLOCKS)}")
+    installed_at = _aware(installed_at, "installed")
+    setting, what = RETURN_CLOCKS[kind]
+    spares = lc.contract.spares
+    duration = parse_duration(getattr(spares, setting))
+    due, counted = due_after(lc, spares.calendar, duration, installed_at)
+    tz = lc.calendar(spares.calendar).tz
+    found = Deadline(
+        kind=kind,
+        start=installed_at,
+        due=due,
+        target=f"{what} back within {duration} on {spares.calendar}",
+        calendar=spares.calendar,
+        rule=f"installed {_fmt(installed_at, tz)}, {what} back within "
+        f"spares.{setting.replace('_', '-')} {duration} → {counted}: due {_fmt(due, tz)}",
+    )
+    return with_horizon(lc, found)
+
+
 def _parse_time(text: str) -> time:
     hours, minutes = (int(part) for part in text.split(":"))
     return time(0) if hours == 24 else time(hours, minutes)
@@ -549,6 +579,8 @@ def due(
         return complaint_resolution(lc, received_at=at)
     if kind == "progress_report":
         return progress_report(lc, since=at)
+    if kind in RETURN_CLOCKS:
+        return spare_return(lc, kind=kind, installed_at=at)
     raise SlaError(f"unknown clock kind {kind!r}; known: {', '.join(CLOCK_KINDS)}")
 
 

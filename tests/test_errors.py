@@ -36,6 +36,7 @@ EXPECTED = {
     "InvalidCursor": 400,
     "Forbidden": 403,
     "IllegalTransition": 409,
+    "SpareStepRefused": 409,
     "ClockError": 422,
     "StaffError": 422,
     "InvalidCommand": 422,

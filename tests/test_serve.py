@@ -122,6 +122,13 @@ def test_demo_tells_the_stories_a_newcomer_should_see(runtime: Runtime) -> None:
     firewall = event_kinds(runtime, numbers["firewall-outage"])
     assert {"escalated", "reopened", "call", "note", "rma_status"} <= set(firewall)
     assert firewall[-1] == "resolved"
+    # a spare part through every step (issue 13): the faulty part back after the fix
+    spare = event_kinds(runtime, numbers["port-wlc-spare"])
+    assert spare.count("spare_step") == 5 and "spare_requested" in spare
+    assert spare[-1] == "closed"
+    ports = clocks_of(runtime, numbers["port-wlc-spare"])
+    assert [c.state for c in ports["spare_ship"] + ports["spare_arrival"]] == ["met", "met"]
+    assert ports["part_return"][0].state == "met"
 
 
 def test_demo_credentials_are_encrypted_and_shown_only_to_the_assignee(

@@ -1,7 +1,8 @@
 """The case desk: every case command as one transaction that validates, then records events.
 
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
-clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``closing``, ``horizon``; the
+clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``spares`` (with ``devices``),
+``closing``, ``horizon``; the
 refusals are in ``errors``.
 """
 
@@ -21,6 +22,7 @@ from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
 from core.desk.milestones import MilestoneCommands
 from core.desk.opening import OpenCommands
+from core.desk.spares import SpareCommands
 from core.desk.work import PAUSED_BY_CUSTOMER, PRIORITY_CLOCKS, WorkCommands
 
 __all__ = [
@@ -44,6 +46,7 @@ class CaseDesk(
     WorkCommands,
     MilestoneCommands,
     HandOverCommands,
+    SpareCommands,
     ClosingCommands,
     HorizonCommands,
 ):

@@ -17,6 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition
 from core.commands import Command
+from core.contract import Device
+from core.desk.devices import covered_device
 from core.desk.errors import InvalidCommand
 from core.errors import ConflictError, NotFoundError
 from core.events import ClockSnapshot, EventBody, Opened, RecordedEvent
@@ -141,6 +143,10 @@ class DeskBase:
 
     def _contract(self, contract_id: str) -> LoadedContract:
         return self.contracts.get(contract_id)
+
+    def _device(self, session: Session, lc: LoadedContract, serial: str | None) -> Device | None:
+        """The device ``serial`` as ``lc`` covers it, replacements included (None: not)."""
+        return covered_device(session, lc, serial)
 
     # --- clocks ---------------------------------------------------------------------------
 

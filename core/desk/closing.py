@@ -16,6 +16,7 @@ from core.desk.errors import CloseRefused, InvalidCommand
 from core.events import ClockOutcome, Closed, Reopened, Resolved
 from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
+from core.spares import RETURN_CLOCKS
 from core.store import orm
 
 # resolving meets (or, when late, breaches) these; every other active clock is cancelled.
@@ -48,8 +49,8 @@ class ClosingCommands(DeskBase):
             check_transition(number, case.status, Status.RESOLVED.value, "resolve")
             outcomes = []
             for clock in case.clocks:
-                if clock.state not in clocks.ACTIVE:
-                    continue
+                if clock.state not in clocks.ACTIVE or clock.kind in RETURN_CLOCKS:
+                    continue  # a part or standby unit may go back after the fix
                 if clock.kind in STOP_ON_RESOLVE:
                     clocks.stop(clock, now)
                     outcomes.append(ClockOutcome(clock=clock.kind, outcome=clock.state))

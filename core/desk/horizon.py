@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core import clocks, sla
+from core.contract import Device
 from core.desk.base import DeskBase
 from core.desk.work import PRIORITY_CLOCKS, _priority_deadline
 from core.errors import CalendarError, ConflictError, SlaError
@@ -65,7 +66,8 @@ class HorizonCommands(DeskBase):
             moved = []
             for clock in case.clocks:
                 if clock.provisional and clock.state in clocks.ACTIVE:
-                    found = self._replan_clock_horizon(case, clock, lc)
+                    device = self._device(session, lc, case.device_serial)
+                    found = self._replan_clock_horizon(case, clock, lc, device)
                     if found is not None:
                         moved.append(found)
             if moved:
@@ -77,11 +79,11 @@ class HorizonCommands(DeskBase):
             return moved
 
     def _replan_clock_horizon(
-        self, case: orm.Case, clock: orm.SlaClock, lc: LoadedContract
+        self, case: orm.Case, clock: orm.SlaClock, lc: LoadedContract, device: Device | None
     ) -> dict[str, Any] | None:
         """The clock on the current data; None when nothing about it changes."""
         try:
-            deadline = deadline_again(case, clock, lc)
+            deadline = deadline_again(case, clock, lc, device)
         except (CalendarError, SlaError):
             return None  # still cannot be planned better: it stays as it is
         cal = lc.calendar(deadline.calendar)
@@ -101,12 +103,16 @@ class HorizonCommands(DeskBase):
         }
 
 
-def deadline_again(case: orm.Case, clock: orm.SlaClock, lc: LoadedContract) -> sla.Deadline:
-    """The deadline of ``clock`` computed again from its start with the case's parameters."""
+def deadline_again(
+    case: orm.Case, clock: orm.SlaClock, lc: LoadedContract, device: Device | None = None
+) -> sla.Deadline:
+    """The deadline of ``clock`` computed again from its start with the case's parameters
+    (``device``: the case's device as the contract covers it, a replacement included)."""
     compute = PRIORITY_CLOCKS.get(clock.kind)
     if compute is not None:
         return _priority_deadline(compute, lc, case, clock.started_at)
-    device = lc.contract.device(case.device_serial) if case.device_serial else None
+    if device is None and case.device_serial:
+        device = lc.contract.device(case.device_serial)
     return sla.due(
         lc,
         clock.kind,

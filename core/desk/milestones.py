@@ -45,16 +45,16 @@ class MilestoneCommands(DeskBase):
             stopped = self._stop(case, "spare_ship", now)
             if stopped is None:
                 raise IllegalTransition(number, case.status, "ship a part no clock waits for")
-            self._replan_arrival(case, now)
+            self._replan_arrival(session, case, now)
             body = RmaStatus(rma_status="shipped", note=cmd.note, **_fields(stopped))
             events.append(self._record(session, case, body, actor, now, "customer"))
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
-    def _replan_arrival(self, case: orm.Case, shipped_at: datetime) -> None:
+    def _replan_arrival(self, session: Session, case: orm.Case, shipped_at: datetime) -> None:
         arrival = self._active(case, "spare_arrival")
         lc = self._contract(case.contract_id)
-        device = lc.contract.device(case.device_serial) if case.device_serial else None
+        device = self._device(session, lc, case.device_serial)
         if arrival is None or device is None:
             return
         deadline = sla.spare_arrival(

@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from core import sla
 from core.case import RequestType, Status
 from core.commands import OpenCase
+from core.contract import Device
 from core.desk.base import DeskBase, Receipt
+from core.desk.devices import covered_device
 from core.desk.errors import IdempotencyMismatch, InvalidCommand, OutsideContract
 from core.errors import CalendarDataMissing
 from core.events import CallerRecord, ClocksUnplanned, Opened, UnplannedClock, WindowRecord
@@ -86,9 +88,10 @@ class OpenCommands(DeskBase):
     ) -> Receipt:
         # everything that is pure computation happens before the transaction takes the
         # case-number lock, which queues every other opener until commit
-        zone, zone_reason = self._zone(cmd, lc)
+        device = self._covered(lc, cmd.device_serial)
+        zone, zone_reason = self._zone(cmd, lc, device)
         planned, unplanned = self._plan_opening_clocks(cmd, lc, zone, now)
-        body = _opened(cmd, lc, zone, zone_reason)
+        body = _opened(cmd, lc, zone, zone_reason, device)
         with self._unit() as (session, events):
             if idempotency is not None:
                 # first statement: a concurrent twin blocks here, then fails on the key
@@ -104,7 +107,7 @@ class OpenCommands(DeskBase):
             number = next_number(session, self.prefix, now.astimezone(self.tz).year)
             if idempotency is not None:
                 key.case_number = number
-            case = self._new_case(cmd, lc, number, zone, now)
+            case = self._new_case(cmd, lc, number, zone, now, device)
             case.clocks = planned  # a new list: no lazy load of an empty collection
             self._refresh(case, now)
             session.add(case)
@@ -159,9 +162,19 @@ class OpenCommands(DeskBase):
                 "(out_of_contract: true; chargeable, no SLA clocks)"
             )
 
-    def _zone(self, cmd: OpenCase, lc: LoadedContract) -> tuple[str | None, str | None]:
+    def _covered(self, lc: LoadedContract, serial: str | None) -> Device | None:
+        """The device as the contract covers it: listed, or a replacement that inherited a
+        listed device's coverage (core.desk.devices)."""
+        listed = lc.contract.device(serial) if serial else None
+        if listed is not None or not serial:
+            return listed
+        with self.sessions() as session:
+            return covered_device(session, lc, serial)
+
+    def _zone(
+        self, cmd: OpenCase, lc: LoadedContract, device: Device | None
+    ) -> tuple[str | None, str | None]:
         site, lat, lon = cmd.site, cmd.lat, cmd.lon
-        device = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
         if site is None and lat is None and device is not None:
             site, lat, lon = device.site, device.lat, device.lon
         if site is None and lat is None:
@@ -170,9 +183,14 @@ class OpenCommands(DeskBase):
         return match.zone, match.reason
 
     def _new_case(
-        self, cmd: OpenCase, lc: LoadedContract, number: str, zone: str | None, now: datetime
+        self,
+        cmd: OpenCase,
+        lc: LoadedContract,
+        number: str,
+        zone: str | None,
+        now: datetime,
+        device: Device | None,
     ) -> orm.Case:
-        device = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
         return orm.Case(
             number=number,
             contract_id=lc.id,
@@ -263,8 +281,13 @@ def _appointment_deadline(lc: LoadedContract, cmd: OpenCase, now: datetime) -> s
     )
 
 
-def _opened(cmd: OpenCase, lc: LoadedContract, zone: str | None, zone_reason: str | None) -> Opened:
-    device = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
+def _opened(
+    cmd: OpenCase,
+    lc: LoadedContract,
+    zone: str | None,
+    zone_reason: str | None,
+    device: Device | None,
+) -> Opened:
     caller = cmd.caller
     return Opened(
         contract_id=lc.id,

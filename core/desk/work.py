@@ -7,6 +7,7 @@ from datetime import datetime
 
 import msgspec
 from msgspec import UNSET
+from sqlalchemy.orm import Session
 
 from core import clocks, sla
 from core.case import OPEN_STATUSES, IllegalTransition, RequestType, Status, check_transition
@@ -119,7 +120,7 @@ class WorkCommands(DeskBase):
             stopped = self._stop(case, "diagnosis", now)
             if stopped is None:
                 raise IllegalTransition(number, case.status, "confirm a diagnosis not started")
-            spares = self._start_spares(case, now) if cmd.hardware_fault else []
+            spares = self._start_spares(session, case, now) if cmd.hardware_fault else []
             body = DiagnosisConfirmed(
                 finding=cmd.finding,
                 hardware_fault=cmd.hardware_fault,
@@ -132,9 +133,9 @@ class WorkCommands(DeskBase):
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
-    def _start_spares(self, case: orm.Case, now: datetime) -> list[str]:
+    def _start_spares(self, session: Session, case: orm.Case, now: datetime) -> list[str]:
         lc = self._contract(case.contract_id)
-        device = lc.contract.device(case.device_serial) if case.device_serial else None
+        device = self._device(session, lc, case.device_serial)
         if device is None:
             return []  # no covered device: emergency spare "as stock allows" (R-EXTRA)
         check_spare_level(lc, device, case.zone)

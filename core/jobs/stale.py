@@ -2,7 +2,8 @@
 
 A notice is stale when, at the moment it would go out:
 
-- its case is resolved or closed (nobody has to act any more);
+- its case is resolved or closed (nobody has to act any more), unless it reminds of a faulty
+  part or standby unit to return (those go back after the fix);
 - its clock has stopped: met (on time or late) or cancelled;
 - it warns that a deadline approaches and the clock has breached meanwhile;
 - a later level of the same clock has reached the same person on the same channel.
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core import clocks
 from core.case import NotificationState, Status
+from core.spares import RETURN_CLOCKS
 from core.store import orm
 
 __all__ = ["DROPPED", "drop_stale", "stale_reason", "sweep_cases"]
@@ -46,7 +48,10 @@ def stale_reason(
     ``latest_level`` is the highest level of the same clock planned for the same recipient
     and channel (None when unknown).
     """
-    if case_status in _DONE:
+    # a faulty part or standby unit may go back after the case is resolved: its reminders
+    # still matter (core.spares.RETURN_CLOCKS)
+    after_fix = clock is not None and clock.kind in RETURN_CLOCKS
+    if case_status in _DONE and not after_fix:
         return f"dropped: the case is {case_status}"
     if clock is not None and clock.state not in clocks.ACTIVE:
         return f"dropped: the {clock.kind} clock has stopped ({clock.state})"

@@ -134,6 +134,7 @@ class Checker:
         found += _exclusion_problems(doc, contract)
         found += _service_type_problems(doc, contract)
         found += _contact_phone_problems(doc, contract)
+        found += _spares_problems(doc, contract, calendars)
         return found
 
     def _program_problems(self, doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
@@ -336,6 +337,16 @@ def _contact_phone_problems(doc: YamlDoc, contract: Contract) -> Iterator[Proble
         if person is not None:
             for key, message in contact_problems(person.phone, person.mobile):
                 yield doc.problem(f"{path}.{key}", message)
+
+
+def _spares_problems(
+    doc: YamlDoc, contract: Contract, calendars: Mapping[str, CalendarSpec] | None
+) -> Iterator[Problem]:
+    """The spare-part return times: durations on a known calendar."""
+    spares = contract.spares
+    yield from _calendar_ref(doc, "$.spares.calendar", spares.calendar, calendars)
+    yield from _duration_problems(doc, "$.spares.part-return", spares.part_return)
+    yield from _duration_problems(doc, "$.spares.standby-return", spares.standby_return)
 
 
 def _period_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:

@@ -278,3 +278,64 @@ class Notification(Base):
         Index("ix_notifications_state_send_after", "state", "send_after"),  # the relay's scan
         Index("ix_notifications_case", "case_id", "id"),  # delivery state shown on a case
     )
+
+
+class Device(Base):
+    """A device we know by serial (R-MAINT: each device on record): from a contract's covered
+    devices, or a replacement installed on a spare request, which inherits the coverage of the
+    device it replaced (``predecessor_serial``; the old one names it in ``replaced_by``)."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    serial: Mapped[str] = mapped_column(String(limits.SERIAL), unique=True)
+    model: Mapped[str] = mapped_column(String(limits.NAME))
+    contract_id: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    site: Mapped[str | None] = mapped_column(String(limits.ADDRESS))
+    zone: Mapped[str | None] = mapped_column(String(32))
+    tier: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    predecessor_serial: Mapped[str | None] = mapped_column(String(limits.SERIAL))
+    replaced_by: Mapped[str | None] = mapped_column(String(limits.SERIAL))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SpareRequest(Base):
+    """A spare part requested on a case (R-SPARE): its steps so far and the clocks it runs
+    on; every change is also an event of the case (``spare_requested``, ``spare_step``)."""
+
+    __tablename__ = "spare_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    request: Mapped[int] = mapped_column(Integer)  # 1, 2, ... within the case
+    device_serial: Mapped[str | None] = mapped_column(String(limits.SERIAL))
+    part: Mapped[str] = mapped_column(String(limits.ADDRESS))
+    mode: Mapped[str] = mapped_column(String(16))  # core.spares.DeliveryMode
+    status: Mapped[str] = mapped_column(String(32))  # the last step (core.spares.SpareStep)
+    steps: Mapped[list[Any]] = mapped_column(JSON, default=list)  # steps recorded, in order
+    covered: Mapped[bool] = mapped_column(Boolean, default=False)
+    tier: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    chargeable: Mapped[bool] = mapped_column(Boolean, default=False)
+    price_basis: Mapped[str | None] = mapped_column(String(32))
+    vendor: Mapped[str | None] = mapped_column(String(limits.NAME))
+    vendor_case: Mapped[str | None] = mapped_column(String(limits.TICKET))
+    rma_number: Mapped[str | None] = mapped_column(String(limits.TICKET))
+    carrier: Mapped[str | None] = mapped_column(String(limits.NAME))
+    waybill: Mapped[str | None] = mapped_column(String(limits.TICKET))
+    new_serial: Mapped[str | None] = mapped_column(String(limits.SERIAL))
+    ship_clock_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_clocks.id", ondelete="RESTRICT")
+    )
+    arrival_clock_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_clocks.id", ondelete="RESTRICT")
+    )
+    return_clock_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_clocks.id", ondelete="RESTRICT")
+    )
+    requested_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "request", name="uq_spare_requests_case_request"),
+    )

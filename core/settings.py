@@ -75,6 +75,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     yaml_max_seconds: PositiveSeconds = YamlLimits.max_seconds
     http_max_header_bytes: Positive = 16_384
     http_header_seconds: PositiveSeconds = 10.0
+    # vendor RMA (docs/rma.md). Digital China: where the structured request e-mail goes, the
+    # calendar and number of business days of its ship promise, the warehouses whose stock
+    # counts ("北京和上海备件库有备件": either one, by default)
+    dc_rma_address: str = "rma@digitalchina.example.cn"
+    dc_rma_calendar: str = "spare-window"
+    dc_ship_business_days: Positive = 3
+    dc_stock_warehouses: str = "beijing,shanghai"
+    # inbound vendor e-mail: a directory a local MTA delivers .eml files to (empty:
+    # <var_dir>/rma-maildrop); processed files move to done/, unreadable ones to failed/
+    rma_maildrop_dir: str = ""
+    # polling open RMAs: every rma_poll_seconds; a vendor outage retries after
+    # rma_retry_seconds, doubling up to rma_retry_max_seconds; after rma_max_failures
+    # failures in a row the case is escalated (once) to rma_escalation_group; a scheduler's
+    # claim on an order lapses after rma_lease_seconds
+    rma_poll_seconds: PositiveSeconds = 3600.0
+    rma_retry_seconds: PositiveSeconds = 60.0
+    rma_retry_max_seconds: PositiveSeconds = 3600.0
+    rma_max_failures: Positive = 5
+    rma_lease_seconds: PositiveSeconds = 300.0
+    rma_escalation_group: str = "service-manager"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,3 +131,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def rma_maildrop_path(self) -> Path:
+        return Path(self.rma_maildrop_dir) if self.rma_maildrop_dir else self.var_path / "rma-maildrop"

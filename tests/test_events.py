@@ -40,6 +40,8 @@ from core.store.migrate import upgrade
 BEFORE = Path(__file__).resolve().parent / "data" / "history-before-typed-events.db"
 T = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)
 Row = tuple[str, int, str, str, str, dict[str, Any]]  # case, seq, kind, actor, hash, payload
+# kinds added after the old database was written: it cannot hold them
+NEWER_KINDS = {"rma_updated"}
 
 
 def stored_rows(url: str) -> list[Row]:
@@ -95,7 +97,7 @@ def test_a_database_written_before_typed_events_verifies_intact(tmp_path: Path) 
 def test_the_old_database_holds_every_kind_and_each_decodes_to_the_same_payload(
     before: list[Row],
 ) -> None:
-    assert {kind for _, _, kind, _, _, _ in before} == set(BODIES)
+    assert {kind for _, _, kind, _, _, _ in before} == set(BODIES) - NEWER_KINDS
     for number, seq, kind, _, _, payload in before:
         body = decode_body(kind, payload)
         assert isinstance(body, BODIES[kind]) and kind_of(body) == kind

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from threading import Lock
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, runtime_checkable
 
 import msgspec
+from msgspec import Meta
 
+from core import limits
+from core.commands import Address, Command, Identifier, Name, Serial, Text
 from core.errors import ClientError, ConflictError, ServerError, Unavailable
 
 if TYPE_CHECKING:
@@ -248,7 +251,7 @@ def resolve_reference(reference: str) -> Callable[..., Any]:
         found = getattr(found, part)
     if not callable(found):
         raise ValueError(f"{reference!r} is not callable")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 class RmaChannelUnavailable(ConflictError):
@@ -284,3 +287,113 @@ class RmaParseError(ClientError):
     """An inbound webhook body or e-mail holds no RMA status we can read."""
 
     title = "unreadable RMA message"
+
+
+# --- the desk's inputs and views (core.desk.rma; the HTTP layer decodes straight into them) -----
+
+Short = Annotated[str, Meta(min_length=1, max_length=64, pattern=limits.NO_NUL)]
+Key = Annotated[str, Meta(min_length=1, max_length=200, pattern=limits.NO_NUL)]
+SpareRequestId = Annotated[int, Meta(ge=1, le=limits.MAX_ID)]
+
+
+class OpenRma(Command, frozen=True, kw_only=True):
+    """Open an RMA for a device of the case's contract through the device's channel.
+
+    Every field may be left out: the case's device, the contract's channel for it, the case
+    summary as the problem and the device's site as the delivery address. The key makes a
+    retry safe: the same key never opens a second RMA (default: one open RMA per device).
+    """
+
+    serial: Serial | None = None
+    channel: Identifier | None = None
+    part: Name | None = None
+    problem: Text | None = None
+    ship_to: Address | None = None
+    vendor_case: Short | None = None  # the customer already reported it to the vendor's TAC
+    idempotency_key: Key | None = None
+    spare_request_id: SpareRequestId | None = None
+
+
+class CancelRma(Command, frozen=True, kw_only=True):
+    reason: Text
+
+
+class RmaEntry(Command, frozen=True, kw_only=True):
+    """An agent's entry of the vendor's answer (phone, portal, a reply read by a person)."""
+
+    state: RmaState
+    raw_status: Short | None = None
+    vendor_case: Short | None = None
+    carrier: Short | None = None
+    waybill: Short | None = None
+    # the warehouses that hold the part, e.g. ["beijing"]; [] for none; left out: not known
+    stock: list[Short] | None = None
+
+
+class RmaView(msgspec.Struct, frozen=True, kw_only=True):
+    """An RMA order as staff see it (never the channel's credentials)."""
+
+    id: int
+    case_number: str
+    channel: str
+    serial: str
+    idempotency_key: str
+    vendor_case: str | None
+    state: str
+    raw_status: str | None
+    promise_ship_by: datetime | None
+    promise_rule: str | None
+    carrier: str | None
+    waybill: str | None
+    spare_request_id: int | None
+    failures: int
+    next_poll_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RmaCustomerView(msgspec.Struct, frozen=True, kw_only=True):
+    """An RMA order as its customer sees it: the supply status, no internals."""
+
+    id: int
+    channel: str
+    vendor_case: str | None
+    state: str
+    promise_ship_by: datetime | None
+    carrier: str | None
+    waybill: str | None
+
+    @classmethod
+    def of(cls, view: RmaView) -> RmaCustomerView:
+        return cls(
+            id=view.id,
+            channel=view.channel,
+            vendor_case=view.vendor_case,
+            state=view.state,
+            promise_ship_by=view.promise_ship_by,
+            carrier=view.carrier,
+            waybill=view.waybill,
+        )
+
+
+PENDING = "pending"  # stored before the vendor is asked; not a vendor state
+# how far along an RMA is: an update never moves it back (a late "shipped" after "delivered")
+PROGRESS: dict[str, int] = {
+    PENDING: 0,
+    RmaState.REQUESTED: 1,
+    RmaState.OPEN: 2,
+    RmaState.SHIPPED: 3,
+    RmaState.DELIVERED: 4,
+    RmaState.CLOSED: 5,
+}
+FINAL_STATES = frozenset({RmaState.CLOSED, RmaState.CANCELLED, RmaState.REJECTED})
+
+
+def moves_forward(current: str, new: str) -> bool:
+    """Whether ``new`` may follow ``current`` (same state: True, its details may change)."""
+    if current in FINAL_STATES:
+        return new == current
+    if new in (RmaState.CANCELLED, RmaState.REJECTED):
+        return True
+    return PROGRESS.get(new, 0) >= PROGRESS.get(current, 0)

@@ -134,4 +134,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def rma_maildrop_path(self) -> Path:
-        return Path(self.rma_maildrop_dir) if self.rma_maildrop_dir else self.var_path / "rma-maildrop"
+        return (
+            Path(self.rma_maildrop_dir) if self.rma_maildrop_dir else self.var_path / "rma-maildrop"
+        )

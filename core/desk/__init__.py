@@ -1,8 +1,8 @@
 """The case desk: every case command as one transaction that validates, then records events.
 
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
-clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``closing``, ``horizon``; the
-refusals are in ``errors``.
+clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``closing``, ``horizon``,
+``rma`` (vendor RMAs); the refusals are in ``errors``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
 from core.desk.milestones import MilestoneCommands
 from core.desk.opening import OpenCommands
+from core.desk.rma import RmaCommands
 from core.desk.work import PAUSED_BY_CUSTOMER, PRIORITY_CLOCKS, WorkCommands
 
 __all__ = [
@@ -46,6 +47,7 @@ class CaseDesk(
     HandOverCommands,
     ClosingCommands,
     HorizonCommands,
+    RmaCommands,
 ):
     """Case commands over a database; each public method is one transaction.
 

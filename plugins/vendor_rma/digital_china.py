@@ -53,8 +53,17 @@ KEY_IN_SUBJECT = re.compile(r"\bkey=(\S+)")
 # "Key: value" labels of a reply, lower-case, by the field they fill
 LABELS: dict[str, tuple[str, ...]] = {
     "vendor_case": (
-        "vendor-case", "vendor case", "dc case", "rma", "rma no", "rma no.", "rma number",
-        "服务单号", "rma单号", "神州数码单号", "厂商单号",
+        "vendor-case",
+        "vendor case",
+        "dc case",
+        "rma",
+        "rma no",
+        "rma no.",
+        "rma number",
+        "服务单号",
+        "rma单号",
+        "神州数码单号",
+        "厂商单号",
     ),
     "case_number": ("case", "our case", "case number", "我方单号", "客户单号", "案例号"),
     "status": ("status", "state", "状态", "处理状态"),
@@ -77,14 +86,23 @@ STATUS_WORDS: tuple[tuple[RmaState, tuple[str, ...]], ...] = (
     (RmaState.OPEN, ("已受理", "受理", "已确认", "accepted", "acknowledged", "confirmed", "open")),
 )
 WAREHOUSES: dict[str, str] = {
-    "北京": "beijing", "beijing": "beijing",
-    "上海": "shanghai", "shanghai": "shanghai",
-    "广州": "guangzhou", "guangzhou": "guangzhou",
-    "天津": "tianjin", "tianjin": "tianjin",
-    "成都": "chengdu", "chengdu": "chengdu",
-    "沈阳": "shenyang", "shenyang": "shenyang",
-    "武汉": "wuhan", "wuhan": "wuhan",
-    "西安": "xian", "xi'an": "xian", "xian": "xian",
+    "北京": "beijing",
+    "beijing": "beijing",
+    "上海": "shanghai",
+    "shanghai": "shanghai",
+    "广州": "guangzhou",
+    "guangzhou": "guangzhou",
+    "天津": "tianjin",
+    "tianjin": "tianjin",
+    "成都": "chengdu",
+    "chengdu": "chengdu",
+    "沈阳": "shenyang",
+    "shenyang": "shenyang",
+    "武汉": "wuhan",
+    "wuhan": "wuhan",
+    "西安": "xian",
+    "xi'an": "xian",
+    "xian": "xian",
 }
 NO_STOCK = ("无", "缺货", "没有", "none", "no stock", "out of stock", "not in stock", "no")
 _SEGMENTS = re.compile(r"[,，;；/、|]+")
@@ -150,7 +168,9 @@ class DigitalChinaChannel:
             "requested_at": now.astimezone(UTC).isoformat(),
         }
         self._send(fields)
-        return RmaTicket(vendor_case=vendor_case, state=RmaState.CANCELLED, raw_status="cancel e-mailed")
+        return RmaTicket(
+            vendor_case=vendor_case, state=RmaState.CANCELLED, raw_status="cancel e-mailed"
+        )
 
     def cancel_request(self, request: RmaRequest, reason: str, now: datetime) -> RmaTicket:
         """Withdraw an RMA by its request: quotes our case number and key (works before
@@ -268,7 +288,7 @@ def _day_label(day: date) -> str:
 
 
 def _skipped(calendar: Any, first: date, last: date) -> str:
-    """"; closed: 02-15..02-23 holiday: Spring Festival" for the weekdays the count skipped."""
+    """ "; closed: 02-15..02-23 holiday: Spring Festival" for the weekdays the count skipped."""
     closed: list[tuple[date, str]] = []
     day = first + timedelta(days=1)
     while day < last:
@@ -352,7 +372,7 @@ def _plain_text(message: EmailMessage) -> str:
         if body is None:
             raise RmaParseError("the e-mail has no text body")
         return re.sub(r"<[^>]+>", "\n", str(body.get_content()))
-    return str(body.get_content())  # type: ignore[attr-defined]
+    return str(body.get_content())
 
 
 def _unquoted(text: str) -> str:
@@ -401,7 +421,7 @@ def state_of(status: str) -> RmaState:
 
 
 def parse_stock(value: Any) -> tuple[str, ...]:
-    """"北京有货, 上海无货" → ("beijing",); "无" or "none" → ()."""
+    """ "北京有货, 上海无货" → ("beijing",); "无" or "none" → ()."""
     segments = value if isinstance(value, list) else _SEGMENTS.split(str(value))
     found: list[str] = []
     for segment in (str(s).strip() for s in segments):

@@ -85,6 +85,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # inbound vendor e-mail: a directory a local MTA delivers .eml files to (empty:
     # <var_dir>/rma-maildrop); processed files move to done/, unreadable ones to failed/
     rma_maildrop_dir: str = ""
+    rma_maildrop_channel: str = "digital_china"  # whose parser reads the mail drop
     # polling open RMAs: every rma_poll_seconds; a vendor outage retries after
     # rma_retry_seconds, doubling up to rma_retry_max_seconds; after rma_max_failures
     # failures in a row the case is escalated (once) to rma_escalation_group; a scheduler's

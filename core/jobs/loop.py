@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.jobs.relay import RelayReport, relay
+from core.jobs.rma import RmaPass, rma_pass
 from core.jobs.scheduler import TickReport, tick
 
 if TYPE_CHECKING:
@@ -26,23 +27,30 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True, slots=True)
 class Pass:
-    """One pass of the loop: the tick and the relay that followed it."""
+    """One pass of the loop: the tick, the RMA polls and mail, and the relay that followed."""
 
     tick: TickReport
     relay: RelayReport
+    rma: RmaPass | None = None
 
     def lines(self) -> list[str]:
+        rma = self.rma if self.rma is not None and not self.rma.quiet() else None
         quiet = not (self.tick.events or self.tick.errors or self.relay.messages)
-        if quiet:
+        if quiet and rma is None:
             return []
-        return [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
+        lines = [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
+        if rma is not None:
+            lines += [rma.line(), *(f"  error: {e}" for e in rma.errors)]
+        return lines
 
 
 def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
-    """Fire due escalation levels, then hand due notifications to the workers."""
+    """Fire due escalation levels, poll due RMAs and read the RMA mail drop, then hand due
+    notifications (an RMA escalation's too) to the workers."""
     now = runtime.clock()
     report = tick(runtime, now=now)
-    return Pass(report, relay(runtime, jobs, now=now))
+    rma = rma_pass(runtime, now=now)
+    return Pass(report, relay(runtime, jobs, now=now), rma)
 
 
 class Background:

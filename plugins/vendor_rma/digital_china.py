@@ -49,6 +49,7 @@ ATTACHMENT = "rma-request.json"
 SENDER_COMPANY = "铭升 (casetrack)"
 CASE_NUMBER = re.compile(r"\b[A-Z][A-Z0-9]{0,15}-\d{4}-\d{6,9}\b")
 KEY_IN_SUBJECT = re.compile(r"\bkey=(\S+)")
+OUR_TAG = re.compile(r"\[RMA \w+\]")  # our subject's "[RMA open]": not the vendor's word
 
 # "Key: value" labels of a reply, lower-case, by the field they fill
 LABELS: dict[str, tuple[str, ...]] = {
@@ -83,7 +84,7 @@ STATUS_WORDS: tuple[tuple[RmaState, tuple[str, ...]], ...] = (
     (RmaState.CLOSED, ("已关闭", "已结案", "结案", "已完成", "closed", "completed")),
     (RmaState.DELIVERED, ("已签收", "签收", "已送达", "已到货", "delivered", "arrived")),
     (RmaState.SHIPPED, ("已发货", "已发出", "发货", "shipped", "dispatched", "in transit")),
-    (RmaState.OPEN, ("已受理", "受理", "已确认", "accepted", "acknowledged", "confirmed", "open")),
+    (RmaState.OPEN, ("已受理", "受理", "已确认", "accepted", "acknowledged", "confirmed")),
 )
 WAREHOUSES: dict[str, str] = {
     "北京": "beijing",
@@ -329,7 +330,7 @@ def parse_reply(raw: bytes) -> list[RmaUpdate]:
     text = _plain_text(message)
     fields = _fields(text)
     if "status" not in fields:
-        word = _status_word(f"{subject}\n{_unquoted(text)}")
+        word = _status_word(f"{OUR_TAG.sub('', subject)}\n{_unquoted(text)}")
         if word is not None:
             fields["status"] = word
     return [_update_from(fields, subject, at)]

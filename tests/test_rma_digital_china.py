@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rma_support import DC_ADDRESS, DESK_ADDRESS, PORT_CONTRACT, ROOT, at, dc_reply, local_mta
 
 from core.loaded import ContractSet
 from core.notify import Delivery, Notice
@@ -15,7 +16,6 @@ from core.rma import RmaContext, RmaParseError, RmaRequest, RmaState, VendorUnav
 from core.sources.contracts import load_contracts
 from plugins.email_notify.hooks import LazyEmailSender
 from plugins.vendor_rma.digital_china import DigitalChinaChannel, parse_stock, state_of
-from rma_support import DC_ADDRESS, DESK_ADDRESS, PORT_CONTRACT, ROOT, at, dc_reply, local_mta
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +161,7 @@ def request(key: str = "MS-2026-000001/2102353SYB10P1000077/1") -> RmaRequest:
     )
 
 
-def test_the_request_goes_out_as_a_structured_email(
-    contracts: ContractSet, tmp_path: Path
-) -> None:
+def test_the_request_goes_out_as_a_structured_email(contracts: ContractSet, tmp_path: Path) -> None:
     with local_mta(tmp_path / "drop") as (mta, port):
         sender = LazyEmailSender(smtp_environment(port))
         context = RmaContext(
@@ -181,9 +179,7 @@ def test_the_request_goes_out_as_a_structured_email(
     assert DC_ADDRESS in str(message["To"])
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
-    lines = dict(
-        line.split(": ", 1) for line in body.get_content().splitlines() if ": " in line
-    )
+    lines = dict(line.split(": ", 1) for line in body.get_content().splitlines() if ": " in line)
     assert lines["Case"] == "MS-2026-000001"
     assert lines["Serial"] == "2102353SYB10P1000077"
     assert lines["Problem"] == "controller B failed: replace"  # one line per field

@@ -137,7 +137,7 @@ def test_unreadable_messages_are_parse_errors(contracts: ContractSet) -> None:
         dc.parse_inbound(no_date)
 
 
-# --- the request e-mail over real SMTP -------------------------------------------------------------
+# --- the request e-mail over real SMTP ----------------------------------------------------------
 
 
 def smtp_environment(port: int) -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Any
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
 from api.notifications import NotificationController
+from api.rma import RmaController
 
 API_ROUTES: list[Any] = [
     CaseController,
@@ -16,4 +17,5 @@ API_ROUTES: list[Any] = [
     check_upload,
     reload_contracts,
     NotificationController,
+    RmaController,
 ]

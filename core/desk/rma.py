@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -578,7 +578,14 @@ class RmaCommands(DeskBase):
 
 
 def rma_view(order: orm.RmaOrder) -> RmaView:
-    return msgspec.convert(order, RmaView, from_attributes=True)
+    """The order as staff see it, its instants in UTC (as a read back would give them)."""
+    view = msgspec.convert(order, RmaView, from_attributes=True)
+    instants = {
+        name: value.astimezone(UTC)
+        for name in ("promise_ship_by", "next_poll_at", "created_at", "updated_at")
+        if isinstance(value := getattr(view, name), datetime)
+    }
+    return msgspec.structs.replace(view, **instants)
 
 
 def _visible(order: orm.RmaOrder) -> tuple[Any, ...]:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_api_cases import CASES, call, open_case
 
 from conftest import Api
-from test_api_cases import CASES, call, open_case
 
 HIS = "CZJ9350FKR"  # the hospital's HIS server: rma digital_china
 CUSTOMER = "wdkn-hospital"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rma_support import ROOT, at, dc_reply
 
 from cli.main import main
 from core.case import Category, Channel, RequestType
@@ -13,7 +14,6 @@ from core.commands import Caller, OpenCase
 from core.runtime import build_runtime
 from core.settings import Settings
 from core.store.migrate import upgrade
-from rma_support import ROOT, at, dc_reply
 
 HIS = "CZJ9350FKR"
 

@@ -1,4 +1,4 @@
-"""`casetrack rma ...`: open, list, update, cancel, poll-once and ingest-maildrop on a SQLite file."""
+"""`casetrack rma ...`: open, list, update, cancel, poll-once, ingest-maildrop (SQLite file)."""
 
 from __future__ import annotations
 

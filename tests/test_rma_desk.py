@@ -296,3 +296,23 @@ def msgspec_descriptor() -> Any:
     from core.rma import RmaChannel
 
     return RmaChannel(name="cisco_tac", vendor="Cisco", description="descriptor only")
+
+
+def test_the_demo_tells_a_digital_china_rma(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.demo import seed_demo
+    from cli.demo.seed import DC_RMA
+
+    monkeypatch.setenv("CASETRACK_EMAIL_SPOOL", str(tmp_path / "spool"))
+    number = seed_demo(runtime, now=datetime(2026, 12, 4, 3, 0, tzinfo=UTC)).numbers[DC_RMA]
+    [order] = runtime.desk.list_rmas(number)
+    assert (order.state, order.vendor_case, order.waybill) == (
+        "delivered",
+        "DC-RMA-0311",
+        "SF1461208830027",
+    )
+    assert order.promise_ship_by is not None and "3rd business day" in (order.promise_rule or "")
+    states = [e.payload["state"] for e in events(runtime, number, "rma_updated")]
+    assert states == ["requested", "open", "shipped", "delivered"]
+    assert len(list((tmp_path / "spool").glob("*.eml"))) == 1  # the request e-mail

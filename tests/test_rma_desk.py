@@ -4,6 +4,7 @@ scheduler's polling with back-off, escalation after N failures and leases."""
 
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -316,3 +317,30 @@ def test_the_demo_tells_a_digital_china_rma(
     states = [e.payload["state"] for e in events(runtime, number, "rma_updated")]
     assert states == ["requested", "open", "shipped", "delivered"]
     assert len(list((tmp_path / "spool").glob("*.eml"))) == 1  # the request e-mail
+
+
+def test_the_scheduler_pass_polls_rmas_and_relays_their_escalation(runtime: Runtime) -> None:
+    """One pass of the background loop: the RMA poll runs between the tick and the relay, so
+    the outage escalation's notices are handed to the workers in the same pass."""
+    from core.jobs.broker import make_broker, set_broker
+    from core.jobs.loop import one_pass
+
+    runtime.desk.rma_policy = dataclasses.replace(runtime.desk.rma_policy, max_failures=1)
+    vendor = Vendor(runtime, [ticket(RmaState.OPEN), VendorUnavailable("timeout")])
+    runtime.desk.rma_channels.use("cisco_tac", vendor)  # type: ignore[union-attr]
+    number = open_port_case(runtime, T0, CISCO_SERIAL)
+    runtime.desk.open_rma(number, OpenRma(), actor="a", now=T0)
+    jobs = set_broker(runtime, make_broker(""))
+    try:
+        runtime.clock = lambda: T0 + timedelta(hours=1)
+        done = one_pass(runtime, jobs)
+    finally:
+        jobs.close()
+    assert done.rma is not None and (done.rma.polled, done.rma.failed) == (1, 1)
+    assert any(line.startswith("rma: 1 polled (1 vendor failures)") for line in done.lines())
+    [alarm] = [e for e in events(runtime, number, "escalated") if e.actor == "rma"]
+    with runtime.sessions() as session:
+        rows = session.scalars(
+            select(orm.Notification).where(orm.Notification.event_seq == alarm.seq)
+        ).all()
+    assert rows and done.relay.notifications >= len(rows)

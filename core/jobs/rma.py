@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ClientError
+from core.errors import ClientError, ConflictError
+from core.rma import RmaChannelUnavailable
 from core.store.logsafe import describe
 
 if TYPE_CHECKING:
@@ -107,6 +108,14 @@ def ingest_maildrop(
             continue  # another scheduler took it
         try:
             runtime.desk.ingest_rma_message(channel, claimed.read_bytes(), now=now)
+        except ConflictError as exc:
+            if not isinstance(exc, RmaChannelUnavailable):  # the case changed meanwhile
+                os.replace(claimed, drop / claimed.name)  # read again on the next pass
+                report.errors.append(f"rma mail drop: {claimed.name}: {exc.detail}")
+                continue
+            _move(claimed, drop / FAILED, reason=f"{type(exc).__name__}: {exc.detail}")
+            report.rejected += 1
+            continue
         except ClientError as exc:  # unreadable, or no RMA of ours: a person looks at it
             _move(claimed, drop / FAILED, reason=f"{type(exc).__name__}: {exc.detail}")
             report.rejected += 1

@@ -7,6 +7,7 @@ from typing import Any
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
 from api.notifications import NotificationController
+from api.rma import RmaController
 from api.spares import SpareController
 
 API_ROUTES: list[Any] = [
@@ -18,4 +19,5 @@ API_ROUTES: list[Any] = [
     reload_contracts,
     NotificationController,
     SpareController,
+    RmaController,
 ]

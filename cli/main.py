@@ -3,7 +3,8 @@
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
 check (everything an admin edits, in one pass), contracts (check, schema), sla (due),
 db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), devices (show),
-plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show).
+plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
+rma (open, list, update, cancel, poll-once, ingest-maildrop).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
 and ``--set NAME=VALUE`` (one setting, above the file and the environment).
@@ -18,14 +19,27 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import audit, check, contracts, db, devices, plugins, serve, settings, sla, tokens, workers
+from cli import (
+    audit,
+    check,
+    contracts,
+    db,
+    devices,
+    plugins,
+    rma,
+    serve,
+    settings,
+    sla,
+    tokens,
+    workers,
+)
 from cli._format import print_problems
 from core.errors import CasetrackError, ContractError
 from core.settings import Settings, SettingsError
 from core.sources.settings_file import ResolvedSettings, parse_assignments, resolve_settings
 
 # the order `--help` lists
-COMMANDS = (check, contracts, sla, db, audit, tokens, devices, plugins, serve, workers, settings)
+COMMANDS = (check, contracts, sla, db, audit, tokens, devices, plugins, serve, workers, settings, rma)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

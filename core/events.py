@@ -54,6 +54,7 @@ __all__ = [
     "ReplannedClock",
     "Resolved",
     "RmaStatus",
+    "RmaUpdated",
     "ScheduledEscalation",
     "SkippedNotice",
     "SpareRequested",
@@ -316,6 +317,26 @@ class RmaStatus(EventBody, tag="rma_status", frozen=True, kw_only=True):
     deadline: datetime
 
 
+class RmaUpdated(EventBody, tag="rma_updated", frozen=True, kw_only=True):
+    """A vendor RMA's status changed (core.desk.rma): the "RMA supply status" of R-CASE.
+
+    Customer-visible, so it holds only what the customer may see: never the idempotency key,
+    the vendor's error texts, failure counts or anything of the channel's credentials.
+    ``source``: open, poll, mail, agent or cancel.
+    """
+
+    rma: int
+    channel: str
+    vendor_case: str | None
+    state: str
+    raw_status: str | None
+    carrier: str | None
+    waybill: str | None
+    ship_by: datetime | None
+    promise: str | None
+    source: str
+
+
 class RemoteLoggedIn(EventBody, tag="remote_logged_in", frozen=True, kw_only=True):
     note: str | None
     clock: str
@@ -488,6 +509,7 @@ BODIES: dict[str, type[EventBody]] = {
         Escalated,
         HandedOver,
         RmaStatus,
+        RmaUpdated,
         RemoteLoggedIn,
         OnsiteArrived,
         ProgressReported,

@@ -72,7 +72,11 @@ def register_notifiers(register: Callable[..., None]) -> None:
 def register_rma_channels(register: Callable[..., None]) -> None:
     """Called once per plugin manager: provide vendor RMA channels (``digital_china``...).
 
-    Call ``register(name, channel)``; covered devices name their channel. Returns None.
+    Call ``register(name, channel)`` with a ``core.rma.RmaChannel`` descriptor whose
+    ``factory`` ("module:callable") builds the channel's ``core.rma.RmaClient`` from
+    ``(Settings, RmaContext)`` when it is first used (``None``: descriptor only), or with a
+    ready ``RmaClient``. Covered devices name their channel; duplicate names are an error
+    naming both plugins. Returns None.
     """
 
 

@@ -22,6 +22,14 @@ class Recipient(msgspec.Struct, frozen=True, kw_only=True):
     locale: Locale = "zh"
 
 
+class Attachment(msgspec.Struct, frozen=True, kw_only=True):
+    """A file part of an e-mail notice (a vendor RMA request's JSON, for instance)."""
+
+    filename: str
+    content_type: str  # "application/json", "text/yaml"
+    text: str  # UTF-8 text content
+
+
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
     """One alert to one recipient on one channel, as the outbox stores and a worker sends it.
 
@@ -37,6 +45,8 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     variables: dict[str, Variable] = {}
     # a digest (template ``digest``): each member notice's template and variables, in order
     items: list[dict[str, Variable]] = []
+    # files sent with it (e-mail only; other channels ignore them). Outbox rows have none.
+    attachments: list[Attachment] = []
 
 
 class OutboxRecipient(msgspec.Struct, frozen=True, kw_only=True):

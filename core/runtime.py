@@ -13,11 +13,16 @@ import pluggy
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.calendar import Calendar
+from core.contract_calendars import build_calendar, visible_calendars
 from core.desk import CaseDesk
+from core.desk.rma import RmaPolicy
 from core.events import RecordedEvent
 from core.holidays import RegionHorizon, horizon_report
 from core.loaded import ContractSet, LoadedContract
-from core.plugins import make_plugin_manager
+from core.notify import Delivery, Notice
+from core.plugins import collect_named, make_plugin_manager
+from core.rma import RmaChannels, RmaContext, RmaError
 from core.settings import Settings
 from core.sources.contracts import load_contracts
 from core.staff import cached_staff, staff_path
@@ -97,4 +102,44 @@ def build_runtime(
     runtime = Runtime(settings, engine, sessions, contracts, pm, desk)
     if clock is not None:
         runtime.clock = clock
+    desk.rma_channels = rma_channels(runtime)
+    desk.rma_policy = rma_policy(settings)
     return runtime
+
+
+def rma_policy(settings: Settings) -> RmaPolicy:
+    return RmaPolicy(
+        poll_every=timedelta(seconds=settings.rma_poll_seconds),
+        first_retry=timedelta(seconds=settings.rma_retry_seconds),
+        max_retry=timedelta(seconds=settings.rma_retry_max_seconds),
+        max_failures=settings.rma_max_failures,
+        lease=timedelta(seconds=settings.rma_lease_seconds),
+        escalation_group=settings.rma_escalation_group,
+    )
+
+
+def rma_channels(runtime: Runtime) -> RmaChannels:
+    """The registered RMA channels with what their factories need (core.rma.RmaContext):
+    calendars of the contracts the runtime serves now, and the notifier plugins' e-mail."""
+
+    def calendar(contract_id: str | None, name: str) -> Calendar:
+        contracts = runtime.contracts
+        loaded = contracts.contracts.get(contract_id or "")
+        if loaded is not None:
+            return loaded.calendar(name)
+        spec = visible_calendars(None, contracts.catalog)[name]
+        return build_calendar(spec, contracts.registry, name=name)
+
+    def send_email(notice: Notice) -> Delivery:
+        from core.jobs.deliver import notifiers
+
+        sender = notifiers(runtime.pm).get("email")
+        if sender is None:
+            raise RmaError("no e-mail notifier is registered (plugin email_notify blocked?)")
+        return sender.send(notice)
+
+    context = RmaContext(
+        calendar=calendar, holidays=runtime.contracts.registry, send_email=send_email
+    )
+    channels = collect_named(runtime.pm, "register_rma_channels")
+    return RmaChannels(channels, runtime.settings, context)

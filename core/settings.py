@@ -121,6 +121,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # this many seconds is replaced (uvicorn's 5 s kept replacing workers still starting on a
     # busy host, docs/deploy.md)
     worker_healthcheck_seconds: Positive = 30
+    # vendor RMA (docs/rma.md). Digital China: where the structured request e-mail goes, the
+    # calendar and number of business days of its ship promise, the warehouses whose stock
+    # counts ("北京和上海备件库有备件": either one, by default)
+    dc_rma_address: str = "rma@digitalchina.example.cn"
+    dc_rma_calendar: str = "spare-window"
+    dc_ship_business_days: Positive = 3
+    dc_stock_warehouses: str = "beijing,shanghai"
+    # inbound vendor e-mail: a directory a local MTA delivers .eml files to (empty:
+    # <var_dir>/rma-maildrop); processed files move to done/, unreadable ones to failed/
+    rma_maildrop_dir: str = ""
+    rma_maildrop_channel: str = "digital_china"  # whose parser reads the mail drop
+    # polling open RMAs: every rma_poll_seconds; a vendor outage retries after
+    # rma_retry_seconds, doubling up to rma_retry_max_seconds; after rma_max_failures
+    # failures in a row the case is escalated (once) to rma_escalation_group; a scheduler's
+    # claim on an order lapses after rma_lease_seconds
+    rma_poll_seconds: PositiveSeconds = 3600.0
+    rma_retry_seconds: PositiveSeconds = 60.0
+    rma_retry_max_seconds: PositiveSeconds = 3600.0
+    rma_max_failures: Positive = 5
+    rma_lease_seconds: PositiveSeconds = 300.0
+    rma_escalation_group: str = "service-manager"
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings
@@ -173,6 +194,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def metrics_path(self) -> Path:
         return Path(self.metrics_dir) if self.metrics_dir else self.var_path / "metrics"
+
+    @property
+    def rma_maildrop_path(self) -> Path:
+        return (
+            Path(self.rma_maildrop_dir) if self.rma_maildrop_dir else self.var_path / "rma-maildrop"
+        )
+
 
 # --- showing settings: secrets masked ----------------------------------------------------------
 

@@ -11,7 +11,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cli.demo import HEADLINE, HOSPITAL, OVERDUE
-from cli.demo.book import BOOK, COMMANDS, STORIES, StoryData, When, read_book, read_story
+from cli.demo.book import (
+    BOOK,
+    COMMANDS,
+    SEEDER_STEPS,
+    STORIES,
+    StoryData,
+    When,
+    read_book,
+    read_story,
+)
 from core import sla
 from core.commands import Caller, Close, FirstResponse, OpenCase
 from core.desk import CaseDesk
@@ -64,7 +73,8 @@ def test_every_story_reads_into_desk_commands(contracts: ContractSet) -> None:
             assert isinstance(story.steps[0].cmd, OpenCase), story.key
             for step in story.steps:
                 assert isinstance(step.cmd, COMMANDS[step.method]), (story.key, step.method)
-                assert callable(getattr(CaseDesk, step.method)), step.method
+                if step.method not in SEEDER_STEPS:
+                    assert callable(getattr(CaseDesk, step.method)), step.method
 
 
 def test_contacts_defaults_and_the_appointment_fill_in(hospital: LoadedContract) -> None:

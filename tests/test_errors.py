@@ -50,6 +50,7 @@ EXPECTED = {
     "NotificationNotRetryable": 409,
     "VendorRejected": 400,
     "RmaParseError": 400,
+    "RmaChannelUnavailable": 409,
     # the server is at fault: configuration, keys, plugins, delivery
     "PluginError": 500,
     "SecretKeyError": 500,

@@ -14,6 +14,7 @@ import msgspec
 from core import commands as cmds
 from core import sla
 from core.loaded import LoadedContract
+from core.rma import OpenRma
 
 if TYPE_CHECKING:
     from core.calendar import Calendar
@@ -44,7 +45,20 @@ COMMANDS: dict[str, type[msgspec.Struct]] = {
     "resolve": cmds.Resolve,
     "reopen": cmds.Reopen,
     "close": cmds.Close,  # every checklist item confirmed, every deliverable filed (seed.py)
+    "open_rma": OpenRma,  # through the device's channel (digital_china: the request e-mail)
 }
+
+
+class VendorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A vendor's reply e-mail to the case's latest RMA: its ``Key: value`` lines (seed.py
+    writes the e-mail and the desk reads it as the mail drop would)."""
+
+    lines: list[str]
+    channel: str = "digital_china"
+
+
+COMMANDS["rma_reply"] = VendorReply
+SEEDER_STEPS = frozenset({"rma_reply"})  # played by seed.py itself, not a CaseDesk method
 _DAYS = re.compile(r"(day|workday) (-?\d+) (\d\d:\d\d)")
 _NOW = re.compile(r"now(?:([+-])(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)?")
 

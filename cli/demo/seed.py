@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import email.policy
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy import func, select
 
-from cli.demo.book import BOOK, Step, Story, When, local, read_story
+from cli.demo.book import BOOK, Step, Story, VendorReply, When, local, read_story
 from core.commands import Close
 from core.service_types import effective_service_type
 from core.store import orm
@@ -25,6 +28,7 @@ HOSPITAL, SCHOOL, BANK, PORT = "wdkn-hospital-2026", "rsyz-2026", "whccb-huancui
 HEADLINE = "his-outage"  # the story the CLI shows first (the P1 emergency at the hospital)
 REMOTE = "pacs-remote"  # the case whose credentials the demo engineer may reveal
 OVERDUE = "core-switch-overdue"  # the case that escalates while the demo runs
+DC_RMA = "pacs-controller-rma"  # a part through Digital China's RMA: request, stock, shipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +122,24 @@ def _play(desk: CaseDesk, story: Story, step: Step) -> None:
     if step.method == "open_case":
         story.number = desk.open_case(step.cmd, actor=step.actor, now=step.at).number
         return
+    if isinstance(step.cmd, VendorReply):
+        order = desk.list_rmas(story.number)[-1]
+        raw = vendor_reply(step.cmd.lines, story.number, order.idempotency_key, step.at)
+        desk.ingest_rma_message(step.cmd.channel, raw, now=step.at)
+        return
     cmd = step.cmd if step.method != "close" else _closing(story, step)
     getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+
+
+def vendor_reply(lines: list[str], number: str, key: str, at: datetime) -> bytes:
+    """A vendor's reply as it would arrive in the RMA mail drop, quoting our subject."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = "神州数码备件中心 <rma@digitalchina.example.cn>"
+    message["To"] = "servicedesk@localhost.localdomain"
+    message["Subject"] = f"Re: [RMA open] {number} key={key}"
+    message["Date"] = format_datetime(at)
+    message.set_content("\n".join(lines) + "\n")
+    return message.as_bytes()
 
 
 def _closing(story: Story, step: Step) -> Close:

@@ -2,8 +2,7 @@
 
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
 clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``spares`` (with ``devices``),
-``closing``, ``horizon``; the
-refusals are in ``errors``.
+``rma`` (vendor RMAs), ``closing``, ``horizon``; the refusals are in ``errors``.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
 from core.desk.milestones import MilestoneCommands
 from core.desk.opening import OpenCommands
+from core.desk.rma import RmaCommands
 from core.desk.spares import SpareCommands
 from core.desk.work import PAUSED_BY_CUSTOMER, PRIORITY_CLOCKS, WorkCommands
 
@@ -49,6 +49,7 @@ class CaseDesk(
     SpareCommands,
     ClosingCommands,
     HorizonCommands,
+    RmaCommands,
 ):
     """Case commands over a database; each public method is one transaction.
 

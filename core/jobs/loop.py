@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from core.jobs.metrics import record_failed_pass, record_pass
 from core.jobs.relay import RelayReport, relay
+from core.jobs.rma import RmaPass, rma_pass
 from core.jobs.scheduler import TickReport, tick
 
 if TYPE_CHECKING:
@@ -30,25 +31,33 @@ log = logging.getLogger("casetrack.scheduler")
 
 @dataclass(frozen=True, slots=True)
 class Pass:
-    """One pass of the loop: the tick and the relay that followed it."""
+    """One pass of the loop: the tick, the RMA polls and mail, and the relay that followed."""
 
     tick: TickReport
     relay: RelayReport
+    rma: RmaPass | None = None
 
     def lines(self) -> list[str]:
+        rma = self.rma if self.rma is not None and not self.rma.quiet() else None
         quiet = not (self.tick.events or self.tick.errors or self.relay.messages)
-        if quiet:
+        if quiet and rma is None:
             return []
-        return [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
+        lines = [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
+        if rma is not None:
+            lines += [rma.line(), *(f"  error: {e}" for e in rma.errors)]
+        return lines
 
 
 def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
-    """Fire due escalation levels, then hand due notifications to the workers; counted in
+    """Fire due escalation levels, poll due RMAs and read the RMA mail drop, then hand due
+    notifications (an RMA escalation's too) to the workers; counted in
     the process's job metrics (core/jobs/metrics.py)."""
     now = runtime.clock()
     started = time.perf_counter()  # a duration to report, not a time the logic uses
     try:
-        done = Pass(tick(runtime, now=now), relay(runtime, jobs, now=now))
+        report = tick(runtime, now=now)
+        rma = rma_pass(runtime, now=now)
+        done = Pass(report, relay(runtime, jobs, now=now), rma)
     except BaseException:
         record_failed_pass(time.perf_counter() - started)
         raise

@@ -339,3 +339,47 @@ class SpareRequest(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "request", name="uq_spare_requests_case_request"),
     )
+
+
+class RmaOrder(Base):
+    """A vendor RMA opened for a case (core.desk.rma): one row per idempotency key.
+
+    The row (and its key) is written before the vendor is asked, so a crash or a retry finds
+    it and asks again with the same key: never two RMAs for one request. ``state`` is
+    ``pending`` until the channel took the request, then a ``core.rma.RmaState``. The
+    scheduler polls rows whose ``next_poll_at`` has passed, claiming them with a lease
+    (``claimed_at``/``claimed_by``) as the outbox does.
+    """
+
+    __tablename__ = "rma_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    case_number: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(64))
+    serial: Mapped[str] = mapped_column(String(limits.SERIAL))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    vendor_case: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    raw_status: Mapped[str | None] = mapped_column(String(64))
+    promise_ship_by: Mapped[datetime | None]
+    promise_rule: Mapped[str | None] = mapped_column(Text)
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    waybill: Mapped[str | None] = mapped_column(String(64))
+    # the spare-part request this RMA supplies (issue 13 §1), linked when that table exists
+    spare_request_id: Mapped[int | None] = mapped_column(Integer)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # the RmaRequest as sent (no secrets)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # vendor failures in a row
+    next_poll_at: Mapped[datetime | None]  # None: nothing to ask the vendor (final, or e-mail)
+    last_error: Mapped[str | None] = mapped_column(Text)  # the vendor's failure, no secrets
+    escalated_at: Mapped[datetime | None]  # the outage escalation, once per run of failures
+    claimed_at: Mapped[datetime | None]  # a scheduler or the desk is asking the vendor now
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_rma_orders_next_poll_at", "next_poll_at"),  # the poller's scan
+        Index("ix_rma_orders_case", "case_id", "id"),
+        Index("ix_rma_orders_vendor_case", "channel", "vendor_case"),  # inbound matching
+    )

@@ -327,6 +327,14 @@ def compose_message(
     message.set_content(rendered.text)
     if rendered.html is not None:
         message.add_alternative(rendered.html, subtype="html")
+    for part in notice.attachments:
+        maintype, _, subtype = part.content_type.partition("/")
+        message.add_attachment(
+            part.text.encode("utf-8"),
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=_one_line(part.filename),
+        )
     # after the content: set_content() clears every Content-* header already there
     message["Content-Language"] = CONTENT_LANGUAGE[notice.recipient.locale]
     return message

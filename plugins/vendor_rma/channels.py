@@ -1,17 +1,10 @@
-"""Descriptors of vendor RMA channels; no client code and no network calls yet."""
+"""The built-in vendor RMA channels: their descriptors and the factories that build clients."""
 
 from __future__ import annotations
 
-import msgspec
+from core.rma import RmaChannel
 
-
-class RmaChannel(msgspec.Struct, frozen=True, kw_only=True):
-    """A vendor RMA channel a covered device can name (``rma-channel: digital_china``)."""
-
-    name: str
-    vendor: str
-    description: str
-
+__all__ = ["BUILTIN_CHANNELS", "CISCO_TAC", "DIGITAL_CHINA", "RmaChannel"]
 
 DIGITAL_CHINA = RmaChannel(
     name="digital_china",
@@ -21,6 +14,7 @@ DIGITAL_CHINA = RmaChannel(
         " third business day when its Beijing or Shanghai spare-part warehouse has stock, and"
         " the company forwards it to the customer (handbook R-SPARE)."
     ),
+    factory="plugins.vendor_rma.digital_china:DigitalChinaChannel.from_settings",
 )
 
 CISCO_TAC = RmaChannel(
@@ -31,6 +25,8 @@ CISCO_TAC = RmaChannel(
         " replacement terms follow the device's Cisco service contract (原厂维保,"
         " 具体以原厂承诺为准)."
     ),
+    # imported only when a Cisco RMA is first opened or polled (core.rma.RmaChannels)
+    factory="plugins.vendor_rma.cisco_channel:CiscoTacChannel.from_settings",
 )
 
 BUILTIN_CHANNELS: tuple[RmaChannel, ...] = (DIGITAL_CHINA, CISCO_TAC)

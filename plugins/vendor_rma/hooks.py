@@ -1,9 +1,9 @@
-"""Registers the built-in RMA channels ``digital_china`` and ``cisco_tac`` (descriptors only).
+"""Registers the built-in RMA channels ``digital_china`` and ``cisco_tac``.
 
 Contracts name a channel per covered device; naming one that no plugin registered is an error
-when the contract loads. The clients (Digital China's structured e-mail/web form, Cisco's
-support API with OAuth2 client credentials) and the RMA status events come with their own
-issue; until then these descriptors make no network calls.
+when the contract loads. Each descriptor names the factory of its client (core.rma.RmaChannel):
+Digital China's structured e-mail channel (plugins/vendor_rma/digital_china.py) and Cisco's
+support-API client (plugins/vendor_rma/cisco_channel.py), imported when first used.
 """
 
 from __future__ import annotations

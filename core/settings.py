@@ -73,6 +73,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     yaml_max_aliases: Positive = YamlLimits.max_aliases
     yaml_max_nodes: Positive = YamlLimits.max_nodes
     yaml_max_seconds: PositiveSeconds = YamlLimits.max_seconds
+    # attachments (docs/onsite.md): the content-addressed store's directory (empty: the
+    # var dir's attachments/) and the largest file accepted (bytes; the upload route's
+    # request limit is this plus room for the multipart framing)
+    attachments_dir: str = ""
+    attachment_max_bytes: Positive = 10 * 1024 * 1024
     http_max_header_bytes: Positive = 16_384
     http_header_seconds: PositiveSeconds = 10.0
 
@@ -111,3 +116,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def attachments_path(self) -> Path:
+        return Path(self.attachments_dir) if self.attachments_dir else self.var_path / "attachments"

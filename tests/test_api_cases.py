@@ -268,7 +268,7 @@ def test_other_commands_over_http(api: Api) -> None:
     number = open_case(api, agent, device_serial=SWITCH)["number"]  # the switch is in 文登
     url = f"{CASES}/{number}"
     call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
-    onsite = {"reason": "needs hands"}
+    onsite = {"reason": "needs hands", "override_reason": "the customer's phone line is down"}
     case = call(api, "POST", f"{url}/onsite-request", manager, json=onsite, expect=200).json()
     assert {c["kind"] for c in case["clocks"]} >= {"onsite_arrival"}
     call(api, "POST", f"{url}/onsite-arrival", api.headers("engineer"), json={}, expect=200)

@@ -65,6 +65,18 @@ def before() -> list[Row]:
     return stored_rows(f"sqlite:///{BEFORE}")
 
 
+# kinds recorded since that database was written (their own tests cover them)
+ADDED_SINCE = {
+    "onsite_prepared",
+    "onsite_request_signed",
+    "onsite_solution_approved",
+    "onsite_operation_approved",
+    "onsite_operation_performed",
+    "onsite_report_signed",
+    "onsite_training_given",
+}
+
+
 class Listener:
     def __init__(self) -> None:
         self.heard: list[RecordedEvent] = []
@@ -95,7 +107,7 @@ def test_a_database_written_before_typed_events_verifies_intact(tmp_path: Path) 
 def test_the_old_database_holds_every_kind_and_each_decodes_to_the_same_payload(
     before: list[Row],
 ) -> None:
-    assert {kind for _, _, kind, _, _, _ in before} == set(BODIES)
+    assert {kind for _, _, kind, _, _, _ in before} == set(BODIES) - ADDED_SINCE
     for number, seq, kind, _, _, payload in before:
         body = decode_body(kind, payload)
         assert isinstance(body, BODIES[kind]) and kind_of(body) == kind

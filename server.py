@@ -16,6 +16,7 @@ from api.deps import DEPENDENCIES
 from api.health import healthz, metrics, readyz
 from api.metrics import Registry, metrics_middleware
 from api.problems import EXCEPTION_HANDLERS
+from api.onsite import attachment_route
 from api.routes import API_ROUTES
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
@@ -35,7 +36,13 @@ def create_app(
     registry = Registry()
     allow = AllowHeader()
     app = Litestar(
-        route_handlers=[healthz, readyz, metrics, *API_ROUTES],
+        route_handlers=[
+            healthz,
+            readyz,
+            metrics,
+            *API_ROUTES,
+            attachment_route(runtime.settings.attachment_max_bytes),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies=DEPENDENCIES,  # runtime, principal, session: api/deps.py
         openapi_config=_openapi(),

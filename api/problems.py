@@ -37,7 +37,7 @@ from core.errors import (
     SlaError,
     Unavailable,
 )
-from core.store.blobs import AttachmentTooLarge, AttachmentType
+from core.store.blobs import AttachmentRejected, AttachmentTooLarge, AttachmentType
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken
@@ -62,6 +62,7 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (ApprovalRequired, 409),
     (AttachmentTooLarge, 413),
     (AttachmentType, 415),
+    (AttachmentRejected, 422),
     (ImplausibleTime, 422),  # before InvalidField (a ClientError: 400), its base
     (ContractError, 422),
     (CloseRefused, 422),

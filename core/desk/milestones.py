@@ -249,7 +249,11 @@ def _emergency_visit(case: orm.Case) -> bool:
     """The visit under way was dispatched as an emergency (an engineer went straight to the
     site on a case not opened as one)."""
     session = object_session(case)
-    visit = current_visit(session, case) if session is not None else None
+    if session is None:
+        return False
+    # no autoflush: the stopped arrival clock must still be "changed" when the event records it
+    with session.no_autoflush:
+        visit = current_visit(session, case)
     return visit is not None and visit.emergency and visit.arrived is None
 
 

@@ -395,3 +395,33 @@ def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def test_contracts_check_locates_a_bad_support_plan(tmp_path: Path) -> None:
+    from core.errors import ContractError
+
+    shutil.copy(ROOT / "contracts" / "tiers.yaml", tmp_path / "tiers.yaml")
+    text = (ROOT / "contracts" / "shidao-port.yaml").read_text(encoding="utf-8")
+    text += """
+support-plans:
+  - id: festival
+    from: 2026-02-20
+    to: 2026-02-10
+  - id: summer
+    from: 2026-07-01
+    to: 2026-10-15
+    response: {onsite-arrival: 0m}
+"""
+    (tmp_path / "port.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ContractError) as failed:
+        load_contracts([tmp_path])
+    line = text.splitlines().index("    to: 2026-02-10") + 1
+    problems = [str(p) for p in failed.value.problems]
+    name = tmp_path / "port.yaml"
+    assert any(
+        p.startswith(f"{name}:{line}:9: $.support-plans[0].to")
+        and "ends on 2026-02-10, before it starts" in p
+        for p in problems
+    ), problems
+    assert any("outside the contract period 2025-10-01..2026-09-30" in p for p in problems)
+    assert any("support-plans[1].response.onsite-arrival" in p and "zero" in p for p in problems)

@@ -15,8 +15,8 @@ from api.decoding import StrictRequest
 from api.deps import DEPENDENCIES
 from api.health import healthz, metrics, readyz
 from api.metrics import Registry, metrics_middleware
-from api.problems import EXCEPTION_HANDLERS
 from api.onsite import attachment_route
+from api.problems import EXCEPTION_HANDLERS
 from api.routes import API_ROUTES
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings

@@ -2,7 +2,8 @@
 
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
 contracts (check, schema), sla (due), db (upgrade, current), audit (verify, seal),
-tokens (create, revoke, list), serve (the HTTP API), workers (scheduler, worker).
+tokens (create, revoke, list), onsite (request, emergency, step, attach, show),
+serve (the HTTP API), workers (scheduler, worker).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import audit, contracts, db, serve, sla, tokens, workers
+from cli import audit, contracts, db, onsite, serve, sla, tokens, workers
 from cli._format import print_problems
 from core.errors import CasetrackError, ContractError
 from core.settings import Settings
 
-COMMANDS = (contracts, sla, db, audit, tokens, serve, workers)  # the order `--help` lists
+COMMANDS = (contracts, sla, db, audit, tokens, onsite, serve, workers)  # the order `--help` lists
 
 
 def main(argv: Sequence[str] | None = None) -> int:

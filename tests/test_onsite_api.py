@@ -146,3 +146,63 @@ def test_a_bad_upload_is_a_4xx_problem_naming_what_is_wrong(api: Api) -> None:
     ok = {"data": ("photo.png", PNG, "image/png")}
     assert post(api, url, engineer, 201, files=ok)["media_type"] == "image/png"
     post(api, url, api.headers("customer", customer="sdgw"), 403, files=ok)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_command_line_checks_the_same_roles(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import cli.onsite
+    from cli.main import main
+    from core.commands import Caller, OpenCase
+
+    at = datetime(2026, 10, 14, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    contracts = str(Path(__file__).resolve().parent.parent / "contracts")
+    for name, value in (("DATABASE_URL", db_url), ("VAR_DIR", str(tmp_path / "var"))):
+        monkeypatch.setenv(f"CASETRACK_{name}", value)
+    monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", contracts)
+    monkeypatch.setattr(
+        cli.onsite, "_runtime", lambda settings: build_runtime(settings, clock=lambda: at)
+    )
+    runtime = build_runtime(Settings.from_env())
+    opened = OpenCase(
+        contract_id="wdkn-hospital-2026",
+        caller=Caller(name="徐晓东"),
+        summary="HIS down",
+        category="consulting",  # type: ignore[arg-type]
+        request_type="problem_report",  # type: ignore[arg-type]
+        priority="P1",  # type: ignore[arg-type]
+        channel="phone",  # type: ignore[arg-type]
+        device_serial="CZJ9350FKQ",
+    )
+    number = runtime.desk.open_case(opened, actor="agent", now=at).number
+    runtime.close()
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["onsite", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, _, err = run("emergency", number, "--as", "zhang-haiyan", "--reason", "HIS down")
+    assert code == 1 and "may not do this" in err  # a project manager dispatches nobody
+    code, out, _ = run("emergency", number, "--as", "yu-tao", "--reason", "HIS down")
+    assert code == 0 and json.loads(out)["state"] == "requested"
+    assert run("step", number, "arrived", "--as", "yu-tao")[0] == 0
+    restart = '{"operation": "restart", "description": "reboot the HIS server"}'
+    code, _, err = run("step", number, "operation", "--json", restart, "--as", "yu-tao")
+    assert code == 1 and "maintenance supervisor" in err
+    scan = tmp_path / "report.pdf"
+    scan.write_bytes(PDF)
+    code, out, _ = run("attach", number, str(scan), "--as", "于涛")
+    assert code == 0 and json.loads(out)["sha256"] == hashlib.sha256(PDF).hexdigest()
+    signed = json.dumps(
+        {"signed_by": "邵敏", "summary": "ok", "attachments": [json.loads(out)["sha256"]]}
+    )
+    code, out, _ = run("step", number, "report-signed", "--json", signed, "--as", "yu-tao")
+    assert code == 0 and json.loads(out)["state"] == "reported"
+    assert main(["audit", "verify"]) == 0
+    assert "1 attachments intact" in capsys.readouterr().out

@@ -378,7 +378,7 @@ class OnsiteCommands(DeskBase):
                     sha256=sha,
                     size=len(data),
                     media_type=media,
-                    name=(name or None) and name[:200],
+                    name=_shown_name(name),
                     uploaded_at=now,
                     uploaded_by=actor,
                 )
@@ -421,6 +421,13 @@ def current_visit(session: Session, case: orm.Case) -> visits.Visit | None:
         .order_by(orm.CaseEvent.seq)
     )
     return visits.current_visit((seq, kind, payload) for seq, kind, payload in rows)
+
+
+def _shown_name(name: str | None) -> str | None:
+    """The uploaded file's name as kept: printable characters only (no NUL, which
+    PostgreSQL refuses), at most 200; None when nothing is left."""
+    kept = "".join(ch for ch in name or "" if ch.isprintable())[:200]
+    return kept or None
 
 
 def _unpriced(lc: LoadedContract, zone: str, emergency: bool) -> str:

@@ -425,3 +425,26 @@ support-plans:
     ), problems
     assert any("outside the contract period 2025-10-01..2026-09-30" in p for p in problems)
     assert any("support-plans[1].response.onsite-arrival" in p and "zero" in p for p in problems)
+
+
+def test_a_contract_without_onsite_support_refuses_any_visit(contracts: ContractSet) -> None:
+    import dataclasses
+
+    import msgspec
+
+    from core.desk.entitlements import onsite_refusal
+
+    lc = contracts.get(PORT)
+    assert onsite_refusal(lc, "MS-1", SWITCH, part_swap=False) is None  # the default: included
+    onsite = msgspec.structs.replace(lc.contract.onsite, included=False)
+    without = dataclasses.replace(lc, contract=msgspec.structs.replace(lc.contract, onsite=onsite))
+    refusal = onsite_refusal(without, "MS-1", SWITCH, part_swap=False)
+    assert refusal is not None and "$.onsite.included" in refusal
+    # a device's own onsite-labour wins over the contract's
+    devices = [
+        msgspec.structs.replace(d, onsite_labour=True) if d.serial == SWITCH else d
+        for d in lc.contract.devices
+    ]
+    bought = dataclasses.replace(lc, contract=msgspec.structs.replace(lc.contract, devices=devices))
+    assert onsite_refusal(lc, "MS-1", SWITCH, part_swap=True) is not None
+    assert onsite_refusal(bought, "MS-1", SWITCH, part_swap=True) is None

@@ -448,3 +448,25 @@ def test_a_contract_without_onsite_support_refuses_any_visit(contracts: Contract
     bought = dataclasses.replace(lc, contract=msgspec.structs.replace(lc.contract, devices=devices))
     assert onsite_refusal(lc, "MS-1", SWITCH, part_swap=True) is not None
     assert onsite_refusal(bought, "MS-1", SWITCH, part_swap=True) is None
+
+
+def test_zone_shifts_of_the_rota_are_checked_where_they_are_written(tmp_path: Path) -> None:
+    from core.staff import StaffError
+
+    text = (ROOT / "contracts" / "staff" / "staff.yaml").read_text(encoding="utf-8")
+    text += """    wendeng:
+      - {days: mon, from: "08:00", to: "12:00", engineer: lin-haitao}
+      - {days: mon, from: "11:00", to: "13:00", engineer: nobody}
+"""
+    path = tmp_path / "staff.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(StaffError) as failed:
+        load_staff(path)
+    problems = [str(p) for p in failed.value.problems]
+    line = len(text.splitlines())
+    assert any(f"staff.yaml:{line}:" in p and "$.rota.zones.wendeng[1]" in p for p in problems)
+    assert any(
+        "overlaps wendeng[0] (mon 08:00-12:00, lin-haitao) on Mon 11:00-12:00" in p
+        for p in problems
+    )
+    assert any("unknown person 'nobody'" in p for p in problems)

@@ -466,7 +466,7 @@ def test_zone_shifts_of_the_rota_are_checked_where_they_are_written(tmp_path: Pa
     line = len(text.splitlines())
     assert any(f"staff.yaml:{line}:" in p and "$.rota.zones.wendeng[1]" in p for p in problems)
     assert any(
-        "overlaps wendeng[0] (mon 08:00-12:00, lin-haitao) on Mon 11:00-12:00" in p
+        "overlaps wendeng[0] (mon 08:00-12:00, lin-haitao) on Mon 11:00-Mon 12:00" in p
         for p in problems
     )
     assert any("unknown person 'nobody'" in p for p in problems)

@@ -134,7 +134,7 @@ class OnsiteController(Controller):
     """The on-site procedure of one case; each step is one desk command (core.desk.onsite)."""
 
     path = f"{PREFIX}/cases"
-    tags = ("on-site",)
+    tags = ("cases",)
     guards = (authenticated,)
 
     @command("onsite-emergency", "dispatchEmergencyOnsite", EMERGENCY_DISPATCHERS)
@@ -269,7 +269,7 @@ def attachment_route(max_bytes: int) -> HTTPRouteHandler:
         operation_id="uploadAttachment",
         sync_to_thread=True,
         status_code=201,
-        tags=["on-site"],
+        tags=["cases"],
         guards=[authenticated, case_access],
         opt=case_roles(*ATTACHERS),
         request_max_body_size=max_bytes + UPLOAD_FRAMING,

@@ -185,9 +185,7 @@ class OnsiteController(Controller):
         data: JSONBody[OnsiteApproveSolution],
     ) -> CaseDetail:
         """The customer approved the solution (after the signed request)."""
-        return _apply(
-            runtime, principal, session, number, data, CaseDesk.onsite_solution_approved
-        )
+        return _apply(runtime, principal, session, number, data, CaseDesk.onsite_solution_approved)
 
     @step("operation-approved", "recordOnsiteOperationApproved")
     def operation_approved(
@@ -200,9 +198,7 @@ class OnsiteController(Controller):
     ) -> CaseDetail:
         """The customer's maintenance supervisor approved a reinstall, restart or
         configuration change (422 when the contract lists another supervisor)."""
-        return _apply(
-            runtime, principal, session, number, data, CaseDesk.onsite_operation_approved
-        )
+        return _apply(runtime, principal, session, number, data, CaseDesk.onsite_operation_approved)
 
     @step("operations", "recordOnsiteOperation")
     def operation(

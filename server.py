@@ -16,6 +16,7 @@ from api.decoding import StrictRequest
 from api.deps import DEPENDENCIES
 from api.health import healthz, metrics, readyz
 from api.metrics import HttpMetrics, metrics_middleware, process_ended
+from api.onsite import attachment_route
 from api.problems import EXCEPTION_HANDLERS
 from api.request_ids import request_id_middleware
 from api.routes import API_ROUTES
@@ -39,7 +40,13 @@ def create_app(
     http_metrics = HttpMetrics()
     allow = AllowHeader()
     app = Litestar(
-        route_handlers=[healthz, readyz, metrics, *API_ROUTES],
+        route_handlers=[
+            healthz,
+            readyz,
+            metrics,
+            *API_ROUTES,
+            attachment_route(runtime.settings.attachment_max_bytes),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies=DEPENDENCIES,  # runtime, principal, session: api/deps.py
         openapi_config=_openapi(),

@@ -15,11 +15,14 @@ from api import explain
 from core.case import IllegalTransition
 from core.clocks import ClockError
 from core.desk import (
+    ApprovalRequired,
     CloseRefused,
     IdempotencyMismatch,
     InvalidCommand,
     NotEntitled,
     OutsideContract,
+    RemoteSupportFirst,
+    StepOutOfOrder,
 )
 from core.errors import (
     CalendarError,
@@ -35,6 +38,7 @@ from core.errors import (
     Unavailable,
 )
 from core.spares import SpareStepRefused
+from core.store.blobs import AttachmentRejected, AttachmentTooLarge, AttachmentType
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken
@@ -55,6 +59,12 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (IllegalTransition, 409),
     (SpareStepRefused, 409),
     (ConflictError, 409),
+    (RemoteSupportFirst, 409),
+    (StepOutOfOrder, 409),
+    (ApprovalRequired, 409),
+    (AttachmentTooLarge, 413),
+    (AttachmentType, 415),
+    (AttachmentRejected, 422),
     (ImplausibleTime, 422),  # before InvalidField (a ClientError: 400), its base
     (ContractError, 422),
     (CloseRefused, 422),

@@ -7,11 +7,13 @@ from typing import Any
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
 from api.notifications import NotificationController
+from api.onsite import OnsiteController
 from api.rma import RmaController
 from api.spares import SpareController
 
 API_ROUTES: list[Any] = [
     CaseController,
+    OnsiteController,
     customer_cases,
     list_contracts,
     show_contract,

@@ -44,6 +44,7 @@ def _audit_key(settings: Settings, *, create: bool) -> bytes | None:
 
 def run_verify(args: argparse.Namespace) -> int:
     from core.store import audit
+    from core.store.blobs import LocalBlobs
     from core.store.db import make_sessionmaker
 
     key = _audit_key(args.settings, create=False)
@@ -51,7 +52,8 @@ def run_verify(args: argparse.Namespace) -> int:
         _db.engine(args.settings, require_schema=True) as engine,
         make_sessionmaker(engine)() as session,
     ):
-        report = audit.verify(session, args.case, key=key)
+        blobs = LocalBlobs(args.settings.attachments_path)
+        report = audit.verify(session, args.case, key=key, blobs=blobs)
         if key is None:
             report.findings += audit.unverifiable_seals(session)
     for line in report.lines():

@@ -4,7 +4,8 @@ Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions 
 check (everything an admin edits, in one pass), contracts (check, schema), sla (due),
 db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), devices (show),
 plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
-rma (open, list, update, cancel, poll-once, ingest-maildrop).
+rma (open, list, update, cancel, poll-once, ingest-maildrop),
+onsite (request, emergency, step, attach, show).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
 and ``--set NAME=VALUE`` (one setting, above the file and the environment).
@@ -25,6 +26,7 @@ from cli import (
     contracts,
     db,
     devices,
+    onsite,
     plugins,
     rma,
     serve,
@@ -39,7 +41,10 @@ from core.settings import Settings, SettingsError
 from core.sources.settings_file import ResolvedSettings, parse_assignments, resolve_settings
 
 # the order `--help` lists
-COMMANDS = (check, contracts, sla, db, audit, tokens, devices, plugins, serve, workers, settings, rma)
+COMMANDS = (
+    *(check, contracts, sla, db, audit, tokens, devices, onsite, rma),
+    *(plugins, serve, workers, settings),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -166,10 +166,91 @@ class RequestOnsite(Command, frozen=True, kw_only=True):
 
     ``part_swap``: the visit is the engineer swapping a replacement part (现场支持 of the
     spare-part programs), which only contracts with ``onsite-labour: true`` bought.
+    ``engineer``: who goes (a staff directory id or name); absent: the support plan's
+    stationed engineer, else the on-duty engineer of the site's zone.
+    ``chargeable``: the contract did not buy it and the visit is recorded as chargeable by
+    choice (``chargeable_reason`` required). ``override_reason``: filed although the case
+    records no phone or remote attempt (the handbook: on-site only for what phone and remote
+    support could not fix; docs/onsite.md).
     """
 
     reason: Text
     part_swap: bool = False
+    engineer: Engineer | None = None
+    chargeable: bool = False
+    chargeable_reason: Text | None = None
+    override_reason: Text | None = None
+
+
+class EmergencyOnsite(Command, frozen=True, kw_only=True):
+    """An emergency: the engineer goes straight to the site (R-RESP 紧急现场支持); the zone's
+    emergency time applies. Same entitlement fields as ``RequestOnsite``."""
+
+    reason: Text
+    part_swap: bool = False
+    engineer: Engineer | None = None
+    chargeable: bool = False
+    chargeable_reason: Text | None = None
+
+
+Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+Attachments = Annotated[list[Sha256], Meta(max_length=20)]
+HighImpact = Literal["reinstall", "restart", "configuration_change"]
+
+
+class OnsitePrepare(Command, frozen=True, kw_only=True):
+    """The engineer read the customer's and device's files (and past problems) first."""
+
+    files: Annotated[list[Name], Meta(min_length=1, max_length=50)]
+    note: OptionalText | None = None
+
+
+class OnsiteSignRequest(Command, frozen=True, kw_only=True):
+    """The customer's site lead signed the on-site service request report."""
+
+    signed_by: Name
+    note: OptionalText | None = None
+    attachments: Attachments = []
+
+
+class OnsiteApproveSolution(Command, frozen=True, kw_only=True):
+    """The customer approved the solution; who carries it out."""
+
+    approved_by: Name
+    solution: Text
+    carried_out_by: Literal["customer", "engineer"] = "customer"
+    attachments: Attachments = []
+
+
+class OnsiteApproveOperation(Command, frozen=True, kw_only=True):
+    """The customer's maintenance supervisor approved a high-impact operation."""
+
+    operation: HighImpact
+    approved_by: Name
+    description: OptionalText | None = None
+    attachments: Attachments = []
+
+
+class OnsitePerformOperation(Command, frozen=True, kw_only=True):
+    """A high-impact operation carried out: refused without its approval on this visit."""
+
+    operation: HighImpact
+    description: Text
+
+
+class OnsiteSignReport(Command, frozen=True, kw_only=True):
+    """The customer signed the on-site service report (a scan or photo may be attached)."""
+
+    signed_by: Name
+    summary: Text
+    attachments: Attachments = []
+
+
+class OnsiteTraining(Command, frozen=True, kw_only=True):
+    """The engineer explained what was done and trained the customer's staff."""
+
+    topic: Text
+    attendees: Annotated[list[Name], Meta(max_length=100)] = []
 
 
 class Milestone(Command, frozen=True, kw_only=True):

@@ -256,12 +256,12 @@ def default_remote_access() -> TargetRule:
     return _target("1h")
 
 
-def seed_onsite_normal() -> dict[str, str]:
+def seed_onsite_normal() -> dict[str, str | None]:
     """The seed's non-emergency on-site table; ``other`` must be priced by each contract."""
     return {"city": "3h", "wendeng": "5h", "rongcheng": "5h", "rushan": "7h"}
 
 
-def seed_onsite_emergency() -> dict[str, str]:
+def seed_onsite_emergency() -> dict[str, str | None]:
     """The seed's emergency on-site table."""
     return {"city": "1h", "wendeng": "2h", "rongcheng": "2h", "rushan": "3h"}
 
@@ -277,12 +277,21 @@ class OnsiteTable(Base, kw_only=True):
     ``progress-report-every``: once the engineer of an **emergency** case is on site, a
     progress report is due this often (限时上报), counted on ``calendar``; ``null`` turns the
     reports off. The default (1h) is ours.
+
+    A zone's time ``null`` says the contract has **no negotiated value** for it (the
+    handbook's 其他地区 双方协商): on-site support there is refused with that reason until one
+    is agreed. Every zone of the resolver must still be named (``contracts check``).
+
+    ``included``: on-site support (R-RESP's 工程师赴现场响应) is part of this contract
+    (default true: every contract so far was written with the handbook's on-site table);
+    ``false`` refuses on-site requests unless recorded as chargeable (docs/onsite.md).
     """
 
     calendar: str = "duty"
-    normal: dict[str, DurationText] = field(default_factory=seed_onsite_normal)
-    emergency: dict[str, DurationText] = field(default_factory=seed_onsite_emergency)
+    normal: dict[str, DurationText | None] = field(default_factory=seed_onsite_normal)
+    emergency: dict[str, DurationText | None] = field(default_factory=seed_onsite_emergency)
     progress_report_every: DurationText | None = DEFAULT_PROGRESS_REPORT_EVERY
+    included: bool = True
 
     @property
     def progress_interval(self) -> Duration | None:
@@ -341,6 +350,8 @@ class Device(Base, kw_only=True):
     lat: float | None = None
     lon: float | None = None
     vendor_terms: VendorTerms | None = None
+    # on-site labour for this device's part swaps; absent: the contract's ``onsite-labour``
+    onsite_labour: bool | None = None
 
 
 DEFAULT_PART_RETURN = "15d"
@@ -452,6 +463,42 @@ def default_request_response() -> dict[RequestTypeName, TargetRule]:
     return {"consultation": _target("30m", "working-hours")}
 
 
+class PlanResponse(Base, kw_only=True):
+    """What a support plan promises instead of the contract's tables while it runs; an
+    absent key keeps the contract's rule."""
+
+    first_response: DurationText | None = None
+    onsite_arrival: DurationText | None = None
+    emergency_arrival: DurationText | None = None
+
+
+class ExtraSpare(Base, kw_only=True):
+    """A spare part kept at the customer's site (备件驻厂) during the plan."""
+
+    model: str
+    quantity: Annotated[int, Meta(ge=1)] = 1
+    note: str | None = None
+
+
+class SupportPlan(Base, kw_only=True):
+    """R-EXTRA: a dated support plan for a customer's important period (重要通信保障期间):
+    engineers stationed at the site (驻场), extra spares kept there and a faster response,
+    agreed with the customer. ``from``/``to`` are inclusive local dates (the duty calendar's
+    zone). While it runs, a new case is assigned to the first of ``engineers`` and its
+    clocks use ``response`` (docs/onsite.md)."""
+
+    id: Identifier
+    from_: date = field(name="from")
+    to: date
+    engineers: list[Identifier] = []
+    response: PlanResponse = field(default_factory=PlanResponse)
+    extra_spares: list[ExtraSpare] = []
+    note: str | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.from_ <= day <= self.to
+
+
 def default_exclusions() -> list[str]:
     return ["incomplete-device-list", "late-fault-information", "vendor-defect", "force-majeure"]
 
@@ -487,6 +534,8 @@ class Contract(Base, kw_only=True):
     )
     # spare-part return times (faulty part, standby unit): ours, docs/spares.md
     spares: SpareSettings = field(default_factory=SpareSettings)
+    # R-EXTRA: dated support plans (stationed engineers, extra spares, faster response)
+    support_plans: list[SupportPlan] = []
 
     def __post_init__(self) -> None:
         # A contract's target tables refine ours level by level: a level it leaves out keeps
@@ -504,6 +553,21 @@ class Contract(Base, kw_only=True):
         if category not in {str(c) for c in APPOINTMENT_CATEGORIES}:
             return False
         return not emergency or self.emergency_resolution == "appointment"
+
+    def plan_on(self, day: date) -> SupportPlan | None:
+        """The support plan running on local date ``day`` (the first listed), if any."""
+        for plan in self.support_plans:
+            if plan.covers(day):
+                return plan
+        return None
+
+    def onsite_labour_for(self, serial: str | None) -> bool:
+        """Whether on-site labour (a part swap by our engineer) was bought for ``serial``:
+        the device's own ``onsite-labour`` when it says, else the contract's."""
+        device = self.device(serial) if serial else None
+        if device is not None and device.onsite_labour is not None:
+            return device.onsite_labour
+        return self.onsite_labour
 
     def device(self, serial: str) -> Device | None:
         for device in self.devices:

@@ -23,6 +23,7 @@ from msgspec import UNSET, UnsetType, field
 __all__ = [
     "BODIES",
     "Assigned",
+    "AttachmentRef",
     "CallLogged",
     "CallerRecord",
     "ClockExcluded",
@@ -42,7 +43,14 @@ __all__ = [
     "NoteAdded",
     "NotificationRetried",
     "OnsiteArrived",
+    "OnsiteOperationApproved",
+    "OnsiteOperationPerformed",
+    "OnsitePrepared",
+    "OnsiteReportSigned",
+    "OnsiteRequestSigned",
     "OnsiteRequested",
+    "OnsiteSolutionApproved",
+    "OnsiteTrainingGiven",
     "Opened",
     "PlannedNoticeRecord",
     "PriorityChanged",
@@ -372,10 +380,93 @@ class CredentialsViewed(EventBody, tag="credentials_viewed", frozen=True, kw_onl
 
 
 class OnsiteRequested(EventBody, tag="onsite_requested", frozen=True, kw_only=True):
+    """An on-site visit agreed (issue 13: who, which engineer, entitlement). The fields after
+    ``part_swap`` are written only when they say something (older events lack them)."""
+
     reason: str
     zone: str
     deadline: datetime
     part_swap: bool | UnsetType = UNSET  # written only for a part swap (on-site labour)
+    emergency: bool | UnsetType = UNSET  # the engineer went straight to the site
+    engineer: str | UnsetType = UNSET  # who goes (named, the plan's, or the zone's on-duty)
+    engineer_source: str | UnsetType = UNSET  # named | support-plan | on-duty
+    chargeable: bool | UnsetType = UNSET  # outside what the contract bought, by choice
+    chargeable_reason: str | UnsetType = UNSET
+    support_plan: str | UnsetType = UNSET  # the R-EXTRA plan whose response applied
+
+
+# --- the on-site procedure (R-RESP 现场支持; core.onsite) ------------------------------------
+
+
+class AttachmentRef(Record, frozen=True, kw_only=True):
+    """A file in the content-addressed store (core.store.blobs): ``audit verify`` checks
+    that the blob exists and still hashes to ``sha256``."""
+
+    sha256: str
+    size: int
+    media_type: str
+    name: str | None
+
+
+class OnsitePrepared(EventBody, tag="onsite_prepared", frozen=True, kw_only=True):
+    """The engineer read the customer's and the device's files before going (internal)."""
+
+    files: list[str]
+    note: str | None
+
+
+class OnsiteRequestSigned(EventBody, tag="onsite_request_signed", frozen=True, kw_only=True):
+    """The on-site service request report (现场技术服务申请报告), signed by the site lead."""
+
+    signed_by: str
+    note: str | None
+    attachments: list[AttachmentRef]
+
+
+class OnsiteSolutionApproved(EventBody, tag="onsite_solution_approved", frozen=True, kw_only=True):
+    """The customer approved the solution; ``carried_out_by``: their technicians or, with
+    their permission, our engineer."""
+
+    approved_by: str
+    solution: str
+    carried_out_by: str
+    attachments: list[AttachmentRef]
+
+
+class OnsiteOperationApproved(
+    EventBody, tag="onsite_operation_approved", frozen=True, kw_only=True
+):
+    """The customer's maintenance supervisor (现场维护主管) approved a high-impact operation."""
+
+    operation: str
+    approved_by: str
+    description: str | None
+    attachments: list[AttachmentRef]
+
+
+class OnsiteOperationPerformed(
+    EventBody, tag="onsite_operation_performed", frozen=True, kw_only=True
+):
+    """A high-impact operation carried out, under the approval recorded at ``approval``."""
+
+    operation: str
+    description: str
+    approval: int  # the seq of its onsite_operation_approved event
+
+
+class OnsiteReportSigned(EventBody, tag="onsite_report_signed", frozen=True, kw_only=True):
+    """The on-site service report (现场技术服务报告), signed by the customer; both archive it."""
+
+    signed_by: str
+    summary: str
+    attachments: list[AttachmentRef]
+
+
+class OnsiteTrainingGiven(EventBody, tag="onsite_training_given", frozen=True, kw_only=True):
+    """The engineer explained the service and trained the customer's staff (现场培训)."""
+
+    topic: str
+    attendees: list[str]
 
 
 # --- spare parts (R-SPARE; core.spares, core.desk.spares) --------------------------------
@@ -519,6 +610,13 @@ BODIES: dict[str, type[EventBody]] = {
         SpareRequested,
         SpareStepRecorded,
         SpareVendorCaseLinked,
+        OnsitePrepared,
+        OnsiteRequestSigned,
+        OnsiteSolutionApproved,
+        OnsiteOperationApproved,
+        OnsiteOperationPerformed,
+        OnsiteReportSigned,
+        OnsiteTrainingGiven,
         Resolved,
         Closed,
         Reopened,

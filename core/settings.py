@@ -97,6 +97,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     yaml_max_aliases: Positive = YamlLimits.max_aliases
     yaml_max_nodes: Positive = YamlLimits.max_nodes
     yaml_max_seconds: PositiveSeconds = YamlLimits.max_seconds
+    # attachments (docs/onsite.md): the content-addressed store's directory (empty: the
+    # var dir's attachments/) and the largest file accepted (bytes; the upload route's
+    # request limit is this plus room for the multipart framing)
+    attachments_dir: str = ""
+    attachment_max_bytes: Positive = 10 * 1024 * 1024
     http_max_header_bytes: Positive = 16_384
     http_header_seconds: PositiveSeconds = 10.0
     # Cisco TAC (docs/rma_cisco.md): the Support API and its OAuth2 token endpoint, the API
@@ -200,6 +205,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return (
             Path(self.rma_maildrop_dir) if self.rma_maildrop_dir else self.var_path / "rma-maildrop"
         )
+
+    @property
+    def attachments_path(self) -> Path:
+        return Path(self.attachments_dir) if self.attachments_dir else self.var_path / "attachments"
 
 
 # --- showing settings: secrets masked ----------------------------------------------------------

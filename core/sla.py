@@ -13,6 +13,7 @@ from core.contract import (
     Device,
     Duration,
     ShipRule,
+    SupportPlan,
     Target,
     TargetRule,
     parse_duration,
@@ -181,6 +182,11 @@ def first_response(
     (``agreed_at``), else by its own rule (working hours); any other request runs on the
     priority table ``response``.
     """
+    plan = active_plan(lc, _aware(received_at, "received"))
+    if plan is not None and plan.response.first_response is not None:
+        planned = Target(within=plan.response.first_response, calendar="duty")
+        verb = f"support plan {plan.id} ({plan.from_}..{plan.to}): {priority} received"
+        return deadline_from_rule(lc, "first_response", planned, received_at, verb)
     own = lc.contract.request_response.get(request_type) if request_type else None  # type: ignore[call-overload]
     if own is not None:
         verb = f"{priority} {request_type} received"
@@ -255,14 +261,55 @@ def onsite_arrival(
 ) -> Deadline:
     """On-site arrival by zone; emergency is a case attribute with its own table (R-RESP)."""
     agreed_at = _aware(agreed_at, "on-site agreed")
-    onsite = lc.contract.onsite
-    table, label = (onsite.emergency, "emergency") if emergency else (onsite.normal, "normal")
-    if zone not in table:
-        priced = ", ".join(sorted(table)) or "none"
-        raise SlaError(f"zone {zone!r} has no {label} on-site time in this contract ({priced})")
-    duration = parse_duration(table[zone])
+    label = "emergency" if emergency else "normal"
+    plan = active_plan(lc, agreed_at)
+    override = None
+    if plan is not None:
+        override = plan.response.emergency_arrival if emergency else plan.response.onsite_arrival
+    if plan is not None and override is not None:
+        head = (
+            f"support plan {plan.id} ({plan.from_}..{plan.to}): {label} on-site, zone {zone}, "
+            "agreed"
+        )
+        return _onsite_deadline(
+            lc, "onsite_arrival", parse_duration(override), agreed_at, head, "arrive by"
+        )
+    within = onsite_time(lc, zone=zone, emergency=emergency)
+    if within is None:
+        table = lc.contract.onsite.emergency if emergency else lc.contract.onsite.normal
+        priced = ", ".join(sorted(z for z, t in table.items() if t is not None)) or "none"
+        raise SlaError(
+            f"zone {zone!r} has no negotiated {label} on-site time in this contract "
+            f"($.onsite.{label}.{zone}; priced: {priced})"
+        )
+    duration = parse_duration(within)
     head = f"{label} on-site, zone {zone}, agreed"
     return _onsite_deadline(lc, "onsite_arrival", duration, agreed_at, head, "arrive by")
+
+
+def onsite_time(lc: LoadedContract, *, zone: str, emergency: bool) -> str | None:
+    """The contract's on-site arrival time for ``zone`` (its table's text), or None when the
+    contract names no value there (null: 双方协商, not yet negotiated)."""
+    onsite = lc.contract.onsite
+    return (onsite.emergency if emergency else onsite.normal).get(zone)
+
+
+def onsite_priced(lc: LoadedContract, *, zone: str, emergency: bool, at: datetime) -> bool:
+    """Whether an on-site arrival at ``zone`` has a time at ``at`` (a support plan's or the
+    table's); False for a zone the contract left to negotiation (null)."""
+    plan = active_plan(lc, at)
+    if plan is not None:
+        override = plan.response.emergency_arrival if emergency else plan.response.onsite_arrival
+        if override is not None:
+            return True
+    return onsite_time(lc, zone=zone, emergency=emergency) is not None
+
+
+def active_plan(lc: LoadedContract, at: datetime) -> SupportPlan | None:
+    """The contract's support plan (R-EXTRA) running at ``at``, by the duty calendar's date."""
+    if not lc.contract.support_plans:
+        return None
+    return lc.contract.plan_on(at.astimezone(lc.calendar("duty").tz).date())
 
 
 def progress_report(lc: LoadedContract, *, since: datetime, verb: str = "on site") -> Deadline:

@@ -115,11 +115,17 @@ class Override(Base, kw_only=True):
 
 
 class Rota(Base, kw_only=True):
-    """Who is on duty: a weekly pattern that covers every minute, and dated overrides."""
+    """Who is on duty: a weekly pattern that covers every minute, and dated overrides.
+
+    ``zones``: on-site engineers by response zone (``rongcheng``: who goes to Rongcheng
+    sites when). Each zone's shifts may leave gaps but not overlap; where a zone has no shift
+    (or no entry), the on-duty engineer of ``weekly``/``overrides`` goes (docs/onsite.md).
+    """
 
     tz: str = "Asia/Shanghai"
     weekly: Annotated[list[Shift], Meta(min_length=1)]
     overrides: list[Override] = msgspec_field(default_factory=list)
+    zones: dict[Identifier, list[Shift]] = msgspec_field(default_factory=dict)
 
 
 class StaffFile(Base, kw_only=True):
@@ -151,6 +157,8 @@ class StaffDirectory:
     tz: ZoneInfo
     weekly: tuple[_Piece, ...]  # sorted, gap-free and non-overlapping over the whole week
     overrides: tuple[tuple[datetime, datetime, str], ...]  # sorted, non-overlapping
+    # zone → its on-site shifts, sorted and non-overlapping (gaps allowed)
+    zone_weekly: dict[str, tuple[_Piece, ...]] = field(default_factory=dict)
     _by_id: dict[str, Person] = field(init=False, repr=False, compare=False)
     _starts: list[int] = field(init=False, repr=False, compare=False)
 
@@ -177,16 +185,31 @@ class StaffDirectory:
         """Everyone holding ``role``, in file order."""
         return [p for p in self.people if role in p.roles]
 
-    def on_duty(self, at: datetime) -> Person:
-        """The engineer on duty at ``at``: a dated override first, else the weekly pattern in
-        the rota's local time (the pattern covers every minute, checked at load)."""
+    def zone_duty(self, at: datetime, zone: str) -> Person | None:
+        """The on-site engineer of ``zone`` at ``at`` (the rota's ``zones``), or None when
+        the zone has no shift then."""
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise NaiveDatetimeError("zone_duty needs a datetime with a time zone")
+        local = at.astimezone(self.tz)
+        minute = local.weekday() * _DAY_MINUTES + local.hour * 60 + local.minute
+        for piece in self.zone_weekly.get(zone, ()):
+            if piece.start <= minute < piece.end:
+                return self._by_id[piece.engineer]
+        return None
+
+    def on_duty(self, at: datetime, zone: str | None = None) -> Person:
+        """The engineer on duty at ``at``: with ``zone``, that zone's on-site shift when one
+        covers ``at``; else a dated override, else the weekly pattern in the rota's local
+        time (the pattern covers every minute, checked at load)."""
         if at.tzinfo is None or at.utcoffset() is None:
             raise NaiveDatetimeError("on_duty needs a datetime with a time zone")
+        if zone is not None and (field_engineer := self.zone_duty(at, zone)) is not None:
+            return field_engineer
+        local = at.astimezone(self.tz)
+        minute = local.weekday() * _DAY_MINUTES + local.hour * 60 + local.minute
         for start, end, engineer in self.overrides:
             if start <= at < end:
                 return self._by_id[engineer]
-        local = at.astimezone(self.tz)
-        minute = local.weekday() * _DAY_MINUTES + local.hour * 60 + local.minute
         piece = self.weekly[bisect_right(self._starts, minute) - 1]
         return self._by_id[piece.engineer]
 
@@ -234,10 +257,16 @@ def load_staff(
     tz = _zone(doc, staff.rota.tz, problems)
     weekly = _weekly(doc, staff.rota.weekly, people, problems)
     overrides = _overrides(doc, staff.rota.overrides, people, problems)
+    zone_weekly = {
+        zone: tuple(_zone_shifts(doc, zone, shifts, people, problems))
+        for zone, shifts in staff.rota.zones.items()
+    }
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise StaffError(problems)
-    return StaffDirectory(doc.file, tuple(staff.people), tz, tuple(weekly), tuple(overrides))
+    return StaffDirectory(
+        doc.file, tuple(staff.people), tz, tuple(weekly), tuple(overrides), zone_weekly
+    )
 
 
 def _check_people(
@@ -298,13 +327,46 @@ def _minutes(text: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def _zone_shifts(
+    doc: YamlDoc,
+    zone: str,
+    shifts: list[Shift],
+    people: dict[str, Person],
+    problems: list[Problem],
+) -> list[_Piece]:
+    """One zone's on-site shifts: engineers known, no two shifts at once (gaps allowed)."""
+    pieces = _pieces(doc, f"$.rota.zones.{zone}", shifts, people, problems)
+    for earlier, later in pairwise(pieces):
+        if later.start < earlier.end:
+            other = shifts[earlier.entry]
+            until = _when(min(earlier.end, later.end))
+            problems.append(
+                doc.problem(
+                    f"$.rota.zones.{zone}[{later.entry}]",
+                    f"overlaps {zone}[{earlier.entry}] ({other.days} {other.from_}-{other.to}, "
+                    f"{other.engineer}) on {_when(later.start)}-{until}",
+                )
+            )
+    return pieces
+
+
 def _weekly(
     doc: YamlDoc, shifts: list[Shift], people: dict[str, Person], problems: list[Problem]
 ) -> list[_Piece]:
     """The week cut into pieces per entry; overlaps and gaps are problems."""
+    pieces = _pieces(doc, "$.rota.weekly", shifts, people, problems)
+    problems += _coverage_problems(doc, shifts, pieces)
+    return pieces
+
+
+def _pieces(
+    doc: YamlDoc, at: str, shifts: list[Shift], people: dict[str, Person], problems: list[Problem]
+) -> list[_Piece]:
+    """Shifts cut into sorted pieces of the week; an unknown engineer or a 24:00 start is a
+    problem at ``at[i]``."""
     pieces: list[_Piece] = []
     for i, shift in enumerate(shifts):
-        base = f"$.rota.weekly[{i}]"
+        base = f"{at}[{i}]"
         message = _engineer_message(shift.engineer, people)
         if message:
             problems.append(doc.problem(f"{base}.engineer", message))
@@ -323,7 +385,6 @@ def _weekly(
             else:
                 pieces.append(_Piece(first, last, i, shift.engineer))
     pieces.sort(key=lambda p: (p.start, p.end))
-    problems += _coverage_problems(doc, shifts, pieces)
     return pieces
 
 

@@ -38,6 +38,16 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/remote-login", {}),
     ("POST", "/onsite-request", {"reason": "needs hands"}),
     ("POST", "/onsite-arrival", {}),
+    ("POST", "/onsite-emergency", {"reason": "campus network down"}),
+    ("POST", "/onsite/prepared", {"files": ["设备档案"]}),
+    ("POST", "/onsite/request-signed", {"signed_by": "宋晓光"}),
+    ("POST", "/onsite/solution-approved", {"approved_by": "姜丽", "solution": "reload"}),
+    ("POST", "/onsite/operation-approved", {"operation": "restart", "approved_by": "姜丽"}),
+    ("POST", "/onsite/operations", {"operation": "restart", "description": "reload"}),
+    ("POST", "/onsite/report-signed", {"signed_by": "宋晓光", "summary": "done"}),
+    ("POST", "/onsite/training", {"topic": "logs"}),
+    ("GET", "/onsite", None),
+    ("POST", "/attachments", {}),
     ("POST", "/spare-shipped", {"note": "RMA"}),
     ("POST", "/spare-arrived", {}),
     ("GET", "/spares", None),
@@ -87,6 +97,16 @@ MATRIX: dict[str, frozenset[str]] = {
     "/remote-login": frozenset({"engineer", "service_manager", "agent"}),
     "/onsite-request": frozenset({"service_manager", "admin"}),
     "/onsite-arrival": frozenset({"engineer", "service_manager", "agent"}),
+    "/onsite-emergency": frozenset({"engineer", "service_manager", "admin"}),
+    "/onsite/prepared": frozenset({"engineer", "service_manager"}),
+    "/onsite/request-signed": frozenset({"engineer", "service_manager"}),
+    "/onsite/solution-approved": frozenset({"engineer", "service_manager"}),
+    "/onsite/operation-approved": frozenset({"engineer", "service_manager"}),
+    "/onsite/operations": frozenset({"engineer", "service_manager"}),
+    "/onsite/report-signed": frozenset({"engineer", "service_manager"}),
+    "/onsite/training": frozenset({"engineer", "service_manager"}),
+    "/onsite": ALL_STAFF,
+    "/attachments": frozenset({"engineer", "service_manager"}),
     "/spare-shipped": frozenset({"engineer", "service_manager", "agent"}),
     "/spare-arrived": frozenset({"engineer", "service_manager", "agent"}),
     "/spares": frozenset({"agent", "engineer", "service_manager"}),  # POST; GET: everyone
@@ -251,7 +271,7 @@ def test_another_customers_case_looks_exactly_like_a_missing_one(
     # by confirming closure (its own act: 409 here, the case is not resolved yet)
     customer_b = api.headers("customer", customer=CUSTOMER_B)
     own = request(api, method, f"{CASES}/{theirs['number']}{suffix}", customer_b, body)
-    expected = {"": 200, "/credentials": 404, "/close": 409}.get(suffix, 403)
+    expected = {"": 200, "/onsite": 200, "/credentials": 404, "/close": 409}.get(suffix, 403)
     if (method, suffix) in OPEN_READS:
         expected = 200
     assert own.status_code == expected, own.text

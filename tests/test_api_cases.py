@@ -268,7 +268,7 @@ def test_other_commands_over_http(api: Api) -> None:
     number = open_case(api, agent, device_serial=SWITCH)["number"]  # the switch is in 文登
     url = f"{CASES}/{number}"
     call(api, "POST", f"{url}/assign", agent, json={"engineer": "yu-tao"}, expect=200)
-    onsite = {"reason": "needs hands"}
+    onsite = {"reason": "needs hands", "override_reason": "the customer's phone line is down"}
     case = call(api, "POST", f"{url}/onsite-request", manager, json=onsite, expect=200).json()
     assert {c["kind"] for c in case["clocks"]} >= {"onsite_arrival"}
     call(api, "POST", f"{url}/onsite-arrival", api.headers("engineer"), json={}, expect=200)
@@ -420,7 +420,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         if path.startswith((CASES, "/api/v1/customers")) and "/rmas" not in path  # test_rma_api
         for op in item.values()
     ]
-    assert len(operations) == 29  # 25 + the spare-part routes (api/spares.py)
+    assert len(operations) == 39  # 25 + spare parts (4, api/spares.py) + on-site (10)
     for op in operations:
         assert op["operationId"] and op["tags"] == ["cases"], op
     handlers = [
@@ -430,7 +430,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         for handler in getattr(route, "route_handlers", [])
         if handler.http_methods & {"GET", "POST"}
     ]
-    assert len(handlers) == 29
+    assert len(handlers) == 39
     assert all((handler.fn.__doc__ or "").strip() for handler in handlers)
     open_op = schema["paths"][CASES]["post"]
     assert open_op["requestBody"]["content"]["application/json"]["schema"]["examples"]

@@ -384,6 +384,8 @@ def test_remote_credentials_are_encrypted_and_shown_only_to_the_assignee(
 
 def test_onsite_request_uses_the_zone_table(desk: CaseDesk, sessions: sessionmaker) -> None:
     number = opened_and_assigned(desk)
+    phone = CallLog(direction="outbound", party="IT", summary="phone support could not fix it")
+    desk.log_call(number, phone, actor="eng", now=T0)
     desk.request_onsite(number, RequestOnsite(reason="needs hands"), actor="svc-mgr", now=T0)
     assert clock(sessions, number, "onsite_arrival").deadline == T0 + timedelta(hours=5)
     with pytest.raises(IllegalTransition, match="twice"):

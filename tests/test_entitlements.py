@@ -93,16 +93,17 @@ def test_a_part_swap_on_site_needs_bought_onsite_labour(
     )
     assert [e.kind for e in events(sessions, number)] == ["opened"]  # nothing recorded
     # on-site support that is no part swap stays part of the service (R-RESP)
-    desk.request_onsite(number, RequestOnsite(reason="remote could not fix"), actor="sm", now=T0)
+    support = RequestOnsite(reason="remote could not fix", override_reason="line down, no phone")
+    desk.request_onsite(number, support, actor="sm", now=T0)
 
 
 def test_a_contract_that_bought_onsite_labour_gets_the_swap_recorded(
     desk: CaseDesk, sessions: sessionmaker[Session]
 ) -> None:
     number = desk.open_case(problem(HOSPITAL, HOSPITAL_SWITCH), actor="agent", now=T0).number
-    swap = RequestOnsite(reason="swap the PSU", part_swap=True)
+    swap = RequestOnsite(reason="swap the PSU", part_swap=True, override_reason="part arrived")
     desk.request_onsite(number, swap, actor="sm", now=T0)
-    requested = events(sessions, number)[-1]
+    requested = events(sessions, number)[-2]
     assert requested.kind == "onsite_requested" and requested.payload["part_swap"] is True
 
 

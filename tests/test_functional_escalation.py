@@ -288,7 +288,8 @@ def test_an_emergency_arrival_starts_the_progress_report_clock(
 
 def test_a_normal_on_site_visit_has_no_progress_reports(runtime: Runtime, desk: CaseDesk) -> None:
     number = assigned(desk)
-    desk.request_onsite(number, RequestOnsite(reason="needs hands"), actor="svc-mgr", now=T0)
+    needs_hands = RequestOnsite(reason="needs hands", override_reason="remote link down")
+    desk.request_onsite(number, needs_hands, actor="svc-mgr", now=T0)
     desk.onsite_arrived(number, Milestone(), actor="eng:yu", now=ARRIVED)
     assert clocks_of(runtime, number, "progress_report") == []
     assert "progress_report_due" not in events_of(runtime, number, "onsite_arrived")[0].payload
@@ -348,7 +349,8 @@ def test_a_final_report_ends_the_cadence_until_the_next_visit(
         desk.report_progress(number, ReportProgress(text="x"), actor="eng:yu", now=restored)
     # a second visit (for the spare part) starts the reports again
     back = restored + timedelta(hours=5)
-    desk.request_onsite(number, RequestOnsite(reason="swap the DIMM"), actor="svc-mgr", now=back)
+    dimm = RequestOnsite(reason="swap the DIMM", override_reason="diagnosed on the last visit")
+    desk.request_onsite(number, dimm, actor="svc-mgr", now=back)
     desk.onsite_arrived(number, Milestone(), actor="eng:yu", now=back + timedelta(hours=1))
     assert [c.state for c in clocks_of(runtime, number, "progress_report")] == ["met", "running"]
 

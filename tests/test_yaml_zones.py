@@ -225,7 +225,9 @@ def test_a_case_on_a_qingdao_site_gets_the_files_zone_and_its_onsite_hours(
     assert case["zone"] == "jiaozhou"
     url = f"{CASES}/{case['number']}/onsite-request"
     response = api.client.post(
-        url, json={"reason": "needs hands"}, headers=api.headers("service_manager")
+        url,
+        json={"reason": "needs hands", "override_reason": "no phone line"},
+        headers=api.headers("service_manager"),
     )
     assert response.status_code == 200, response.text
     (onsite,) = [c for c in response.json()["clocks"] if c["kind"] == "onsite_arrival"]

@@ -1,8 +1,9 @@
 """The case desk: every case command as one transaction that validates, then records events.
 
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
-clocks): ``opening``, ``work``, ``milestones``, ``handover``, ``spares`` (with ``devices``),
-``rma`` (vendor RMAs), ``closing``, ``horizon``; the refusals are in ``errors``.
+clocks): ``opening``, ``work``, ``milestones``, ``onsite`` (its rules: ``visits``),
+``handover``, ``spares`` (with ``devices``), ``rma`` (vendor RMAs), ``closing``, ``horizon``;
+the refusals are in ``errors``.
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ from __future__ import annotations
 from core.desk.base import DeskBase, Receipt
 from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
 from core.desk.errors import (
+    ApprovalRequired,
     CloseRefused,
     IdempotencyMismatch,
     InvalidCommand,
     NotEntitled,
     OutsideContract,
+    RemoteSupportFirst,
+    StepOutOfOrder,
     UnknownEngineer,
+    WrongSignatory,
 )
 from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
 from core.desk.milestones import MilestoneCommands
+from core.desk.onsite import OnsiteCommands
 from core.desk.opening import OpenCommands
 from core.desk.rma import RmaCommands
 from core.desk.spares import SpareCommands
@@ -29,6 +35,7 @@ __all__ = [
     "PAUSED_BY_CUSTOMER",
     "PRIORITY_CLOCKS",
     "STOP_ON_RESOLVE",
+    "ApprovalRequired",
     "CaseDesk",
     "CloseRefused",
     "DeskBase",
@@ -37,7 +44,10 @@ __all__ = [
     "NotEntitled",
     "OutsideContract",
     "Receipt",
+    "RemoteSupportFirst",
+    "StepOutOfOrder",
     "UnknownEngineer",
+    "WrongSignatory",
 ]
 
 
@@ -45,6 +55,7 @@ class CaseDesk(
     OpenCommands,
     WorkCommands,
     MilestoneCommands,
+    OnsiteCommands,
     HandOverCommands,
     SpareCommands,
     ClosingCommands,

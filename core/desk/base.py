@@ -25,11 +25,15 @@ from core.events import ClockSnapshot, EventBody, Opened, RecordedEvent
 from core.jobs.stale import sweep_cases
 from core.loaded import ContractSet, LoadedContract
 from core.store import orm
+from core.store.blobs import BlobStore
 from core.store.history import append_event, recorded
 from core.store.secrets import CredentialVault
 
 if TYPE_CHECKING:
     from core.staff import StaffDirectory
+
+
+DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024  # settings.attachment_max_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,8 @@ class DeskBase:
         on_event: Callable[[RecordedEvent, LoadedContract | None], None] | None = None,
         skew: timedelta = timedelta(minutes=5),
         staff: Callable[[], StaffDirectory | None] = lambda: None,
+        blobs: BlobStore | None = None,
+        attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES,
     ) -> None:
         self.sessions = sessions
         self.contracts = contracts
@@ -74,6 +80,9 @@ class DeskBase:
         self.skew = skew
         # the staff directory as it is now (None: there is none, see docs/escalation.md)
         self.staff = staff
+        # where attachments' bytes go (core.store.blobs) and how large one may be
+        self.blobs = blobs
+        self.attachment_max_bytes = attachment_max_bytes
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -34,15 +34,34 @@ def clause(lc: LoadedContract, path: str) -> str:
     return f"{path} at {name}:{where[0]}"
 
 
-def check_onsite_labour(lc: LoadedContract, number: str) -> None:
-    """A part swap on site needs the contract's on-site labour (``onsite-labour``)."""
-    if lc.contract.onsite_labour:
-        return
-    raise NotEntitled(
-        f"contract {lc.id}: onsite labour not purchased ($.onsite-labour is false in "
-        f"{Path(lc.file).name}): case {number} gets the part delivered to the door; an "
-        "engineer swapping it on site is only for contracts that bought on-site labour "
-        "(现场支持, 仅限于额外购买了现场人工服务的合同用户)"
+def onsite_refusal(
+    lc: LoadedContract, number: str, serial: str | None, *, part_swap: bool
+) -> str | None:
+    """Why the contract did not buy this on-site visit, or None when it did.
+
+    A part swap needs on-site labour (``onsite-labour``, or the device's own
+    ``onsite-labour``); any other visit needs on-site support (``onsite.included``)."""
+    contract = lc.contract
+    if part_swap:
+        if contract.onsite_labour_for(serial):
+            return None
+        device = contract.device(serial) if serial else None
+        where = f"$.onsite-labour is false in {Path(lc.file).name}"
+        if device is not None and device.onsite_labour is not None:
+            index = contract.devices.index(device)
+            where = f"{clause(lc, f'$.devices[{index}].onsite-labour')} is false"
+        return (
+            f"contract {lc.id}: onsite labour not purchased ({where}): case {number} "
+            "gets the part delivered to the door; an engineer swapping it on site is only for "
+            "contracts that bought on-site labour "
+            "(现场支持, 仅限于额外购买了现场人工服务的合同用户)"
+        )
+    if contract.onsite.included:
+        return None
+    return (
+        f"contract {lc.id}: on-site support is not part of this contract "
+        f"({clause(lc, '$.onsite.included')} is false): case {number} is served by phone and "
+        "remote access"
     )
 
 

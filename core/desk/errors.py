@@ -58,3 +58,32 @@ class IdempotencyMismatch(ClientError):
     """An Idempotency-Key reused with a different request body."""
 
     title = "idempotency key reused"
+
+
+class RemoteSupportFirst(ClientError):
+    """A normal on-site request on a case that records no phone or remote attempt, without
+    an ``override_reason`` (the handbook: on-site only for what phone and remote access
+    could not fix); nothing recorded."""
+
+    title = "phone and remote support first"
+
+
+class StepOutOfOrder(ClientError):
+    """An on-site step the visit is not ready for (a report before the arrival, a signature
+    with no visit under way); nothing recorded."""
+
+    title = "on-site step out of order"
+
+
+class ApprovalRequired(ClientError):
+    """A high-impact operation (reinstall, restart, configuration change) without the
+    customer's maintenance supervisor's approval on this visit; nothing recorded."""
+
+    title = "approval required"
+
+
+class WrongSignatory(InvalidCommand):
+    """A signature or approval by someone the contract does not list in that role (site
+    lead, maintenance supervisor) when it lists people in it; nothing recorded."""
+
+    title = "wrong signatory"

@@ -9,20 +9,20 @@ from typing import Any
 
 from msgspec import UNSET, UnsetType
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core import clocks, sla
 from core.case import IllegalTransition
-from core.commands import Milestone, RemoteAccess, ReportProgress, RequestOnsite
+from core.commands import Milestone, RemoteAccess, ReportProgress
 from core.desk.base import DeskBase, Receipt, Stopped
-from core.desk.entitlements import check_onsite_labour, check_remote_consent
+from core.desk.entitlements import check_remote_consent
 from core.desk.errors import InvalidCommand
+from core.desk.onsite import current_visit
 from core.errors import Forbidden, NotFoundError
 from core.events import (
     CredentialsViewed,
     EventBody,
     OnsiteArrived,
-    OnsiteRequested,
     ProgressReported,
     RemoteAccessAgreed,
     RemoteLoggedIn,
@@ -148,7 +148,9 @@ class MilestoneCommands(DeskBase):
         """An emergency case's engineer arrived: the first report is due one interval later
         (none when the case is no emergency or the contract turns reports off)."""
         lc = self._contract(case.contract_id)
-        if not case.emergency or lc.contract.onsite.progress_interval is None:
+        if lc.contract.onsite.progress_interval is None:
+            return UNSET
+        if not case.emergency and not _emergency_visit(case):
             return UNSET
         if self._active(case, PROGRESS_REPORT) is not None:
             return UNSET  # a second visit while reports already run: the cadence goes on
@@ -242,34 +244,17 @@ class MilestoneCommands(DeskBase):
             events.append(self._record(session, case, CredentialsViewed(), actor, now))
             return credentials
 
-    def request_onsite(
-        self, number: str, cmd: RequestOnsite, *, actor: str, now: datetime
-    ) -> Receipt:
-        """Both sides agreed on-site support is needed: the arrival clock of the zone starts."""
-        with self._unit() as (session, events):
-            case = self._load(session, number, cmd)
-            self._require_open(case, "request on-site support")
-            self._require_contracted(case, "start the on-site arrival clock")
-            if case.zone is None:
-                raise InvalidCommand(f"case {number} has no site/zone: on-site time is unknown")
-            if self._active(case, "onsite_arrival") is not None:
-                raise IllegalTransition(number, case.status, "request on-site twice")
-            lc = self._contract(case.contract_id)
-            if cmd.part_swap:
-                check_onsite_labour(lc, number)
-            deadline = sla.onsite_arrival(
-                lc, zone=case.zone, emergency=case.emergency, agreed_at=now
-            )
-            self._start(case, lc, deadline)
-            body = OnsiteRequested(
-                reason=cmd.reason,
-                zone=case.zone,
-                deadline=deadline.due,
-                part_swap=True if cmd.part_swap else UNSET,
-            )
-            events.append(self._record(session, case, body, actor, now, "customer"))
-            self._refresh(case, now)
-            return self._receipt(session, case, events)
+
+def _emergency_visit(case: orm.Case) -> bool:
+    """The visit under way was dispatched as an emergency (an engineer went straight to the
+    site on a case not opened as one)."""
+    session = object_session(case)
+    if session is None:
+        return False
+    # no autoflush: the stopped arrival clock must still be "changed" when the event records it
+    with session.no_autoflush:
+        visit = current_visit(session, case)
+    return visit is not None and visit.emergency and visit.arrived is None
 
 
 def _fields(stopped: Stopped) -> dict[str, Any]:

@@ -19,7 +19,14 @@ from core.desk.base import DeskBase, Receipt
 from core.desk.devices import covered_device
 from core.desk.errors import IdempotencyMismatch, InvalidCommand, OutsideContract
 from core.errors import CalendarDataMissing
-from core.events import CallerRecord, ClocksUnplanned, Opened, UnplannedClock, WindowRecord
+from core.events import (
+    Assigned,
+    CallerRecord,
+    ClocksUnplanned,
+    Opened,
+    UnplannedClock,
+    WindowRecord,
+)
 from core.instants import check_appointment
 from core.loaded import LoadedContract
 from core.logs import current_request_id
@@ -112,11 +119,35 @@ class OpenCommands(DeskBase):
             self._refresh(case, now)
             session.add(case)
             events.append(self._record(session, case, body, actor, now, "customer"))
+            stationed = None if cmd.out_of_contract else self._stationed_engineer(lc, now)
+            if stationed is not None:
+                case.assignee, case.status = stationed, Status.ASSIGNED.value
+                events.append(
+                    self._record(
+                        session,
+                        case,
+                        Assigned(engineer=stationed, previous=None, status=case.status),
+                        "system",
+                        now,
+                    )
+                )
             if unplanned:
                 events.append(
                     self._record(session, case, ClocksUnplanned(clocks=unplanned), "system", now)
                 )
             return self._receipt(session, case, events)
+
+    def _stationed_engineer(self, lc: LoadedContract, now: datetime) -> str | None:
+        """R-EXTRA: while a support plan runs, a new case goes to its first stationed
+        engineer the staff directory knows (none known: the case waits for an assignment)."""
+        plan = sla.active_plan(lc, now)
+        if plan is None:
+            return None
+        staff = self.staff()
+        for engineer in plan.engineers:
+            if staff is None or staff.person(engineer) is not None:
+                return engineer
+        return None
 
     def _plan_opening_clocks(
         self, cmd: OpenCase, lc: LoadedContract, zone: str | None, now: datetime
@@ -249,8 +280,15 @@ class OpenCommands(DeskBase):
             plan.append(
                 ("resolution", lambda: sla.resolution(lc, priority=cmd.priority, reported_at=now))
             )
-        if cmd.emergency and zone is not None:
-            # an emergency sends the engineer straight to the site (R-RESP)
+        if (
+            cmd.emergency
+            and zone is not None
+            and lc.contract.onsite.included
+            and sla.onsite_priced(lc, zone=zone, emergency=True, at=now)
+        ):
+            # an emergency sends the engineer straight to the site (R-RESP); a zone left to
+            # negotiation (null) or a contract without on-site support starts no clock here:
+            # the on-site request says why (docs/onsite.md)
             plan.append(
                 (
                     "onsite_arrival",

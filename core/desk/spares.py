@@ -28,7 +28,7 @@ from core.commands import LinkVendorCase, RecordSpareStep, RequestSpare
 from core.contract import Device
 from core.desk import devices
 from core.desk.base import DeskBase, Receipt
-from core.desk.entitlements import check_onsite_labour, check_spare_level
+from core.desk.entitlements import check_spare_level, onsite_refusal
 from core.desk.errors import NotEntitled
 from core.errors import ConflictError, InvalidField, NotFoundError
 from core.events import NoteAdded, SpareRequested, SpareStepRecorded, SpareVendorCaseLinked
@@ -386,8 +386,10 @@ def _check_entitled(
             "its spare part is not charged",
         )
     check_spare_level(lc, device, case.zone)
-    if cmd.mode == DeliveryMode.ENGINEER:
-        check_onsite_labour(lc, case.number)
+    if cmd.mode == DeliveryMode.ENGINEER:  # the engineer swaps it: on-site labour
+        refusal = onsite_refusal(lc, case.number, device.serial, part_swap=True)
+        if refusal is not None:
+            raise NotEntitled(refusal)
 
 
 def _check_step_fields(cmd: RecordSpareStep) -> None:

@@ -135,6 +135,7 @@ class Checker:
         found += _service_type_problems(doc, contract)
         found += _contact_phone_problems(doc, contract)
         found += _spares_problems(doc, contract, calendars)
+        found += _support_plan_problems(doc, contract)
         return found
 
     def _program_problems(self, doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
@@ -158,7 +159,8 @@ class Checker:
         tables = (("normal", contract.onsite.normal), ("emergency", contract.onsite.emergency))
         for label, table in tables:
             for zone, within in table.items():
-                yield from _duration_problems(doc, f"$.onsite.{label}.{zone}", within)
+                if within is not None:  # null: no negotiated value (refused at request)
+                    yield from _duration_problems(doc, f"$.onsite.{label}.{zone}", within)
         every = contract.onsite.progress_report_every
         if every is not None:
             yield from _duration_problems(doc, "$.onsite.progress-report-every", every)
@@ -290,7 +292,7 @@ def _onsite_table_problems(
     doc: YamlDoc,
     path: str,
     label: str,
-    table: Mapping[str, str],
+    table: Mapping[str, str | None],
     resolver: str,
     zones: Sequence[str],
 ) -> Iterator[Problem]:
@@ -308,6 +310,45 @@ def _onsite_table_problems(
             f"{resolver} can return ({', '.join(zones)}); the handbook leaves 'elsewhere' to "
             "each contract",
         )
+
+
+def _support_plan_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
+    """R-EXTRA support plans: dates in order and inside the period, unique ids, no two plans
+    on one day, positive durations, an engineer named once, spares with a model."""
+    seen: dict[str, int] = {}
+    period = contract.period
+    for i, plan in enumerate(contract.support_plans):
+        path = f"$.support-plans[{i}]"
+        if plan.id in seen:
+            yield doc.problem(
+                f"{path}.id",
+                f"duplicate support plan id {plan.id!r} (support-plans[{seen[plan.id]}])",
+            )
+        seen.setdefault(plan.id, i)
+        if plan.to < plan.from_:
+            yield doc.problem(
+                f"{path}.to", f"the plan ends on {plan.to}, before it starts on {plan.from_}"
+            )
+        elif plan.from_ < period.start or plan.to > period.end:
+            yield doc.problem(
+                f"{path}.from",
+                f"the plan {plan.from_}..{plan.to} runs outside the contract period "
+                f"{period.start}..{period.end}",
+            )
+        for j, other in enumerate(contract.support_plans[:i]):
+            if other.from_ <= plan.to and plan.from_ <= other.to:
+                yield doc.problem(
+                    f"{path}.from",
+                    f"overlaps support-plans[{j}] ({other.id}, {other.from_}..{other.to}): one "
+                    "plan a day",
+                )
+        for key in ("first-response", "onsite-arrival", "emergency-arrival"):
+            within = getattr(plan.response, key.replace("-", "_"))
+            if within is not None:
+                yield from _duration_problems(doc, f"{path}.response.{key}", within)
+        for k, engineer in enumerate(plan.engineers):
+            if engineer in plan.engineers[:k]:
+                yield doc.problem(f"{path}.engineers[{k}]", f"{engineer!r} is named twice")
 
 
 def _service_type_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.errors import NotFoundError
 from core.store import gapless, orm, replay, seal
+from core.store.blobs import BlobStore, blob_problem
 from core.store.history import GENESIS, event_hash
 from core.store.replay import Event, Finding
 
@@ -56,6 +57,7 @@ class AuditReport:
     breaks: list[Break] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     sealed: bool = False  # the seals were checked (an audit key was given)
+    attachments_checked: int = 0  # blobs rehashed (events naming attachments, with a store)
     numbered: bool = False  # the case numbers were checked (a verify of every case)
 
     @property
@@ -84,12 +86,14 @@ def verify(
     *,
     key: bytes | None = None,
     batch_size: int = 1000,
+    blobs: BlobStore | None = None,
 ) -> AuditReport:
     """Check every case (or one): its chain links, its seals (with ``key``), its rows against
     a replay of its history (core.store.replay), and that case numbers are gapless.
 
     One ordered query streams cases with their events in batches, so memory stays flat
-    however many cases; the stored rows are loaded a batch of cases at a time.
+    however many cases; the stored rows are loaded a batch of cases at a time. With
+    ``blobs``, every attachment an event names must be in the store and hash to its name.
     """
     report = AuditReport(sealed=key is not None)
     rows = session.execute(_chain_rows(case_number), execution_options={"yield_per": batch_size})
@@ -100,9 +104,9 @@ def verify(
         report.events_checked += chain_.count
         batch.append(chain_)
         if len(batch) >= REPLAY_BATCH:
-            _finish(session, batch, report)
+            _finish(session, batch, report, blobs)
             batch = []
-    _finish(session, batch, report)
+    _finish(session, batch, report, blobs)
     if case_number is not None and report.cases_checked == 0:
         raise NotFoundError(f"case {case_number} does not exist")
     if case_number is None:
@@ -116,6 +120,8 @@ def summary(report: AuditReport) -> str:
     checks = ["chains intact", "cases and clocks match their histories"]
     if report.numbered:
         checks.append("numbers gapless")
+    if report.attachments_checked:
+        checks.append(f"{report.attachments_checked} attachments intact")
     checks.append("seals valid" if report.sealed else "seals not checked (no audit key)")
     return f"ok: {report.cases_checked} cases, {report.events_checked} events: {', '.join(checks)}"
 
@@ -172,16 +178,36 @@ def _seal_head(session: Session, key: bytes, number: str, last_seq: int, last_ha
     return typing.cast("CursorResult[Any]", result).rowcount or 0  # DML: typed only Result
 
 
-def _finish(session: Session, batch: list[_Chain], report: AuditReport) -> None:
-    """Record the batch's breaks and findings, replaying the cases whose chain holds."""
+def _finish(
+    session: Session, batch: list[_Chain], report: AuditReport, blobs: BlobStore | None = None
+) -> None:
+    """Record the batch's breaks and findings, replaying the cases whose chain holds, and
+    rehash the attachments their events name."""
     intact = [c for c in batch if c.broken is None]
     stored = _cases(session, [c.case_id for c in intact])
     for chain_ in batch:
+        if blobs is not None:
+            report.findings += _attachment_findings(chain_, blobs, report)
         if chain_.broken is not None:
             report.breaks.append(chain_.broken)
         report.findings += chain_.findings
         if chain_.broken is None:
             report.findings += replay.compare(stored[chain_.case_id], chain_.events)
+
+
+def _attachment_findings(chain_: _Chain, blobs: BlobStore, report: AuditReport) -> list[Finding]:
+    """Each attachment an event of the case names (``attachments: [{sha256, ...}]``) must be
+    in the store with bytes that still hash to its name."""
+    found = []
+    for event in chain_.events:
+        for ref in event.payload.get("attachments") or ():
+            if not isinstance(ref, dict) or not isinstance(ref.get("sha256"), str):
+                continue
+            report.attachments_checked += 1
+            problem = blob_problem(blobs, ref["sha256"])
+            if problem is not None:
+                found.append(Finding(chain_.number, f"event {event.seq} ({event.kind}): {problem}"))
+    return found
 
 
 def _cases(session: Session, ids: list[int]) -> dict[int, orm.Case]:

@@ -217,6 +217,24 @@ class CaseSecret(Base):
     stored_by: Mapped[str] = mapped_column(String(100))
 
 
+class CaseAttachment(Base):
+    """A file uploaded to a case (a signed report's scan, a photo): its bytes live in the
+    content-addressed store (core.store.blobs) under its SHA-256; this row says which case
+    may reference it, and events carry the hash (the audit covers the bytes)."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (UniqueConstraint("case_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str | None] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+
+
 class ApiToken(Base):
     """An API token: only its SHA-256 is stored; the token itself is shown once at creation."""
 

@@ -117,6 +117,7 @@ SERVER_CHOSEN = {
     ("cases", "zone"),
     ("cases", "last_hash"),
     ("cases", "head_mac"),  # core.store.seal: the HMAC of the chain head
+    ("cases", "opened_request_id"),  # X-Request-ID if 1-64 of [A-Za-z0-9._-], else made (core.logs)
     ("sla_clocks", "state"),
     ("sla_clocks", "calendar"),
     ("sla_clocks", "target"),

@@ -28,7 +28,7 @@ SEND_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 class JobMetrics:
     """The scheduler's and the workers' counters (one set per process)."""
 
-    passes: Counter  # outcome: ok | failed
+    passes: Counter  # outcome: ok | error
     pass_seconds: Histogram
     last_pass: Gauge  # the runtime clock of the newest pass, as a Unix time
     escalations: Counter
@@ -45,7 +45,7 @@ def job_metrics() -> JobMetrics:
     return JobMetrics(
         passes=Counter(
             "casetrack_scheduler_passes",
-            "Scheduler passes (tick + relay) by outcome.",
+            "Scheduler passes (tick + relay) by outcome (ok, error).",
             ["outcome"],
         ),
         pass_seconds=Histogram(
@@ -106,7 +106,7 @@ def record_pass(
 def record_failed_pass(seconds: float) -> None:
     """A pass the database or the broker broke off."""
     metrics = job_metrics()
-    metrics.passes.labels(outcome="failed").inc()
+    metrics.passes.labels(outcome="error").inc()
     metrics.pass_seconds.observe(seconds)
 
 

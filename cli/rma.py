@@ -123,13 +123,13 @@ def run_open(args: argparse.Namespace) -> int:
         },
         OpenRma,
     )
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         _print([runtime.desk.open_rma(args.case, cmd, actor=args.actor, now=runtime.clock())])
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         _print(runtime.desk.list_rmas(args.case))
     return 0
 
@@ -151,7 +151,7 @@ def run_update(args: argparse.Namespace) -> int:
         },
         RmaEntry,
     )
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         view = runtime.desk.update_rma(
             args.case, args.rma, cmd, actor=args.actor, now=runtime.clock()
         )
@@ -162,7 +162,7 @@ def run_update(args: argparse.Namespace) -> int:
 def run_cancel(args: argparse.Namespace) -> int:
     from core.rma import CancelRma
 
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         view = runtime.desk.cancel_rma(
             args.case,
             args.rma,
@@ -177,7 +177,7 @@ def run_cancel(args: argparse.Namespace) -> int:
 def run_poll_once(args: argparse.Namespace) -> int:
     from core.jobs.rma import poll_rmas
 
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         report = poll_rmas(runtime, now=runtime.clock(), limit=args.limit)
     print(report.line())
     return 0
@@ -186,7 +186,7 @@ def run_poll_once(args: argparse.Namespace) -> int:
 def run_ingest(args: argparse.Namespace) -> int:
     from core.jobs.rma import ingest_maildrop
 
-    with _background_runtime(args.settings) as runtime:
+    with _background_runtime(args) as runtime:
         report = ingest_maildrop(
             runtime, now=runtime.clock(), directory=args.dir, channel=args.channel
         )

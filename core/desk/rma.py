@@ -459,8 +459,8 @@ class RmaCommands(SpareCommands):
                     events=events,
                     **fields,
                 )
-            except (SpareStepRefused, IllegalTransition):
-                continue  # refused before anything was changed
+            except (SpareStepRefused, IllegalTransition, NotFoundError):
+                continue  # refused before anything was changed: the RMA update still counts
 
     def _has_spare_request(self, session: Session, case: orm.Case, request: int) -> bool:
         found = session.scalar(

@@ -204,6 +204,12 @@ class RmaChannels:
         with self._lock:
             self._clients[name] = client
 
+    def forget(self, name: str) -> RmaClient | None:
+        """Stop serving the client of ``name`` (the next use builds it from the settings
+        again); the client it served, if any."""
+        with self._lock:
+            return self._clients.pop(name, None)
+
     def _build(self, name: str) -> RmaClient:
         channel = self.channels.get(name)
         if channel is None:

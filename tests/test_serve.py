@@ -131,6 +131,32 @@ def test_demo_tells_the_stories_a_newcomer_should_see(runtime: Runtime) -> None:
     assert ports["part_return"][0].state == "met"
 
 
+def test_demo_cisco_rma_is_opened_shipped_delivered_through_the_local_stand_in(
+    runtime: Runtime,
+) -> None:
+    """The Cisco story (cli/demo/cisco.py): opened, moved on and polled over HTTP against the
+    seeder's CiscoSandbox; its spare request follows the RMA; the stand-in is gone after."""
+    numbers = seed_demo(runtime, now=NOW).numbers
+    with runtime.sessions() as session:
+        detail = get_case(session, numbers["catalyst-cisco-rma"])
+    updates = [e.payload for e in detail.events if e.kind == "rma_updated"]
+    assert [(u["state"], u["source"]) for u in updates] == [
+        ("open", "open"),
+        ("shipped", "poll"),
+        ("delivered", "poll"),
+        ("closed", "poll"),
+    ]
+    assert {u["channel"] for u in updates} == {"cisco_tac"}
+    assert updates[1]["carrier"] and updates[1]["waybill"]
+    steps = [e.payload["step"] for e in detail.events if e.kind == "spare_step"]
+    assert steps == ["rma_opened", "shipped", "arrived"]
+    [order] = runtime.desk.list_rmas(numbers["catalyst-cisco-rma"])
+    assert (order.state, order.next_poll_at, order.failures) == ("closed", None, 0)
+    channels = runtime.desk.rma_channels
+    assert channels is not None
+    assert "127.0.0.1" not in repr(channels.client("cisco_tac"))  # back to the real settings
+
+
 def test_demo_credentials_are_encrypted_and_shown_only_to_the_assignee(
     runtime: Runtime,
 ) -> None:

@@ -65,8 +65,18 @@ class VendorReply(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     channel: str = "digital_china"
 
 
+class CiscoAdvance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Cisco moves the case's latest RMA on (``to``: booked, shipped, delivered, received...)
+    in the seeder's local Cisco stand-in (cli/demo/cisco.py); then the scheduler's RMA poll
+    runs at the step's time and records what it reads."""
+
+    to: str
+
+
 COMMANDS["rma_reply"] = VendorReply
-SEEDER_STEPS = frozenset({"rma_reply"})  # played by seed.py itself, not a CaseDesk method
+COMMANDS["cisco_advance"] = CiscoAdvance
+# played by seed.py itself, not a CaseDesk method
+SEEDER_STEPS = frozenset({"rma_reply", "cisco_advance"})
 _DAYS = re.compile(r"(day|workday) (-?\d+) (\d\d:\d\d)")
 _NOW = re.compile(r"now(?:([+-])(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)?")
 

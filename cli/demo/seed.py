@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import func, select
 
-from cli.demo.book import BOOK, Step, Story, VendorReply, When, local, read_story
+from cli.demo.book import BOOK, CiscoAdvance, Step, Story, VendorReply, When, local, read_story
+from cli.demo.cisco import cisco_stand_in
 from core.commands import Close
+from core.jobs.rma import poll_rmas
 from core.service_types import effective_service_type
 from core.store import orm
 from core.store.tokens import create_token
 
 if TYPE_CHECKING:
-    from core.desk import CaseDesk
     from core.runtime import Runtime
+    from plugins.vendor_rma.cisco_sandbox import CiscoSandbox
 
 # the contracts and stories the code names (the banner, the tests)
 HOSPITAL, SCHOOL, BANK, PORT = "wdkn-hospital-2026", "rsyz-2026", "whccb-huancui-2025", "sdgw-2025"
@@ -80,8 +82,9 @@ def seed_demo(runtime: Runtime, *, now: datetime) -> DemoSummary:
     stories, skipped = _plan(runtime, now)
     # all stories interleaved in time order: case numbers follow the opening times
     steps = [(step.at, i, story, step) for story in stories for i, step in enumerate(story.steps)]
-    for _, _, story, step in sorted(steps, key=lambda entry: (entry[0], entry[1])):
-        _play(runtime.desk, story, step)
+    with cisco_stand_in(runtime, stories) as cisco:  # Cisco's API, played locally
+        for _, _, story, step in sorted(steps, key=lambda entry: (entry[0], entry[1])):
+            _play(runtime, story, step, cisco)
     runtime.desk.note_breaches(now=now)  # what the periodic sweep would have recorded by now
     tokens = _make_tokens(runtime, now)
     return _summary(runtime, stories, tokens, skipped)
@@ -118,7 +121,8 @@ def _plan(runtime: Runtime, now: datetime) -> tuple[list[Story], list[str]]:
     return stories, skipped
 
 
-def _play(desk: CaseDesk, story: Story, step: Step) -> None:
+def _play(runtime: Runtime, story: Story, step: Step, cisco: CiscoSandbox | None) -> None:
+    desk = runtime.desk
     if step.method == "open_case":
         story.number = desk.open_case(step.cmd, actor=step.actor, now=step.at).number
         return
@@ -127,8 +131,32 @@ def _play(desk: CaseDesk, story: Story, step: Step) -> None:
         raw = vendor_reply(step.cmd.lines, story.number, order.idempotency_key, step.at)
         desk.ingest_rma_message(step.cmd.channel, raw, now=step.at)
         return
+    if isinstance(step.cmd, CiscoAdvance):
+        _cisco_advance(runtime, story, step.cmd, step.at, cisco)
+        return
     cmd = step.cmd if step.method != "close" else _closing(story, step)
     getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+
+
+def _cisco_advance(
+    runtime: Runtime,
+    story: Story,
+    cmd: CiscoAdvance,
+    at: datetime,
+    cisco: CiscoSandbox | None,
+) -> None:
+    """Cisco moves the story's latest RMA on; the scheduler's RMA poll then reads it."""
+    order = runtime.desk.list_rmas(story.number)[-1]
+    if cisco is None or order.vendor_case is None:
+        raise ValueError(f"demo story {story.key}: no Cisco RMA to advance")
+    cisco.advance(order.vendor_case, cmd.to)
+    report = poll_rmas(runtime, now=at)
+    after = runtime.desk.list_rmas(story.number)[-1]
+    if not report.polled or after.failures or after.updated_at != at:
+        raise ValueError(
+            f"demo story {story.key}: the RMA poll at {at} did not read Cisco's {cmd.to!r} "
+            f"(due {order.next_poll_at}, last error {after.last_error!r})"
+        )
 
 
 def vendor_reply(lines: list[str], number: str, key: str, at: datetime) -> bytes:

@@ -57,10 +57,10 @@ class CaseDesk(
     MilestoneCommands,
     OnsiteCommands,
     HandOverCommands,
+    RmaCommands,  # before SpareCommands: an RMA order records its spare request's steps
     SpareCommands,
     ClosingCommands,
     HorizonCommands,
-    RmaCommands,
 ):
     """Case commands over a database; each public method is one transaction.
 

@@ -21,9 +21,9 @@ import msgspec
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.case import OPEN_STATUSES
-from core.desk.base import DeskBase
+from core.case import OPEN_STATUSES, IllegalTransition
 from core.desk.errors import IdempotencyMismatch, InvalidCommand
+from core.desk.spares import SpareCommands
 from core.errors import ConflictError, NotFoundError
 from core.events import ManualEscalation, RmaUpdated
 from core.jobs.manual import plan_manual
@@ -48,6 +48,7 @@ from core.rma import (
     moves_forward,
     polls,
 )
+from core.spares import SpareStep, SpareStepRefused
 from core.store import orm
 
 ACTOR = "rma"  # who records what the vendor said (poll, mail)
@@ -109,8 +110,10 @@ class Change:
         )
 
 
-class RmaCommands(DeskBase):
-    """Vendor RMAs: open, cancel, updates; the scheduler's claims and polls."""
+class RmaCommands(SpareCommands):
+    """Vendor RMAs: open, cancel, updates; the scheduler's claims and polls. An order that
+    supplies a spare request (``spare_request_id``: the request's number on the case)
+    records that request's steps as it moves (``_supply_spare``)."""
 
     rma_channels: RmaChannels | None = None  # set by the runtime (core.runtime)
     rma_policy: RmaPolicy = RmaPolicy()
@@ -149,6 +152,10 @@ class RmaCommands(DeskBase):
             if existing is not None:
                 return self._replay_rma(existing, owner, now)
             self._require_open(case, "open an RMA")
+            if cmd.spare_request_id is not None and not self._has_spare_request(
+                session, case, cmd.spare_request_id
+            ):
+                raise InvalidCommand(f"case {number} has no spare request {cmd.spare_request_id}")
             self._rma_client(channel)  # a channel without a client here: refused before storing
             count = session.scalar(
                 select(func.count())
@@ -408,6 +415,7 @@ class RmaCommands(DeskBase):
             source=source,
         )
         events.append(self._record(session, case, body, actor, now, "customer"))
+        self._supply_spare(session, case, order, actor=actor, now=now, events=events)
         if newly_promised and order.promise_ship_by is None and order.promise_rule:
             self._escalate_rma(session, case, order.promise_rule, now, events)
 
@@ -420,6 +428,54 @@ class RmaCommands(DeskBase):
             return None
         contract_id = (order.request or {}).get("contract_id")
         return client.promise(stock, order.created_at, contract_id)
+
+    # --- the spare request an order supplies ------------------------------------------------
+
+    def _supply_spare(
+        self,
+        session: Session,
+        case: orm.Case,
+        order: orm.RmaOrder,
+        *,
+        actor: str,
+        now: datetime,
+        events: list[orm.CaseEvent],
+    ) -> None:
+        """The spare request's steps the order's state implies, in this transaction: a
+        vendor case → ``rma_opened``; shipped → ``shipped`` (carrier, waybill); delivered →
+        ``arrived``. A step the request already has is skipped; one it refuses (e.g. the
+        part is installed already, the case is closed) is left to an agent."""
+        if order.spare_request_id is None:
+            return
+        for step, fields in _spare_steps(order, self._rma_vendor(order.channel)):
+            try:
+                self._supply_spare_step(
+                    session,
+                    case,
+                    order.spare_request_id,
+                    step,
+                    actor=actor,
+                    now=now,
+                    events=events,
+                    **fields,
+                )
+            except (SpareStepRefused, IllegalTransition, NotFoundError):
+                continue  # refused before anything was changed: the RMA update still counts
+
+    def _has_spare_request(self, session: Session, case: orm.Case, request: int) -> bool:
+        found = session.scalar(
+            select(orm.SpareRequest.id).where(
+                orm.SpareRequest.case_id == case.id, orm.SpareRequest.request == request
+            )
+        )
+        return found is not None
+
+    def _rma_vendor(self, channel: str) -> str | None:
+        """The vendor the channel's descriptor names (e.g. "Cisco")."""
+        if self.rma_channels is None:
+            return None
+        vendor = getattr(self.rma_channels.channels.get(channel), "vendor", None)
+        return vendor if isinstance(vendor, str) and vendor else None
 
     # --- cancel ---------------------------------------------------------------------------
 
@@ -598,6 +654,21 @@ def _visible(order: orm.RmaOrder) -> tuple[Any, ...]:
         order.promise_ship_by,
         order.promise_rule,
     )
+
+
+def _spare_steps(
+    order: orm.RmaOrder, vendor: str | None
+) -> list[tuple[SpareStep, dict[str, str | None]]]:
+    """The spare steps an order's state implies, in the order they must be recorded."""
+    steps: list[tuple[SpareStep, dict[str, str | None]]] = []
+    state = order.state
+    if order.vendor_case and state not in (PENDING, RmaState.CANCELLED, RmaState.REJECTED):
+        steps.append((SpareStep.RMA_OPENED, {"rma_number": order.vendor_case, "vendor": vendor}))
+    if state in (RmaState.SHIPPED, RmaState.DELIVERED):
+        steps.append((SpareStep.SHIPPED, {"carrier": order.carrier, "waybill": order.waybill}))
+    if state == RmaState.DELIVERED:
+        steps.append((SpareStep.ARRIVED, {}))
+    return steps
 
 
 def _short(text: str | None) -> str | None:

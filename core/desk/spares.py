@@ -174,20 +174,55 @@ class SpareCommands(DeskBase):
         _check_step_fields(cmd)
         with _raced(), self._unit() as (session, events):
             case = self._load(session, number, cmd)
-            row = _request_row(session, case, cmd.request)
-            mode = DeliveryMode(row.mode)
-            check_step(cmd.request, frozenset(SpareStep(s) for s in row.steps), cmd.step, mode)
-            if cmd.step not in (SpareStep.PART_RETURNED, SpareStep.STANDBY_RETURNED):
-                self._require_open(case, f"record {cmd.step} of spare request {cmd.request}")
-            body = self._apply_step(session, case, row, cmd, now)
-            row.steps = [*row.steps, cmd.step.value]
-            row.status, row.updated_at = cmd.step.value, now
-            events.append(self._record(session, case, body, actor, now, CUSTOMER))
-            if cmd.internal_note:
-                note = NoteAdded(text=cmd.internal_note)
-                events.append(self._record(session, case, note, actor, now))
-            self._refresh(case, now)
+            self._step_in(session, case, cmd, actor=actor, now=now, events=events)
             return self._receipt(session, case, events)
+
+    def _step_in(
+        self,
+        session: Session,
+        case: orm.Case,
+        cmd: RecordSpareStep,
+        *,
+        actor: str,
+        now: datetime,
+        events: list[orm.CaseEvent],
+    ) -> None:
+        """``spare_step``'s work inside the caller's transaction (also the RMA orders')."""
+        row = _request_row(session, case, cmd.request)
+        mode = DeliveryMode(row.mode)
+        check_step(cmd.request, frozenset(SpareStep(s) for s in row.steps), cmd.step, mode)
+        if cmd.step not in (SpareStep.PART_RETURNED, SpareStep.STANDBY_RETURNED):
+            self._require_open(case, f"record {cmd.step} of spare request {cmd.request}")
+        body = self._apply_step(session, case, row, cmd, now)
+        row.steps = [*row.steps, cmd.step.value]
+        row.status, row.updated_at = cmd.step.value, now
+        events.append(self._record(session, case, body, actor, now, CUSTOMER))
+        if cmd.internal_note:
+            note = NoteAdded(text=cmd.internal_note)
+            events.append(self._record(session, case, note, actor, now))
+        self._refresh(case, now)
+
+    def _supply_spare_step(
+        self,
+        session: Session,
+        case: orm.Case,
+        request: int,
+        step: SpareStep,
+        *,
+        actor: str,
+        now: datetime,
+        events: list[orm.CaseEvent],
+        **fields: str | None,
+    ) -> bool:
+        """Record ``step`` of spare request ``request`` in the caller's transaction unless
+        the request already has it (then nothing, no error): an RMA order supplying the
+        request records its steps this way (core.desk.rma). True when recorded."""
+        row = _request_row(session, case, request)
+        if step.value in row.steps:
+            return False
+        cmd = RecordSpareStep(request=request, step=step, **fields)  # type: ignore[arg-type]
+        self._step_in(session, case, cmd, actor=actor, now=now, events=events)
+        return True
 
     def record_spare_step(
         self,

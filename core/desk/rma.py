@@ -269,18 +269,55 @@ class RmaCommands(SpareCommands):
     ) -> RmaView:
         with self._unit() as (session, events):
             order = self._lock_order(session, order_id)
-            if order.claimed_by != owner:
-                return rma_view(order)  # our lease lapsed and another took over: theirs counts
-            order.failures, order.last_error, order.escalated_at = 0, None, None
-            order.claimed_at = order.claimed_by = None
-            if ticket is not None:
-                change = Change.of_ticket(ticket)
-                self._apply_rma(
-                    session, order, change, source=source, actor=ACTOR, now=now, events=events
-                )
-            order.next_poll_at = self._next_rma_poll(order, now)
-            order.updated_at = now
-            return rma_view(order)
+            return self._record_answer(session, events, order, owner, ticket, source, now)
+
+    def _record_answer(
+        self,
+        session: Session,
+        events: list[orm.CaseEvent],
+        order: orm.RmaOrder,
+        owner: str,
+        ticket: RmaTicket | None,
+        source: str,
+        now: datetime,
+    ) -> RmaView:
+        """The vendor answered about a locked order: the failures reset, the change applied."""
+        if order.claimed_by != owner:
+            return rma_view(order)  # our lease lapsed and another took over: theirs counts
+        order.failures, order.last_error, order.escalated_at = 0, None, None
+        order.claimed_at = order.claimed_by = None
+        if ticket is not None:
+            change = Change.of_ticket(ticket)
+            self._apply_rma(
+                session, order, change, source=source, actor=ACTOR, now=now, events=events
+            )
+        order.next_poll_at = self._next_rma_poll(order, now)
+        order.updated_at = now
+        return rma_view(order)
+
+    def _answer_rmas(
+        self, answers: list[tuple[int, RmaTicket]], owner: str, now: datetime
+    ) -> list[RmaView]:
+        """A batch's answers in one transaction (most change nothing, so a pass costs a
+        commit per batch, not per order); when one of them cannot be recorded, each is
+        recorded alone, as ``poll_rma`` would, so the others still count."""
+        tickets = dict(answers)
+        try:
+            with self._unit() as (session, events):
+                orders = session.scalars(
+                    select(orm.RmaOrder)
+                    .where(orm.RmaOrder.id.in_(list(tickets)))
+                    .order_by(orm.RmaOrder.id)
+                    .with_for_update()
+                ).all()
+                return [
+                    self._record_answer(
+                        session, events, order, owner, tickets[order.id], "poll", now
+                    )
+                    for order in orders
+                ]
+        except Exception:
+            return [self._answer_rma(i, owner, ticket, "poll", now) for i, ticket in answers]
 
     def _vendor_failed(
         self, order_id: int, owner: str, detail: str, hint: float | None, now: datetime
@@ -598,7 +635,8 @@ class RmaCommands(SpareCommands):
         self, client: BatchStatus, batch: list[tuple[int, str]], *, owner: str, now: datetime
     ) -> list[RmaView]:
         """One ``status_many`` call for the batch; its failure backs off every order of it.
-        A case the vendor left out of its answer, or a batch it refused, is asked alone."""
+        A case the vendor left out of its answer, or a batch it refused, is asked alone;
+        the answers are recorded together (``_answer_rmas``)."""
         try:
             tickets = client.status_many([vendor_case for _, vendor_case in batch], now)
         except VendorUnavailable as exc:
@@ -613,14 +651,13 @@ class RmaCommands(SpareCommands):
             return [
                 self._vendor_failed(order_id, owner, detail, None, now) for order_id, _ in batch
             ]
-        views = []
-        for order_id, vendor_case in batch:
-            ticket = tickets.get(vendor_case)
-            if ticket is None:
-                views.append(self._ask_vendor(order_id, owner=owner, now=now))
-            else:
-                views.append(self._answer_rma(order_id, owner, ticket, "poll", now))
-        return views
+        answered = [(i, tickets[case]) for i, case in batch if case in tickets]
+        views = self._answer_rmas(answered, owner, now) if answered else []
+        return views + [
+            self._ask_vendor(order_id, owner=owner, now=now)
+            for order_id, vendor_case in batch
+            if vendor_case not in tickets
+        ]
 
     # --- reading --------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 from rma_support import at, open_port_case, rma_runtime
 
+from conftest import Api
 from core.errors import Unavailable
-from core.runtime import Runtime
+from core.runtime import Runtime, build_runtime
 from core.settings import Settings, SettingsError
 from core.store.blobs import (
     BlobCorrupt,
@@ -184,3 +187,64 @@ def test_the_settings_name_a_bad_store_url_and_keep_the_keys_out_of_reprs(
     store = open_blobs(settings)
     for text in (repr(settings), repr(store), str(store)):
         assert SECRET not in text and ACCESS not in text
+
+
+# --- over HTTP: the upload route answers 201 with the bucket, 503 without it ----------------------
+
+
+@contextmanager
+def s3_api(db_url: str, tmp: Path, endpoint: str) -> Iterator[Api]:
+    from litestar.testing import TestClient
+
+    from conftest import API_NOW
+    from server import create_app
+
+    settings = Settings(
+        database_url=db_url,
+        contracts_dir=str(Path(__file__).resolve().parent.parent / "contracts"),
+        var_dir=str(tmp / "var"),
+        **s3_settings(endpoint),
+    )
+    holder = Api.__new__(Api)
+    runtime = build_runtime(settings, clock=lambda: holder.now)
+    app = create_app(settings, runtime=runtime)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        holder.__init__(runtime, client)  # type: ignore[misc]
+        holder.now = API_NOW - timedelta(days=126)  # inside the port's contract period
+        yield holder
+
+
+def upload(api: Api) -> Any:
+    body = {
+        "contract_id": "sdgw-2025",
+        "caller": {"name": "鞠文涛"},
+        "summary": "core switch down",
+        "category": "consulting",
+        "request_type": "problem_report",
+        "priority": "P1",
+        "channel": "phone",
+        "device_serial": "FOC2334Y1AB",
+    }
+    opened = api.client.post("/api/v1/cases", headers=api.headers("agent"), json=body)
+    assert opened.status_code == 201, opened.text
+    url = f"/api/v1/cases/{opened.json()['number']}/attachments"
+    files = {"data": ("report.pdf", PDF, "application/pdf")}
+    return api.client.post(url, headers=api.headers("engineer"), files=files)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the desk tests run on both
+def test_the_upload_route_stores_in_the_bucket_and_answers_503_when_it_is_down(
+    db_url: str, tmp_path: Path, s3_server: str
+) -> None:
+    with s3_api(db_url, tmp_path / "up", s3_server) as api:
+        response = upload(api)
+        assert response.status_code == 201, response.text
+        assert response.json()["sha256"] == hashlib.sha256(PDF).hexdigest()
+    with s3_api(db_url, tmp_path / "down", dead_endpoint()) as api:
+        response = upload(api)
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["retry-after"]
+        problem = response.json()
+        assert problem["type"] == "/problems/attachment-store-unavailable"
+        assert SECRET not in response.text and ACCESS not in response.text

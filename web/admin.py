@@ -36,7 +36,7 @@ async def _users_page(
     request: Request[Any, Any, Any], *, status: int = 200, **context: Any
 ) -> Response[Any]:
     users = await sync_to_thread(_users, request)
-    context = {"error": None, "notice": None, "form": {}, **context}
+    context = {"error": None, "reset_error": None, "notice": None, "form": {}, **context}
     return page(request, "admin/users.html", status=status, users=users, **context)
 
 

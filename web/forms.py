@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
+from litestar.params import QueryParameter
+
+# ``?next=/path``: where to go afterwards (checked by ``local_path``)
+NextParam = Annotated[str | None, QueryParameter(max_length=2000)]
 
 
 async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:

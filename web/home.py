@@ -3,19 +3,21 @@ page (links to the pages the user may open); ``/lang/{code}`` is the language sw
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
+from litestar.params import PathParameter
 from litestar.response import Redirect
 
 from api.auth import EVERYONE
 from web.auth import secure_cookies, signed_in
-from web.forms import local_path
+from web.forms import NextParam, local_path
 from web.i18n import LANG_COOKIE, LANGUAGES
 from web.render import page
 
 HOME = "/console"
+LangCode = Annotated[str, PathParameter(max_length=8)]
 YEAR = 365 * 24 * 3600
 
 
@@ -33,7 +35,7 @@ def console_home(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/lang/{code:str}", opt={"public": True}, sync_to_thread=False)
 def switch_language(
-    request: Request[Any, Any, Any], code: str, next: str | None = None
+    request: Request[Any, Any, Any], code: LangCode, next: NextParam = None
 ) -> Redirect:
     """Remember the language chosen (a cookie) and go back to the page."""
     response = Redirect(local_path(next))

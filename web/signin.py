@@ -20,14 +20,14 @@ from core.store.web_sessions import (
     start_session,
 )
 from web.auth import SESSION_COOKIE, login_limits, secure_cookies, session_policy, signed_in
-from web.forms import form_fields, local_path
+from web.forms import NextParam, form_fields, local_path
 from web.render import page, translator, with_cookies
 
 PUBLIC = {"public": True}
 
 
 @get("/login", opt=PUBLIC, sync_to_thread=False)
-def login_page(request: Request[Any, Any, Any], next: str | None = None) -> Response[Any]:
+def login_page(request: Request[Any, Any, Any], next: NextParam = None) -> Response[Any]:
     """The sign-in form (a signed-in user goes on to ``next``)."""
     if signed_in(request) is not None:
         return Redirect(local_path(next))

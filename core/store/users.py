@@ -10,7 +10,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import limits
@@ -124,10 +124,7 @@ def set_disabled(session: Session, login: str, disabled: bool, now: datetime) ->
 
 
 def _end_sessions(session: Session, user_id: int) -> None:
-    for web_session in session.scalars(
-        select(orm.WebSession).where(orm.WebSession.user_id == user_id)
-    ):
-        session.delete(web_session)
+    session.execute(delete(orm.WebSession).where(orm.WebSession.user_id == user_id))
 
 
 def list_users(session: Session) -> list[orm.User]:

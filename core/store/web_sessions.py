@@ -105,7 +105,7 @@ def resume_session(
         or now >= row.expires_at
         or now - row.last_seen_at >= policy.idle
     ):
-        session.delete(row)
+        end_session_by_hash(session, row.id_hash)
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
@@ -114,7 +114,11 @@ def resume_session(
 
 def end_session(session: Session, session_id: str | None) -> None:
     if session_id:
-        session.execute(delete(orm.WebSession).where(orm.WebSession.id_hash == _hash(session_id)))
+        end_session_by_hash(session, _hash(session_id))
+
+
+def end_session_by_hash(session: Session, id_hash: str) -> None:
+    session.execute(delete(orm.WebSession).where(orm.WebSession.id_hash == id_hash))
 
 
 def purge_sessions(session: Session, now: datetime, policy: SessionPolicy) -> int:

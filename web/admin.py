@@ -48,6 +48,7 @@ async def users_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/admin/users", opt=ADMIN_ONLY, status_code=200)
 async def users_create(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Create a user from the form; the core's refusal is shown above the form."""
     fields = await form_fields(request)
     runtime = runtime_of(request)
     roles = [r.strip() for r in fields.get("roles", "").split(",") if r.strip()]
@@ -74,6 +75,7 @@ async def users_create(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/admin/users/password", opt=ADMIN_ONLY, status_code=200)
 async def users_reset(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Give a user a new password (their sessions end)."""
     fields = await form_fields(request)
     runtime = runtime_of(request)
     login = fields.get("login", "").strip()

@@ -198,3 +198,36 @@ def test_screenshots_are_written() -> None:
     shots = {p.name for p in SCREENSHOTS.glob("*.png")}
     assert "test_root_sends_a_stranger_to_sign_in.png" in shots
     assert "test_a_customer_cannot_open_a_staff_page.png" in shots
+
+
+def test_sign_in_returns_to_the_page_asked_for(web_page: Page, users: WebServer) -> None:
+    web_page.goto(users.url + "/admin/users")
+    expect(web_page).to_have_url(re.compile(r"/login\?next=/admin/users$"))
+    web_page.fill("#login", "admin1")
+    web_page.fill("#password", users.passwords["admin1"])
+    web_page.click("form[action='/login'] button")
+    expect(web_page).to_have_url(re.compile(r"/admin/users$"))
+    web_page.goto(users.url + "/login?next=//evil.example/")
+    expect(web_page).to_have_url(re.compile(r"/$|/console$"))  # signed in: never off-site
+
+
+def test_htmx_requests_carry_the_token_in_a_header(web_page: Page, users: WebServer) -> None:
+    sign_in(web_page, users, "agent1")
+    token = web_page.locator("form[action='/logout'] input[name=csrf_token]").input_value()
+    sent = web_page.evaluate(
+        "t => fetch('/logout', {method: 'POST', headers: {'X-CSRF-Token': t}}).then(r => r.url)",
+        token,
+    )
+    assert sent.endswith("/login")
+    web_page.goto(users.url + "/console")
+    expect(web_page).to_have_url(re.compile(r"/login\?next=/console$"))
+
+
+def test_the_pages_fit_a_phone(web_page: Page, users: WebServer, request) -> None:
+    web_page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(web_page, users, "admin1")
+    for path in ("/console", "/admin/users", "/login"):
+        web_page.goto(users.url + path)
+        assert web_page.evaluate("document.documentElement.scrollWidth") <= 375, path
+    web_page.goto(users.url + "/console")
+    screenshot(web_page, request)

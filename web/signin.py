@@ -16,6 +16,7 @@ from core.store.web_sessions import (
     check_attempts,
     clear_failures,
     end_session,
+    purge_sessions,
     record_failure,
     start_session,
 )
@@ -83,6 +84,7 @@ def _sign_in(
             record_failure(session, login, address, now)
             return None
         clear_failures(session, login, now, limits)
+        purge_sessions(session, now, session_policy(runtime.settings))  # ended ones go
         return start_session(session, user, now, session_policy(runtime.settings))
 
 

@@ -176,3 +176,16 @@ def test_the_users_command(
     assert next(row for row in rows if row[0] == "sun")[-3] == "yes"
     assert next(row for row in rows if row[0] == "liuyang")[-3] == "no"
     assert main(["users", "disable", "nobody"]) == 1
+
+
+def test_ended_sessions_are_purged(sessions: sessionmaker[Session]) -> None:
+    from core.store.web_sessions import purge_sessions
+
+    with sessions.begin() as session:
+        user = _user(session)
+        old = start_session(session, user, NOW - timedelta(hours=2), POLICY)  # idle too long
+        fresh = start_session(session, user, NOW, POLICY)
+    with sessions.begin() as session:
+        assert purge_sessions(session, NOW, POLICY) == 1
+        assert resume_session(session, fresh, NOW, POLICY) is not None
+        assert resume_session(session, old, NOW - timedelta(hours=2), POLICY) is None

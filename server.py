@@ -24,6 +24,7 @@ from core.runtime import Runtime, build_runtime
 from core.settings import Settings
 from core.sources.settings_file import load_settings
 from core.store.migrate import upgrade
+from web.routes import web_routers
 
 MAX_BODY = 1_000_000  # bytes; a larger request body is answered with 413
 
@@ -46,6 +47,7 @@ def create_app(
             metrics,
             *API_ROUTES,
             attachment_route(runtime.settings.attachment_max_bytes),
+            *web_routers(),  # the pages: docs/web.md
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies=DEPENDENCIES,  # runtime, principal, session: api/deps.py

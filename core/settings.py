@@ -147,6 +147,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rma_max_failures: Positive = 5
     rma_lease_seconds: PositiveSeconds = 300.0
     rma_escalation_group: str = "service-manager"
+    # web sign-in (docs/web.md): a session ends web_session_seconds after sign-in, or after
+    # web_idle_seconds without a request; its cookie is Secure when the request came over
+    # https, or always with web_secure_cookies (TLS ended by a proxy that does not say so).
+    # Failed sign-ins within login_window_seconds: login_max_failures per login and
+    # login_max_failures_per_address per client address, then refused until the window passes.
+    # The pages' language when the browser's Accept-Language names neither zh nor en.
+    web_session_seconds: PositiveSeconds = 12 * 3600.0
+    web_idle_seconds: PositiveSeconds = 3600.0
+    web_secure_cookies: bool = False
+    login_window_seconds: PositiveSeconds = 900.0
+    login_max_failures: Positive = 5
+    login_max_failures_per_address: Positive = 20
+    web_default_language: Literal["zh", "en"] = "zh"
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings

@@ -8,12 +8,12 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
 
 from api.auth import PrincipalCache
 from api.decoding import StrictRequest
 from api.deps import DEPENDENCIES
+from api.docs_page import docs_assets, docs_plugins
 from api.health import healthz, metrics, readyz
 from api.metrics import HttpMetrics, metrics_middleware, process_ended
 from api.onsite import attachment_route
@@ -48,6 +48,7 @@ def create_app(
             *API_ROUTES,
             attachment_route(runtime.settings.attachment_max_bytes),
             *web_routers(),  # the pages: docs/web.md
+            docs_assets(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies=DEPENDENCIES,  # runtime, principal, session: api/deps.py
@@ -112,5 +113,5 @@ def _openapi() -> OpenAPIConfig:
         "are RFC 9457 problem details.",
         path="/schema",
         use_handler_docstrings=True,
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=docs_plugins(),  # vendored Swagger UI, no CDN: api/docs_page.py
     )

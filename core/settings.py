@@ -23,6 +23,8 @@ PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 SECRET_SUFFIXES = ("_key", "_secret", "_password", "_token")  # settings never shown
 MASK = "***"
 # a level name in any case ("info", "INFO"); the loggers get it upper-cased
+# "" or an http(s) URL without query or fragment: the base of links to the desk's pages
+PublicUrl = Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")]
 LogLevel = Annotated[str, msgspec.Meta(pattern=f"(?i)^({'|'.join(LOG_LEVELS)})$")]
 
 
@@ -160,6 +162,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_failures: Positive = 5
     login_max_failures_per_address: Positive = 20
     web_default_language: Literal["zh", "en"] = "zh"
+    # where people reach this desk's pages, e.g. "https://desk.example.cn" (no trailing
+    # slash needed): alert e-mails and SMS then carry the case page's link
+    # (<public_url>/console/cases/<number>); empty: no link is sent (docs/web.md)
+    public_url: PublicUrl = ""
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings

@@ -132,6 +132,9 @@ class Case(Base):
         Index("ix_cases_breached_keyset", "breached", "id"),
         Index("ix_cases_next_deadline", "next_deadline", "id"),
         Index("ix_cases_contract", "contract_id"),
+        # the console queues (core/store/queues.py): mine/group/unassigned and pending_*
+        Index("ix_cases_assignee_deadline", "assignee", "next_deadline", "id"),
+        Index("ix_cases_status_deadline", "status", "next_deadline", "id"),
     )
 
 
@@ -166,6 +169,7 @@ class SlaClock(Base):
 
     __table_args__ = (
         Index("ix_sla_clocks_case", "case_id", "kind"),
+        Index("ix_sla_clocks_deadline", "deadline"),  # the board: clocks due this month
         # the escalation scan: only clocks that still alert are in the index
         Index(
             "ix_sla_clocks_next_alert_at",

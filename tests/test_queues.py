@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from test_queries import new_case, new_clock
 
 from core.calendar import Calendar
 from core.case import Priority, Status
@@ -17,7 +18,6 @@ from core.store.board import board, month_bounds
 from core.store.db import make_engine, make_sessionmaker, transaction
 from core.store.orm import Case, Notification, SlaClock
 from core.store.queues import QueueFilter, Viewer, queue_page
-from tests.test_queries import new_case, new_clock
 
 SH = "Asia/Shanghai"
 NOW = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)  # Friday 16:00 in Shanghai

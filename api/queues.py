@@ -64,8 +64,12 @@ BOARD_ERRORS = problem_responses(
 
 def viewer_of(runtime: Runtime, principal: Principal) -> Viewer:
     """The queues' viewer for a principal: "me" and "my group" from the staff directory by
-    the token's (or user's) name; a customer only ever sees its own company."""
-    return viewer_for(runtime.desk.staff(), principal.name, customer_id=customer_scope(principal))
+    the token's (or user's) name. A customer only ever sees its own company, and has no
+    "mine" or "group" (a customer token's name is no staff member's, even when spelt alike)."""
+    scope = customer_scope(principal)
+    if scope is not None:
+        return Viewer(customer_id=scope)
+    return viewer_for(runtime.desk.staff(), principal.name)
 
 
 class QueueController(Controller):

@@ -52,6 +52,10 @@ def test_queues_over_http(api: Api) -> None:
         second["number"]
     ]
     assert call(api, "GET", f"{QUEUES}/unassigned", other, expect=200).json()["items"] == []
+    # a customer token named like the engineer has no "mine"
+    lookalike = api.token("customer", customer=first["customer_id"], name="yu-tao")
+    as_lookalike = {"Authorization": f"Bearer {lookalike}"}
+    assert call(api, "GET", f"{QUEUES}/mine", as_lookalike, expect=200).json()["items"] == []
 
 
 def test_queue_errors_are_problems(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from test_queries import new_case, new_clock
 from core.calendar import Calendar
 from core.case import Priority, Status
 from core.errors import InvalidCursor, InvalidQuery, NotFoundError
+from core.staff import load_staff
 from core.store.board import board, month_bounds
 from core.store.db import make_engine, make_sessionmaker, transaction
 from core.store.orm import Case, Notification, SlaClock
-from core.store.queues import QueueFilter, Viewer, queue_page
+from core.store.queues import QueueFilter, Viewer, queue_page, viewer_for
 
 SH = "Asia/Shanghai"
 NOW = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)  # Friday 16:00 in Shanghai
@@ -198,6 +200,20 @@ def test_bad_queue_sort_and_cursor_are_client_errors(desk: sessionmaker[Session]
             queue_page(s, "group", VIEWER, NOW, calendars, sort="number", after=page.next_cursor)
         with pytest.raises(InvalidCursor):
             queue_page(s, "group", VIEWER, NOW, calendars, after="not-a-cursor!")
+
+
+def test_viewer_group_comes_from_the_staff_rota() -> None:
+    directory = load_staff(Path(__file__).resolve().parent.parent / "contracts/staff/staff.yaml")
+    # lin-haitao shares the rongcheng zone with yu-zhiqiang: that is the group
+    rongcheng = viewer_for(directory, "lin-haitao")
+    assert rongcheng.me == ("lin-haitao", "林海涛")
+    assert set(rongcheng.group) == {"lin-haitao", "林海涛", "yu-zhiqiang", "于志强"}
+    # no zone: everyone with one of the person's roles (engineers), not the managers
+    yu = viewer_for(directory, "于涛")
+    assert "yu-tao" in yu.me and {"sun-hao", "lin-haitao"} <= set(yu.group)
+    assert "liu-yang" not in yu.group
+    assert viewer_for(directory, "nobody") == Viewer(me=("nobody",), group=("nobody",))
+    assert viewer_for(None, "x", customer_id="c").customer_id == "c"
 
 
 # --- ordering and keyset paging over a bigger unassigned queue ---------------------------------

@@ -83,7 +83,7 @@ def _breached(now: datetime) -> ColumnElement[bool]:
     return or_(SlaClock.state == clocks.BREACHED, SlaClock.breached_at.is_not(None), late)
 
 
-def _met(now: datetime) -> ColumnElement[bool]:
+def _met() -> ColumnElement[bool]:
     return and_(SlaClock.state == clocks.MET, SlaClock.breached_at.is_(None))
 
 
@@ -113,10 +113,10 @@ def open_cases(session: Session) -> list[OpenCount]:
 
 def compliance(session: Session, now: datetime, start: datetime, end: datetime) -> list[Compliance]:
     """Met / breached / open clocks due in [start, end), per clock kind."""
-    breached, met = _breached(now), _met(now)
+    breached, met = _breached(now), _met()
     undecided = and_(SlaClock.state.in_(sorted(clocks.ACTIVE)), ~breached)
     stmt = (
-        select(SlaClock.kind, _sum(and_(met, ~breached)), _sum(breached), _sum(undecided))
+        select(SlaClock.kind, _sum(met), _sum(breached), _sum(undecided))
         .where(*_counted(start, end))
         .group_by(SlaClock.kind)
         .order_by(SlaClock.kind)

@@ -443,3 +443,20 @@ def test_month_bounds_follow_the_desk_zone() -> None:
     assert start == datetime(2026, 12, 31, 16, tzinfo=UTC)
     with pytest.raises(InvalidQuery):
         month_bounds(datetime(2026, 11, 30), SH)
+
+
+def test_mine_uses_the_partial_index_of_open_cases(desk: sessionmaker[Session]) -> None:
+    """The queues' open-status predicate is rendered inline, equal to the partial index's."""
+    from sqlalchemy import text
+
+    from core.store.orm import OPEN_CASES_SQL
+    from core.store.queues import queue_statement
+
+    stmt = queue_statement("mine", VIEWER, NOW)
+    assert stmt is not None
+    with desk() as s:
+        sql = str(stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+        assert OPEN_CASES_SQL.replace("status", "cases.status") in sql
+        if s.get_bind().dialect.name == "sqlite":
+            plan = s.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
+            assert "ix_cases_open_assignee" in " ".join(str(r[-1]) for r in plan)

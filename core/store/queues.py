@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from core import clocks
@@ -46,7 +46,11 @@ QUEUES: tuple[str, ...] = (
 SORTS: tuple[str, ...] = ("deadline", "priority", "number", "opened")
 # a case is "breaching" when its next deadline falls within this window (issue 14: 1 h)
 BREACHING_WITHIN = timedelta(hours=1)
-_OPEN = sorted(s.value for s in OPEN_STATUSES)
+# rendered inline (not as bind parameters) so that the text equals the partial index's
+# predicate (core.store.orm.OPEN_CASES_SQL) and a generic plan can still use that index
+_OPEN = Case.status.in_(
+    bindparam("open_statuses", sorted(s.value for s in OPEN_STATUSES), literal_execute=True)
+)
 
 # (contract id, calendar name) -> the calendar, or None when it cannot be built any more
 ClockCalendar = Callable[[str, str], Calendar | None]
@@ -157,17 +161,17 @@ def contract_calendars(contracts: ContractSet) -> ClockCalendar:
 def _membership(queue: str, viewer: Viewer, now: datetime) -> list[ColumnElement[bool]]:
     """The WHERE of one queue (open cases only)."""
     if queue == "mine":
-        return [Case.status.in_(_OPEN), _assigned_to(viewer.me)]
+        return [_OPEN, _assigned_to(viewer.me)]
     if queue == "group":
-        return [Case.status.in_(_OPEN), _assigned_to(viewer.group)]
+        return [_OPEN, _assigned_to(viewer.group)]
     if queue == "unassigned":
-        return [Case.status.in_(_OPEN), Case.assignee.is_(None)]
+        return [_OPEN, Case.assignee.is_(None)]
     if queue == "breaching":
         soon = now + BREACHING_WITHIN
-        return [Case.status.in_(_OPEN), Case.next_deadline >= now, Case.next_deadline < soon]
+        return [_OPEN, Case.next_deadline >= now, Case.next_deadline < soon]
     if queue == "breached":
         late = or_(Case.breached.is_(True), Case.next_deadline < now)
-        return [Case.status.in_(_OPEN), late]
+        return [_OPEN, late]
     if queue in ("pending_vendor", "pending_customer"):
         return [Case.status == queue]
     raise NotFoundError(f"no queue {queue!r} (queues: {', '.join(QUEUES)})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from cli.demo.book import BOOK, CiscoAdvance, Step, Story, VendorReply, When, local, read_story
 from cli.demo.cisco import cisco_stand_in
+from cli.demo.web_users import DemoUser, make_demo_users
 from core.commands import Close
 from core.jobs.rma import poll_rmas
 from core.service_types import effective_service_type
@@ -57,6 +59,7 @@ class DemoSummary:
     numbers: dict[str, str] = field(default_factory=dict)  # story key → case number
     tokens: tuple[DemoToken, ...] = ()
     skipped: tuple[str, ...] = ()  # contracts or stories left out, with the reason
+    users: tuple[DemoUser, ...] = ()  # web sign-in, one beside each token (cli/demo/web_users.py)
 
 
 # --- seeding -----------------------------------------------------------------------------------
@@ -87,7 +90,8 @@ def seed_demo(runtime: Runtime, *, now: datetime) -> DemoSummary:
             _play(runtime, story, step, cisco)
     runtime.desk.note_breaches(now=now)  # what the periodic sweep would have recorded by now
     tokens = _make_tokens(runtime, now)
-    return _summary(runtime, stories, tokens, skipped)
+    users = make_demo_users(runtime, tokens, now)
+    return dataclasses.replace(_summary(runtime, stories, tokens, skipped), users=users)
 
 
 def _plan(runtime: Runtime, now: datetime) -> tuple[list[Story], list[str]]:

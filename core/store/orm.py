@@ -25,9 +25,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from core import limits
+from core.case import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
+
+# the open cases as a fixed SQL predicate: the partial index's WHERE and the queues' own
+# (core/store/queues.py), spelt identically so that both planners match them
+OPEN_CASES_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)))
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -132,6 +137,27 @@ class Case(Base):
         Index("ix_cases_breached_keyset", "breached", "id"),
         Index("ix_cases_next_deadline", "next_deadline", "id"),
         Index("ix_cases_contract", "contract_id"),
+        # the console queues (core/store/queues.py): mine/group/unassigned of the open cases
+        # only (closed ones are most of the table), and pending_* by status
+        Index(
+            "ix_cases_open_assignee",
+            "assignee",
+            "next_deadline",
+            "id",
+            sqlite_where=text(OPEN_CASES_SQL),
+            postgresql_where=text(OPEN_CASES_SQL),
+        ),
+        # the unassigned queue by deadline: an ordered scan that stops at the page's end
+        # (an IS NULL on the leading column would not give PostgreSQL the order)
+        Index(
+            "ix_cases_open_unassigned",
+            "next_deadline",
+            "id",
+            sqlite_where=text(f"{OPEN_CASES_SQL} AND assignee IS NULL"),
+            postgresql_where=text(f"{OPEN_CASES_SQL} AND assignee IS NULL"),
+        ),
+        Index("ix_cases_status_deadline", "status", "next_deadline", "id"),
+        Index("ix_cases_status_priority", "status", "priority"),  # the board: index-only
     )
 
 
@@ -166,6 +192,16 @@ class SlaClock(Base):
 
     __table_args__ = (
         Index("ix_sla_clocks_case", "case_id", "kind"),
+        # the board: clocks due this month, counted from the index alone
+        Index(
+            "ix_sla_clocks_deadline",
+            "deadline",
+            "kind",
+            "state",
+            "case_id",
+            "breached_at",
+            "exclusion_cause",
+        ),
         # the escalation scan: only clocks that still alert are in the index
         Index(
             "ix_sla_clocks_next_alert_at",
@@ -401,3 +437,48 @@ class RmaOrder(Base):
         Index("ix_rma_orders_case", "case_id", "id"),
         Index("ix_rma_orders_vendor_case", "channel", "vendor_case"),  # inbound matching
     )
+
+
+class User(Base):
+    """A person who signs in to the web pages (docs/web.md): an argon2 hash of the password,
+    and roles and a customer binding spelled and checked exactly as an API token's."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(limits.LOGIN), unique=True)
+    display_name: Mapped[str] = mapped_column(String(limits.TOKEN_NAME))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    customer_id: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random id, the row only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per login and per client address (rate limiting)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(200))  # "login:<login>" or "address:<ip>"
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_login_failures_scope_at", "scope", "at"),)

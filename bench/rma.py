@@ -1,6 +1,7 @@
 """Benchmark: polling open Cisco TAC RMAs against the local Cisco-shaped sandbox.
 
 Usage: python bench/rma.py [--n 10000] [--changed 0.01] [--repeat 3] [--quick] [--no-scheduler]
+                           [--one-by-one]
 
 The sandbox (plugins/vendor_rma/cisco_sandbox.py) holds N cases, each with a booked RMA. One
 polling pass asks for the state of all of them, four ways, in the same run:
@@ -17,8 +18,11 @@ throwaway PostgreSQL database (127.0.0.1:5432, user postgres; migrated to head, 
 the end): one order opened and polled through the desk, N-1 like it inserted in bulk, each on
 its own sandbox case with a booked RMA, spread over real cases opened through the desk
 (100 orders a case). One pass with all N due (``limit`` = N; the scheduler loop's default
-is 100 a pass), then one with nothing due. The scheduler asks ``status`` once per order
-(one transaction each), so its baseline is the one-by-one row.
+is 100 a pass): batched through ``status_many`` (30 cases a Case API call) with the
+runtime's channel cold (as after a start: every RMA's details once), again warm, and with
+``--one-by-one`` the same pass asking ``status`` per order (``rma_pass(batched=False)``, the
+scheduler's behaviour before batching: its own baseline, measured in the same run); then one
+with nothing due. Every order's answer is one transaction either way.
 
 Client and sandbox run in one process and share the GIL, so the rates are those of this
 machine's Python doing both halves of every request over loopback HTTP/1.1 with keep-alive;
@@ -191,10 +195,12 @@ def seed_orders(runtime: Runtime, sandbox: CiscoSandbox, n: int) -> None:
         session.execute(update(orm.RmaOrder).values(next_poll_at=DUE))
 
 
-def scheduler_pass(runtime: Runtime, sandbox: CiscoSandbox, name: str, n: int) -> Row:
+def scheduler_pass(
+    runtime: Runtime, sandbox: CiscoSandbox, name: str, n: int, *, batched: bool = True
+) -> Row:
     before = sandbox.served
     started = time.perf_counter()
-    report = rma_pass(runtime, now=DUE, limit=max(n, 1))
+    report = rma_pass(runtime, now=DUE, limit=max(n, 1), batched=batched)
     seconds = time.perf_counter() - started
     assert not report.errors and not report.failed, report
     return Row(name, sandbox.served - before, seconds, report.polled)
@@ -205,7 +211,15 @@ def case_events(runtime: Runtime) -> int:
         return int(session.scalar(select(func.count()).select_from(orm.CaseEvent)) or 0)
 
 
-def measure_scheduler(sandbox: CiscoSandbox, n: int) -> list[Row]:
+def all_due_again(runtime: Runtime) -> None:
+    with runtime.sessions.begin() as session:
+        session.execute(update(orm.RmaOrder).values(next_poll_at=DUE))
+
+
+def measure_scheduler(sandbox: CiscoSandbox, n: int, *, one_by_one: bool) -> list[Row]:
+    """The scheduler's pass over n due orders: batched through status_many (the channel
+    cold, as after a start, then warm), and with ``one_by_one`` the same pass asking
+    ``status`` per order (the baseline); then a pass with nothing due."""
     with tempfile.TemporaryDirectory() as tmp, migrated_database(Path(tmp)) as url:
         runtime = bench_runtime(url, sandbox, Path(tmp))
         try:
@@ -214,14 +228,39 @@ def measure_scheduler(sandbox: CiscoSandbox, n: int) -> list[Row]:
             seconds = time.perf_counter() - t0
             print(f"seeded {n} open Cisco RMA orders in PostgreSQL in {seconds:.1f} s")
             events = case_events(runtime)
-            due = scheduler_pass(runtime, sandbox, "scheduler pass, all due", n)
-            assert due.rmas == n, f"polled {due.rmas} of {n}"
+            rows = [scheduler_pass(runtime, sandbox, "scheduler pass, batched, cold", n)]
+            all_due_again(runtime)
+            rows.append(scheduler_pass(runtime, sandbox, "scheduler pass, batched, warm", n))
+            if one_by_one:
+                all_due_again(runtime)
+                rows.append(
+                    scheduler_pass(runtime, sandbox, "scheduler pass, one-by-one", n, batched=False)
+                )
+            for row in rows:
+                assert row.rmas == n, f"{row.name}: polled {row.rmas} of {n}"
             recorded = case_events(runtime) - events
-            idle = scheduler_pass(runtime, sandbox, "scheduler pass, none due", n)
+            rows.append(scheduler_pass(runtime, sandbox, "scheduler pass, none due", n))
             print(f"case events recorded by the passes: {recorded} (none changed: 0 expected)")
         finally:
             runtime.close()
-    return [due, idle]
+    return rows
+
+
+def print_table(title: str, rows: list[Row], baseline: Row) -> None:
+    print()
+    print(title)
+    print()
+    print(
+        f"| {'mode':<34} | {'API calls':>9} | {'pass (s)':>8} | {'calls/s':>8} |"
+        f" {'RMAs/s':>8} | {'vs baseline':>11} |"
+    )
+    print(f"|{'-' * 36}|{'-' * 10}:|{'-' * 9}:|{'-' * 9}:|{'-' * 9}:|{'-' * 12}:|")
+    for row in rows:
+        print(
+            f"| {row.name:<34} | {row.calls:>9} | {row.seconds:>8.2f} |"
+            f" {row.calls / row.seconds:>8.0f} | {row.rmas / row.seconds:>8.0f} |"
+            f" {baseline.seconds / row.seconds:>10.1f}x |"
+        )
 
 
 def main() -> None:
@@ -233,6 +272,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="500 RMAs, one pass per mode")
     parser.add_argument(
         "--no-scheduler", action="store_true", help="channel level only (no PostgreSQL)"
+    )
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="also the scheduler pass asking status per order (its baseline; slow: ~2 calls"
+        " and ~22 ms an order)",
     )
     args = parser.parse_args()
     if args.quick:
@@ -305,25 +350,22 @@ def main() -> None:
             )
         changed = best(changed_rows)
         rows = [baseline, cold, warm, changed]
-        if not args.no_scheduler:
-            rows += measure_scheduler(sandbox, n)
+        scheduler = (
+            [] if args.no_scheduler else measure_scheduler(sandbox, n, one_by_one=args.one_by_one)
+        )
 
-    print()
-    print(
-        f"One polling pass over {n} open Cisco RMAs (channel level: best of {args.repeat};"
-        f" scheduler: one pass, PostgreSQL)"
+    print_table(
+        f"One polling pass over {n} open Cisco RMAs, channel level (best of {args.repeat})",
+        rows,
+        baseline,
     )
-    print()
-    print(
-        f"| {'mode':<34} | {'API calls':>9} | {'pass (s)':>8} | {'calls/s':>8} |"
-        f" {'RMAs/s':>8} | {'vs baseline':>11} |"
-    )
-    print(f"|{'-' * 36}|{'-' * 10}:|{'-' * 9}:|{'-' * 9}:|{'-' * 9}:|{'-' * 12}:|")
-    for row in rows:
-        print(
-            f"| {row.name:<34} | {row.calls:>9} | {row.seconds:>8.2f} |"
-            f" {row.calls / row.seconds:>8.0f} | {row.rmas / row.seconds:>8.0f} |"
-            f" {baseline.seconds / row.seconds:>10.1f}x |"
+    if scheduler:
+        own = [row for row in scheduler if row.name.endswith("one-by-one")]
+        print_table(
+            f"The scheduler's pass over {n} due orders (one pass each, PostgreSQL); vs "
+            + ("its one-by-one pass" if own else "the channel-level one-by-one row"),
+            scheduler,
+            own[0] if own else baseline,
         )
 
 

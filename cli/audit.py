@@ -44,7 +44,7 @@ def _audit_key(settings: Settings, *, create: bool) -> bytes | None:
 
 def run_verify(args: argparse.Namespace) -> int:
     from core.store import audit
-    from core.store.blobs import LocalBlobs
+    from core.store.blobs import open_blobs
     from core.store.db import make_sessionmaker
 
     key = _audit_key(args.settings, create=False)
@@ -52,7 +52,7 @@ def run_verify(args: argparse.Namespace) -> int:
         _db.engine(args.settings, require_schema=True) as engine,
         make_sessionmaker(engine)() as session,
     ):
-        blobs = LocalBlobs(args.settings.attachments_path)
+        blobs = open_blobs(args.settings)
         report = audit.verify(session, args.case, key=key, blobs=blobs)
         if key is None:
             report.findings += audit.unverifiable_seals(session)

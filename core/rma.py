@@ -139,6 +139,28 @@ class StockPromiser(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchStatus(Protocol):
+    """An optional part of ``RmaClient``: the state of many RMAs in few vendor requests. The
+    scheduler's pass asks it once per channel per batch; a client without it is asked
+    ``status`` order by order."""
+
+    def status_many(self, vendor_cases: Sequence[str], now: datetime) -> Mapping[str, RmaTicket]:
+        """Tickets by vendor case for those the vendor answered; a case missing from the
+        answer is asked with ``status`` (which says why). VendorUnavailable (timeout, 5xx,
+        rate limit) fails the whole batch."""
+        ...
+
+
+def status_batch(client: RmaClient) -> int | None:
+    """How many vendor cases one ``status_many`` call should carry (the client's
+    ``status_batch``; no limit when it says none), or None when the client cannot batch."""
+    if not isinstance(client, BatchStatus) or not polls(client):
+        return None
+    size = getattr(client, "status_batch", None)
+    return size if isinstance(size, int) and size > 0 else 10**9
+
+
 def polls(client: RmaClient) -> bool:
     """Whether the scheduler may ask ``client.status`` (an e-mail channel learns its status
     from replies instead: ``polls = False`` on the client)."""

@@ -26,7 +26,7 @@ from core.rma import RmaChannels, RmaContext, RmaError
 from core.settings import Settings
 from core.sources.contracts import load_contracts
 from core.staff import cached_staff, staff_path
-from core.store.blobs import LocalBlobs
+from core.store.blobs import open_blobs
 from core.store.db import make_engine, make_sessionmaker
 from core.store.seal import load_audit_key
 from core.store.secrets import CredentialVault, load_key
@@ -99,7 +99,7 @@ def build_runtime(
         on_event=announce,
         skew=timedelta(seconds=settings.clock_skew_seconds),
         staff=lambda: cached_staff(staff_path(settings.contracts_dir)),
-        blobs=LocalBlobs(settings.attachments_path),
+        blobs=open_blobs(settings),
         attachment_max_bytes=settings.attachment_max_bytes,
     )
     runtime = Runtime(settings, engine, sessions, contracts, pm, desk)

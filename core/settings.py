@@ -104,6 +104,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # request limit is this plus room for the multipart framing)
     attachments_dir: str = ""
     attachment_max_bytes: Positive = 10 * 1024 * 1024
+    # an S3-compatible store instead of the directory (docs/onsite.md, "S3-compatible store"):
+    # ``s3://bucket/prefix`` (empty: the directory above), the endpoint of a non-AWS server
+    # (MinIO, Ceph RGW, OSS...; empty: AWS's), its region, the access key pair (empty: boto3's
+    # own chain: AWS_* variables, a profile, an instance role) and the seconds one request may
+    # take; the keys are never shown (settings show, logs, errors)
+    attachments_store: str = ""
+    attachments_s3_endpoint_url: str = ""
+    attachments_s3_region: str = "us-east-1"
+    attachments_s3_access_key: str = ""
+    attachments_s3_secret_key: str = ""
+    attachments_s3_timeout_seconds: PositiveSeconds = 10.0
     http_max_header_bytes: Positive = 16_384
     http_header_seconds: PositiveSeconds = 10.0
     # Cisco TAC (docs/rma_cisco.md): the Support API and its OAuth2 token endpoint, the API

@@ -83,10 +83,13 @@ EXPECTED = {
     "UnknownTemplate": 500,
     "RmaError": 500,
     "BlobStoreError": 500,
+    "BlobMissing": 500,
+    "BlobCorrupt": 500,
     "MissingTemplateVariables": 500,
     # the server cannot answer now, later it will
     "SchemaNotReady": 503,
     "VendorUnavailable": 503,
+    "BlobStoreUnavailable": 503,
 }
 
 

@@ -52,7 +52,7 @@ from core.events import (
 )
 from core.loaded import LoadedContract
 from core.store import orm
-from core.store.blobs import BlobStoreError, UnknownAttachment, check_upload
+from core.store.blobs import BlobStoreError, UnknownAttachment, check_upload, read_blob
 
 # what the case must record before a normal on-site request: phone or remote support tried
 REMOTE_ATTEMPTS = ("call", "first_response", "remote_access_agreed", "remote_logged_in")
@@ -386,6 +386,16 @@ class OnsiteCommands(DeskBase):
             return AttachmentRef(
                 sha256=sha, size=row.size, media_type=row.media_type, name=row.name
             )
+
+    def attachment(self, number: str, sha256: str) -> tuple[AttachmentRef, bytes]:
+        """A file uploaded to the case and its bytes, checked against the hash and size
+        recorded at upload (BlobMissing, BlobCorrupt when the store lost or changed it)."""
+        if self.blobs is None:
+            raise BlobStoreError("no attachment store is configured")
+        with self.sessions() as session:
+            case = self._load(session, number)
+            (ref,) = self._attachment_refs(session, case, [sha256])
+        return ref, read_blob(self.blobs, ref.sha256, ref.size)
 
     def _attachment_refs(
         self, session: Session, case: orm.Case, hashes: Sequence[str]

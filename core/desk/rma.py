@@ -30,6 +30,7 @@ from core.jobs.manual import plan_manual
 from core.rma import (
     FINAL_STATES,
     PENDING,
+    BatchStatus,
     CancelRma,
     OpenRma,
     RmaChannels,
@@ -47,6 +48,7 @@ from core.rma import (
     VendorUnavailable,
     moves_forward,
     polls,
+    status_batch,
 )
 from core.spares import SpareStep, SpareStepRefused
 from core.store import orm
@@ -267,18 +269,55 @@ class RmaCommands(SpareCommands):
     ) -> RmaView:
         with self._unit() as (session, events):
             order = self._lock_order(session, order_id)
-            if order.claimed_by != owner:
-                return rma_view(order)  # our lease lapsed and another took over: theirs counts
-            order.failures, order.last_error, order.escalated_at = 0, None, None
-            order.claimed_at = order.claimed_by = None
-            if ticket is not None:
-                change = Change.of_ticket(ticket)
-                self._apply_rma(
-                    session, order, change, source=source, actor=ACTOR, now=now, events=events
-                )
-            order.next_poll_at = self._next_rma_poll(order, now)
-            order.updated_at = now
-            return rma_view(order)
+            return self._record_answer(session, events, order, owner, ticket, source, now)
+
+    def _record_answer(
+        self,
+        session: Session,
+        events: list[orm.CaseEvent],
+        order: orm.RmaOrder,
+        owner: str,
+        ticket: RmaTicket | None,
+        source: str,
+        now: datetime,
+    ) -> RmaView:
+        """The vendor answered about a locked order: the failures reset, the change applied."""
+        if order.claimed_by != owner:
+            return rma_view(order)  # our lease lapsed and another took over: theirs counts
+        order.failures, order.last_error, order.escalated_at = 0, None, None
+        order.claimed_at = order.claimed_by = None
+        if ticket is not None:
+            change = Change.of_ticket(ticket)
+            self._apply_rma(
+                session, order, change, source=source, actor=ACTOR, now=now, events=events
+            )
+        order.next_poll_at = self._next_rma_poll(order, now)
+        order.updated_at = now
+        return rma_view(order)
+
+    def _answer_rmas(
+        self, answers: list[tuple[int, RmaTicket]], owner: str, now: datetime
+    ) -> list[RmaView]:
+        """A batch's answers in one transaction (most change nothing, so a pass costs a
+        commit per batch, not per order); when one of them cannot be recorded, each is
+        recorded alone, as ``poll_rma`` would, so the others still count."""
+        tickets = dict(answers)
+        try:
+            with self._unit() as (session, events):
+                orders = session.scalars(
+                    select(orm.RmaOrder)
+                    .where(orm.RmaOrder.id.in_(list(tickets)))
+                    .order_by(orm.RmaOrder.id)
+                    .with_for_update()
+                ).all()
+                return [
+                    self._record_answer(
+                        session, events, order, owner, tickets[order.id], "poll", now
+                    )
+                    for order in orders
+                ]
+        except Exception:
+            return [self._answer_rma(i, owner, ticket, "poll", now) for i, ticket in answers]
 
     def _vendor_failed(
         self, order_id: int, owner: str, detail: str, hint: float | None, now: datetime
@@ -541,6 +580,84 @@ class RmaCommands(SpareCommands):
     def poll_rma(self, order_id: int, *, owner: str, now: datetime) -> RmaView:
         """Ask the vendor about one claimed order and record the answer or the failure."""
         return self._ask_vendor(order_id, owner=owner, now=now)
+
+    def poll_rmas(self, order_ids: Sequence[int], *, owner: str, now: datetime) -> list[RmaView]:
+        """Ask the vendors about claimed orders: those of a channel that batches
+        (core.rma.BatchStatus) with one ``status_many`` per batch of its ``status_batch``
+        orders, every other one alone (``poll_rma``: opens, e-mail channels, channels
+        without ``status_many``). Each answer or failure is recorded for its order in its
+        own transaction, exactly as ``poll_rma`` records it."""
+        batches, alone = self._rma_batches(order_ids)
+        views = [self._ask_vendor(order_id, owner=owner, now=now) for order_id in alone]
+        for client, batch in batches:
+            views += self._poll_batch(client, batch, owner=owner, now=now)
+        return views
+
+    def _rma_batches(
+        self, order_ids: Sequence[int]
+    ) -> tuple[list[tuple[BatchStatus, list[tuple[int, str]]]], list[int]]:
+        """The orders grouped by channel into ``status_many`` batches of (id, vendor case),
+        and the ids to ask one by one."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(
+                    orm.RmaOrder.id,
+                    orm.RmaOrder.channel,
+                    orm.RmaOrder.state,
+                    orm.RmaOrder.vendor_case,
+                )
+                .where(orm.RmaOrder.id.in_(list(order_ids)))
+                .order_by(orm.RmaOrder.id)
+            ).all()
+        by_channel: dict[str, list[tuple[int, str]]] = {}
+        alone: list[int] = []
+        for order_id, channel, state, vendor_case in rows:
+            if state == PENDING or not vendor_case or self._batch_size(channel) is None:
+                alone.append(order_id)
+            else:
+                by_channel.setdefault(channel, []).append((order_id, vendor_case))
+        batches: list[tuple[BatchStatus, list[tuple[int, str]]]] = []
+        for channel, orders in by_channel.items():
+            client = self._rma_client(channel)
+            size = self._batch_size(channel) or len(orders)
+            assert isinstance(client, BatchStatus)
+            batches += [(client, orders[i : i + size]) for i in range(0, len(orders), size)]
+        return batches, alone
+
+    def _batch_size(self, channel: str) -> int | None:
+        try:
+            client = self._rma_client(channel)
+        except Exception:  # no client here: poll_rma records why, order by order
+            return None
+        return status_batch(client)
+
+    def _poll_batch(
+        self, client: BatchStatus, batch: list[tuple[int, str]], *, owner: str, now: datetime
+    ) -> list[RmaView]:
+        """One ``status_many`` call for the batch; its failure backs off every order of it.
+        A case the vendor left out of its answer, or a batch it refused, is asked alone;
+        the answers are recorded together (``_answer_rmas``)."""
+        try:
+            tickets = client.status_many([vendor_case for _, vendor_case in batch], now)
+        except VendorUnavailable as exc:
+            return [
+                self._vendor_failed(order_id, owner, exc.detail, exc.retry_after, now)
+                for order_id, _ in batch
+            ]
+        except VendorRejected:
+            tickets = {}
+        except Exception as exc:  # a channel's bug or misconfiguration: keep the RMAs, retry
+            detail = str(exc.detail) if isinstance(exc, RmaError) else type(exc).__name__
+            return [
+                self._vendor_failed(order_id, owner, detail, None, now) for order_id, _ in batch
+            ]
+        answered = [(i, tickets[case]) for i, case in batch if case in tickets]
+        views = self._answer_rmas(answered, owner, now) if answered else []
+        return views + [
+            self._ask_vendor(order_id, owner=owner, now=now)
+            for order_id, vendor_case in batch
+            if vendor_case not in tickets
+        ]
 
     # --- reading --------------------------------------------------------------------------
 

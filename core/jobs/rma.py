@@ -2,8 +2,9 @@
 
 Polling claims due orders with a lease (core.desk.rma.claim_due_rmas: SKIP LOCKED on
 PostgreSQL, one writer at a time on SQLite), so two schedulers never ask the vendor about
-the same order at once; the answers, failures, back-off and escalations are recorded by the
-desk.
+the same order at once; the claimed orders of a channel with ``status_many`` (Cisco TAC: 30
+cases a call) are asked in batches, the others one by one; the answers, failures, back-off
+and escalations are recorded by the desk.
 
 The mail drop is a directory a local MTA delivers vendor replies to (``*.eml`` files, or a
 maildir's ``new/``). Each file is claimed by renaming it into ``processing/`` (atomic: two
@@ -57,12 +58,12 @@ class RmaPass:
         )
 
 
-def rma_pass(runtime: Runtime, *, now: datetime, limit: int = 100) -> RmaPass:
+def rma_pass(runtime: Runtime, *, now: datetime, limit: int = 100, batched: bool = True) -> RmaPass:
     """Poll due RMAs, then read the mail drop; a failure of one part is reported, not raised,
     so the rest of the scheduler's pass still runs."""
     report = RmaPass()
     try:
-        poll_rmas(runtime, now=now, limit=limit, report=report)
+        poll_rmas(runtime, now=now, limit=limit, report=report, batched=batched)
     except Exception as exc:  # database away: the claims lapse and the next pass retries
         report.errors.append(f"rma poll: {describe(exc)}")
     try:
@@ -73,13 +74,25 @@ def rma_pass(runtime: Runtime, *, now: datetime, limit: int = 100) -> RmaPass:
 
 
 def poll_rmas(
-    runtime: Runtime, *, now: datetime, limit: int = 100, report: RmaPass | None = None
+    runtime: Runtime,
+    *,
+    now: datetime,
+    limit: int = 100,
+    report: RmaPass | None = None,
+    batched: bool = True,
 ) -> RmaPass:
-    """Claim up to ``limit`` due orders and ask their vendors (one transaction each)."""
+    """Claim up to ``limit`` due orders and ask their vendors: a channel with
+    ``status_many`` once per batch (core.desk.rma ``poll_rmas``), any other order by order;
+    each answer recorded in its own transaction. ``batched=False`` asks every order alone
+    (the benchmark's baseline)."""
     report = report or RmaPass()
     owner = uuid.uuid4().hex
-    for order_id in runtime.desk.claim_due_rmas(now=now, owner=owner, limit=limit):
-        view = runtime.desk.poll_rma(order_id, owner=owner, now=now)
+    claimed = runtime.desk.claim_due_rmas(now=now, owner=owner, limit=limit)
+    if batched:
+        views = runtime.desk.poll_rmas(claimed, owner=owner, now=now)
+    else:
+        views = [runtime.desk.poll_rma(order_id, owner=owner, now=now) for order_id in claimed]
+    for view in views:
         report.polled += 1
         if view.failures and view.last_error and view.updated_at == now:
             report.failed += 1

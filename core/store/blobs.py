@@ -3,9 +3,11 @@
 A blob's name is the SHA-256 of its bytes, so the same file stored twice is one blob and a
 blob that was changed no longer matches its name: ``casetrack audit verify`` rehashes every
 blob an event references (core.store.audit). The default back end is a local directory
-(``attachments_dir``, default ``<var_dir>/attachments``); there is no S3 back end yet
-(docs/onsite.md says why). What may be stored is checked here: the size limit and the type
-from the file's first bytes (its magic number), never from what the client claims.
+(``attachments_dir``, default ``<var_dir>/attachments``); ``attachments_store =
+"s3://bucket/prefix"`` puts them on an S3-compatible server instead (core.store.s3_blobs);
+``open_blobs`` picks one by the settings. What may be stored is checked here: the size limit
+and the type from the file's first bytes (its magic number), never from what the client
+claims.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from core.errors import ClientError, ServerError
+from core.errors import ClientError, ServerError, Unavailable
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 # the file types an attachment may be, by their first bytes (magic numbers)
 MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -56,6 +61,24 @@ class BlobStoreError(ServerError):
     """The store cannot be written or read (its directory, permissions, disk)."""
 
     title = "attachment store unavailable"
+
+
+class BlobStoreUnavailable(BlobStoreError, Unavailable):
+    """The store's server cannot be reached now, times out or answers 5xx (HTTP 503)."""
+
+    title = "attachment store unavailable"
+
+
+class BlobMissing(BlobStoreError):
+    """A blob the database says was uploaded is not in the store (lost or deleted there)."""
+
+    title = "attachment missing from the store"
+
+
+class BlobCorrupt(BlobStoreError):
+    """A blob's bytes no longer hash to its name, or have another size than uploaded."""
+
+    title = "attachment corrupt in the store"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -148,3 +171,28 @@ def blob_problem(store: BlobStore, sha256: str) -> str | None:
     if actual != sha256:
         return f"attachment {sha256} was changed: its bytes now hash to {actual}"
     return None
+
+
+def read_blob(store: BlobStore, sha256: str, size: int) -> bytes:
+    """The blob's bytes, checked against its name and the size recorded at upload; raises
+    BlobMissing or BlobCorrupt (never hands out bytes the audit would reject)."""
+    data = store.get(sha256)
+    if data is None:
+        raise BlobMissing(f"attachment {sha256} ({size} bytes) is missing from the store")
+    actual = sha256_hex(data)
+    if actual != sha256 or len(data) != size:
+        raise BlobCorrupt(
+            f"attachment {sha256} was changed in the store: {len(data)} bytes hashing to "
+            f"{actual}, uploaded as {size} bytes"
+        )
+    return data
+
+
+def open_blobs(settings: Settings) -> BlobStore:
+    """The store the settings name: the S3-compatible one for ``attachments_store =
+    s3://...``, else the local directory."""
+    if settings.attachments_store:
+        from core.store.s3_blobs import s3_blobs
+
+        return s3_blobs(settings)
+    return LocalBlobs(settings.attachments_path)

@@ -45,6 +45,7 @@ class CiscoTacChannel:
     """Opens, polls and cancels Cisco TAC RMAs; reads Cisco-shaped webhook bodies."""
 
     name = "cisco_tac"
+    status_batch = MAX_CASE_IDS  # one Case API summary call per status_many (core.rma)
 
     def __init__(
         self, client: CiscoSupportClient | None, *, severity: int = 3, contact: str = ""

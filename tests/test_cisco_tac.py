@@ -558,7 +558,10 @@ def test_the_channel_is_built_from_settings(sandbox: CiscoSandbox) -> None:
 def test_the_secret_and_the_tokens_never_leak(
     sandbox: CiscoSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)  # httpx and httpcore included
+    caplog.set_level(logging.DEBUG)
+    # httpx and httpcore too, even after a CLI test set them to WARNING (cli/logs.py QUIET)
+    for name in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=name)
     channel = channel_for(sandbox)
     case = sandbox.add_case()
     seen: list[str] = [repr(channel), repr(channel.client), str(channel.client)]

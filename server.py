@@ -16,7 +16,7 @@ from api.deps import DEPENDENCIES
 from api.docs_page import docs_assets, docs_plugins
 from api.health import healthz, metrics, readyz
 from api.metrics import HttpMetrics, metrics_middleware, process_ended
-from api.onsite import attachment_route
+from api.onsite import attachment_route, download_attachment
 from api.problems import EXCEPTION_HANDLERS
 from api.request_ids import request_id_middleware
 from api.routes import API_ROUTES
@@ -47,6 +47,7 @@ def create_app(
             metrics,
             *API_ROUTES,
             attachment_route(runtime.settings.attachment_max_bytes),
+            download_attachment,
             *web_routers(),  # the pages: docs/web.md
             docs_assets(),
         ],

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Body, JSONBody
+from litestar.params import Body, JSONBody, PathParameter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import EVERYONE, authenticated
+from api.auth import EVERYONE, STAFF, authenticated
 from api.cases import PREFIX, CaseNumber, _apply, case_access, case_roles, command
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.schemas import problem_responses
@@ -291,3 +292,36 @@ def attachment_route(max_bytes: int) -> HTTPRouteHandler:
         )
 
     return upload
+
+
+Sha256 = Annotated[
+    str,
+    PathParameter(title="SHA-256", description="as the upload answered", pattern="^[0-9a-f]{64}$"),
+]
+
+
+@get(
+    f"{PREFIX}/cases/{{number:str}}/attachments/{{sha256:str}}",
+    operation_id="downloadAttachment",
+    sync_to_thread=True,
+    tags=["cases"],
+    guards=[authenticated, case_access],
+    opt=case_roles(*STAFF, hidden_from_customers=True),
+    media_type="application/octet-stream",
+    responses=problem_responses(401, 403, 404, 422, 500, 503),
+)
+def download_attachment(
+    runtime: RuntimeDep, number: CaseNumber, sha256: Sha256
+) -> Response[bytes]:
+    """A file uploaded to the case, checked against the SHA-256 and size recorded at upload
+    (staff only). 422: the case has no such file; 503: the attachment store is down."""
+    ref, content = runtime.desk.attachment(number, sha256)
+    filename = (ref.name or ref.sha256).replace('"', "")
+    return Response(
+        content,
+        media_type=ref.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

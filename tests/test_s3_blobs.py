@@ -239,7 +239,18 @@ def test_the_upload_route_stores_in_the_bucket_and_answers_503_when_it_is_down(
     with s3_api(db_url, tmp_path / "up", s3_server) as api:
         response = upload(api)
         assert response.status_code == 201, response.text
-        assert response.json()["sha256"] == hashlib.sha256(PDF).hexdigest()
+        sha = response.json()["sha256"]
+        assert sha == hashlib.sha256(PDF).hexdigest()
+        case_url = response.request.url.path.rsplit("/", 1)[0]
+        got = api.client.get(f"{case_url}/attachments/{sha}", headers=api.headers("agent"))
+        assert got.status_code == 200 and got.content == PDF  # read back from the bucket
+        assert got.headers["content-type"] == "application/pdf"
+        assert "report.pdf" in got.headers["content-disposition"]
+        other = api.client.get(f"{case_url}/attachments/{'0' * 64}", headers=api.headers("agent"))
+        assert other.status_code == 422 and other.json()["type"].startswith("/problems/")
+        customer = api.headers("customer", customer="sdgw")
+        hidden = api.client.get(f"{case_url}/attachments/{sha}", headers=customer)
+        assert hidden.status_code in (403, 404) and PDF not in hidden.content
     with s3_api(db_url, tmp_path / "down", dead_endpoint()) as api:
         response = upload(api)
         assert response.status_code == 503, response.text

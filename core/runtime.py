@@ -79,10 +79,15 @@ def build_runtime(
     *,
     pm: pluggy.PluginManager | None = None,
     clock: Callable[[], datetime] | None = None,
+    contracts: ContractSet | None = None,
 ) -> Runtime:
-    """Load contracts and plugins, connect the database, build the desk."""
+    """Load contracts and plugins, connect the database, build the desk. ``contracts``, when
+    given, were loaded from ``settings.contracts_dir`` with ``pm`` (tests share one load)."""
     pm = pm or make_plugin_manager()
-    contracts = load_contracts([Path(settings.contracts_dir)], pm=pm, limits=settings.yaml_limits)
+    if contracts is None:
+        contracts = load_contracts(
+            [Path(settings.contracts_dir)], pm=pm, limits=settings.yaml_limits
+        )
     engine = make_engine(settings.database_url, timeouts=settings.db_timeouts)
     sessions = make_sessionmaker(engine, audit_key=load_audit_key(settings, create=True))
 

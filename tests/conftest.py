@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.loaded import ContractSet
 from core.runtime import Runtime, build_runtime
 from core.settings import Settings
 from core.store.db import make_engine, make_sessionmaker
@@ -21,12 +24,21 @@ from core.store.migrate import upgrade
 from core.store.tokens import create_token
 
 if TYPE_CHECKING:
+    from litestar import Litestar
     from litestar.testing import TestClient
 
 PG_ADMIN_URL = os.environ.get(
     "CASETRACK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ("sqlite", "postgresql")
+
+
+MAX_TEST_PROCESSES = 4  # `-n auto` (pyproject's addopts): a process per core, at most this many
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """More processes than this only queue up on the one PostgreSQL server and its disk."""
+    return max(1, min(MAX_TEST_PROCESSES, os.cpu_count() or 1))
 
 
 def _pg_reachable() -> str | None:
@@ -42,7 +54,14 @@ def _pg_reachable() -> str | None:
 
 
 class Templates:
-    """A migrated template database per back end; each test gets a fresh copy of it."""
+    """A migrated template database per back end; each test gets a fresh copy of it.
+
+    PostgreSQL copies are dropped in the background: ``DROP DATABASE`` waits for a checkpoint
+    (seconds on a busy disk), and drops issued together share one, so a few threads keep up
+    while the tests go on; ``close`` waits for them and drops whatever is left.
+    """
+
+    DROPPERS = 8
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
@@ -51,6 +70,9 @@ class Templates:
         self.pg_template = f"casetrack_tpl_{self.tag}"
         self.pg_admin: Engine | None = None
         self.made: list[str] = []
+        self._lock = threading.Lock()
+        self._droppers = ThreadPoolExecutor(self.DROPPERS, thread_name_prefix="drop-database")
+        self._dropping: list[Future[None]] = []
 
     def sqlite(self) -> str:
         if not self.sqlite_template.exists():
@@ -68,7 +90,9 @@ class Templates:
                 pytest.fail(f"PostgreSQL is required in CI and unreachable: {reason}")
             pytest.skip(f"PostgreSQL not reachable outside CI ({reason})")
         if self.pg_admin is None:
-            self.pg_admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            self.pg_admin = create_engine(
+                PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=self.DROPPERS + 1
+            )
             self._create(self.pg_template)
             engine = make_engine(self._url(self.pg_template))
             upgrade(engine)
@@ -82,19 +106,28 @@ class Templates:
         suffix = f" TEMPLATE {template}" if template else ""
         with self.pg_admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name}{suffix}"))
-        self.made.append(name)
+        with self._lock:
+            self.made.append(name)
 
     def _url(self, name: str) -> str:
         return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
     def drop(self, url: str) -> None:
+        """Drop the copy at ``url`` (PostgreSQL: soon, in the background)."""
         if url.startswith("postgresql") and self.pg_admin is not None:
-            name = url.rsplit("/", 1)[1]
-            with self.pg_admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            self._dropping.append(self._droppers.submit(self._drop, url.rsplit("/", 1)[1]))
+
+    def _drop(self, name: str) -> None:
+        assert self.pg_admin is not None
+        with self.pg_admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        with self._lock:
             self.made.remove(name)
 
     def close(self) -> None:
+        self._droppers.shutdown(wait=True)
+        for future in self._dropping:
+            future.exception()  # a failed drop is retried below
         if self.pg_admin is None:
             return
         with self.pg_admin.connect() as conn:
@@ -159,19 +192,72 @@ def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
     """The app over each back end, contracts from the repository, time fixed at API_NOW."""
     from litestar.testing import TestClient
 
-    from server import create_app
-
     settings = Settings(
         database_url=db_url,
         contracts_dir=str(Path(__file__).resolve().parent.parent / "contracts"),
         var_dir=str(tmp_path / "var"),
     )
     holder = Api.__new__(Api)
-    runtime = build_runtime(settings, clock=lambda: holder.now)
-    app = create_app(settings, runtime=runtime)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        holder.__init__(runtime, client)
-        yield holder
+    runtime = shared_runtime(settings, clock=lambda: holder.now)
+    app = shared_app(runtime)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            holder.__init__(runtime, client)
+            yield holder
+    finally:
+        runtime.close()
+
+
+# --- what tests may share: loading contracts and registering the app's handlers --------------
+# Each takes about a second, and hundreds of tests need an app or a runtime over a database of
+# their own. Loaded contracts are values (a runtime switches sets with use_contracts; their
+# holiday registry only caches), so a process loads a folder once; each runtime still gets its
+# own plugin manager (tests register plugins on it). The app keeps no state of its own but
+# `app.state`, given afresh to each test by shared_app.
+
+_LOADED: dict[tuple[Any, ...], ContractSet] = {}
+_APPS: dict[int, Litestar] = {}
+
+
+def shared_runtime(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Runtime:
+    """``build_runtime(settings)``, the contracts loaded once per process for the same folder
+    (and files), YAML limits and plugin variables."""
+    from core.plugins import DISABLED_VARIABLE, TRACE_VARIABLE, make_plugin_manager
+    from core.sources.contracts import load_contracts
+
+    folder = Path(settings.contracts_dir)
+    files = sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file())
+    key = (
+        str(folder.resolve()),
+        tuple(files),
+        repr(settings.yaml_limits),
+        os.environ.get(DISABLED_VARIABLE),
+        os.environ.get(TRACE_VARIABLE),
+    )
+    pm = make_plugin_manager()
+    if key not in _LOADED:
+        _LOADED[key] = load_contracts([folder], pm=pm, limits=settings.yaml_limits)
+    return build_runtime(settings, pm=pm, clock=clock, contracts=_LOADED[key])
+
+
+def shared_app(runtime: Runtime) -> Litestar:
+    """``create_app(runtime.settings, runtime=runtime)``, built once per process (and per
+    attachment size limit, the one setting its routes take) and then given a fresh state: this
+    runtime, an empty token cache and request metrics at zero. The caller closes the runtime."""
+    from api.auth import PrincipalCache
+    from api.metrics import HttpMetrics
+    from server import create_app
+
+    settings = runtime.settings
+    app = _APPS.get(settings.attachment_max_bytes)
+    if app is None:
+        app = _APPS[settings.attachment_max_bytes] = create_app(settings, runtime=runtime)
+        return app
+    app.state.runtime = runtime
+    app.state.principals = PrincipalCache(settings.token_cache_seconds)
+    # the metrics middleware holds this object: zero it in place
+    vars(app.state.metrics).update(vars(HttpMetrics()))
+    return app
 
 
 def with_period(contracts: Any, contract_id: str, end: str) -> Any:

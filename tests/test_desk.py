@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from core.loaded import ContractSet
 from core.service_types import effective_service_type
 from core.sources.contracts import load_contracts
 from core.store import orm
+from core.store.db import make_engine, make_sessionmaker
 from core.store.secrets import CredentialVault
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -533,7 +534,23 @@ def test_concurrent_edits_never_lose_an_update(desk: CaseDesk, sessions: session
     assert len(history) == 1 + len(results)  # every success is in the history, no more
 
 
-def test_twenty_threads_open_two_hundred_consecutive_numbers(desk: CaseDesk) -> None:
+@pytest.fixture
+def desk_for_twenty(db_url: str, contracts: ContractSet) -> Iterator[CaseDesk]:
+    """A desk whose pool holds a connection per thread: the threads contend for the case
+    number in the database, not for the pool (whose 5 s wait a loaded machine can exceed)."""
+    engine = make_engine(db_url, pool_size=20, max_overflow=0)
+    yield CaseDesk(
+        make_sessionmaker(engine),
+        contracts,
+        prefix="MS",
+        vault=CredentialVault(Fernet.generate_key()),
+    )
+    engine.dispose()
+
+
+def test_twenty_threads_open_two_hundred_consecutive_numbers(desk_for_twenty: CaseDesk) -> None:
+    desk = desk_for_twenty
+
     def open_ten(i: int) -> list[str]:
         return [desk.open_case(consult_cmd(), actor=f"agent{i}", now=T0).number for _ in range(10)]
 

@@ -55,6 +55,7 @@ pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 CASETRACK = Path(sys.executable).parent / "casetrack"
 LEASE = timedelta(seconds=2)
 POLICY = DeliveryPolicy(lease=LEASE, digest_window=timedelta(0))
+LONG_LEASE = DeliveryPolicy(lease=timedelta(seconds=30), digest_window=timedelta(0))
 CASES = 8  # each: one e-mail and one SMS to the on-duty engineer at the 50 % level
 
 
@@ -199,8 +200,8 @@ def jobs(runtime: Runtime, redis: Redis) -> Iterator[Jobs]:
 class RelayLoop:
     """What `casetrack scheduler` does after its ticks: relay every 0.2 s on the wall clock."""
 
-    def __init__(self, runtime: Runtime, jobs: Jobs) -> None:
-        self.runtime, self.jobs = runtime, jobs
+    def __init__(self, runtime: Runtime, jobs: Jobs, policy: DeliveryPolicy = POLICY) -> None:
+        self.runtime, self.jobs, self.policy = runtime, jobs, policy
         self.failures: list[str] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -208,7 +209,7 @@ class RelayLoop:
     def _run(self) -> None:
         while not self.stop.wait(0.2):
             try:
-                relay(self.runtime, self.jobs, now=datetime.now(UTC), policy=POLICY)
+                relay(self.runtime, self.jobs, now=datetime.now(UTC), policy=self.policy)
             except Exception as exc:  # the broker is down: logged, tried again
                 self.failures.append(f"{type(exc).__name__}: {exc}")
 
@@ -310,8 +311,11 @@ def test_a_failing_gateway_is_retried_then_dead_lettered_and_visible(
 ) -> None:
     due_alerts(runtime, cases=1)
     fake.always = fault
+    # no worker dies here: a lease longer than any attempt on a loaded host (a hung request
+    # takes the 1 s SMS timeout) keeps a slow attempt from being relayed and sent twice
+    workers.env["CASETRACK_DELIVERY_LEASE_SECONDS"] = str(LONG_LEASE.lease.total_seconds())
     workers.start(threads=2)
-    with RelayLoop(runtime, jobs):
+    with RelayLoop(runtime, jobs, LONG_LEASE):
         wait_for(lambda: all_final(runtime), 60, f"the SMS to die\n{workers.logs()}")
     assert states(runtime) == {"sent": 1, "dead": 1}
     with runtime.sessions() as session:
@@ -321,11 +325,16 @@ def test_a_failing_gateway_is_retried_then_dead_lettered_and_visible(
     assert sms.attempts == 3 and sms.last_error
     assert ("500" in sms.last_error) if fault == "500" else ("time" in sms.last_error.lower())
     assert len(fake.requests) == 3 and fake.sent == []
-    visible_to_managers(runtime, sms.id, fake, jobs, workers)
+    visible_to_managers(runtime, sms.id, fake, jobs, workers, LONG_LEASE)
 
 
 def visible_to_managers(
-    runtime: Runtime, notification_id: int, fake: FakeAlibaba, jobs: Jobs, workers: Workers
+    runtime: Runtime,
+    notification_id: int,
+    fake: FakeAlibaba,
+    jobs: Jobs,
+    workers: Workers,
+    policy: DeliveryPolicy = POLICY,
 ) -> None:
     """The dead letter in the managers' view; their retry sends it once the gateway is back."""
     from litestar.testing import TestClient
@@ -346,7 +355,7 @@ def visible_to_managers(
         fake.always = None
         retried = client.post(f"/api/v1/notifications/{notification_id}/retry", headers=auth)
         assert retried.status_code in (200, 201), retried.text
-    with RelayLoop(runtime, jobs):
+    with RelayLoop(runtime, jobs, policy):
         wait_for(lambda: all_final(runtime), 30, f"the retried SMS\n{workers.logs()}")
     assert states(runtime) == {"sent": 2} and len(fake.sent) == 1
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -346,6 +347,19 @@ def test_cli_on_an_unmigrated_database_is_one_line(
     assert "casetrack db upgrade" in out.err
 
 
+def sigterm_when_handled(done: threading.Event, ready: Callable[[], bool]) -> None:
+    """SIGTERM to this process once the command has put its handler in place and ``ready()``
+    holds (or a minute has passed): sent earlier, on a loaded host, it would end pytest."""
+    default = signal.getsignal(signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while not done.wait(0.1):
+        if signal.getsignal(signal.SIGTERM) is not default and (
+            ready() or time.monotonic() > deadline
+        ):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
 def test_cli_runs_passes_until_sigterm_and_exits_0(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -353,12 +367,16 @@ def test_cli_runs_passes_until_sigterm_and_exits_0(
     monkeypatch.setenv("CASETRACK_DATABASE_URL", runtime.settings.database_url)
     monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", runtime.settings.contracts_dir)
     monkeypatch.setenv("CASETRACK_VAR_DIR", runtime.settings.var_dir)
-    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
+    done = threading.Event()
+    stopper = threading.Thread(
+        target=sigterm_when_handled, args=(done, lambda: bool(escalations(runtime, number)))
+    )
+    stopper.start()
     try:
         assert main(["scheduler", "--interval", "0.2"]) == 0
     finally:
-        timer.cancel()
+        done.set()
+        stopper.join()
     assert escalations(runtime, number)  # the loop ran on its thread before the signal
     assert "tick " in capsys.readouterr().err  # a log line (cli/logs.py): stderr
 

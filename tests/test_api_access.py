@@ -20,6 +20,7 @@ MISSING = "MS-2026-999999"
 SECRET_IP, SECRET_PASSWORD = "10.8.1.20", "S3cr3t-Pa55-Zq9"
 
 # every route on one case: (method, suffix, a valid body)
+SHA = "ab" * 32  # an attachment hash, in the path pattern
 CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "", None),
     ("GET", "/credentials", None),
@@ -48,6 +49,7 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/onsite/training", {"topic": "logs"}),
     ("GET", "/onsite", None),
     ("POST", "/attachments", {}),
+    ("GET", f"/attachments/{SHA}", None),
     ("POST", "/spare-shipped", {"note": "RMA"}),
     ("POST", "/spare-arrived", {}),
     ("GET", "/spares", None),
@@ -237,7 +239,12 @@ def test_an_engineer_cannot_assign(api: Api) -> None:
 def test_every_case_route_is_in_the_cross_customer_list(api: Api) -> None:
     schema = call(api, "GET", "/schema/openapi.json", expect=200).json()
     documented = {
-        (method.upper(), path.removeprefix(f"{CASES}/{{number}}").replace("{rma_id}", "1"))
+        (
+            method.upper(),
+            path.removeprefix(f"{CASES}/{{number}}")
+            .replace("{rma_id}", "1")
+            .replace("{sha256}", SHA),
+        )
         for path, item in schema["paths"].items()
         if path.startswith(f"{CASES}/{{number}}")
         for method in item
@@ -271,7 +278,8 @@ def test_another_customers_case_looks_exactly_like_a_missing_one(
     # by confirming closure (its own act: 409 here, the case is not resolved yet)
     customer_b = api.headers("customer", customer=CUSTOMER_B)
     own = request(api, method, f"{CASES}/{theirs['number']}{suffix}", customer_b, body)
-    expected = {"": 200, "/onsite": 200, "/credentials": 404, "/close": 409}.get(suffix, 403)
+    hidden = {"/credentials": 404, f"/attachments/{SHA}": 404}  # internal: as if missing
+    expected = {"": 200, "/onsite": 200, "/close": 409, **hidden}.get(suffix, 403)
     if (method, suffix) in OPEN_READS:
         expected = 200
     assert own.status_code == expected, own.text

@@ -25,9 +25,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from core import limits
+from core.case import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
+
+# the open cases as a fixed SQL predicate: the partial index's WHERE and the queues' own
+# (core/store/queues.py), spelt identically so that both planners match them
+OPEN_CASES_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)))
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -132,6 +137,18 @@ class Case(Base):
         Index("ix_cases_breached_keyset", "breached", "id"),
         Index("ix_cases_next_deadline", "next_deadline", "id"),
         Index("ix_cases_contract", "contract_id"),
+        # the console queues (core/store/queues.py): mine/group/unassigned of the open cases
+        # only (closed ones are most of the table), and pending_* by status
+        Index(
+            "ix_cases_open_assignee",
+            "assignee",
+            "next_deadline",
+            "id",
+            sqlite_where=text(OPEN_CASES_SQL),
+            postgresql_where=text(OPEN_CASES_SQL),
+        ),
+        Index("ix_cases_status_deadline", "status", "next_deadline", "id"),
+        Index("ix_cases_status_priority", "status", "priority"),  # the board: index-only
     )
 
 
@@ -166,6 +183,16 @@ class SlaClock(Base):
 
     __table_args__ = (
         Index("ix_sla_clocks_case", "case_id", "kind"),
+        # the board: clocks due this month, counted from the index alone
+        Index(
+            "ix_sla_clocks_deadline",
+            "deadline",
+            "kind",
+            "state",
+            "case_id",
+            "breached_at",
+            "exclusion_cause",
+        ),
         # the escalation scan: only clocks that still alert are in the index
         Index(
             "ix_sla_clocks_next_alert_at",

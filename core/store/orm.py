@@ -147,6 +147,15 @@ class Case(Base):
             sqlite_where=text(OPEN_CASES_SQL),
             postgresql_where=text(OPEN_CASES_SQL),
         ),
+        # the unassigned queue by deadline: an ordered scan that stops at the page's end
+        # (an IS NULL on the leading column would not give PostgreSQL the order)
+        Index(
+            "ix_cases_open_unassigned",
+            "next_deadline",
+            "id",
+            sqlite_where=text(f"{OPEN_CASES_SQL} AND assignee IS NULL"),
+            postgresql_where=text(f"{OPEN_CASES_SQL} AND assignee IS NULL"),
+        ),
         Index("ix_cases_status_deadline", "status", "next_deadline", "id"),
         Index("ix_cases_status_priority", "status", "priority"),  # the board: index-only
     )

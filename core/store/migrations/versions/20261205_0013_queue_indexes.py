@@ -32,6 +32,14 @@ def upgrade() -> None:
         sqlite_where=open_cases,
         postgresql_where=open_cases,
     )
+    unassigned = sa.text(f"{open_cases.text} AND assignee IS NULL")
+    op.create_index(
+        "ix_cases_open_unassigned",
+        "cases",
+        ["next_deadline", "id"],
+        sqlite_where=unassigned,
+        postgresql_where=unassigned,
+    )
     op.create_index("ix_cases_status_deadline", "cases", ["status", "next_deadline", "id"])
     op.create_index("ix_cases_status_priority", "cases", ["status", "priority"])
     # covering: the board's month of clocks is counted by an index-only scan
@@ -46,4 +54,5 @@ def downgrade() -> None:
     op.drop_index("ix_sla_clocks_deadline", table_name="sla_clocks")
     op.drop_index("ix_cases_status_priority", table_name="cases")
     op.drop_index("ix_cases_status_deadline", table_name="cases")
+    op.drop_index("ix_cases_open_unassigned", table_name="cases")
     op.drop_index("ix_cases_open_assignee", table_name="cases")

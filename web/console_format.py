@@ -1,0 +1,47 @@
+"""How the console shows times: instants on the desk's time zone, business time left as
+hours and minutes (negative: overdue), and the values a page's tables need."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from web.i18n import Translator
+
+
+class Formats:
+    """Formatting helpers a console template gets as ``fmt``."""
+
+    def __init__(self, tz: str, t: Translator) -> None:
+        self.zone = ZoneInfo(tz)
+        self.t = t
+
+    def when(self, value: datetime | str | None) -> str:
+        """``2026-12-05 14:30`` on the desk's time zone ("" for None)."""
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return str(value)
+        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+
+    def left(self, seconds: int | None) -> str:
+        """Business time left: ``3 h 05 min``, or ``overdue 1 h 10 min``; "" when unknown."""
+        if seconds is None:
+            return ""
+        minutes = abs(seconds) // 60
+        text = self.t("hours_minutes", h=minutes // 60, m=f"{minutes % 60:02d}")
+        return self.t("overdue_by", time=text) if seconds < 0 else text
+
+    def payload(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """An event's payload as short ``key: value`` pairs for the timeline."""
+        pairs: list[tuple[str, str]] = []
+        for key, value in payload.items():
+            if key in ("type", "planned", "skipped") or value in (None, "", [], {}):
+                continue
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            pairs.append((key, text if len(text) <= 200 else text[:199] + "…"))
+        return pairs

@@ -5,10 +5,11 @@ the API (web/case_actions.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
+from litestar.params import PathParameter
 from litestar.response import Redirect
 
 from api.auth import EVERYONE
@@ -25,6 +26,8 @@ from web.forms import form_fields
 from web.render import page, translator
 
 CASE_PAGE = "/console/cases/{number:str}"
+Number = Annotated[str, PathParameter(max_length=64)]
+Slug = Annotated[str, PathParameter(max_length=32)]
 
 
 def _visible(request: Request[Any, Any, Any], principal: Principal, number: str) -> None:
@@ -79,14 +82,14 @@ def _render(
 
 
 @get(CASE_PAGE, opt={"roles": EVERYONE})
-async def case_page(request: Request[Any, Any, Any], number: str) -> Response[Any]:
+async def case_page(request: Request[Any, Any, Any], number: Number) -> Response[Any]:
     """One case as the desk sees it."""
     context = await sync_to_thread(case_context, request, number)
     return _render(request, context)
 
 
 @post(CASE_PAGE + "/{slug:str}", opt={"roles": EVERYONE}, status_code=200)
-async def case_action(request: Request[Any, Any, Any], number: str, slug: str) -> Response[Any]:
+async def case_action(request: Request[Any, Any, Any], number: Number, slug: Slug) -> Response[Any]:
     """Run one lifecycle action; back to the case page, or the form again with the core's
     error next to its field and the values kept."""
     runtime = runtime_of(request)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get
 from litestar.concurrency import sync_to_thread
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
@@ -36,7 +36,7 @@ from web.render import page, translator
 
 PAGE_SIZE = 50
 LIVE_POLL_SECONDS = 10  # how often the live fragment asks again (tests lower it)
-RECENT_ESCALATIONS = 8
+RECENT_ESCALATIONS = 10  # cases, each with its newest escalation
 Text = Annotated[str | None, QueryParameter(max_length=512)]
 
 
@@ -129,7 +129,7 @@ def queues_home(request: Request[Any, Any, Any]) -> Redirect:
 @get("/console/queues/{queue:str}", opt={"roles": STAFF})
 async def queue_view(
     request: Request[Any, Any, Any],
-    queue: str,
+    queue: Annotated[str, PathParameter(max_length=32)],
     customer: Text = None,
     priority: Text = None,
     status: Text = None,
@@ -158,25 +158,30 @@ def _count(session: Session, queue: str, viewer: Viewer, now: datetime) -> int:
 
 
 def _escalations(session: Session, limit: int) -> list[dict[str, Any]]:
+    """The newest escalation of each of the ``limit`` cases escalated last."""
     rows = session.execute(
         select(Case.number, CaseEvent.at, CaseEvent.payload, CaseEvent.actor)
         .join(Case, Case.id == CaseEvent.case_id)
         .where(CaseEvent.kind == "escalated")
         .order_by(desc(CaseEvent.id))
-        .limit(limit)
+        .limit(limit * 5)
     ).all()
-    return [
-        {
+    newest: dict[str, dict[str, Any]] = {}
+    for r in rows:  # newest first: the first row of a case is its newest escalation
+        late = bool(r.payload.get("newly_breached") or r.payload.get("breached"))
+        if r.number in newest:
+            newest[r.number]["breached"] |= late
+            continue
+        newest[r.number] = {
             "number": r.number,
             "at": r.at,
             "actor": r.actor,
             "clock": r.payload.get("clock"),
             "level": r.payload.get("level"),
-            "breached": bool(r.payload.get("newly_breached") or r.payload.get("breached")),
+            "breached": late,  # this or an earlier escalation of the case fired a breach
             "reason": r.payload.get("reason"),
         }
-        for r in rows
-    ]
+    return list(newest.values())[:limit]
 
 
 def live_context(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -3,11 +3,14 @@ hours and minutes (negative: overdue), and the values a page's tables need."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from web.i18n import Translator
+
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)")
 
 
 class Formats:
@@ -42,6 +45,19 @@ class Formats:
         for key, value in payload.items():
             if key in ("type", "planned", "skipped") or value in (None, "", [], {}):
                 continue
-            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            text = self._value(value)
             pairs.append((key, text if len(text) <= 200 else text[:199] + "…"))
         return pairs
+
+    def _value(self, value: Any) -> str:
+        """A payload value as text: instants on the desk's zone, a clock snapshot as its
+        rule, other objects as their non-empty values."""
+        if isinstance(value, dict):
+            if "rule" in value:
+                return f"{value.get('kind', '')} {value.get('state', '')}: {value['rule']}"
+            return ", ".join(self._value(v) for v in value.values() if v not in (None, "", [], {}))
+        if isinstance(value, list):
+            return ", ".join(self._value(v) for v in value)
+        if isinstance(value, str) and _INSTANT.fullmatch(value):
+            return self.when(value)
+        return str(value)

@@ -95,6 +95,8 @@ def _queue_context(request: Request[Any, Any, Any], queue: str, params: dict[str
             after=params["cursor"],
             limit=PAGE_SIZE,
         )
+    names = {lc.contract.customer.id: lc.contract.customer.name
+             for lc in runtime.contracts.contracts.values()}  # fmt: skip
     next_href = None
     if result.next_cursor:
         next_href = f"/console/queues/{queue}?{_query(**{**params, 'cursor': result.next_cursor})}"
@@ -109,12 +111,8 @@ def _queue_context(request: Request[Any, Any, Any], queue: str, params: dict[str
         "first_href": first_href if params["cursor"] else None,
         "priorities": [p.value for p in Priority],
         "statuses": [s.value for s in Status],
-        "customers": sorted(
-            {
-                (lc.contract.customer.id, lc.contract.customer.name)
-                for lc in runtime.contracts.contracts.values()
-            }
-        ),
+        "customers": sorted(names.items()),
+        "customer_names": names,
         "fmt": Formats(runtime.settings.timezone, translator(request)),
         "poll": LIVE_POLL_SECONDS,
     }

@@ -12,14 +12,17 @@ from playwright.sync_api import Page, expect
 
 import web.console_queues
 from browser_support import WebServer, assert_accessible, screenshot, sign_in
-from core.commands import Caller, OpenCase, RequestOnsite
+from core.commands import Assign, Caller, FirstResponse, OpenCase, RequestOnsite, Resolve
 from core.jobs.scheduler import tick
 
 HOSPITAL = "wdkn-hospital-2026"
 SERVER = "CZJ9350FKQ"  # a device of the hospital's contract
 CASES: dict[str, str] = {}
 # the live test moves the clock a day on: sessions must outlast it
-WEB_SETTINGS = {"web_session_seconds": 30 * 86400, "web_idle_seconds": 30 * 86400}  # what one test made, for the next
+WEB_SETTINGS = {
+    "web_session_seconds": 30 * 86400,
+    "web_idle_seconds": 30 * 86400,
+}  # what one test made, for the next
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +147,26 @@ def test_a_core_error_is_shown_next_to_its_field_with_the_values_kept(
     web_page.click("#action-assign button[type=submit]")
     expect(web_page.locator("#action-assign [role=alert]")).to_contain_text("Nobody Here")
     expect(web_page.locator("#assign-engineer")).to_have_value("Nobody Here")
+
+
+def test_the_desks_invalid_field_is_shown_at_that_field(web_page: Page, console: WebServer) -> None:
+    number = _open(console, "resolved case")
+    desk, now = console.runtime.desk, console.clock()
+    desk.assign(number, Assign(engineer="于涛"), actor="test", now=now)
+    desk.first_response(number, FirstResponse(agreed_content="reseat"), actor="test", now=now)
+    console.runtime.desk.resolve(
+        number, Resolve(resolution="reseated the disk"), actor="test", now=console.clock()
+    )
+    sign_in(web_page, console, "agent1")
+    web_page.goto(f"{console.url}/console/cases/{number}")
+    web_page.click("#action-close summary")
+    web_page.fill("#close-confirmed_by", "Dr. Zhang")
+    web_page.fill("#close-confirmed_at", "2030-01-01T10:00")  # years from now: implausible
+    web_page.fill("#close-confirmation_document", "scan-0042.pdf")
+    web_page.click("#action-close button[type=submit]")
+    expect(web_page.locator("#close-confirmed_at-error")).to_be_visible()
+    expect(web_page.locator("#close-confirmed_at")).to_have_attribute("aria-invalid", "true")
+    expect(web_page.locator("#close-confirmation_document")).to_have_value("scan-0042.pdf")
 
 
 def test_the_new_case_form_shows_the_field_the_core_refused(

@@ -101,7 +101,7 @@ def measure(url: str, runs: int) -> list[list[str]]:
              _get(client, f"/api/v1/cases/{number}", Authorization=f"Bearer {token}")),
             ("case page, 200 events", _get(client, f"/console/cases/{number}")),
             ("queue page unassigned, 50 rows", _get(client, "/console/queues/unassigned")),
-            ("queue partial (htmx), 50 rows",
+            ("queue partial (htmx), sort -priority",
              _get(client, "/console/queues/unassigned?sort=-priority",
                   **{"HX-Request": "true", "HX-Target": "queue-results"})),
             ("live fragment", _get(client, "/console/live")),

@@ -36,6 +36,7 @@ from web.render import page, translator
 
 PAGE_SIZE = 50
 LIVE_POLL_SECONDS = 10  # how often the live fragment asks again (tests lower it)
+LIVE_COUNT_CAP = 100  # the live counts stop here (shown as 100+)
 RECENT_ESCALATIONS = 10  # cases, each with its newest escalation
 Text = Annotated[str | None, QueryParameter(max_length=512)]
 
@@ -148,10 +149,12 @@ async def queue_view(
 
 
 def _count(session: Session, queue: str, viewer: Viewer, now: datetime) -> int:
-    stmt = queue_statement(queue, viewer, now, limit=10_000)
+    """The queue's cases, counted up to ``LIVE_COUNT_CAP`` (shown as "100+"): the queue's
+    own statement, most urgent first, case ids only, so the count stops early."""
+    stmt = queue_statement(queue, viewer, now, limit=LIVE_COUNT_CAP - 1)
     if stmt is None:
         return 0
-    inner = stmt.limit(None).order_by(None).subquery()
+    inner = stmt.with_only_columns(Case.id).subquery()
     return int(session.execute(select(func.count()).select_from(inner)).scalar_one())
 
 
@@ -193,6 +196,7 @@ def live_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "escalations": _escalations(session, RECENT_ESCALATIONS),
             "fmt": Formats(runtime.settings.timezone, translator(request)),
             "poll": LIVE_POLL_SECONDS,
+            "cap": LIVE_COUNT_CAP,
         }
 
 

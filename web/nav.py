@@ -31,6 +31,7 @@ class NavLink:
 NAV: list[NavLink] = [
     NavLink("/console", "console", EVERYONE),
     NavLink("/console/queues", "queues", STAFF),
+    NavLink("/console/cases/new", "new_case", STAFF),
     NavLink("/portal", "portal", CUSTOMERS),
     NavLink("/board", "board", MANAGERS),
     NavLink("/admin/users", "users", ADMINS),

@@ -42,6 +42,7 @@ from core.store.blobs import AttachmentRejected, AttachmentTooLarge, AttachmentT
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken
+from core.surveys import SurveyClosed
 
 log = logging.getLogger("casetrack.api")
 MEDIA_TYPE = "application/problem+json"
@@ -57,6 +58,7 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (Forbidden, 403),
     (NotFoundError, 404),
     (IllegalTransition, 409),
+    (SurveyClosed, 410),  # the survey link was used, expired or withdrawn: gone for good
     (SpareStepRefused, 409),
     (ConflictError, 409),
     (RemoteSupportFirst, 409),

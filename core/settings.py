@@ -147,6 +147,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rma_max_failures: Positive = 5
     rma_lease_seconds: PositiveSeconds = 300.0
     rma_escalation_group: str = "service-manager"
+    # quality (docs/quality.md): where customers reach this server from outside; survey links
+    # are <public_url>/survey/<token>
+    public_url: str = "http://localhost:8000"
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings

@@ -56,6 +56,10 @@ EXPECTED = {
     "InvalidToken": 401,
     "TokenError": 400,
     "NotificationNotRetryable": 409,
+    # quality (issue 15)
+    "SurveyClosed": 410,
+    "SurveyProblemClosedError": 422,
+    "ActionsOpen": 409,
     "VendorRejected": 400,
     "RmaParseError": 400,
     "RmaChannelUnavailable": 409,

@@ -18,12 +18,16 @@ import msgspec
 from msgspec import Meta
 
 from core import limits
+from core.case import RequestType
+from core.commands import OpenCase
 from core.corrective import ActionView
+from core.errors import InvalidField
 
 __all__ = [
     "AssignComplaint",
     "ComplaintStatus",
     "ComplaintView",
+    "FileComplaint",
     "Investigate",
     "LinkCases",
     "Reply",
@@ -76,6 +80,20 @@ class LinkCases(Input, frozen=True, kw_only=True):
     """The cases the complaint is about (the customer's own)."""
 
     cases: Annotated[list[CaseNumber], Meta(min_length=1, max_length=50)]
+
+
+class FileComplaint(Input, frozen=True, kw_only=True):
+    """A complaint: its case (request type ``complaint``, opened as any case) and the
+    customer's cases it is about."""
+
+    case: OpenCase
+    about: Annotated[list[CaseNumber], Meta(max_length=50)] = []
+
+    def __post_init__(self) -> None:
+        if self.case.request_type != RequestType.COMPLAINT:
+            raise InvalidField(
+                "$.case.request_type", "a complaint is filed as request type complaint"
+            )
 
 
 class ComplaintView(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ __all__ = [
     "NewAction",
     "ProblemClass",
     "Subject",
+    "SubjectAction",
 ]
 
 Subject = Literal["survey_problem", "complaint"]
@@ -92,3 +93,11 @@ class ActionView(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str
     done_at: datetime | None
     result: str | None
+
+
+class SubjectAction(ActionView, frozen=True, kw_only=True):
+    """An action as management sees it (通报总经理室): whose it is too."""
+
+    subject: str
+    subject_id: int
+    case_number: str

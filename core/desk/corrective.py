@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.corrective import ActionDone, ActionsOpen, ActionView, NewAction, Subject
+from core.corrective import (
+    ActionDone,
+    ActionsOpen,
+    ActionView,
+    NewAction,
+    Subject,
+    SubjectAction,
+)
 from core.desk.base import DeskBase
 from core.errors import ConflictError, NotFoundError
 from core.events import CorrectiveActionDone, CorrectiveActionRecorded, ImprovementReported
@@ -17,6 +24,15 @@ from core.store import orm
 
 class CorrectiveRoom(DeskBase):
     """What survey problems and complaints share: their corrective actions."""
+
+    def corrective_actions(self, *, open_only: bool = False) -> list[SubjectAction]:
+        """Every corrective action of survey problems and complaints, with the case it is
+        recorded on: the report to management (通报总经理室)."""
+        with self.sessions() as session:
+            stmt = select(orm.CorrectiveAction).order_by(orm.CorrectiveAction.id)
+            if open_only:
+                stmt = stmt.where(orm.CorrectiveAction.done_at.is_(None))
+            return [_subject_action(session, row) for row in session.scalars(stmt)]
 
     def _add_action(
         self,
@@ -135,3 +151,25 @@ def action_views(session: Session, subject: Subject, subject_id: int) -> list[Ac
         )
         for r in rows
     ]
+
+
+def _subject_action(session: Session, row: orm.CorrectiveAction) -> SubjectAction:
+    owner_table = orm.SurveyProblem if row.subject == "survey_problem" else orm.Complaint
+    number = session.scalar(
+        select(orm.Case.number)
+        .join(owner_table, owner_table.case_id == orm.Case.id)
+        .where(owner_table.id == row.subject_id)
+    )
+    return SubjectAction(
+        id=row.id,
+        text=row.text,
+        owner=row.owner,
+        due_on=row.due_on,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        done_at=row.done_at,
+        result=row.result,
+        subject=row.subject,
+        subject_id=row.subject_id,
+        case_number=number or "",
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.cases import OPENERS, PREFIX, CaseNumber, _apply, _own_contract, command
@@ -442,7 +442,7 @@ def quarterly_quality(
     runtime: RuntimeDep,
     principal: PrincipalDep,
     session: SessionDep,
-    contract_id: str,
+    contract_id: FromPath[str],
     quarter: Annotated[str, PathParameter(max_length=8, description="e.g. 2026Q3")],
 ) -> QuarterlyResult:
     """The quarter's satisfaction figure as the handbook computes it (sum of scores / cases,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from quality_story import HOSPITAL, closed_case, close_case, open_case, runtime_on, with_survey
+from quality_story import HOSPITAL, close_case, closed_case, runtime_on, with_survey
 from sqlalchemy import func, select
 
 from conftest import Templates

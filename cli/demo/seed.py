@@ -20,6 +20,7 @@ from core.jobs.rma import poll_rmas
 from core.service_types import effective_service_type
 from core.store import orm
 from core.store.tokens import create_token
+from core.surveys import SurveyAnswer
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -134,8 +135,26 @@ def _play(runtime: Runtime, story: Story, step: Step, cisco: CiscoSandbox | None
     if isinstance(step.cmd, CiscoAdvance):
         _cisco_advance(runtime, story, step.cmd, step.at, cisco)
         return
+    if isinstance(step.cmd, SurveyAnswer):
+        desk.answer_survey(survey_token(runtime, story.number), step.cmd, now=step.at)
+        return
     cmd = step.cmd if step.method != "close" else _closing(story, step)
     getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+
+
+def survey_token(runtime: Runtime, number: str) -> str:
+    """The token of the case's latest survey link, from its queued notice (the caller's
+    mailbox would show the same link)."""
+    with runtime.sessions() as session:
+        variables = session.scalars(
+            select(orm.Notification.variables)
+            .join(orm.Case, orm.Case.id == orm.Notification.case_id)
+            .where(orm.Case.number == number, orm.Notification.template == "survey_request")
+            .order_by(orm.Notification.id.desc())
+        ).first()
+    if variables is None:
+        raise ValueError(f"demo: case {number} has no survey link (a caller without address?)")
+    return str(variables["link"]).rsplit("/", 1)[1]
 
 
 def _cisco_advance(

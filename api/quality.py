@@ -47,7 +47,14 @@ Token = Annotated[
     PathParameter(title="survey token", min_length=1, max_length=200, description="from the link"),
 ]
 Id = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
-ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
+LINK_TEXTS = {
+    400: "Invalid answer: the problem names the field ($.score).",
+    404: "No such survey: one answer for every wrong token.",
+    410: "The link was used, expired, or withdrawn when the case was re-opened.",
+    413: "Request body larger than 1 MB.",
+    422: "The answer does not fit the survey.",
+}
+ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 
 
 # --- the survey link (no bearer token) ------------------------------------------------------
@@ -63,7 +70,7 @@ class SurveyController(Controller):
         "/{token:str}",
         operation_id="getSurvey",
         sync_to_thread=True,
-        responses=problem_responses(404),
+        responses=problem_responses(400, 404, texts=LINK_TEXTS),
     )
     def show(self, runtime: RuntimeDep, token: Token) -> SurveyView:
         """The case the link rates (number, summary, closed at) and whether it can still be
@@ -75,7 +82,7 @@ class SurveyController(Controller):
         operation_id="answerSurvey",
         sync_to_thread=True,
         status_code=200,
-        responses=problem_responses(400, 404, 410, 422),
+        responses=problem_responses(400, 404, 410, 413, 422, texts=LINK_TEXTS),
     )
     def answer(self, runtime: RuntimeDep, token: Token, data: JSONBody[SurveyAnswer]) -> SurveyView:
         """A score 1–5 and a comment, once: a used, expired or withdrawn link is a 410."""
@@ -463,7 +470,7 @@ def quarterly_quality(
     sync_to_thread=True,
     tags=["quality"],
     operation_id="listCorrectiveActions",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(400, 401, 403),
 )
 def corrective_actions(
     runtime: RuntimeDep,

@@ -8,12 +8,12 @@ from typing import Any
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.routes import HTTPRoute
 
 from api.auth import PrincipalCache
 from api.decoding import StrictRequest
 from api.deps import DEPENDENCIES
+from api.docs_page import docs_assets, docs_plugins
 from api.health import healthz, metrics, readyz
 from api.metrics import HttpMetrics, metrics_middleware, process_ended
 from api.onsite import attachment_route
@@ -24,6 +24,7 @@ from core.runtime import Runtime, build_runtime
 from core.settings import Settings
 from core.sources.settings_file import load_settings
 from core.store.migrate import upgrade
+from web.routes import web_routers
 
 MAX_BODY = 1_000_000  # bytes; a larger request body is answered with 413
 
@@ -46,6 +47,8 @@ def create_app(
             metrics,
             *API_ROUTES,
             attachment_route(runtime.settings.attachment_max_bytes),
+            *web_routers(),  # the pages: docs/web.md
+            docs_assets(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies=DEPENDENCIES,  # runtime, principal, session: api/deps.py
@@ -110,5 +113,5 @@ def _openapi() -> OpenAPIConfig:
         "are RFC 9457 problem details.",
         path="/schema",
         use_handler_docstrings=True,
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=docs_plugins(),  # vendored Swagger UI, no CDN: api/docs_page.py
     )

@@ -42,6 +42,7 @@ from core.store.blobs import AttachmentRejected, AttachmentTooLarge, AttachmentT
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken
+from core.store.web_sessions import TooManyAttempts
 from core.surveys import SurveyClosed
 
 log = logging.getLogger("casetrack.api")
@@ -77,6 +78,7 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (ClockError, 422),
     (SlaError, 422),
     (CalendarError, 422),
+    (TooManyAttempts, 429),
     (ClientError, 400),
     (Unavailable, 503),
 )

@@ -2,7 +2,8 @@
 
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
 check (everything an admin edits, in one pass), contracts (check, schema), sla (due),
-db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), devices (show),
+db (upgrade, current), audit (verify, seal), tokens (create, revoke, list),
+users (create, reset-password, disable, list: web sign-in), devices (show),
 plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
 onsite (request, emergency, step, attach, show), quality (quarter, quarter-end, problems,
@@ -36,6 +37,7 @@ from cli import (
     settings,
     sla,
     tokens,
+    users,
     workers,
 )
 from cli._format import print_problems
@@ -45,7 +47,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, devices, onsite, rma, quality),
+    *(check, contracts, sla, db, audit, tokens, users, devices, onsite, rma, quality),
     *(plugins, serve, workers, settings),
 )
 

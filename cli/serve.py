@@ -334,6 +334,7 @@ def banner(
     lines = [*_head_lines(runtime, options, schema_note), ""]
     if summary is not None:
         lines += _demo_lines(summary)
+        lines += _web_lines(url, summary)
     admin = _token(summary, "admin")
     lines += _curl_lines(runtime, url, admin, summary)
     lines += ["Stop the server with Ctrl-C.", ""]
@@ -353,6 +354,7 @@ def _head_lines(runtime: Runtime, options: ServeOptions, schema_note: str) -> li
         f"  API        {url}{API}/cases",
         f"  docs       {url}/schema  (Swagger UI: {url}/schema/swagger)",
         f"  health     {url}/readyz  ·  metrics {url}/metrics",
+        f"  console    {url}/  (web pages: sign in with a user, `casetrack users create`)",
     ]
 
 
@@ -412,6 +414,21 @@ def _demo_lines(summary: DemoSummary) -> list[str]:
             note = f"  sees only {t.customer_id}'s cases"
         name = t.name + " " * (width - display_width(t.name))
         lines.append(f"  {t.role:<9} {name}  {t.token}{note}")
+    return [*lines, ""]
+
+
+def _web_lines(url: str, summary: DemoSummary) -> list[str]:
+    """The console's URL and the demo users with their passwords (shown only now)."""
+    if not summary.users:
+        return []
+    lines = [f"web console: {url}/login  — demo users (passwords printed only now):"]
+    width = max(display_width(u.name) for u in summary.users)
+    for user in summary.users:
+        name = user.name + " " * (width - display_width(user.name))
+        bound = f"  sees only {user.customer_id}'s cases" if user.customer_id else ""
+        lines.append(
+            f"  web {user.login:<9} {name}  password {user.password}  ({user.role}){bound}"
+        )
     return [*lines, ""]
 
 

@@ -18,6 +18,7 @@ ENGINEER = 100  # the assignee: the engineer's token name
 CAUSE = 200  # why a case waits for the customer (pauses resolution)
 CLOCK_KIND = 32  # first_response, resolution, ...
 TOKEN_NAME = 80  # recorded as "<name> (token N)", at most 99 characters: actor columns take 100
+LOGIN = 100  # a web user's login name
 REQUEST_ID = 64  # an X-Request-ID (core.logs): cases.opened_request_id, notifications.request_id
 
 # --- text kept only inside event payloads (JSON): our own bounds ------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal, Protocol
+from urllib.parse import quote
 
 import msgspec
 
@@ -130,3 +131,32 @@ class NoticeTemplateError(NotifierError, ValueError):
     """
 
     title = "notice template error"
+
+
+# --- links to the case page -----------------------------------------------------------------------
+
+CASE_PAGE = "/console/cases/{number}"  # the agent console's case page (web/)
+
+
+def case_link(public_url: str, number: str) -> str:
+    """The case page's absolute URL under ``public_url`` ("" when no public URL is set)."""
+    if not public_url or not number:
+        return ""
+    return public_url.rstrip("/") + CASE_PAGE.format(number=quote(number, safe=""))
+
+
+def with_case_links(notice: Notice, public_url: str) -> Notice:
+    """The notice with ``link`` (the case page's URL) in its variables and in each digest
+    item that names a case; unchanged when no public URL is set or a link is already there."""
+    if not public_url:
+        return notice
+    variables = _linked(notice.variables, public_url)
+    items = [_linked(item, public_url) for item in notice.items]
+    return msgspec.structs.replace(notice, variables=variables, items=items)
+
+
+def _linked(variables: dict[str, Variable], public_url: str) -> dict[str, Variable]:
+    number = variables.get("case_number")
+    if variables.get("link") or not isinstance(number, str):
+        return variables
+    return {**variables, "link": case_link(public_url, number)}

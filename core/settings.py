@@ -23,6 +23,8 @@ PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 SECRET_SUFFIXES = ("_key", "_secret", "_password", "_token")  # settings never shown
 MASK = "***"
 # a level name in any case ("info", "INFO"); the loggers get it upper-cased
+# "" or an http(s) URL without query or fragment: the base of links to the desk's pages
+PublicUrl = Annotated[str, msgspec.Meta(pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")]
 LogLevel = Annotated[str, msgspec.Meta(pattern=f"(?i)^({'|'.join(LOG_LEVELS)})$")]
 
 
@@ -147,9 +149,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rma_max_failures: Positive = 5
     rma_lease_seconds: PositiveSeconds = 300.0
     rma_escalation_group: str = "service-manager"
-    # quality (docs/quality.md): where customers reach this server from outside; survey links
-    # are <public_url>/survey/<token>
-    public_url: str = "http://localhost:8000"
+    # web sign-in (docs/web.md): a session ends web_session_seconds after sign-in, or after
+    # web_idle_seconds without a request; its cookie is Secure when the request came over
+    # https, or always with web_secure_cookies (TLS ended by a proxy that does not say so).
+    # Failed sign-ins within login_window_seconds: login_max_failures per login and
+    # login_max_failures_per_address per client address, then refused until the window passes.
+    # The pages' language when the browser's Accept-Language names neither zh nor en.
+    web_session_seconds: PositiveSeconds = 12 * 3600.0
+    web_idle_seconds: PositiveSeconds = 3600.0
+    web_secure_cookies: bool = False
+    login_window_seconds: PositiveSeconds = 900.0
+    login_max_failures: Positive = 5
+    login_max_failures_per_address: Positive = 20
+    web_default_language: Literal["zh", "en"] = "zh"
+    # where people reach this desk's pages, e.g. "https://desk.example.cn" (no trailing
+    # slash needed): alert e-mails and SMS then carry the case page's link
+    # (<public_url>/console/cases/<number>); empty: no link is sent (docs/web.md)
+    public_url: PublicUrl = ""
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings

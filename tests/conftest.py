@@ -192,3 +192,8 @@ def with_period(contracts: Any, contract_id: str, end: str) -> Any:
     return ContractSet(
         {**contracts.contracts, contract_id: changed}, contracts.catalog, contracts.registry
     )
+
+
+# --- the web pages in a real browser: tests/browser_support.py --------------------------------
+
+from browser_support import browser, web_page, web_server  # noqa: E402, F401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
@@ -10,6 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import test_scheduler
 from aiosmtpd.controller import Controller
@@ -208,3 +211,43 @@ def test_a_channel_without_a_notifier_fails_visibly(runtime: Runtime) -> None:
     runtime.pm.unregister(name="sms_notify")
     assert deliver(runtime, rows(runtime)["sms"].id, now=DUE) == "failed"
     assert "no notifier" in (rows(runtime)["sms"].last_error or "")
+
+
+# --- the case page's link (CASETRACK_PUBLIC_URL) ---------------------------------------------
+
+
+def test_alerts_carry_the_case_pages_link_when_a_public_url_is_set(
+    runtime: Runtime, smtp: Recorder, tmp_path: Path
+) -> None:
+    linked = dataclasses.replace(
+        runtime,
+        settings=msgspec.structs.replace(runtime.settings, public_url="https://desk.example.cn/"),
+    )
+    number = opened(linked)
+    tick(linked, now=DUE)
+    for row in rows(linked).values():
+        assert deliver(linked, row.id, now=DUE) == "sent"
+    link = f"https://desk.example.cn/console/cases/{number}"
+    parsed = message_from_bytes(smtp.received[0].raw, policy=email_policy.default)
+    assert isinstance(parsed, EmailMessage)
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None and link in plain.get_content()
+    assert html is not None and f'href="{link}"' in html.get_content()
+    (spooled_sms,) = [json.loads(p.read_text()) for p in (tmp_path / "spool").rglob("*.json")]
+    assert spooled_sms["variables"]["link"] == link and spooled_sms["text"].endswith(link)
+    assert spooled_sms["template_code"] != "SMS_000000001"  # the linked template's own code
+
+
+def test_without_a_public_url_no_link_is_sent(
+    runtime: Runtime, smtp: Recorder, tmp_path: Path
+) -> None:
+    opened(runtime)
+    tick(runtime, now=DUE)
+    for row in rows(runtime).values():
+        assert deliver(runtime, row.id, now=DUE) == "sent"
+    parsed = message_from_bytes(smtp.received[0].raw, policy=email_policy.default)
+    assert isinstance(parsed, EmailMessage)
+    plain = parsed.get_body(("plain",))
+    assert plain is not None and "/console/cases/" not in plain.get_content()
+    (spooled_sms,) = [json.loads(p.read_text()) for p in (tmp_path / "spool").rglob("*.json")]
+    assert "link" not in spooled_sms["variables"] and "http" not in spooled_sms["text"]

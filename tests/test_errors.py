@@ -55,6 +55,10 @@ EXPECTED = {
     "UnknownAttachment": 422,
     "InvalidToken": 401,
     "TokenError": 400,
+    "UserError": 400,
+    "UserExists": 409,
+    "CsrfRefused": 403,
+    "TooManyAttempts": 429,
     "NotificationNotRetryable": 409,
     # quality (issue 15)
     "SurveyClosed": 410,

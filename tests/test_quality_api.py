@@ -22,6 +22,7 @@ PROBLEMS = "/api/v1/survey-problems"
 
 def story(api: Api, **kw: Any) -> tuple[str, str]:
     """A hospital case closed an hour before the API's now; its survey token."""
+    api.runtime.desk.public_url = "https://desk.example.cn"  # survey links need one
     number, token = closed_case(
         api.runtime, api.now - timedelta(days=1), api.now - timedelta(hours=1), **kw
     )

@@ -192,6 +192,25 @@ def test_demo_tokens_and_the_customer_sees_only_its_own_cases(runtime: Runtime) 
         assert seen.events and {e.visibility for e in seen.events} == {"customer"}
 
 
+def test_demo_web_users_sign_in_as_the_demo_tokens_people(runtime: Runtime) -> None:
+    from core.store.users import check_password, principal_of
+
+    summary = seed_demo(runtime, now=NOW)
+    users = {u.login: u for u in summary.users}
+    assert set(users) == {"admin", "agent", "engineer", "manager", "hospital"}
+    with runtime.sessions.begin() as session:
+        principals = {
+            login: principal_of(row)
+            for login, u in users.items()
+            if (row := check_password(session, login, u.password)) is not None
+        }
+    assert set(principals) == set(users)
+    assert principals["manager"].name == "刘洋"
+    assert principals["engineer"].name == ENGINEER  # may reveal the assigned case's credentials
+    assert principals["hospital"].customer_id == "wdkn-hospital"
+    assert principals["hospital"].roles == frozenset({Role.CUSTOMER})
+
+
 def test_demo_history_of_ended_contracts_closes_before_their_end(runtime: Runtime) -> None:
     seed_demo(runtime, now=NOW)
     with runtime.sessions() as session:

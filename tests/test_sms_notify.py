@@ -693,6 +693,37 @@ def test_a_template_text_with_an_undeclared_variable_is_rejected(tmp_path: Path)
         load_templates(path)
 
 
+def test_a_notice_with_a_link_goes_as_the_linked_template_and_a_long_link_never_cut() -> None:
+    templates = load_templates()
+    link = "https://desk.example.cn/console/cases/MS-2026-000042"
+    sms = prepare(notice(link=link), templates)
+    plain = prepare(notice(), templates)
+    assert sms.params == SENT_VARIABLES | {"link": link} and sms.text.endswith(link)
+    assert sms.template_code != plain.template_code and plain.text == ZH_TEXT
+    too_long = "https://desk.example.cn/" + "x" * templates.link_max
+    fallback = prepare(notice(link=too_long), templates)
+    assert fallback.text == ZH_TEXT and "link" not in fallback.params
+
+
+def test_shipped_linked_texts_are_the_plain_texts_with_the_link() -> None:
+    for template in load_templates().templates.values():
+        for locale, entry in template.linked.items():
+            plain = template.locales[locale].text.rstrip("。.")
+            assert entry.text.startswith(plain) and entry.text.endswith("${link}")
+
+
+def test_a_linked_text_without_the_link_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "templates.yaml"
+    path.write_text(
+        "templates:\n  t:\n    variables: {case: 35}\n    locales:\n"
+        "      zh: {template-code: SMS_1, text: '工单${case}'}\n    linked:\n"
+        "      zh: {template-code: SMS_2, text: '工单${case}'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(msgspec.ValidationError, match=r"linked locale 'zh'.*link"):
+        load_templates(path)
+
+
 # --- the spool ---------------------------------------------------------------------------------
 
 

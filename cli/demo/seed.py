@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from cli.demo.book import BOOK, CiscoAdvance, Step, Story, VendorReply, When, local, read_story
 from cli.demo.cisco import cisco_stand_in
+from cli.demo.web_users import DemoUser, make_demo_users
 from core.commands import Close
 from core.jobs.rma import poll_rmas
 from core.service_types import effective_service_type
@@ -58,9 +60,13 @@ class DemoSummary:
     numbers: dict[str, str] = field(default_factory=dict)  # story key → case number
     tokens: tuple[DemoToken, ...] = ()
     skipped: tuple[str, ...] = ()  # contracts or stories left out, with the reason
+    users: tuple[DemoUser, ...] = ()  # web sign-in, one beside each token (cli/demo/web_users.py)
 
 
 # --- seeding -----------------------------------------------------------------------------------
+
+
+DEMO_URL = "http://localhost:8000"  # `casetrack serve`'s default address
 
 
 def seed_demo(runtime: Runtime, *, now: datetime) -> DemoSummary:
@@ -83,12 +89,21 @@ def seed_demo(runtime: Runtime, *, now: datetime) -> DemoSummary:
     stories, skipped = _plan(runtime, now)
     # all stories interleaved in time order: case numbers follow the opening times
     steps = [(step.at, i, story, step) for story in stories for i, step in enumerate(story.steps)]
-    with cisco_stand_in(runtime, stories) as cisco:  # Cisco's API, played locally
-        for _, _, story, step in sorted(steps, key=lambda entry: (entry[0], entry[1])):
-            _play(runtime, story, step, cisco)
+    # survey links need a public URL: without one set, the demo's point at serve's default
+    public_url, runtime.desk.public_url = (
+        runtime.desk.public_url,
+        runtime.desk.public_url or DEMO_URL,
+    )
+    try:
+        with cisco_stand_in(runtime, stories) as cisco:  # Cisco's API, played locally
+            for _, _, story, step in sorted(steps, key=lambda entry: (entry[0], entry[1])):
+                _play(runtime, story, step, cisco)
+    finally:
+        runtime.desk.public_url = public_url
     runtime.desk.note_breaches(now=now)  # what the periodic sweep would have recorded by now
     tokens = _make_tokens(runtime, now)
-    return _summary(runtime, stories, tokens, skipped)
+    users = make_demo_users(runtime, tokens, now)
+    return dataclasses.replace(_summary(runtime, stories, tokens, skipped), users=users)
 
 
 def _plan(runtime: Runtime, now: datetime) -> tuple[list[Story], list[str]]:

@@ -64,7 +64,7 @@ class SurveyCommands(CorrectiveRoom):
     """Surveys and survey problems; ``_send_survey`` and ``_withdraw_survey`` run inside the
     close and re-open transactions (core.desk.closing)."""
 
-    public_url: str = "http://localhost:8000"
+    public_url: str = ""  # settings.public_url: "" sends no survey link (none would work)
 
     # --- sending and withdrawing (inside the case's transaction) ---------------------------
 
@@ -78,7 +78,8 @@ class SurveyCommands(CorrectiveRoom):
     ) -> str | None:
         """A new current survey for this close (its event is ``events[-1]``) and its notices
         to the caller; returns the token (None for a complaint case: a complaint is rated
-        through its own handling, not surveyed)."""
+        through its own handling, not surveyed). Without ``public_url`` no link is sent:
+        the survey can still be answered from the service form."""
         if case.request_type == RequestType.COMPLAINT.value:
             return None
         survey_cfg = lc.contract.survey
@@ -100,6 +101,8 @@ class SurveyCommands(CorrectiveRoom):
         session.add(survey)
         session.flush()
         channels = survey_channels(survey_cfg.channels, case.caller_email, case.caller_phone)
+        if not self.public_url:
+            channels = []  # without a public URL a link cannot work: the survey waits (form)
         variables = SurveyVariables(
             case_number=case.number,
             customer=lc.contract.customer.name,

@@ -37,6 +37,7 @@ from core.notify import (
     NotifierError,
     Recipient,
     TransientDeliveryError,
+    with_case_links,
 )
 from core.plugins import collect_named
 from core.store.orm import Notification
@@ -161,7 +162,7 @@ def deliver(
             log.debug("notifications %s not sent now: %s", wanted, state)
             return state
         claimed = [r.id for r in rows]
-        notice = notice_for(rows)
+        notice = with_case_links(notice_for(rows), runtime.settings.public_url)
         # the requests that caused them (the message said so too, unless an older relay sent it)
         request_id = joined_request_ids(r.request_id for r in rows) or current_request_id()
         about = _about(rows, notice)

@@ -404,6 +404,51 @@ class RmaOrder(Base):
     )
 
 
+class User(Base):
+    """A person who signs in to the web pages (docs/web.md): an argon2 hash of the password,
+    and roles and a customer binding spelled and checked exactly as an API token's."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(limits.LOGIN), unique=True)
+    display_name: Mapped[str] = mapped_column(String(limits.TOKEN_NAME))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    customer_id: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random id, the row only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per login and per client address (rate limiting)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(200))  # "login:<login>" or "address:<ip>"
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_login_failures_scope_at", "scope", "at"),)
+
+
 # --- quality (R-QUAL; core.quality, core.desk.surveys, core.desk.complaints; migration 0014) ---
 
 

@@ -43,6 +43,7 @@ class Principal:
     name: str
     roles: frozenset[Role]
     customer_id: str | None = None
+    via: str = "token"  # "user" for a person signed in to the web pages (token_id: the user id)
 
     @property
     def is_customer(self) -> bool:
@@ -51,7 +52,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the history names this caller."""
-        return f"{self.name} (token {self.token_id})"
+        return f"{self.name} ({self.via} {self.token_id})"
 
     def has_any(self, roles: Iterable[Role]) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -107,6 +108,19 @@ def _check_name(name: str) -> None:
         )
 
 
+def bound_roles(names: Iterable[str], customer_id: str | None) -> frozenset[Role]:
+    """The roles named, checked with their customer binding as a token's are (web users are
+    bound by the same rules); TokenError says what is wrong."""
+    wanted = _token_roles(names)
+    _check_roles(wanted, customer_id)
+    return wanted
+
+
+def roles_of(names: Iterable[str]) -> frozenset[Role]:
+    """The roles a stored row names; a name no Role spells grants nothing."""
+    return frozenset(role for name in names if (role := _token_role(name)) is not None)
+
+
 def _token_roles(names: Iterable[str]) -> frozenset[Role]:
     """The roles named (Roles or snake_case names); TokenError lists every unknown one."""
     roles: set[Role] = set()
@@ -136,11 +150,11 @@ def _token_role(name: str) -> Role | None:
 def _check_roles(roles: frozenset[Role], customer_id: str | None) -> None:
     if Role.CUSTOMER in roles:
         if not customer_id:
-            raise TokenError("a customer token must be bound to a customer (--customer ID)")
+            raise TokenError("a customer token or user must be bound to a customer (--customer ID)")
         if roles & STAFF_TOKEN_ROLES:
-            raise TokenError("a customer token cannot also carry staff roles")
+            raise TokenError("a customer token or user cannot also carry staff roles")
     elif customer_id:
-        raise TokenError("only customer tokens are bound to a customer")
+        raise TokenError("only customer tokens and users are bound to a customer")
 
 
 def authenticate(session: Session, token: str | None) -> Principal:
@@ -153,8 +167,7 @@ def authenticate(session: Session, token: str | None) -> Principal:
     if row is None or row.revoked_at is not None:
         raise InvalidToken("unknown or revoked API token")
     # a name no Role spells (never written by create_token) grants nothing, as before
-    roles = frozenset(role for name in row.roles if (role := _token_role(name)) is not None)
-    return Principal(row.id, row.name, roles, row.customer_id)
+    return Principal(row.id, row.name, roles_of(row.roles), row.customer_id)
 
 
 def revoke_token(session: Session, token_id: int, now: datetime) -> orm.ApiToken:

@@ -73,6 +73,7 @@ def utc_now() -> datetime:
 
 # --- templates ---------------------------------------------------------------------------------
 
+LINK = "link"  # the notice variable carrying the case page's URL (core.notify.case_link)
 TEMPLATES_FILE = Path(__file__).with_name("templates.yaml")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ELLIPSIS = "…"
@@ -95,6 +96,8 @@ class SmsTemplate(_Struct):
 
     variables: dict[str, int]
     locales: dict[str, LocaleTemplate]
+    # the same texts ending with the case page's ${link}, sent when the notice carries one
+    linked: dict[str, LocaleTemplate] = {}
 
     def __post_init__(self) -> None:
         # msgspec turns these ValueErrors into a located ValidationError when decoding
@@ -103,13 +106,8 @@ class SmsTemplate(_Struct):
         for name, limit in self.variables.items():
             if limit < 1:
                 raise ValueError(f"variable {name!r}: the limit must be at least 1")
-        for locale, entry in self.locales.items():
-            used = set(_PLACEHOLDER.findall(entry.text))
-            if used != set(self.variables):
-                raise ValueError(
-                    f"locale {locale!r}: the text uses {sorted(used)} "
-                    f"but the variables are {sorted(self.variables)}"
-                )
+        _check_texts(self.locales, set(self.variables), "locale")
+        _check_texts(self.linked, {*self.variables, LINK}, "linked locale")
 
     def locale_for(self, requested: str | None) -> str:
         """``zh-CN`` / ``zh_Hans`` → ``zh``; an unknown locale falls back to the first one."""
@@ -117,10 +115,22 @@ class SmsTemplate(_Struct):
         return primary if primary in self.locales else next(iter(self.locales))
 
 
+def _check_texts(texts: dict[str, LocaleTemplate], variables: set[str], what: str) -> None:
+    for locale, entry in texts.items():
+        used = set(_PLACEHOLDER.findall(entry.text))
+        if used != variables:
+            raise ValueError(
+                f"{what} {locale!r}: the text uses {sorted(used)} "
+                f"but the variables are {sorted(variables)}"
+            )
+
+
 class SmsTemplates(_Struct):
     """templates.yaml: the templates, how some variables are formatted, the clock names."""
 
     templates: dict[str, SmsTemplate]
+    # the longest case link sent (a link is never cut: a longer one sends the text without it)
+    link_max: int = 100
     formats: dict[str, Literal["clock", "datetime", "list"]] = {}
     clock_labels: dict[str, dict[str, str]] = {}
 
@@ -258,6 +268,9 @@ def prepare(notice: Notice, templates: SmsTemplates) -> PreparedSms:
     }
     truncated = tuple(name for name in params if params[name] != " ".join(shown[name].split()))
     entry = template.locales[locale]
+    link = given.get(LINK, "").strip()
+    if link and locale in template.linked and len(link) <= templates.link_max:
+        entry, params = template.linked[locale], {**params, LINK: link}
     return PreparedSms(
         number=number,
         template=notice.template,

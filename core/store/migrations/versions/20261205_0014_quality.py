@@ -3,7 +3,7 @@ record with the cases they are about, corrective actions, the quarterly results 
 outbox rows about no one case (a quarterly result), so ``notifications.case_id`` may be null.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-05 21:40:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

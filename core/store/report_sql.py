@@ -172,7 +172,10 @@ def statistics(session: Session, scope: Scope) -> dict[str, list[CountRow]]:
     order = {name: i for i, name in enumerate(("all", *[n for n, _ in _DIMENSION_COLUMNS]))}
     out: dict[str, list[CountRow]] = {}
     for contract_id, group in _grouped(rows).items():
-        group.sort(key=lambda r: (order[r.dimension], -r.cases, r.key))
+        # priorities in their order (P1 first), every other dimension largest first
+        group.sort(
+            key=lambda r: (order[r.dimension], 0 if r.dimension == "priority" else -r.cases, r.key)
+        )
         out[contract_id] = [
             CountRow(
                 dimension=r.dimension,

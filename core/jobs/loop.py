@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from core.jobs.metrics import record_failed_pass, record_pass
 from core.jobs.relay import RelayReport, relay
+from core.jobs.reports import ReportPass, report_pass
 from core.jobs.rma import RmaPass, rma_pass
 from core.jobs.scheduler import TickReport, tick
 
@@ -36,15 +37,19 @@ class Pass:
     tick: TickReport
     relay: RelayReport
     rma: RmaPass | None = None
+    reports: ReportPass | None = None
 
     def lines(self) -> list[str]:
         rma = self.rma if self.rma is not None and not self.rma.quiet() else None
+        reports = self.reports if self.reports is not None and not self.reports.quiet() else None
         quiet = not (self.tick.events or self.tick.errors or self.relay.messages)
-        if quiet and rma is None:
+        if quiet and rma is None and reports is None:
             return []
         lines = [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
         if rma is not None:
             lines += [rma.line(), *(f"  error: {e}" for e in rma.errors)]
+        if reports is not None:
+            lines += [reports.line(), *(f"  error: {e}" for e in reports.errors)]
         return lines
 
 
@@ -57,7 +62,8 @@ def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
     try:
         report = tick(runtime, now=now)
         rma = rma_pass(runtime, now=now)
-        done = Pass(report, relay(runtime, jobs, now=now), rma)
+        reports = report_pass(runtime, now=now)  # periodic customer reports at period end
+        done = Pass(report, relay(runtime, jobs, now=now), rma, reports)
     except BaseException:
         record_failed_pass(time.perf_counter() - started)
         raise

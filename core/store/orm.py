@@ -132,6 +132,8 @@ class Case(Base):
         Index("ix_cases_breached_keyset", "breached", "id"),
         Index("ix_cases_next_deadline", "next_deadline", "id"),
         Index("ix_cases_contract", "contract_id"),
+        # reports: a contract's cases opened in a period (migration 0016)
+        Index("ix_cases_contract_opened", "contract_id", "opened_at"),
     )
 
 
@@ -400,4 +402,35 @@ class RmaOrder(Base):
         Index("ix_rma_orders_next_poll_at", "next_poll_at"),  # the poller's scan
         Index("ix_rma_orders_case", "case_id", "id"),
         Index("ix_rma_orders_vendor_case", "channel", "vendor_case"),  # inbound matching
+    )
+
+
+class ReportRun(Base):
+    """A periodic report sent to a customer (core.jobs.reports): one row per contract and
+    period, inserted as the claim (the unique key makes a second scheduler's insert a no-op),
+    then the record of what was sent: to whom, when, the PDF (a blob's SHA-256) and the
+    report's figures as JSON, kept for problem management."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    period: Mapped[str] = mapped_column(String(32))  # 2026Q3, 2026-09
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the Report as JSON
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("contract_id", "period", name="uq_report_runs_contract_period"),
+        Index("ix_report_runs_state", "state", "next_attempt_at"),
     )

@@ -8,6 +8,7 @@ from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
 from api.notifications import NotificationController
 from api.onsite import OnsiteController
+from api.reports import get_report
 from api.rma import RmaController
 from api.spares import SpareController
 
@@ -22,4 +23,5 @@ API_ROUTES: list[Any] = [
     NotificationController,
     SpareController,
     RmaController,
+    get_report,
 ]

@@ -5,7 +5,7 @@ check (everything an admin edits, in one pass), contracts (check, schema), sla (
 db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), devices (show),
 plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
-onsite (request, emergency, step, attach, show).
+onsite (request, emergency, step, attach, show), report (a customer report: json, csv, html, pdf).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
 and ``--set NAME=VALUE`` (one setting, above the file and the environment).
@@ -28,6 +28,7 @@ from cli import (
     devices,
     onsite,
     plugins,
+    report,
     rma,
     serve,
     settings,
@@ -42,7 +43,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, devices, onsite, rma),
+    *(check, contracts, sla, db, audit, tokens, devices, onsite, rma, report),
     *(plugins, serve, workers, settings),
 )
 

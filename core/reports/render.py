@@ -149,7 +149,7 @@ def percent(value: float | None) -> str:
 
 
 def _hours(seconds: int | None) -> float:
-    return round((seconds or 0) / 3600, 2)
+    return round(max(0, seconds or 0) / 3600, 2)  # charts draw no negative bars
 
 
 def build_charts(report: Report) -> dict[str, Markup]:

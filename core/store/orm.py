@@ -185,6 +185,10 @@ class SlaClock(Base):
     )
 
 
+# the event kinds a report reads per case (core.store.report_sql), in a partial index
+REPORT_FACTS_WHERE = "kind IN ('first_response', 'reopened', 'onsite_arrived', 'rma_updated')"
+
+
 class CaseEvent(Base):
     """One entry of a case's history; database triggers refuse UPDATE and DELETE."""
 
@@ -205,7 +209,19 @@ class CaseEvent(Base):
     # write-only link (no backref): lets an event be added with a case that has no id yet
     case: Mapped[Case] = relationship(viewonly=False, lazy="raise")
 
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
+        # reports (migration 0016): a case's first response, re-opens and on-site arrivals
+        # without reading the rest of its history
+        Index(
+            "ix_case_events_report_facts",
+            "case_id",
+            "kind",
+            "at",
+            sqlite_where=text(REPORT_FACTS_WHERE),
+            postgresql_where=text(REPORT_FACTS_WHERE),
+        ),
+    )
 
 
 class CaseSecret(Base):

@@ -14,6 +14,7 @@ from core.errors import InvalidField
 
 PeriodKind = Literal["month", "quarter", "range"]
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+YEARS = range(1970, 3000)  # a report period lies in these years (no year 0 or 10000)
 QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
 
@@ -62,6 +63,9 @@ def quarter(year: int, number: int, tz: str) -> ReportPeriod:
 def parse_period(text: str, tz: str, *, field: str = "period") -> ReportPeriod:
     """``2026Q3`` or ``2026-09`` as a period in ``tz``; InvalidPeriod naming ``field``."""
     text = text.strip()
+    m = QUARTER.match(text) or MONTH.match(text)
+    if m is not None and int(m[1]) not in YEARS:
+        raise InvalidPeriod(field, f"{text!r}: the year must be {YEARS.start}..{YEARS.stop - 1}")
     if m := QUARTER.match(text):
         return quarter(int(m[1]), int(m[2]), tz)
     if (m := MONTH.match(text)) and 1 <= int(m[2]) <= 12:
@@ -77,6 +81,9 @@ def date_range(first: str, last: str, tz: str) -> ReportPeriod:
             days.append(date.fromisoformat(text))
         except ValueError:
             raise InvalidPeriod(name, f"{text!r} is not a date (YYYY-MM-DD)") from None
+    for name, day in (("from", days[0]), ("to", days[1])):
+        if day.year not in YEARS:
+            raise InvalidPeriod(name, f"{day}: the year must be {YEARS.start}..{YEARS.stop - 1}")
     if days[1] < days[0]:
         raise InvalidPeriod("to", f"{last} is before {first}")
     if (days[1] - days[0]).days > 3 * 366:

@@ -322,10 +322,11 @@ def _compile_explain(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str
 def explain(session: Session, contracts: Sequence[str]) -> str:
     sqlite = session.get_bind().dialect.name == "sqlite"
     prefix = "EXPLAIN QUERY PLAN" if sqlite else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)"
-    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW)
+    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW).bind_ids(session)
     out = io.StringIO()
     for name, build in report_sql.HEAVY.items():
-        rows = session.execute(_Explain(build(scope), prefix)).all()
+        dialect = session.get_bind().dialect.name
+        rows = session.execute(_Explain(build(scope, dialect), prefix)).all()
         out.write(f"\n--- {name} ---\n")
         out.write("\n".join(str(r[-1]) for r in rows) + "\n")
     return out.getvalue()
@@ -346,7 +347,7 @@ SECTIONS: dict[str, Callable[[Session, Scope], Any]] = {
 
 def section_times(session: Session, contracts: Sequence[str], runs: int) -> str:
     """Each section's query alone (median ms), for one scope."""
-    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW)
+    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW).bind_ids(session)
     parts = []
     for name, fn in SECTIONS.items():
         seconds, _ = median_time(lambda fn=fn: fn(session, scope), runs)
@@ -371,6 +372,7 @@ def run_backend(
     one = customers[:1]
     result: list[list[str]] = []
     with make_sessionmaker(engine)() as session:
+        report_sql.tune(session)  # as build_reports does: the baseline gets the same planner
         base_one, n_one = median_time(lambda: baseline(session, [one[0].contract_id]), runs)
         t_one, reports = median_time(lambda: build_reports(session, one, PERIOD, now=NOW), runs)
         base_all, n_all = median_time(

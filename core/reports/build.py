@@ -45,8 +45,9 @@ def build_reports(
     """One report per customer, each section one query over all of them."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise NaiveDatetimeError("a report needs an aware `now`")
-    scope = Scope([c.contract_id for c in customers], period.start, period.end, now)
     report_sql.tune(session)
+    scope = Scope([c.contract_id for c in customers], period.start, period.end, now)
+    scope.bind_ids(session)
     stats = report_sql.statistics(session, scope)
     clocks = report_sql.sla(session, scope)
     excluded = report_sql.exclusions(session, scope)

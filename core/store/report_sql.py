@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -94,13 +95,17 @@ def _epoch_pg(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
 
 
-WORK_MEM = "64MB"  # the report's sorts (percentile windows) stay in memory on PostgreSQL
+WORK_MEM = "64MB"  # the report's sorts stay in memory on PostgreSQL
+# an index probe per case is cheap on SSDs and cached pages: without this the planner reads
+# every clock of every customer to join one customer's quarter (bench/reports.py, the plans)
+RANDOM_PAGE_COST = 1.1
 
 
 def tune(session: Session) -> None:
-    """Give this transaction's sorts room on PostgreSQL (SET LOCAL: gone at its end)."""
+    """This transaction's planner settings on PostgreSQL (SET LOCAL: gone at its end)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        session.execute(text(f"SET LOCAL random_page_cost = {RANDOM_PAGE_COST}"))
 
 
 class Scope:
@@ -118,6 +123,22 @@ class Scope:
             Case.opened_at >= self.start,
             Case.opened_at < self.end,
         ]
+
+    ids: tuple[int, int] | None = None  # the lowest and highest case id in scope, once bound
+
+    def bind_ids(self, session: Session) -> Scope:
+        """Look up the scope's case id range once: the child tables (clocks, events) are then
+        read by a range of ``case_id`` as well as by the join (ids grow with time, so a
+        period's cases are one narrow range), which the planner can estimate."""
+        lo, hi = session.execute(
+            select(func.min(Case.id), func.max(Case.id)).where(*self.where())
+        ).one()
+        self.ids = (0, 0) if lo is None else (int(lo), int(hi))
+        return self
+
+    def children(self, case_id: Any) -> list[ColumnElement[bool]]:
+        """``case_id`` within the scope's id range, when it was bound."""
+        return [] if self.ids is None else [case_id.between(*self.ids)]
 
     def cases(self) -> CTE:
         return select(Case.id, Case.contract_id, Case.priority).where(*self.where()).cte("pc")
@@ -251,6 +272,7 @@ def sla_stmt(scope: Scope) -> Select[Any]:
             func.count().filter(breached, excluded).label("breached_excluded"),
         )
         .join(pc, pc.c.id == c.case_id)
+        .where(*scope.children(c.case_id))
         .group_by(pc.c.contract_id, c.kind)
         .order_by(pc.c.contract_id, c.kind)
     )
@@ -289,7 +311,7 @@ def exclusions(session: Session, scope: Scope) -> dict[str, list[ExclusionRow]]:
     stmt = (
         select(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause, func.count().label("n"))
         .join(pc, pc.c.id == SlaClock.case_id)
-        .where(SlaClock.exclusion_cause.is_not(None))
+        .where(SlaClock.exclusion_cause.is_not(None), *scope.children(SlaClock.case_id))
         .group_by(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause)
         .order_by(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause)
     )
@@ -316,7 +338,10 @@ def _case_facts(scope: Scope) -> CTE:
             func.count().filter(e.kind == "onsite_arrived").label("visits"),
         )
         .join(pc, pc.c.id == e.case_id)
-        .where(e.kind.in_(("first_response", "reopened", "onsite_arrived")))
+        .where(
+            e.kind.in_(("first_response", "reopened", "onsite_arrived")),
+            *scope.children(e.case_id),
+        )
         .group_by(e.case_id)
         .cte("ev")
     )
@@ -362,12 +387,17 @@ def first_time_fix(session: Session, scope: Scope) -> dict[str, FirstTimeFix]:
     return out
 
 
-def percentiles_stmt(scope: Scope) -> Select[Any]:
+def _durations(scope: Scope, *, every_priority: bool) -> CTE:
+    """(contract_id, priority, measure, v): one row per case and measure; with
+    ``every_priority`` each again under priority ``*`` (for the window form)."""
     f = _case_facts(scope)
     measured = [
         ("first_response", f.c.first_response - f.c.opened, f.c.first_response.is_not(None)),
         ("resolution", f.c.resolved - f.c.opened, f.c.resolved.is_not(None)),
     ]
+    priorities = [cast(f.c.priority, String).label("priority")]
+    if every_priority:
+        priorities.append(literal("*", String).label("priority"))
     parts = [
         select(
             f.c.contract_id,
@@ -376,12 +406,21 @@ def percentiles_stmt(scope: Scope) -> Select[Any]:
             value.label("v"),
         ).where(present)
         for name, value, present in measured
-        for priority in (
-            cast(f.c.priority, String).label("priority"),
-            literal("*", String).label("priority"),
-        )
+        for priority in priorities
     ]
-    d = union_all(*parts).cte("d")
+    return union_all(*parts).cte("d")
+
+
+def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Select[Any]:
+    """Nearest-rank p50/p90/p95 per contract, priority (and ``*``) and measure.
+
+    PostgreSQL: ``percentile_disc`` is the nearest-rank percentile (the first value whose
+    rank reaches ceil(p·n)), as ordered-set aggregates over GROUPING SETS, one pass. SQLite
+    (no percentile function, no grouping sets): ROW_NUMBER/COUNT windows and the rank in
+    integers. Both give the same values (tests/test_reports_sql.py compares them)."""
+    if dialect == "postgresql":
+        return _percentiles_pg(scope)
+    d = _durations(scope, every_priority=True)
     window = (bytewise(d.c.contract_id), bytewise(d.c.priority), bytewise(d.c.measure))
     ranked = select(
         d.c.contract_id,
@@ -401,9 +440,27 @@ def percentiles_stmt(scope: Scope) -> Select[Any]:
     ).group_by(r.contract_id, r.priority, r.measure)
 
 
+def _percentiles_pg(scope: Scope) -> Select[Any]:
+    d = _durations(scope, every_priority=False)
+    priority = case((func.grouping(d.c.priority) == 1, "*"), else_=d.c.priority)
+    return select(
+        d.c.contract_id,
+        priority.label("priority"),
+        d.c.measure,
+        func.count().label("n"),
+        *[func.percentile_disc(p / 100).within_group(d.c.v).label(f"p{p}") for p in PERCENTS],
+    ).group_by(
+        func.grouping_sets(
+            tuple_(d.c.contract_id, d.c.measure, d.c.priority),
+            tuple_(d.c.contract_id, d.c.measure),
+        )
+    )
+
+
 def percentiles(session: Session, scope: Scope) -> dict[str, list[Percentiles]]:
     out: dict[str, list[Percentiles]] = {}
-    for contract_id, group in _grouped(session.execute(percentiles_stmt(scope)).all()).items():
+    stmt = percentiles_stmt(scope, session.get_bind().dialect.name)
+    for contract_id, group in _grouped(session.execute(stmt).all()).items():
         group.sort(key=lambda r: (r.measure, r.priority != "*", r.priority))
         out[contract_id] = [
             Percentiles(
@@ -554,10 +611,11 @@ def major_cases(
     ]
 
 
+# the statements a report runs, by section: (scope, dialect name) → statement (bench/reports.py)
 HEAVY: dict[str, Any] = {
-    "statistics": statistics_stmt,
-    "sla": sla_stmt,
-    "first_time_fix": first_time_fix_stmt,
+    "statistics": lambda scope, dialect: statistics_stmt(scope),
+    "sla": lambda scope, dialect: sla_stmt(scope),
+    "first_time_fix": lambda scope, dialect: first_time_fix_stmt(scope),
     "percentiles": percentiles_stmt,
-    "rma": rma_stmt,
+    "rma": lambda scope, dialect: rma_stmt(scope),
 }

@@ -97,8 +97,13 @@ def test_the_recipient_is_the_it_manager_by_default(runtime: Runtime) -> None:
 
 
 def test_the_report_is_mailed_as_pdf_and_recorded_once(runtime: Runtime, spool: Path) -> None:
-    first = report_pass(runtime, now=AFTER_Q3)
-    assert first.sent == [f"{HOSPITAL} 2026Q3"], first.errors
+    from core.jobs.loop import Background
+
+    lines: list[str] = []
+    background = Background(runtime, None, interval=1, worker=False, log=lines.append)  # type: ignore[arg-type]
+    first = background.run_reports()  # what the scheduler's loop runs every REPORT_EVERY s
+    assert first is not None and first.sent == [f"{HOSPITAL} 2026Q3"], lines
+    assert lines == [first.line()]
     again = report_pass(runtime, now=AFTER_Q3)
     assert again.quiet()
     [path] = mails(spool)

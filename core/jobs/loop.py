@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 Log = Callable[[str], None]
+REPORT_EVERY = 300.0  # seconds between checks for periodic customer reports (docs/reports.md)
 log = logging.getLogger("casetrack.scheduler")
 
 
@@ -37,19 +38,15 @@ class Pass:
     tick: TickReport
     relay: RelayReport
     rma: RmaPass | None = None
-    reports: ReportPass | None = None
 
     def lines(self) -> list[str]:
         rma = self.rma if self.rma is not None and not self.rma.quiet() else None
-        reports = self.reports if self.reports is not None and not self.reports.quiet() else None
         quiet = not (self.tick.events or self.tick.errors or self.relay.messages)
-        if quiet and rma is None and reports is None:
+        if quiet and rma is None:
             return []
         lines = [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
         if rma is not None:
             lines += [rma.line(), *(f"  error: {e}" for e in rma.errors)]
-        if reports is not None:
-            lines += [reports.line(), *(f"  error: {e}" for e in reports.errors)]
         return lines
 
 
@@ -62,8 +59,7 @@ def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
     try:
         report = tick(runtime, now=now)
         rma = rma_pass(runtime, now=now)
-        reports = report_pass(runtime, now=now)  # periodic customer reports at period end
-        done = Pass(report, relay(runtime, jobs, now=now), rma, reports)
+        done = Pass(report, relay(runtime, jobs, now=now), rma)
     except BaseException:
         record_failed_pass(time.perf_counter() - started)
         raise
@@ -125,6 +121,19 @@ class Background:
             self._say(line, logging.WARNING if line.startswith("  error:") else logging.INFO)
         return done
 
+    def run_reports(self) -> ReportPass | None:
+        """The periodic customer reports due now (core.jobs.reports); a failure is logged."""
+        try:
+            done = report_pass(self.runtime, now=self.runtime.clock())
+        except Exception as exc:  # database away, a renderer failure: the next check retries
+            self._say(f"reports: check failed: {_one_line(exc)}", logging.WARNING)
+            return None
+        if not done.quiet():
+            self._say(done.line(), logging.INFO)
+        for error in done.errors:
+            self._say(f"  error: {error}", logging.WARNING)
+        return done
+
     def _say(self, line: str, level: int) -> None:
         if self.log is None:
             log.log(level, line)
@@ -132,8 +141,14 @@ class Background:
             self.log(line)
 
     def _loop(self) -> None:
+        # reports are heavy (a PDF each) and due only at period ends: checked every
+        # REPORT_EVERY seconds, the first check one interval after start, off the tick's path
+        next_reports = time.monotonic() + REPORT_EVERY
         while not self._stop.is_set():
             self.run_pass()
+            if time.monotonic() >= next_reports:
+                self.run_reports()
+                next_reports = time.monotonic() + REPORT_EVERY
             self._stop.wait(self.interval)
 
 

@@ -43,6 +43,7 @@ from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken
 from core.store.web_sessions import TooManyAttempts
+from core.surveys import SurveyClosed
 
 log = logging.getLogger("casetrack.api")
 MEDIA_TYPE = "application/problem+json"
@@ -58,6 +59,7 @@ STATUS: tuple[tuple[type[CasetrackError], int], ...] = (
     (Forbidden, 403),
     (NotFoundError, 404),
     (IllegalTransition, 409),
+    (SurveyClosed, 410),  # the survey link was used, expired or withdrawn: gone for good
     (SpareStepRefused, 409),
     (ConflictError, 409),
     (RemoteSupportFirst, 409),

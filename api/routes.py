@@ -9,6 +9,7 @@ from api.contracts import check_upload, list_contracts, reload_contracts, show_c
 from api.notifications import NotificationController
 from api.onsite import OnsiteController
 from api.queues import QueueController
+from api.quality import QUALITY_ROUTES
 from api.rma import RmaController
 from api.spares import SpareController
 
@@ -24,4 +25,5 @@ API_ROUTES: list[Any] = [
     SpareController,
     RmaController,
     QueueController,
+    *QUALITY_ROUTES,
 ]

@@ -6,7 +6,9 @@ db (upgrade, current), audit (verify, seal), tokens (create, revoke, list),
 users (create, reset-password, disable, list: web sign-in), devices (show),
 plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
-onsite (request, emergency, step, attach, show).
+onsite (request, emergency, step, attach, show), quality (quarter, quarter-end, problems,
+classify, close-problem, actions, add-action, action-done) and complaints (list, reply,
+assign, investigate, resolve, close).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
 and ``--set NAME=VALUE`` (one setting, above the file and the environment).
@@ -29,6 +31,7 @@ from cli import (
     devices,
     onsite,
     plugins,
+    quality,
     rma,
     serve,
     settings,
@@ -44,7 +47,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, users, devices, onsite, rma),
+    *(check, contracts, sla, db, audit, tokens, users, devices, onsite, rma, quality),
     *(plugins, serve, workers, settings),
 )
 

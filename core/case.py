@@ -199,6 +199,7 @@ TOKEN_ROLES: tuple[Role, ...] = (
     Role.SERVICE_MANAGER,
     Role.PROJECT_MANAGER,
     Role.COMPLAINT_MANAGER,
+    Role.QUALITY_DEPARTMENT,
     Role.ADMIN,
     Role.CUSTOMER,
 )

@@ -86,6 +86,7 @@ ExclusionCause = Literal[
 Identifier = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 
 RequestTypeName = Literal["consultation", "problem_report"]
+ContactRole = Literal["site-lead", "maintenance-supervisor", "it-manager", "other"]
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -149,7 +150,7 @@ class Person(Base, kw_only=True):
 class Contact(Person, kw_only=True):
     """A customer contact; the seed names site leads and the maintenance supervisor."""
 
-    role: Literal["site-lead", "maintenance-supervisor", "it-manager", "other"]
+    role: ContactRole
     site: str | None = None
 
 
@@ -417,16 +418,32 @@ def default_escalation() -> list[EscalationStep]:
     ]
 
 
-class Survey(Base, kw_only=True):
-    """Satisfaction promise (R-QUAL): quarterly average ≥ ``target``.
+SurveyChannel = Literal["email", "sms"]
+UnansweredRule = Literal["exclude", "lowest", "neutral"]
+DEFAULT_UNANSWERED: UnansweredRule = "neutral"
+"""The handbook divides the quarter's score sum by the number of **cases** (每季度 CASE 分数总和
+/每季度 CASE 数量): every case counts, so an unanswered one must weigh something. ``neutral``
+(一般, 3: no opinion either way) is our reading of that; ``exclude`` departs from the handbook."""
 
-    The handbook divides the sum of scores by the number of cases; how an unanswered survey
-    counts is this setting: ``exclude`` (divide by answers, our default), ``lowest`` (counts
-    as 1) or ``neutral`` (counts as 3). Reports always show both figures.
+
+class Survey(Base, kw_only=True):
+    """Satisfaction promise (R-QUAL): per quarter, sum of scores / cases ≥ ``target``.
+
+    ``unanswered``: how a case whose survey was not answered counts in the handbook's figure:
+    ``neutral`` (counts as 3; the default, the handbook counts every case), ``lowest``
+    (counts as 1) or ``exclude`` (left out: the figure over answers). Reports always show
+    both figures and the count of unanswered surveys (docs/quality.md).
+    ``link-days``: how long a survey link stays valid (ours). ``channels``: how the survey
+    reaches the caller (each channel the caller has an address for). ``report-to``: the
+    customer contacts (by role) the quarterly result goes to; none with an e-mail: every
+    contact with one.
     """
 
     target: Annotated[float, Meta(ge=1, le=5)] = 4.0
-    unanswered: Literal["exclude", "lowest", "neutral"] = "exclude"
+    unanswered: UnansweredRule = DEFAULT_UNANSWERED
+    link_days: Annotated[int, Meta(ge=1, le=366)] = 30
+    channels: list[SurveyChannel] = field(default_factory=lambda: ["email", "sms"])
+    report_to: list[ContactRole] = field(default_factory=lambda: ["it-manager"])
 
 
 class Complaint(Base, kw_only=True):

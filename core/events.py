@@ -32,12 +32,22 @@ __all__ = [
     "ClocksReplanned",
     "ClocksUnplanned",
     "Closed",
+    "ComplaintAssigned",
+    "ComplaintClosed",
+    "ComplaintFiled",
+    "ComplaintInvestigated",
+    "ComplaintLinked",
+    "ComplaintReplied",
+    "ComplaintResolved",
+    "CorrectiveActionDone",
+    "CorrectiveActionRecorded",
     "CredentialsViewed",
     "DiagnosisConfirmed",
     "Escalated",
     "EventBody",
     "FirstResponded",
     "HandedOver",
+    "ImprovementReported",
     "ManualEscalation",
     "MovedClock",
     "NoteAdded",
@@ -70,6 +80,10 @@ __all__ = [
     "SpareVendorCaseLinked",
     "StatusChanged",
     "StatusMove",
+    "SurveyAnswered",
+    "SurveyProblemClassified",
+    "SurveyProblemClosed",
+    "SurveyProblemOpened",
     "UnplannedClock",
     "WindowRecord",
     "decode_body",
@@ -573,6 +587,114 @@ class NotificationRetried(EventBody, tag="notification_retried", frozen=True, kw
     level: int
 
 
+# --- quality (R-QUAL; core.desk.surveys, core.desk.complaints) -------------------------------
+
+
+class SurveyAnswered(EventBody, tag="survey_answered", frozen=True, kw_only=True):
+    """A score 1–5: through the link (``source`` ``link``) or from the technical service form
+    the customer signed (``form``: ``signed_by``, ``signed_at``; the actor entered it)."""
+
+    round: int
+    score: int
+    comment: str | None
+    source: str
+    signed_by: str | UnsetType = UNSET
+    signed_at: datetime | UnsetType = UNSET
+
+
+class SurveyProblemOpened(EventBody, tag="survey_problem_opened", frozen=True, kw_only=True):
+    """A low score opened survey problem ``problem`` for the quality department."""
+
+    problem: int
+    score: int
+    round: int
+
+
+class SurveyProblemClassified(
+    EventBody, tag="survey_problem_classified", frozen=True, kw_only=True
+):
+    problem: int
+    classification: str
+    note: str | None
+
+
+class SurveyProblemClosed(EventBody, tag="survey_problem_closed", frozen=True, kw_only=True):
+    problem: int
+    conclusion: str
+
+
+class CorrectiveActionRecorded(EventBody, tag="corrective_action", frozen=True, kw_only=True):
+    """A corrective action of a survey problem or a complaint (``subject``, ``subject_id``)."""
+
+    subject: str
+    subject_id: int
+    action: int
+    text: str
+    owner: str
+    due_on: datetime | None
+
+
+class CorrectiveActionDone(EventBody, tag="corrective_action_done", frozen=True, kw_only=True):
+    subject: str
+    subject_id: int
+    action: int
+    result: str
+
+
+class ImprovementReported(EventBody, tag="improvement_reported", frozen=True, kw_only=True):
+    """What was improved, reported back to the customer (定期向客户通报改进结果)."""
+
+    subject: str
+    subject_id: int
+    text: str
+
+
+class ComplaintFiled(EventBody, tag="complaint_filed", frozen=True, kw_only=True):
+    """The case is complaint ``complaint``, about the cases ``about``."""
+
+    complaint: int
+    about: list[str]
+
+
+class ComplaintLinked(EventBody, tag="complaint_linked", frozen=True, kw_only=True):
+    complaint: int
+    cases: list[str]
+
+
+class ComplaintReplied(EventBody, tag="complaint_replied", frozen=True, kw_only=True):
+    """The first reply: stops the ``complaint_first_reply`` clock."""
+
+    complaint: int
+    reply: str
+    clock: str | None
+    outcome: str | None
+    deadline: datetime | None
+
+
+class ComplaintAssigned(EventBody, tag="complaint_assigned", frozen=True, kw_only=True):
+    complaint: int
+    assignee: str
+    previous: str | None
+
+
+class ComplaintInvestigated(EventBody, tag="complaint_investigated", frozen=True, kw_only=True):
+    complaint: int
+    finding: str
+
+
+class ComplaintResolved(EventBody, tag="complaint_resolved", frozen=True, kw_only=True):
+    """Resolved: the ``complaint_resolution`` clock stops (``clocks``: every outcome)."""
+
+    complaint: int
+    resolution: str
+    clocks: list[ClockOutcome]
+
+
+class ComplaintClosed(EventBody, tag="complaint_closed", frozen=True, kw_only=True):
+    complaint: int
+    conclusion: str
+
+
 # --- encoding and decoding -----------------------------------------------------------------
 
 
@@ -621,6 +743,20 @@ BODIES: dict[str, type[EventBody]] = {
         Closed,
         Reopened,
         NotificationRetried,
+        SurveyAnswered,
+        SurveyProblemOpened,
+        SurveyProblemClassified,
+        SurveyProblemClosed,
+        CorrectiveActionRecorded,
+        CorrectiveActionDone,
+        ImprovementReported,
+        ComplaintFiled,
+        ComplaintLinked,
+        ComplaintReplied,
+        ComplaintAssigned,
+        ComplaintInvestigated,
+        ComplaintResolved,
+        ComplaintClosed,
     )
 }
 

@@ -105,6 +105,7 @@ def build_runtime(
     runtime = Runtime(settings, engine, sessions, contracts, pm, desk)
     if clock is not None:
         runtime.clock = clock
+    desk.public_url = settings.public_url  # survey links (core.desk.surveys)
     desk.rma_channels = rma_channels(runtime)
     desk.rma_policy = rma_policy(settings)
     return runtime

@@ -74,6 +74,12 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/rmas", {}),
     ("POST", "/rmas/1/updates", {"state": "shipped", "waybill": "SF1"}),
     ("POST", "/rmas/1/cancel", {"reason": "not needed"}),
+    # the score signed on the technical service form (api/quality.py, issue 15)
+    (
+        "POST",
+        "/survey-form",
+        {"score": 4, "signed_by": "姜丽", "signed_at": "2026-10-14T10:00:00+08:00"},
+    ),
 ]
 ROUTE_IDS = [f"{method} {suffix or '/'}" for method, suffix, _ in CASE_ROUTES]
 # reads open to every role on a case (the customer: its own), beside GET of the case itself
@@ -124,6 +130,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "/close": frozenset({"agent", "service_manager", "admin"}),
     "/reopen": frozenset({"agent", "service_manager", "complaint_manager", "admin"}),
     "/credentials": frozenset({"engineer"}),  # and then only the assigned one
+    "/survey-form": frozenset({"engineer", "service_manager"}),
 }
 # on a complaint (request_type complaint) these roles may act too (issue 11: 投诉经理)
 ON_COMPLAINTS: dict[str, frozenset[str]] = {

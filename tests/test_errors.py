@@ -60,6 +60,10 @@ EXPECTED = {
     "CsrfRefused": 403,
     "TooManyAttempts": 429,
     "NotificationNotRetryable": 409,
+    # quality (issue 15)
+    "SurveyClosed": 410,
+    "SurveyProblemClosedError": 422,
+    "ActionsOpen": 409,
     "VendorRejected": 400,
     "RmaParseError": 400,
     "RmaChannelUnavailable": 409,

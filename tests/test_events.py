@@ -55,6 +55,21 @@ NEWER_KINDS = {
     "onsite_operation_performed",
     "onsite_report_signed",
     "onsite_training_given",
+    # issue 15 (quality): tests/test_quality_surveys.py, tests/test_complaints.py
+    "survey_answered",
+    "survey_problem_opened",
+    "survey_problem_classified",
+    "survey_problem_closed",
+    "corrective_action",
+    "corrective_action_done",
+    "improvement_reported",
+    "complaint_filed",
+    "complaint_linked",
+    "complaint_replied",
+    "complaint_assigned",
+    "complaint_investigated",
+    "complaint_resolved",
+    "complaint_closed",
 }
 
 

@@ -71,7 +71,7 @@ def event_kinds(runtime: Runtime, number: str) -> list[str]:
 
 def test_demo_seeds_every_status_with_met_and_breached_clocks(runtime: Runtime) -> None:
     summary = seed_demo(runtime, now=NOW)
-    assert summary.seeded and 12 <= summary.cases <= 20
+    assert summary.seeded and 12 <= summary.cases <= 30  # issue 15: + 5 rated cases of last quarter
     assert set(summary.by_status) == {s.value for s in Status}
     assert set(summary.by_contract) == {HOSPITAL, SCHOOL, BANK, PORT}
     assert summary.clocks["met"] >= 10 and summary.clocks["breached"] >= 1

@@ -14,7 +14,9 @@ import msgspec
 from core import commands as cmds
 from core import sla
 from core.loaded import LoadedContract
+from core.quality import Quarter
 from core.rma import OpenRma
+from core.surveys import SurveyAnswer, SurveyForm
 
 if TYPE_CHECKING:
     from core.calendar import Calendar
@@ -54,6 +56,7 @@ COMMANDS: dict[str, type[msgspec.Struct]] = {
     "reopen": cmds.Reopen,
     "close": cmds.Close,  # every checklist item confirmed, every deliverable filed (seed.py)
     "open_rma": OpenRma,  # through the device's channel (digital_china: the request e-mail)
+    "enter_survey_form": SurveyForm,  # the score signed on the technical service form
 }
 
 
@@ -75,9 +78,13 @@ class CiscoAdvance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 COMMANDS["rma_reply"] = VendorReply
 COMMANDS["cisco_advance"] = CiscoAdvance
+# the caller answers the close's survey through its link (seed.py reads the link's token
+# from the queued notice, as the caller's mailbox would show it)
+COMMANDS["survey_answer"] = SurveyAnswer
 # played by seed.py itself, not a CaseDesk method
-SEEDER_STEPS = frozenset({"rma_reply", "cisco_advance"})
+SEEDER_STEPS = frozenset({"rma_reply", "cisco_advance", "survey_answer"})
 _DAYS = re.compile(r"(day|workday) (-?\d+) (\d\d:\d\d)")
+_QUARTER_DAYS = re.compile(r"quarter (\d+) (\d\d:\d\d)")
 _NOW = re.compile(r"now(?:([+-])(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)?")
 
 
@@ -134,15 +141,26 @@ class When:
         if days := _DAYS.fullmatch(text):
             kind, back, hhmm = days.groups()
             return (self.day if kind == "day" else self.workday)(int(back), hhmm)
+        if into := _QUARTER_DAYS.fullmatch(text):
+            return self.last_quarter(int(into.group(1)), into.group(2))
         if moment := _NOW.fullmatch(text):
             sign, hours, minutes, seconds = (part or "0" for part in moment.groups())
             span = timedelta(hours=int(hours), minutes=int(minutes), seconds=int(seconds))
             return self.anchor - span if sign == "-" else self.anchor + span
-        raise ValueError(f"demo: not a time: {text!r} (day N HH:MM, workday N HH:MM, now-1h2m3s)")
+        raise ValueError(
+            f"demo: not a time: {text!r} (day N HH:MM, workday N HH:MM, quarter N HH:MM, "
+            "now-1h2m3s)"
+        )
 
     def day(self, back: int, hhmm: str) -> datetime:
         """``back`` calendar days before the anchor's date (negative: after it)."""
         return local(self.today - timedelta(days=back), hhmm, self.tz)
+
+    def last_quarter(self, into: int, hhmm: str) -> datetime:
+        """``into`` days after the first day of the quarter before the anchor's (a quarter
+        the quarterly satisfaction result covers, docs/quality.md)."""
+        quarter = Quarter.of(self.anchor, self.tz).previous
+        return local(quarter.first_day + timedelta(days=into), hhmm, self.tz)
 
     def workday(self, back: int, hhmm: str) -> datetime:
         """The ``back``-th business day (of the contract's working hours) before the anchor."""
@@ -241,7 +259,7 @@ def _value(story: Story, key: str, value: Any, when: When) -> Any:
         return {"company": story.lc.contract.customer.name, **value}
     if key == "appointment":
         return {"start": when.at(value["start"]), "end": when.at(value["end"])}
-    if key == "consent_at":
+    if key in ("consent_at", "signed_at"):
         return when.at(value)
     if isinstance(value, str) and "{" in value:
         return value.format(appointment=story.appointment)

@@ -22,6 +22,7 @@ from core.jobs.rma import poll_rmas
 from core.service_types import effective_service_type
 from core.store import orm
 from core.store.tokens import create_token
+from core.surveys import SurveyAnswer
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -65,6 +66,9 @@ class DemoSummary:
 # --- seeding -----------------------------------------------------------------------------------
 
 
+DEMO_URL = "http://localhost:8000"  # `casetrack serve`'s default address
+
+
 def seed_demo(runtime: Runtime, *, now: datetime) -> DemoSummary:
     """Seed example cases and demo tokens into an empty case store; a no-op otherwise.
 
@@ -85,9 +89,17 @@ def seed_demo(runtime: Runtime, *, now: datetime) -> DemoSummary:
     stories, skipped = _plan(runtime, now)
     # all stories interleaved in time order: case numbers follow the opening times
     steps = [(step.at, i, story, step) for story in stories for i, step in enumerate(story.steps)]
-    with cisco_stand_in(runtime, stories) as cisco:  # Cisco's API, played locally
-        for _, _, story, step in sorted(steps, key=lambda entry: (entry[0], entry[1])):
-            _play(runtime, story, step, cisco)
+    # survey links need a public URL: without one set, the demo's point at serve's default
+    public_url, runtime.desk.public_url = (
+        runtime.desk.public_url,
+        runtime.desk.public_url or DEMO_URL,
+    )
+    try:
+        with cisco_stand_in(runtime, stories) as cisco:  # Cisco's API, played locally
+            for _, _, story, step in sorted(steps, key=lambda entry: (entry[0], entry[1])):
+                _play(runtime, story, step, cisco)
+    finally:
+        runtime.desk.public_url = public_url
     runtime.desk.note_breaches(now=now)  # what the periodic sweep would have recorded by now
     tokens = _make_tokens(runtime, now)
     users = make_demo_users(runtime, tokens, now)
@@ -138,8 +150,26 @@ def _play(runtime: Runtime, story: Story, step: Step, cisco: CiscoSandbox | None
     if isinstance(step.cmd, CiscoAdvance):
         _cisco_advance(runtime, story, step.cmd, step.at, cisco)
         return
+    if isinstance(step.cmd, SurveyAnswer):
+        desk.answer_survey(survey_token(runtime, story.number), step.cmd, now=step.at)
+        return
     cmd = step.cmd if step.method != "close" else _closing(story, step)
     getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+
+
+def survey_token(runtime: Runtime, number: str) -> str:
+    """The token of the case's latest survey link, from its queued notice (the caller's
+    mailbox would show the same link)."""
+    with runtime.sessions() as session:
+        variables = session.scalars(
+            select(orm.Notification.variables)
+            .join(orm.Case, orm.Case.id == orm.Notification.case_id)
+            .where(orm.Case.number == number, orm.Notification.template == "survey_request")
+            .order_by(orm.Notification.id.desc())
+        ).first()
+    if variables is None:
+        raise ValueError(f"demo: case {number} has no survey link (a caller without address?)")
+    return str(variables["link"]).rsplit("/", 1)[1]
 
 
 def _cisco_advance(

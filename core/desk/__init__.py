@@ -2,7 +2,8 @@
 
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
 clocks): ``opening``, ``work``, ``milestones``, ``onsite`` (its rules: ``visits``),
-``handover``, ``spares`` (with ``devices``), ``rma`` (vendor RMAs), ``closing``, ``horizon``;
+``handover``, ``spares`` (with ``devices``), ``rma`` (vendor RMAs), ``closing`` (with
+``surveys``), ``complaints`` (with ``corrective``), ``horizon``;
 the refusals are in ``errors``.
 """
 

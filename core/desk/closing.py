@@ -11,8 +11,9 @@ from sqlalchemy import select
 from core import clocks, sla
 from core.case import IllegalTransition, Status, check_transition
 from core.commands import Close, Reopen, Resolve
-from core.desk.base import DeskBase, Receipt
+from core.desk.base import Receipt
 from core.desk.errors import CloseRefused, InvalidCommand
+from core.desk.surveys import SurveyCommands
 from core.events import ClockOutcome, Closed, Reopened, Resolved
 from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
@@ -40,8 +41,9 @@ def _document(entered_by: EnteredBy | None, document: str | None) -> str | Unset
     return document if entered_by == "staff" and document else UNSET
 
 
-class ClosingCommands(DeskBase):
-    """Resolve, close and reopen a case; note breached clocks."""
+class ClosingCommands(SurveyCommands):
+    """Resolve, close and reopen a case; note breached clocks. A close sends the case's
+    satisfaction survey in its transaction; a re-open withdraws it (core.desk.surveys)."""
 
     def resolve(self, number: str, cmd: Resolve, *, actor: str, now: datetime) -> Receipt:
         with self._unit() as (session, events):
@@ -109,6 +111,7 @@ class ClosingCommands(DeskBase):
                 confirmation_document=_document(entered_by, cmd.confirmation_document),
             )
             events.append(self._record(session, case, body, actor, now, "customer"))
+            self._send_survey(session, case, lc, now, events)
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -125,6 +128,7 @@ class ClosingCommands(DeskBase):
             self._start(case, lc, sla.resolution(lc, priority=case.priority, reported_at=now))
             body = Reopened(from_=previous, reason=cmd.reason)
             events.append(self._record(session, case, body, actor, now, "customer"))
+            self._withdraw_survey(session, case)
             self._refresh(case, now)
             return self._receipt(session, case, events)
 

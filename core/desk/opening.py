@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import msgspec
@@ -15,7 +15,8 @@ from core import sla
 from core.case import RequestType, Status
 from core.commands import OpenCase
 from core.contract import Device
-from core.desk.base import DeskBase, Receipt
+from core.desk.base import Receipt
+from core.desk.complaints import ComplaintCommands
 from core.desk.devices import covered_device
 from core.desk.errors import IdempotencyMismatch, InvalidCommand, OutsideContract
 from core.errors import CalendarDataMissing
@@ -34,8 +35,8 @@ from core.store import orm
 from core.store.numbering import next_number
 
 
-class OpenCommands(DeskBase):
-    """``open_case`` and what it needs."""
+class OpenCommands(ComplaintCommands):
+    """``open_case`` and what it needs; a complaint opens with its complaint record."""
 
     def open_case(
         self,
@@ -44,11 +45,14 @@ class OpenCommands(DeskBase):
         actor: str,
         now: datetime,
         idempotency: tuple[str, str] | None = None,
+        about: Sequence[str] = (),
     ) -> Receipt:
         """Number the case, start its clocks and record who called about what (R-CASE).
 
         ``idempotency`` is (scope, key): the key is stored in the opening transaction, so a
-        retried request replays the first case instead of opening a second one.
+        retried request replays the first case instead of opening a second one. A complaint
+        (request type ``complaint``) gets its complaint record in the same transaction,
+        linked to the customer's cases ``about`` (core.desk.complaints).
         """
         lc = self._contract(cmd.contract_id)
         self._check_open(cmd, lc, now)
@@ -60,7 +64,7 @@ class OpenCommands(DeskBase):
         # after the replay: a retry of a case opened on the period's last day still replays
         self._check_period(cmd, lc, now)
         try:
-            return self._open(cmd, lc, actor, now, idempotency, request_hash)
+            return self._open(cmd, lc, actor, now, idempotency, request_hash, about)
         except IntegrityError:
             # a concurrent request with the same key won the race: replay its case
             replay = self._replay(idempotency, request_hash) if idempotency else None
@@ -92,6 +96,7 @@ class OpenCommands(DeskBase):
         now: datetime,
         idempotency: tuple[str, str] | None,
         request_hash: str,
+        about: Sequence[str] = (),
     ) -> Receipt:
         # everything that is pure computation happens before the transaction takes the
         # case-number lock, which queues every other opener until commit
@@ -119,6 +124,9 @@ class OpenCommands(DeskBase):
             self._refresh(case, now)
             session.add(case)
             events.append(self._record(session, case, body, actor, now, "customer"))
+            if cmd.request_type == RequestType.COMPLAINT:
+                session.flush()  # the case's id, for the complaint record
+                self._file_complaint(session, case, about, actor, now, events)
             stationed = None if cmd.out_of_contract else self._stationed_engineer(lc, now)
             if stationed is not None:
                 case.assignee, case.status = stationed, Status.ASSIGNED.value
@@ -166,7 +174,10 @@ class OpenCommands(DeskBase):
         return planned, unplanned
 
     def _check_open(self, cmd: OpenCase, lc: LoadedContract, now: datetime) -> None:
-        by_appointment = lc.contract.runs_by_appointment(cmd.category, emergency=cmd.emergency)
+        # a complaint about an installation or inspection is no visit: it needs no window
+        by_appointment = cmd.request_type != RequestType.COMPLAINT and (
+            lc.contract.runs_by_appointment(cmd.category, emergency=cmd.emergency)
+        )
         if by_appointment and cmd.appointment is None:
             hint = (
                 " (an emergency needs none: emergency: true)"

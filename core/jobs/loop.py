@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.jobs.metrics import record_failed_pass, record_pass
+from core.jobs.quality import QualityPass, quality_pass
 from core.jobs.relay import RelayReport, relay
 from core.jobs.rma import RmaPass, rma_pass
 from core.jobs.scheduler import TickReport, tick
@@ -36,6 +37,7 @@ class Pass:
     tick: TickReport
     relay: RelayReport
     rma: RmaPass | None = None
+    quality: QualityPass | None = None  # quarter-end results generated (core.jobs.quality)
 
     def lines(self) -> list[str]:
         rma = self.rma if self.rma is not None and not self.rma.quiet() else None
@@ -45,11 +47,14 @@ class Pass:
         lines = [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
         if rma is not None:
             lines += [rma.line(), *(f"  error: {e}" for e in rma.errors)]
+        if self.quality is not None and self.quality.sent:
+            lines.append(f"quality: {', '.join(self.quality.sent)} sent")
         return lines
 
 
 def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
-    """Fire due escalation levels, poll due RMAs and read the RMA mail drop, then hand due
+    """Fire due escalation levels, poll due RMAs and read the RMA mail drop, generate the
+    quarter-end quality results once a quarter is over, then hand due
     notifications (an RMA escalation's too) to the workers; counted in
     the process's job metrics (core/jobs/metrics.py)."""
     now = runtime.clock()
@@ -57,7 +62,8 @@ def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
     try:
         report = tick(runtime, now=now)
         rma = rma_pass(runtime, now=now)
-        done = Pass(report, relay(runtime, jobs, now=now), rma)
+        quality = quality_pass(runtime, now=now)  # before the relay: its notices go this pass
+        done = Pass(report, relay(runtime, jobs, now=now), rma, quality)
     except BaseException:
         record_failed_pass(time.perf_counter() - started)
         raise

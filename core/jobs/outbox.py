@@ -83,7 +83,7 @@ class Retried:
     """A retry as committed: the row as it is now and the event that records it."""
 
     notification: NotificationView
-    event: orm.CaseEvent
+    event: orm.CaseEvent | None  # None: a notice about no one case has no history to note it
     contract_id: str
 
 
@@ -127,8 +127,9 @@ def retry(runtime: Runtime, notification_id: int, *, actor: str, now: datetime) 
             retried = retry_notification(session, notification_id, actor=actor, now=now)
     except StaleDataError as exc:  # defensive: the case row is locked below
         raise ConflictError("the case was changed by someone else; retry again") from exc
-    contract = runtime.contracts.contracts.get(retried.contract_id)
-    runtime.pm.hook.case_event_recorded(event=recorded(retried.event), contract=contract)
+    if retried.event is not None:
+        contract = runtime.contracts.contracts.get(retried.contract_id)
+        runtime.pm.hook.case_event_recorded(event=recorded(retried.event), contract=contract)
     return retried
 
 
@@ -148,14 +149,18 @@ def retry_notification(
         raise NotFoundError(f"no notification {notification_id}")
     if row.state not in RETRYABLE:
         raise NotificationNotRetryable(notification_id, row.state)
-    case = session.get(orm.Case, row.case_id, with_for_update=True)
-    assert case is not None  # a foreign key
-    event = append_event(session, case, _retried(row), actor=actor, at=now)
-    case.updated_at = now
+    case = None if row.case_id is None else session.get(orm.Case, row.case_id, with_for_update=True)
+    event = None
+    if case is not None:
+        event = append_event(session, case, _retried(row), actor=actor, at=now)
+        case.updated_at = now
     _requeue(row, now)
     session.flush()
     view = session.execute(notification_rows().where(orm.Notification.id == notification_id)).one()
-    return Retried(notification_view(view), event, case.contract_id)
+    contract_id = (
+        case.contract_id if case is not None else str((row.variables or {}).get("contract_id", ""))
+    )
+    return Retried(notification_view(view), event, contract_id)
 
 
 def _retried(row: orm.Notification) -> NotificationRetried:

@@ -33,6 +33,9 @@ __all__ = ["DROPPED", "drop_stale", "stale_reason", "sweep_cases"]
 DROPPED = NotificationState.DROPPED
 WARNING_TEMPLATE = "clock_warning"  # core.jobs.scheduler's template for a rung before the deadline
 _DONE = (Status.RESOLVED.value, Status.CLOSED.value)
+# a closed case's satisfaction survey (core.desk.surveys) is meant for the closed case: it is
+# stale only once the case was re-opened (its link was withdrawn)
+SURVEY_TEMPLATE = "survey_request"
 
 Audience = tuple[int | None, str, str]  # clock id, recipient id, channel
 
@@ -51,6 +54,9 @@ def stale_reason(
     # a faulty part or standby unit may go back after the case is resolved: its reminders
     # still matter (core.spares.RETURN_CLOCKS)
     after_fix = clock is not None and clock.kind in RETURN_CLOCKS
+    if row.template == SURVEY_TEMPLATE:
+        closed = case_status == Status.CLOSED.value
+        return None if closed else "dropped: the case was re-opened; its survey was withdrawn"
     if case_status in _DONE and not after_fix:
         return f"dropped: the case is {case_status}"
     if clock is not None and clock.state not in clocks.ACTIVE:
@@ -66,14 +72,15 @@ def drop_stale(session: Session, rows: Sequence[orm.Notification]) -> list[orm.N
     """Mark the stale ones among ``rows`` ``dropped`` (reason kept); return the others."""
     if not rows:
         return []
-    statuses = _case_statuses(session, {r.case_id for r in rows})
+    statuses = _case_statuses(session, {r.case_id for r in rows if r.case_id is not None})
     clock_ids = {r.clock_id for r in rows if r.clock_id is not None}
     by_id = _clocks(session, clock_ids)
     latest = _latest_levels(session, clock_ids)
     kept: list[orm.Notification] = []
     for row in rows:
         clock = by_id.get(row.clock_id) if row.clock_id is not None else None
-        reason = stale_reason(row, statuses[row.case_id], clock, latest.get(_audience(row)))
+        status = statuses[row.case_id] if row.case_id is not None else ""  # "": about no case
+        reason = stale_reason(row, status, clock, latest.get(_audience(row)))
         if reason is None:
             kept.append(row)
         else:

@@ -307,7 +307,8 @@ class Notification(Base):
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    # None: a notice about no one case (a contract's quarterly quality result, migration 0014)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
     clock_id: Mapped[int | None] = mapped_column(ForeignKey("sla_clocks.id", ondelete="RESTRICT"))
     event_seq: Mapped[int] = mapped_column(Integer)  # the case's `escalated` event
     level: Mapped[int] = mapped_column(Integer)
@@ -482,3 +483,141 @@ class LoginFailure(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_login_failures_scope_at", "scope", "at"),)
+
+
+# --- quality (R-QUAL; core.quality, core.desk.surveys, core.desk.complaints; migration 0014) ---
+
+
+class Survey(Base):
+    """A satisfaction survey sent when a case closed: one per close (a re-opened case closed
+    again gets a new one, ``round`` + 1; only the case's ``current`` survey counts).
+
+    The link's token is never stored: ``token_hash`` is its SHA-256. ``source`` says how the
+    answer came: ``link`` (the customer's page) or ``form`` (the score the customer signed
+    on the technical service form, entered by ``entered_by``)."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    customer_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    round: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per case: one per close
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    case_opened_at: Mapped[datetime]  # when the case arose (the quarter's first condition)
+    case_closed_at: Mapped[datetime]  # the close that sent it (the second)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]  # the link was spent (answered through it)
+    answered_at: Mapped[datetime | None]
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(16))  # link | form
+    entered_by: Mapped[str | None] = mapped_column(String(100))
+    signed_by: Mapped[str | None] = mapped_column(String(limits.NAME))
+    signed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "round", name="uq_surveys_case_round"),
+        # the quarter's scan: a contract's current surveys by close time
+        Index("ix_surveys_quarter", "contract_id", "current", "case_closed_at"),
+    )
+
+
+class SurveyProblem(Base):
+    """A low score (2 or below) for the quality department (质量部): classified, corrected
+    (``corrective_actions``), closed when every action is done."""
+
+    __tablename__ = "survey_problems"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="RESTRICT"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    score: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    classification: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    conclusion: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_survey_problems_status", "status", "id"),)
+
+
+class Complaint(Base):
+    """A complaint (投诉) as its own record, owned by the complaint manager.
+
+    Its clocks, escalation and history are those of its complaint case (``case_id``, a case
+    of request type ``complaint``: ``complaint_first_reply``, ``complaint_resolution``); the
+    cases it is about are ``complaint_cases``."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), unique=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    customer_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    status: Mapped[str] = mapped_column(String(16))  # core.complaints.ComplaintStatus
+    owner: Mapped[str | None] = mapped_column(String(limits.ENGINEER))
+    assignee: Mapped[str | None] = mapped_column(String(limits.ENGINEER))
+    received_at: Mapped[datetime]
+    replied_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_complaints_contract", "contract_id", "received_at"),)
+
+
+class ComplaintCase(Base):
+    """A case a complaint is about."""
+
+    __tablename__ = "complaint_cases"
+
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="RESTRICT"), primary_key=True
+    )
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="RESTRICT"), primary_key=True
+    )
+
+
+class CorrectiveAction(Base):
+    """A corrective action (纠正措施) of a survey problem or a complaint, tracked to closure;
+    ``subject`` is ``survey_problem`` or ``complaint``, ``subject_id`` its id."""
+
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(limits.NAME))
+    due_on: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    done_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_corrective_actions_subject", "subject", "subject_id"),)
+
+
+class QualityQuarter(Base):
+    """A contract's quarterly satisfaction result as generated at quarter end and queued to
+    the customer: one row per contract and quarter (the unique key makes two schedulers send
+    it once)."""
+
+    __tablename__ = "quality_quarters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    generated_at: Mapped[datetime]
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # core.quality.QuarterlyResult
+    notices: Mapped[int] = mapped_column(Integer, default=0)  # outbox rows queued
+
+    __table_args__ = (
+        UniqueConstraint("contract_id", "year", "quarter", name="uq_quality_quarters_period"),
+    )

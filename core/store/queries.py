@@ -104,7 +104,7 @@ class NotificationView(msgspec.Struct, kw_only=True):
     """One outbox row as staff see it: where it stands, never a full address."""
 
     id: int
-    case_number: str
+    case_number: str | None  # None: a notice about no one case (a quarterly quality result)
     event_seq: int  # the case's `escalated` event it belongs to
     clock: str | None  # the clock's kind
     level: int  # the rung's number, 1 = the ladder's first (messages say 第 1 级 / level 1)
@@ -284,7 +284,7 @@ def notification_rows() -> Select[Any]:
             Case.number.label("case_number"),
             SlaClock.kind.label("clock"),
         )
-        .join(Case, Case.id == Notification.case_id)
+        .outerjoin(Case, Case.id == Notification.case_id)
         .outerjoin(SlaClock, SlaClock.id == Notification.clock_id)
     )
 

@@ -8,8 +8,9 @@ from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
 from api.notifications import NotificationController
 from api.onsite import OnsiteController
-from api.queues import QueueController
 from api.quality import QUALITY_ROUTES
+from api.queues import QueueController
+from api.reports import get_report
 from api.rma import RmaController
 from api.spares import SpareController
 
@@ -26,4 +27,5 @@ API_ROUTES: list[Any] = [
     RmaController,
     QueueController,
     *QUALITY_ROUTES,
+    get_report,
 ]

@@ -8,7 +8,7 @@ plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (sho
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
 onsite (request, emergency, step, attach, show), quality (quarter, quarter-end, problems,
 classify, close-problem, actions, add-action, action-done) and complaints (list, reply,
-assign, investigate, resolve, close).
+assign, investigate, resolve, close), report (a customer report: json, csv, html, pdf).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
 and ``--set NAME=VALUE`` (one setting, above the file and the environment).
@@ -32,6 +32,7 @@ from cli import (
     onsite,
     plugins,
     quality,
+    report,
     rma,
     serve,
     settings,
@@ -47,7 +48,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, users, devices, onsite, rma, quality),
+    *(check, contracts, sla, db, audit, tokens, users, devices, onsite, rma, quality, report),
     *(plugins, serve, workers, settings),
 )
 

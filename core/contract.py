@@ -147,6 +147,9 @@ class Person(Base, kw_only=True):
     email: str | None = None
 
 
+ContactRole = Literal["site-lead", "maintenance-supervisor", "it-manager", "other"]
+
+
 class Contact(Person, kw_only=True):
     """A customer contact; the seed names site leads and the maintenance supervisor."""
 
@@ -453,6 +456,17 @@ class Complaint(Base, kw_only=True):
     resolution: Target = field(default_factory=lambda: _target("15d"))
 
 
+class Reports(Base, kw_only=True):
+    """Periodic statistics for the customer (R-QUAL: "定期将向客户提供 case 统计数据"): the
+    scheduler sends the report for each period that ended, as a PDF by e-mail, to the
+    contacts of the ``send-to`` roles that have an e-mail address (the first contact with one
+    when none of those roles has). The handbook says "periodically" without a period: our
+    default is ``quarterly``, the quarter of the satisfaction promise; ``off`` sends none."""
+
+    every: Literal["monthly", "quarterly", "off"] = "quarterly"
+    send_to: list[ContactRole] = field(default_factory=lambda: ["it-manager"])
+
+
 _TARGET_DEFAULTS = (
     ("response", default_response),
     ("diagnosis", default_diagnosis),
@@ -540,6 +554,7 @@ class Contract(Base, kw_only=True):
     escalation: list[EscalationStep] = field(default_factory=default_escalation)
     survey: Survey = field(default_factory=Survey)
     complaint: Complaint = field(default_factory=Complaint)
+    reports: Reports = field(default_factory=Reports)
     exclusions: list[ExclusionCause] = field(default_factory=default_exclusions)  # type: ignore[arg-type]
     # service type id (core.case.Category) → changes to its checklist / deliverables (R-CAT)
     service_types: dict[str, ServiceTypeOverride] = {}

@@ -24,11 +24,15 @@ class Recipient(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Attachment(msgspec.Struct, frozen=True, kw_only=True):
-    """A file part of an e-mail notice (a vendor RMA request's JSON, for instance)."""
+    """A file part of an e-mail notice (a vendor RMA request's JSON, a report's PDF)."""
 
     filename: str
-    content_type: str  # "application/json", "text/yaml"
-    text: str  # UTF-8 text content
+    content_type: str  # "application/json", "text/yaml", "application/pdf"
+    text: str = ""  # UTF-8 text content
+    data: bytes | None = None  # binary content (a PDF); sent instead of ``text`` when set
+
+    def payload(self) -> bytes:
+        return self.data if self.data is not None else self.text.encode("utf-8")
 
 
 class Notice(msgspec.Struct, frozen=True, kw_only=True):

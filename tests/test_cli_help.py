@@ -30,7 +30,7 @@ IDS = [" ".join(path) for path, _, _ in COMMANDS]
 
 def test_the_walk_finds_the_commands() -> None:
     assert {"contracts check", "contracts schema", "db current", "tokens list"} <= set(IDS)
-    assert {"check", "plugins list"} <= set(IDS)
+    assert {"check", "plugins list", "report"} <= set(IDS)
     assert len(IDS) >= 20
 
 
@@ -45,7 +45,14 @@ def test_every_command_has_a_help_line_and_a_description(
 
 
 @pytest.mark.parametrize(
-    "argv", [["contracts", "check"], ["contracts", "schema"], ["db", "current"], ["tokens", "list"]]
+    "argv",
+    [
+        ["contracts", "check"],
+        ["contracts", "schema"],
+        ["db", "current"],
+        ["tokens", "list"],
+        ["report"],
+    ],
 )
 def test_the_commands_the_issue_named_print_a_description(
     argv: list[str], capsys: pytest.CaptureFixture[str]

@@ -28,6 +28,7 @@ EXPECTED = {
     "CalendarDataMissing": 422,
     "ContractError": 422,
     "InvalidField": 400,
+    "InvalidPeriod": 400,  # core.reports.period: a report period that is none
     "ImplausibleTime": 422,
     "NotFoundError": 404,
     "ConflictError": 409,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from core.jobs.metrics import record_failed_pass, record_pass
 from core.jobs.quality import QualityPass, quality_pass
 from core.jobs.relay import RelayReport, relay
+from core.jobs.reports import ReportPass, report_pass
 from core.jobs.rma import RmaPass, rma_pass
 from core.jobs.scheduler import TickReport, tick
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 Log = Callable[[str], None]
+REPORT_EVERY = 300.0  # seconds between checks for periodic customer reports (docs/reports.md)
 log = logging.getLogger("casetrack.scheduler")
 
 
@@ -125,6 +127,19 @@ class Background:
             self._say(line, logging.WARNING if line.startswith("  error:") else logging.INFO)
         return done
 
+    def run_reports(self) -> ReportPass | None:
+        """The periodic customer reports due now (core.jobs.reports); a failure is logged."""
+        try:
+            done = report_pass(self.runtime, now=self.runtime.clock())
+        except Exception as exc:  # database away, a renderer failure: the next check retries
+            self._say(f"reports: check failed: {_one_line(exc)}", logging.WARNING)
+            return None
+        if not done.quiet():
+            self._say(done.line(), logging.INFO)
+        for error in done.errors:
+            self._say(f"  error: {error}", logging.WARNING)
+        return done
+
     def _say(self, line: str, level: int) -> None:
         if self.log is None:
             log.log(level, line)
@@ -132,8 +147,14 @@ class Background:
             self.log(line)
 
     def _loop(self) -> None:
+        # reports are heavy (a PDF each) and due only at period ends: checked every
+        # REPORT_EVERY seconds, the first check one interval after start, off the tick's path
+        next_reports = time.monotonic() + REPORT_EVERY
         while not self._stop.is_set():
             self.run_pass()
+            if time.monotonic() >= next_reports:
+                self.run_reports()
+                next_reports = time.monotonic() + REPORT_EVERY
             self._stop.wait(self.interval)
 
 

@@ -158,6 +158,8 @@ class Case(Base):
         ),
         Index("ix_cases_status_deadline", "status", "next_deadline", "id"),
         Index("ix_cases_status_priority", "status", "priority"),  # the board: index-only
+        # reports: a contract's cases opened in a period (migration 0016)
+        Index("ix_cases_contract_opened", "contract_id", "opened_at"),
     )
 
 
@@ -219,6 +221,10 @@ class SlaClock(Base):
     )
 
 
+# the event kinds a report reads per case (core.store.report_sql), in a partial index
+REPORT_FACTS_WHERE = "kind IN ('first_response', 'reopened', 'onsite_arrived', 'rma_updated')"
+
+
 class CaseEvent(Base):
     """One entry of a case's history; database triggers refuse UPDATE and DELETE."""
 
@@ -239,7 +245,19 @@ class CaseEvent(Base):
     # write-only link (no backref): lets an event be added with a case that has no id yet
     case: Mapped[Case] = relationship(viewonly=False, lazy="raise")
 
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_events_case_seq"),
+        # reports (migration 0016): a case's first response, re-opens and on-site arrivals
+        # without reading the rest of its history
+        Index(
+            "ix_case_events_report_facts",
+            "case_id",
+            "kind",
+            "at",
+            sqlite_where=text(REPORT_FACTS_WHERE),
+            postgresql_where=text(REPORT_FACTS_WHERE),
+        ),
+    )
 
 
 class CaseSecret(Base):
@@ -620,4 +638,35 @@ class QualityQuarter(Base):
 
     __table_args__ = (
         UniqueConstraint("contract_id", "year", "quarter", name="uq_quality_quarters_period"),
+    )
+
+
+class ReportRun(Base):
+    """A periodic report sent to a customer (core.jobs.reports): one row per contract and
+    period, inserted as the claim (the unique key makes a second scheduler's insert a no-op),
+    then the record of what was sent: to whom, when, the PDF (a blob's SHA-256) and the
+    report's figures as JSON, kept for problem management."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    period: Mapped[str] = mapped_column(String(32))  # 2026Q3, 2026-09
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the Report as JSON
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("contract_id", "period", name="uq_report_runs_contract_period"),
+        Index("ix_report_runs_state", "state", "next_attempt_at"),
     )

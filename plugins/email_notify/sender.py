@@ -330,7 +330,7 @@ def compose_message(
     for part in notice.attachments:
         maintype, _, subtype = part.content_type.partition("/")
         message.add_attachment(
-            part.text.encode("utf-8"),
+            part.payload(),
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
             filename=_one_line(part.filename),

@@ -1,0 +1,621 @@
+"""The report's aggregations, in SQL, the same on SQLite and PostgreSQL (docs/reports.md).
+
+Every query takes a list of contract ids (one customer, or all of them for the benchmark and
+the scheduler) and a period ``[start, end)`` of ``cases.opened_at``, and returns rows keyed by
+contract id. Durations are whole seconds between floored epoch seconds (``epoch``), so both
+back ends subtract the same integers. Percentiles are nearest-rank (the value at rank
+``ceil(p·n/100)``, computed with ROW_NUMBER/COUNT windows and integer arithmetic) on both:
+PostgreSQL's ``percentile_cont`` interpolates and SQLite has none, so neither is used.
+SQLite has no GROUPING SETS, so the per-dimension counts are a UNION ALL of GROUP BYs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from core.reports.model import (
+    ClockRow,
+    CountRow,
+    ExclusionRow,
+    FirstTimeFix,
+    MajorCase,
+    Percentiles,
+    RmaRow,
+    TimelineEntry,
+)
+from core.store.orm import Case, CaseEvent, RmaOrder, SlaClock
+
+NONE = "(none)"
+PERCENTS = (50, 90, 95)
+# what a major case's timeline shows besides every customer-visible event: the handling
+# steps; internal notes, calls and credential views stay out of a customer's report
+MILESTONES = (
+    "opened",
+    "assigned",
+    "first_response",
+    "diagnosis_confirmed",
+    "priority_changed",
+    "status_changed",
+    "clock_excluded",
+    "escalated",
+    "handed_over",
+    "onsite_requested",
+    "onsite_arrived",
+    "progress_reported",
+    "onsite_report_signed",
+    "spare_requested",
+    "spare_step",
+    "rma_updated",
+    "rma_status",
+    "resolved",
+    "closed",
+    "reopened",
+)
+
+
+class epoch(FunctionElement[int]):
+    """Whole epoch seconds of a timestamp column, floored, on either back end."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch, "sqlite")
+def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch, "postgresql")
+def _epoch_pg(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
+
+
+WORK_MEM = "64MB"  # the report's sorts stay in memory on PostgreSQL
+# an index probe per case is cheap on SSDs and cached pages: without this the planner reads
+# every clock of every customer to join one customer's quarter (bench/reports.py, the plans)
+RANDOM_PAGE_COST = 1.1
+
+
+def tune(session: Session) -> None:
+    """This transaction's planner settings on PostgreSQL (SET LOCAL: gone at its end)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+        session.execute(text(f"SET LOCAL random_page_cost = {RANDOM_PAGE_COST}"))
+
+
+class Scope:
+    """The cases a report covers: opened in ``[start, end)`` under one of ``contracts``."""
+
+    def __init__(
+        self, contracts: Sequence[str], start: datetime, end: datetime, now: datetime
+    ) -> None:
+        self.contracts = list(contracts)
+        self.start, self.end, self.now = start, end, now
+
+    def where(self) -> list[ColumnElement[bool]]:
+        return [
+            Case.contract_id.in_(self.contracts),
+            Case.opened_at >= self.start,
+            Case.opened_at < self.end,
+        ]
+
+    ids: tuple[int, int] | None = None  # the lowest and highest case id in scope, once bound
+
+    def bind_ids(self, session: Session) -> Scope:
+        """Look up the scope's case id range once: the child tables (clocks, events) are then
+        read by a range of ``case_id`` as well as by the join (ids grow with time, so a
+        period's cases are one narrow range), which the planner can estimate."""
+        lo, hi = session.execute(
+            select(func.min(Case.id), func.max(Case.id)).where(*self.where())
+        ).one()
+        self.ids = (0, 0) if lo is None else (int(lo), int(hi))
+        return self
+
+    def children(self, case_id: Any) -> list[ColumnElement[bool]]:
+        """``case_id`` within the scope's id range, when it was bound."""
+        return [] if self.ids is None else [case_id.between(*self.ids)]
+
+    def cases(self) -> CTE:
+        return select(Case.id, Case.contract_id, Case.priority).where(*self.where()).cte("pc")
+
+
+class bytewise(FunctionElement[str]):
+    """A text column compared byte by byte: COLLATE "C" on PostgreSQL (a window's partition
+    sorted by the database's locale costs a strcoll per comparison), as is on SQLite (whose
+    default collation is already bytewise). Used only where the order does not show."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(bytewise, "sqlite")
+def _bytewise_sqlite(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(bytewise, "postgresql")
+def _bytewise_pg(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+
+
+def _rank(p: int, n: ColumnElement[Any]) -> ColumnElement[Any]:
+    """ceil(p·n/100) in integers (both back ends divide integers by truncation)."""
+    return (p * n + 99) // 100
+
+
+def _nearest_rank(value: ColumnElement[Any], rn: Any, n: Any, p: int) -> ColumnElement[Any]:
+    return func.min(case((rn >= _rank(p, n), value)))
+
+
+def _grouped(rows: Sequence[Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        out[row.contract_id].append(row)
+    return out
+
+
+# --- case statistics ---------------------------------------------------------------------------
+
+_DIMENSION_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("service_type", Case.category),
+    ("priority", Case.priority),
+    ("channel", Case.channel),
+    ("zone", Case.zone),
+    ("request_type", Case.request_type),
+)
+
+
+def _counts(dimension: str, key: Any, scope: Scope) -> Any:
+    now = scope.now
+    resolved = and_(Case.resolved_at.is_not(None), Case.resolved_at <= now)
+    closed = and_(Case.closed_at.is_not(None), Case.closed_at <= now)
+    key_col = literal("*", String) if key is None else func.coalesce(key, NONE)
+    stmt = select(
+        Case.contract_id,
+        literal(dimension, String).label("dimension"),
+        cast(key_col, String).label("key"),
+        func.count().label("cases"),
+        func.count().filter(resolved).label("resolved"),
+        func.count().filter(closed).label("closed"),
+        func.count().filter(~resolved, ~closed).label("open"),
+        func.count().filter(Case.breached.is_(True)).label("breached"),
+        func.count().filter(Case.emergency.is_(True)).label("emergency"),
+    ).where(*scope.where())
+    return (
+        stmt.group_by(Case.contract_id) if key is None else stmt.group_by(Case.contract_id, key_col)
+    )
+
+
+def statistics_stmt(scope: Scope) -> Any:
+    parts = [_counts("all", None, scope)]
+    parts += [_counts(name, column, scope) for name, column in _DIMENSION_COLUMNS]
+    return union_all(*parts)
+
+
+def statistics(session: Session, scope: Scope) -> dict[str, list[CountRow]]:
+    rows = session.execute(statistics_stmt(scope)).all()
+    order = {name: i for i, name in enumerate(("all", *[n for n, _ in _DIMENSION_COLUMNS]))}
+    out: dict[str, list[CountRow]] = {}
+    for contract_id, group in _grouped(rows).items():
+        # priorities in their order (P1 first), every other dimension largest first
+        group.sort(
+            key=lambda r: (order[r.dimension], 0 if r.dimension == "priority" else -r.cases, r.key)
+        )
+        out[contract_id] = [
+            CountRow(
+                dimension=r.dimension,
+                key=r.key,
+                cases=r.cases,
+                resolved=r.resolved,
+                closed=r.closed,
+                open=r.open,
+                breached=r.breached,
+                emergency=r.emergency,
+            )
+            for r in group
+        ]
+    return out
+
+
+# --- SLA compliance per clock kind -------------------------------------------------------------
+
+
+def sla_stmt(scope: Scope) -> Select[Any]:
+    pc = scope.cases()
+    c = SlaClock
+    intervals = func.coalesce(func.json_array_length(c.pauses), 0)
+    paused_now = c.paused_at.is_not(None)
+    breached = or_(
+        c.state == "breached",
+        c.breached_at.is_not(None),
+        and_(c.state == "running", c.deadline < scope.now),
+    )
+    excluded = c.exclusion_cause.is_not(None)
+    return (
+        select(
+            pc.c.contract_id,
+            c.kind,
+            func.count().label("clocks"),
+            func.count().filter(c.state == "met").label("met"),
+            func.count().filter(breached).label("breached"),
+            func.count().filter(c.state == "running").label("running"),
+            func.count().filter(c.state == "paused").label("paused"),
+            func.count().filter(c.state == "cancelled").label("cancelled"),
+            func.count().filter(or_(intervals > 0, paused_now)).label("paused_clocks"),
+            func.coalesce(func.sum(intervals + case((paused_now, 1), else_=0)), 0).label("pauses"),
+            func.count().filter(excluded).label("excluded"),
+            func.count().filter(breached, excluded).label("breached_excluded"),
+        )
+        .join(pc, pc.c.id == c.case_id)
+        .where(*scope.children(c.case_id))
+        .group_by(pc.c.contract_id, c.kind)
+        .order_by(pc.c.contract_id, c.kind)
+    )
+
+
+def _compliance(met: int, breached: int, breached_excluded: int) -> float | None:
+    decided = met + breached - breached_excluded
+    return round(met / decided, 4) if decided else None
+
+
+def sla(session: Session, scope: Scope) -> dict[str, list[ClockRow]]:
+    out: dict[str, list[ClockRow]] = {}
+    for contract_id, group in _grouped(session.execute(sla_stmt(scope)).all()).items():
+        out[contract_id] = [
+            ClockRow(
+                kind=r.kind,
+                clocks=r.clocks,
+                met=r.met,
+                breached=r.breached,
+                running=r.running,
+                paused=r.paused,
+                cancelled=r.cancelled,
+                paused_clocks=r.paused_clocks,
+                pauses=int(r.pauses),
+                excluded=r.excluded,
+                breached_excluded=r.breached_excluded,
+                compliance=_compliance(r.met, r.breached, r.breached_excluded),
+            )
+            for r in group
+        ]
+    return out
+
+
+def exclusions(session: Session, scope: Scope) -> dict[str, list[ExclusionRow]]:
+    pc = scope.cases()
+    stmt = (
+        select(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause, func.count().label("n"))
+        .join(pc, pc.c.id == SlaClock.case_id)
+        .where(SlaClock.exclusion_cause.is_not(None), *scope.children(SlaClock.case_id))
+        .group_by(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause)
+        .order_by(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause)
+    )
+    out: dict[str, list[ExclusionRow]] = {}
+    for contract_id, group in _grouped(session.execute(stmt).all()).items():
+        out[contract_id] = [
+            ExclusionRow(kind=r.kind, cause=r.exclusion_cause, clocks=r.n) for r in group
+        ]
+    return out
+
+
+# --- per-case facts from the history: first response, re-opens, on-site visits ----------------
+
+
+def _case_facts(scope: Scope) -> CTE:
+    """Per case of the scope: first response (epoch), re-opens and on-site arrivals."""
+    pc = scope.cases()
+    e = CaseEvent
+    events = (
+        select(
+            e.case_id,
+            func.min(epoch(e.at)).filter(e.kind == "first_response").label("first_response"),
+            func.count().filter(e.kind == "reopened").label("reopens"),
+            func.count().filter(e.kind == "onsite_arrived").label("visits"),
+        )
+        .join(pc, pc.c.id == e.case_id)
+        .where(
+            e.kind.in_(("first_response", "reopened", "onsite_arrived")),
+            *scope.children(e.case_id),
+        )
+        .group_by(e.case_id)
+        .cte("ev")
+    )
+    resolved = and_(Case.resolved_at.is_not(None), Case.resolved_at <= scope.now)
+    return (
+        select(
+            Case.contract_id,
+            Case.priority,
+            epoch(Case.opened_at).label("opened"),
+            case((resolved, epoch(Case.resolved_at))).label("resolved"),
+            events.c.first_response,
+            func.coalesce(events.c.reopens, 0).label("reopens"),
+            func.coalesce(events.c.visits, 0).label("visits"),
+        )
+        .outerjoin(events, events.c.case_id == Case.id)
+        .where(*scope.where())
+        .cte("facts")
+    )
+
+
+def first_time_fix_stmt(scope: Scope) -> Select[Any]:
+    f = _case_facts(scope)
+    done = f.c.resolved.is_not(None)
+    return select(
+        f.c.contract_id,
+        func.count().filter(done).label("resolved"),
+        func.count().filter(done, f.c.reopens == 0, f.c.visits <= 1).label("fixed"),
+        func.count().filter(done, f.c.reopens > 0).label("reopened"),
+        func.count().filter(done, f.c.visits >= 2).label("revisited"),
+    ).group_by(f.c.contract_id)
+
+
+def first_time_fix(session: Session, scope: Scope) -> dict[str, FirstTimeFix]:
+    out: dict[str, FirstTimeFix] = {}
+    for r in session.execute(first_time_fix_stmt(scope)).all():
+        out[r.contract_id] = FirstTimeFix(
+            resolved=r.resolved,
+            fixed_first_time=r.fixed,
+            reopened=r.reopened,
+            revisited=r.revisited,
+            rate=round(r.fixed / r.resolved, 4) if r.resolved else None,
+        )
+    return out
+
+
+def _durations(scope: Scope, *, every_priority: bool) -> CTE:
+    """(contract_id, priority, measure, v): one row per case and measure; with
+    ``every_priority`` each again under priority ``*`` (for the window form)."""
+    f = _case_facts(scope)
+    measured = [
+        ("first_response", f.c.first_response - f.c.opened, f.c.first_response.is_not(None)),
+        ("resolution", f.c.resolved - f.c.opened, f.c.resolved.is_not(None)),
+    ]
+    priorities = [cast(f.c.priority, String).label("priority")]
+    if every_priority:
+        priorities.append(literal("*", String).label("priority"))
+    parts = [
+        select(
+            f.c.contract_id,
+            priority,
+            literal(name, String).label("measure"),
+            value.label("v"),
+        ).where(present)
+        for name, value, present in measured
+        for priority in priorities
+    ]
+    return union_all(*parts).cte("d")
+
+
+def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Select[Any]:
+    """Nearest-rank p50/p90/p95 per contract, priority (and ``*``) and measure.
+
+    PostgreSQL: ``percentile_disc`` is the nearest-rank percentile (the first value whose
+    rank reaches ceil(p·n)), as ordered-set aggregates over GROUPING SETS, one pass. SQLite
+    (no percentile function, no grouping sets): ROW_NUMBER/COUNT windows and the rank in
+    integers. Both give the same values (tests/test_reports_sql.py compares them)."""
+    if dialect == "postgresql":
+        return _percentiles_pg(scope)
+    d = _durations(scope, every_priority=True)
+    window = (bytewise(d.c.contract_id), bytewise(d.c.priority), bytewise(d.c.measure))
+    ranked = select(
+        d.c.contract_id,
+        d.c.priority,
+        d.c.measure,
+        d.c.v,
+        func.row_number().over(partition_by=window, order_by=d.c.v).label("rn"),
+        func.count().over(partition_by=window).label("n"),
+    ).subquery("r")
+    r = ranked.c
+    return select(
+        r.contract_id,
+        r.priority,
+        r.measure,
+        func.max(r.n).label("n"),
+        *[_nearest_rank(r.v, r.rn, r.n, p).label(f"p{p}") for p in PERCENTS],
+    ).group_by(r.contract_id, r.priority, r.measure)
+
+
+def _percentiles_pg(scope: Scope) -> Select[Any]:
+    d = _durations(scope, every_priority=False)
+    priority = case((func.grouping(d.c.priority) == 1, "*"), else_=d.c.priority)
+    return select(
+        d.c.contract_id,
+        priority.label("priority"),
+        d.c.measure,
+        func.count().label("n"),
+        *[func.percentile_disc(p / 100).within_group(d.c.v).label(f"p{p}") for p in PERCENTS],
+    ).group_by(
+        func.grouping_sets(
+            tuple_(d.c.contract_id, d.c.measure, d.c.priority),
+            tuple_(d.c.contract_id, d.c.measure),
+        )
+    )
+
+
+def percentiles(session: Session, scope: Scope) -> dict[str, list[Percentiles]]:
+    out: dict[str, list[Percentiles]] = {}
+    stmt = percentiles_stmt(scope, session.get_bind().dialect.name)
+    for contract_id, group in _grouped(session.execute(stmt).all()).items():
+        group.sort(key=lambda r: (r.measure, r.priority != "*", r.priority))
+        out[contract_id] = [
+            Percentiles(
+                measure=r.measure,
+                priority=r.priority,
+                count=r.n,
+                p50=_int(r.p50),
+                p90=_int(r.p90),
+                p95=_int(r.p95),
+            )
+            for r in group
+        ]
+    return out
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+# --- RMA turnaround by vendor ------------------------------------------------------------------
+
+
+def rma_stmt(scope: Scope) -> Select[Any]:
+    e, o = CaseEvent, RmaOrder
+    delivered = (
+        select(func.min(epoch(e.at)))
+        .where(
+            e.case_id == o.case_id,
+            e.kind == "rma_updated",
+            e.at >= o.created_at,
+            e.payload["rma"].as_integer() == o.id,
+            e.payload["state"].as_string().in_(("delivered", "closed")),
+        )
+        .scalar_subquery()
+    )
+    final_at = case((o.state.in_(("delivered", "closed")), epoch(o.updated_at)))
+    orders = (
+        select(
+            Case.contract_id,
+            o.channel,
+            o.state,
+            (func.coalesce(delivered, final_at) - epoch(o.created_at)).label("t"),
+        )
+        .join(Case, Case.id == o.case_id)
+        .where(
+            Case.contract_id.in_(scope.contracts),
+            o.created_at >= scope.start,
+            o.created_at < scope.end,
+        )
+        .cte("o")
+    )
+    window = (bytewise(orders.c.contract_id), bytewise(orders.c.channel))
+    ranked = select(
+        orders.c.contract_id,
+        orders.c.channel,
+        orders.c.state,
+        orders.c.t,
+        func.row_number()
+        .over(partition_by=window, order_by=orders.c.t.asc().nulls_last())
+        .label("rn"),
+        func.count(orders.c.t).over(partition_by=window).label("n"),
+    ).subquery("r")
+    r = ranked.c
+    has = r.t.is_not(None)
+    return (
+        select(
+            r.contract_id,
+            r.channel,
+            func.count().label("orders"),
+            func.count().filter(has).label("done"),
+            func.count().filter(~has, r.state.not_in(("cancelled", "rejected"))).label("open"),
+            func.count().filter(r.state == "cancelled").label("cancelled"),
+            func.count().filter(r.state == "rejected").label("rejected"),
+            func.min(case((and_(has, r.rn >= _rank(50, r.n)), r.t))).label("p50"),
+            func.min(case((and_(has, r.rn >= _rank(90, r.n)), r.t))).label("p90"),
+            func.max(r.t).label("max"),
+        )
+        .group_by(r.contract_id, r.channel)
+        .order_by(r.contract_id, r.channel)
+    )
+
+
+def rma(session: Session, scope: Scope) -> dict[str, list[RmaRow]]:
+    out: dict[str, list[RmaRow]] = {}
+    for contract_id, group in _grouped(session.execute(rma_stmt(scope)).all()).items():
+        out[contract_id] = [
+            RmaRow(
+                vendor=r.channel,
+                orders=r.orders,
+                done=r.done,
+                open=r.open,
+                cancelled=r.cancelled,
+                rejected=r.rejected,
+                p50=_int(r.p50),
+                p90=_int(r.p90),
+                max=_int(r.max),
+            )
+            for r in group
+        ]
+    return out
+
+
+# --- major (P1) cases with their timelines -----------------------------------------------------
+
+
+def major_cases(
+    session: Session, scope: Scope, contract_id: str, *, limit: int
+) -> tuple[int, list[MajorCase]]:
+    """How many P1 cases one contract opened in the period, and the latest ``limit`` of them
+    with their handling timelines (milestones and customer-visible events, in order)."""
+    where = [Case.contract_id == contract_id, *scope.where()[1:], Case.priority == "P1"]
+    total = session.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
+    cases = (
+        session.execute(
+            select(Case).where(*where).order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    ids = [c.id for c in cases]
+    timeline: dict[int, list[TimelineEntry]] = defaultdict(list)
+    if ids:
+        e = CaseEvent
+        rows = session.execute(
+            select(e.case_id, e.seq, e.at, e.kind, e.actor, e.visibility)
+            .where(e.case_id.in_(ids), or_(e.kind.in_(MILESTONES), e.visibility == "customer"))
+            .order_by(e.case_id, e.seq)
+        ).all()
+        for r in rows:
+            timeline[r.case_id].append(
+                TimelineEntry(
+                    seq=r.seq, at=r.at, kind=r.kind, actor=r.actor, visibility=r.visibility
+                )
+            )
+    return total, [
+        MajorCase(
+            number=c.number,
+            summary=c.summary,
+            service_type=c.category,
+            status=c.status,
+            opened_at=c.opened_at,
+            resolved_at=c.resolved_at,
+            closed_at=c.closed_at,
+            breached=bool(c.breached),
+            timeline=timeline[c.id],
+        )
+        for c in cases
+    ]
+
+
+# the statements a report runs, by section: (scope, dialect name) → statement (bench/reports.py)
+HEAVY: dict[str, Any] = {
+    "statistics": lambda scope, dialect: statistics_stmt(scope),
+    "sla": lambda scope, dialect: sla_stmt(scope),
+    "first_time_fix": lambda scope, dialect: first_time_fix_stmt(scope),
+    "percentiles": percentiles_stmt,
+    "rma": lambda scope, dialect: rma_stmt(scope),
+}

@@ -5,24 +5,29 @@ name; another customer's case is a 404; the forms need their CSRF token; staff a
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from browser_support import WebServer, assert_accessible, screenshot, sign_in
 from core.commands import Assign, Caller, FirstResponse, OpenCase, Resolve
+from core.store import orm
 from core.store.queries import get_case
 
 HOSPITAL = "wdkn-hospital-2026"
 SCHOOL = "rsyz-2026"
 CASES: dict[str, str] = {}
+# survey links are sent only when the desk knows its public address
+WEB_SETTINGS = {"public_url": "http://desk.example.cn"}
 
 
 def _open(server: WebServer, contract_id: str, summary: str) -> str:
     """A case opened straight through the desk (the test's setup, not what it checks)."""
     cmd = OpenCase(
         contract_id=contract_id,
-        caller=Caller(name="Dr. Zhang"),
+        caller=Caller(name="Dr. Zhang", email="zhang@hospital.example.cn"),
         summary=summary,
         category="system_debugging",
         request_type="problem_report",
@@ -185,3 +190,86 @@ def test_a_customer_confirms_closure_in_their_own_name(
     assert "confirmation_document" not in closed.payload
     assert closed.actor.startswith("Dr. Sun (user ")
     assert closed.payload["confirmed_at"]
+
+
+def _survey_token(server: WebServer, number: str) -> str:
+    """The token of the case's survey link, from its queued e-mail (the link is all we send)."""
+    with server.runtime.sessions() as session:
+        variables = session.scalars(
+            select(orm.Notification.variables)
+            .join(orm.Case, orm.Case.id == orm.Notification.case_id)
+            .where(orm.Case.number == number, orm.Notification.template == "survey_request")
+            .order_by(orm.Notification.id.desc())
+        ).first()
+    assert variables is not None, "closing sent a survey"
+    link = str(variables["link"])
+    assert link.startswith("http://desk.example.cn/survey/")
+    return link.rsplit("/", 1)[1]
+
+
+def test_the_survey_link_answers_once_and_then_says_used(
+    web_page: Page, portal: WebServer, request: pytest.FixtureRequest
+) -> None:
+    number = CASES["resolved"]  # closed by the customer above
+    token = _survey_token(portal, number)
+    web_page.goto(f"{portal.url}/survey/{token}")  # no sign-in: the link is the credential
+    expect(web_page.locator("#survey-case")).to_have_text(number)
+    screenshot(web_page, request, "form")
+    assert_accessible(web_page)
+    web_page.check("#score-4")
+    web_page.fill("#survey-comment", "Fixed the same night, thank you.")
+    web_page.click("#survey-form button[type=submit]")
+    expect(web_page.locator("#survey-thanks")).to_be_visible()
+    with portal.runtime.sessions() as session:
+        events = get_case(session, number).events
+    answered = [e for e in events if e.payload.get("score") == 4]
+    assert answered and answered[-1].visibility == "customer"
+    web_page.goto(f"{portal.url}/survey/{token}")
+    expect(web_page.locator("#survey-state")).to_contain_text("already used")
+    assert web_page.locator("#survey-form").count() == 0
+    screenshot(web_page, request)
+    again = web_page.request.get(f"{portal.url}/survey/{token}")
+    assert again.status == 200 and again.headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_survey_answer_needs_its_csrf_token_and_a_wrong_token_is_404(
+    web_page: Page, portal: WebServer
+) -> None:
+    number = _open(portal, HOSPITAL, "Survey CSRF case")
+    _resolve(portal, number)
+    sign_in(web_page, portal, "hospital1")
+    web_page.goto(f"{portal.url}/portal/cases/{number}")
+    for box in web_page.locator("#close-form input[type=checkbox]").all():
+        box.check()
+    for i, field in enumerate(web_page.locator("#close-form input[name^='deliverable:']").all()):
+        field.fill(f"DOC-{i}")
+    web_page.locator("#close-form button[type=submit]").click()
+    expect(web_page.locator("#case-status")).to_have_text("Closed")
+    token = _survey_token(portal, number)
+    refused = web_page.request.post(f"{portal.url}/survey/{token}", form={"score": "5"})
+    assert refused.status == 403
+    wrong = web_page.goto(f"{portal.url}/survey/{token[:-2]}xx")
+    assert wrong is not None and wrong.status == 404
+    with portal.runtime.sessions.begin() as session:  # the link's time runs out
+        survey = session.scalars(
+            select(orm.Survey).join(orm.Case).where(orm.Case.number == number)
+        ).one()
+        survey.expires_at = survey.case_closed_at - timedelta(seconds=1)
+    web_page.goto(f"{portal.url}/survey/{token}")
+    expect(web_page.locator("#survey-state")).to_contain_text("expired")
+
+
+def test_the_customer_downloads_their_report(web_page: Page, portal: WebServer) -> None:
+    sign_in(web_page, portal, "hospital1")
+    web_page.goto(portal.url + "/portal")
+    links = web_page.locator("#portal-reports a")
+    expect(links.first).to_be_visible()
+    html = links.filter(has_text="HTML").first.get_attribute("href")
+    assert html is not None and f"/portal/reports/{HOSPITAL}?period=" in html
+    page = web_page.request.get(portal.url + html)
+    assert page.status == 200 and "text/html" in page.headers["content-type"]
+    with web_page.expect_download() as download:
+        links.filter(has_text="CSV").first.click()
+    assert download.value.suggested_filename.endswith(".zip")
+    other = web_page.request.get(f"{portal.url}/portal/reports/{SCHOOL}?period=2026Q3")
+    assert other.status == 404

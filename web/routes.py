@@ -18,10 +18,11 @@ from web.home import HOME_ROUTES
 from web.portal import PORTAL_ROUTES
 from web.portal_reports import PORTAL_REPORT_ROUTES
 from web.signin import SIGNIN_ROUTES
+from web.survey import SURVEY_ROUTES
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_ROUTES: list[Any] = [*HOME_ROUTES, *SIGNIN_ROUTES, *ADMIN_ROUTES]
-PAGE_ROUTES += [*PORTAL_ROUTES, *PORTAL_REPORT_ROUTES, *BOARD_ROUTES]
+PAGE_ROUTES += [*PORTAL_ROUTES, *PORTAL_REPORT_ROUTES, *SURVEY_ROUTES, *BOARD_ROUTES]
 
 
 def web_routers() -> list[Router]:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
@@ -84,6 +85,11 @@ async def current_board(request: Request[Any, Any, Any]) -> Board:
 # --- charts ----------------------------------------------------------------------------------
 
 
+def month_label(data: Board, tz: str) -> str:
+    """The board's month on the desk's zone, e.g. 2026-12."""
+    return data.month_start.astimezone(ZoneInfo(tz)).strftime("%Y-%m")
+
+
 def open_chart(data: Board, t: Callable[..., str]) -> str:
     priorities = sorted({row.priority for row in data.open_cases})
     statuses = sorted({row.status for row in data.open_cases})
@@ -91,7 +97,7 @@ def open_chart(data: Board, t: Callable[..., str]) -> str:
         return ""
     counts = {(row.priority, row.status): row.count for row in data.open_cases}
     series = [
-        Series(t("portal_status_" + s), tuple(float(counts.get((p, s), 0)) for p in priorities))
+        Series(t("board_status_" + s), tuple(float(counts.get((p, s), 0)) for p in priorities))
         for s in statuses
     ]
     return stacked_bar_chart(t("board_open_cases"), priorities, series)
@@ -135,6 +141,8 @@ async def board_page(request: Request[Any, Any, Any], retried: Retried = None) -
         compliance_svg=compliance_chart(data, t),
         breaches_svg=breaches_chart(data, t),
         poll_seconds=runtime_of(request).settings.board_poll_seconds,
+        month=month_label(data, runtime_of(request).settings.timezone),
+        timezone=runtime_of(request).settings.timezone,
         retried=retried,
     )
 
@@ -151,6 +159,8 @@ async def board_live(request: Request[Any, Any, Any]) -> Response[Any]:
         compliance_svg=compliance_chart(data, t),
         breaches_svg=breaches_chart(data, t),
         poll_seconds=runtime_of(request).settings.board_poll_seconds,
+        month=month_label(data, runtime_of(request).settings.timezone),
+        timezone=runtime_of(request).settings.timezone,
     )
 
 

@@ -429,6 +429,8 @@ def _web_lines(url: str, summary: DemoSummary) -> list[str]:
         lines.append(
             f"  web {user.login:<9} {name}  password {user.password}  ({user.role}){bound}"
         )
+    lines.append(f"  customer portal {url}/portal  (a resolved case waits for the hospital's OK)")
+    lines.append(f"  managers' board {url}/board")
     return [*lines, ""]
 
 

@@ -177,6 +177,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # slash needed): alert e-mails and SMS then carry the case page's link
     # (<public_url>/console/cases/<number>); empty: no link is sent (docs/web.md)
     public_url: PublicUrl = ""
+    # the managers' board (docs/web.md "Board"): each server process keeps the board's
+    # figures this long (0: never kept) so that polling does not re-run its queries; the
+    # page asks for fresh breach figures every board_poll_seconds
+    board_cache_seconds: Seconds = 30.0
+    board_poll_seconds: PositiveSeconds = 15.0
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.auth import EVERYONE, STAFF
+from api.notifications import MANAGERS as BOARD_READERS
 from core.case import Role
 from core.store.tokens import Principal
 
@@ -33,7 +34,7 @@ NAV: list[NavLink] = [
     NavLink("/console/queues", "queues", STAFF),
     NavLink("/console/cases/new", "new_case", STAFF),
     NavLink("/portal", "portal", CUSTOMERS),
-    NavLink("/board", "board", MANAGERS),
+    NavLink("/board", "board", BOARD_READERS),  # the API's board readers
     NavLink("/admin/users", "users", ADMINS),
 ]
 

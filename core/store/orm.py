@@ -638,6 +638,9 @@ class QualityQuarter(Base):
 
     __table_args__ = (
         UniqueConstraint("contract_id", "year", "quarter", name="uq_quality_quarters_period"),
+    )
+
+
 class ReportRun(Base):
     """A periodic report sent to a customer (core.jobs.reports): one row per contract and
     period, inserted as the claim (the unique key makes a second scheduler's insert a no-op),

@@ -55,6 +55,7 @@ NEWER_KINDS = {
     "onsite_operation_performed",
     "onsite_report_signed",
     "onsite_training_given",
+    "device_changed",
 }
 
 

@@ -11,13 +11,15 @@ from sqlalchemy import select
 from core import clocks, sla
 from core.case import IllegalTransition, Status, check_transition
 from core.commands import Close, Reopen, Resolve
-from core.desk.base import DeskBase, Receipt
+from core.desk.base import Receipt
 from core.desk.errors import CloseRefused, InvalidCommand
+from core.desk.knowledge import KnowledgeCommands
 from core.events import ClockOutcome, Closed, Reopened, Resolved
 from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
 from core.spares import RETURN_CLOCKS
 from core.store import orm
+from core.store.knowledge import withdraw_case
 
 # resolving meets (or, when late, breaches) these; every other active clock is cancelled.
 # The resolution is the last progress report of an emergency visit: one overdue is breached.
@@ -40,8 +42,9 @@ def _document(entered_by: EnteredBy | None, document: str | None) -> str | Unset
     return document if entered_by == "staff" and document else UNSET
 
 
-class ClosingCommands(DeskBase):
-    """Resolve, close and reopen a case; note breached clocks."""
+class ClosingCommands(KnowledgeCommands):
+    """Resolve, close and reopen a case; note breached clocks. Resolving writes the case's
+    knowledge-base entry in the same transaction; reopening withdraws it."""
 
     def resolve(self, number: str, cmd: Resolve, *, actor: str, now: datetime) -> Receipt:
         with self._unit() as (session, events):
@@ -60,6 +63,7 @@ class ClosingCommands(DeskBase):
             case.status, case.resolved_at = Status.RESOLVED.value, now
             body = Resolved(resolution=cmd.resolution, clocks=outcomes)
             events.append(self._record(session, case, body, actor, now, "customer"))
+            self._harvest(session, case, actor, now, cmd.resolution)
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -125,6 +129,7 @@ class ClosingCommands(DeskBase):
             self._start(case, lc, sla.resolution(lc, priority=case.priority, reported_at=now))
             body = Reopened(from_=previous, reason=cmd.reason)
             events.append(self._record(session, case, body, actor, now, "customer"))
+            withdraw_case(session, case.id, now, actor)
             self._refresh(case, now)
             return self._receipt(session, case, events)
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
+from api.devices import DeviceController
+from api.knowledge import KnowledgeController, RelatedFixesController
 from api.notifications import NotificationController
 from api.onsite import OnsiteController
 from api.rma import RmaController
@@ -22,4 +24,7 @@ API_ROUTES: list[Any] = [
     NotificationController,
     SpareController,
     RmaController,
+    KnowledgeController,
+    RelatedFixesController,
+    DeviceController,
 ]

@@ -62,6 +62,7 @@ class KnowledgeCommands(DeskBase):
         """Write (or rewrite) the entry of a case being resolved: same transaction."""
         problem, cause, fix = _story(session, case)
         fix = resolution or fix
+        model = self._device_model(session, case)  # before the new row: a query autoflushes
         entry = case_entry(session, case.id)
         if entry is None:
             entry = orm.KbEntry(
@@ -76,7 +77,7 @@ class KnowledgeCommands(DeskBase):
             session.add(entry)
         entry.title = case.summary
         entry.problem, entry.cause, entry.fix = problem, cause, fix
-        entry.device_model = self._device_model(session, case)
+        entry.device_model = model
         entry.category = case.category
         entry.active, entry.updated_at, entry.updated_by = True, now, actor
         entry.terms = index_terms(entry)

@@ -2,7 +2,8 @@
 
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
 check (everything an admin edits, in one pass), contracts (check, schema), sla (due),
-db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), devices (show),
+db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), devices (show, record),
+kb (search, add, show, backfill),
 plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
 onsite (request, emergency, step, attach, show).
@@ -26,6 +27,7 @@ from cli import (
     contracts,
     db,
     devices,
+    kb,
     onsite,
     plugins,
     rma,
@@ -42,7 +44,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, devices, onsite, rma),
+    *(check, contracts, sla, db, audit, tokens, devices, kb, onsite, rma),
     *(plugins, serve, workers, settings),
 )
 

@@ -163,10 +163,10 @@ def indexed(texts: Iterable[str | None]) -> str:
     return f" {' '.join(words)} " if words else ""
 
 
-def fts5_match(words: Iterable[str]) -> str:
-    """An FTS5 MATCH expression: any of the terms, each as a whole padded term (the trigram
-    tokenizer needs three characters: `` 卡纸 `` has four)."""
-    return " OR ".join(f'" {word} "' for word in words)
+def fts5_match(words: Iterable[str], *, every: bool = False) -> str:
+    """An FTS5 MATCH expression: any (or every) term, each as a whole padded term (the
+    trigram tokenizer needs three characters: `` 卡纸 `` has four)."""
+    return (" AND " if every else " OR ").join(f'" {word} "' for word in words)
 
 
 def tsquery(words: Iterable[str], *, every: bool = False) -> str:

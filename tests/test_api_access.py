@@ -74,6 +74,8 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/rmas", {}),
     ("POST", "/rmas/1/updates", {"state": "shipped", "waybill": "SF1"}),
     ("POST", "/rmas/1/cancel", {"reason": "not needed"}),
+    # past fixes beside the case (api/knowledge.py): staff who work it, never customers
+    ("GET", "/related-fixes", None),
 ]
 ROUTE_IDS = [f"{method} {suffix or '/'}" for method, suffix, _ in CASE_ROUTES]
 # reads open to every role on a case (the customer: its own), beside GET of the case itself
@@ -124,6 +126,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "/close": frozenset({"agent", "service_manager", "admin"}),
     "/reopen": frozenset({"agent", "service_manager", "complaint_manager", "admin"}),
     "/credentials": frozenset({"engineer"}),  # and then only the assigned one
+    "/related-fixes": frozenset({"agent", "engineer", "project_manager", "service_manager"}),
 }
 # on a complaint (request_type complaint) these roles may act too (issue 11: 投诉经理)
 ON_COMPLAINTS: dict[str, frozenset[str]] = {

@@ -2,10 +2,11 @@
 and search on each back end (docs/knowledge.md).
 
 Search cuts the query into terms (core.kbtext) and asks the back end's index for entries
-holding any of them, best first: PostgreSQL ranks a ``simple`` tsvector with ``ts_rank``
-(GIN index), SQLite ranks its FTS5 trigram table with ``bm25``. Ranking looks at the
-``RANK_WINDOW`` newest matches only, so a query of common words costs the same on a million
-entries as on a thousand (a visible setting: ``rank_window``).
+holding every term, then (when those are too few) any term, best first: PostgreSQL ranks a
+``simple`` tsvector with ``ts_rank`` (GIN index), SQLite ranks its FTS5 trigram table with
+``bm25``. Ranking looks at the first ``RANK_WINDOW`` matches the index yields only, so a
+query of common words costs about the same on a million entries as on a thousand; below that
+many matches the ranking is exact (docs/knowledge.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, and_, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from core import kbtext
@@ -24,7 +36,7 @@ from core.store import orm
 
 Visibility = Literal["public", "customer", "internal"]
 VISIBILITIES: tuple[str, ...] = ("public", "customer", "internal")
-RANK_WINDOW = 2000  # newest matching entries ranked per query
+RANK_WINDOW = 300  # matches ranked per query (all of them when there are fewer)
 NO_SUCH_ENTRY = "no such knowledge entry"  # one text for missing and not-yours
 
 
@@ -130,11 +142,29 @@ def search(
     limit: int = 10,
     rank_window: int = RANK_WINDOW,
 ) -> list[KbHit]:
-    """Active entries matching any term of ``query``, best first, as ``customer_id`` (None:
-    staff) may see them, optionally of one device model and category."""
+    """Active entries matching ``query``, best first, as ``customer_id`` (None: staff) may
+    see them, optionally of one device model and category.
+
+    Entries holding every term come first; when they are fewer than ``limit``, entries
+    holding any term follow (a query in other words than the entry's still finds it)."""
     words = kbtext.query_terms(query)
     if not words:
         return []
+    filters = _filters(customer_id, device_model, category, exclude_case_id)
+    ranked = _ranked(session, words, filters, limit, rank_window, every=len(words) > 1)
+    if len(ranked) < limit:
+        seen = {entry_id for entry_id, _ in ranked}
+        more = _ranked(session, words, filters, limit + len(seen), rank_window, every=False)
+        ranked.extend(item for item in more if item[0] not in seen)
+    return _hits(session, ranked[:limit], customer_view=customer_id is not None)
+
+
+def _filters(
+    customer_id: str | None,
+    device_model: str | None,
+    category: str | None,
+    exclude_case_id: int | None,
+) -> list[ColumnElement[bool]]:
     filters = [orm.KbEntry.active.is_(True), visible_to(customer_id)]
     if device_model is not None:
         filters.append(orm.KbEntry.device_model == device_model)
@@ -142,59 +172,50 @@ def search(
         filters.append(orm.KbEntry.category == category)
     if exclude_case_id is not None:
         filters.append(or_(orm.KbEntry.case_id.is_(None), orm.KbEntry.case_id != exclude_case_id))
+    return filters
+
+
+def _ranked(
+    session: Session,
+    words: Sequence[str],
+    filters: list[ColumnElement[bool]],
+    limit: int,
+    window: int,
+    *,
+    every: bool,
+) -> list[tuple[int, float]]:
+    """``(id, score)`` of the best ``limit`` among the first ``window`` matches the index
+    yields (every match, when there are fewer): the window bounds the work of a query of
+    common words whatever the size of the knowledge base."""
     if session.get_bind().dialect.name == "postgresql":
-        ranked = _postgres_ranked(session, words, filters, limit, rank_window)
-    else:
-        ranked = _sqlite_ranked(session, words, filters, limit, rank_window)
-    return _hits(session, ranked, customer_view=customer_id is not None)
-
-
-def _postgres_ranked(
-    session: Session,
-    words: Sequence[str],
-    filters: list[ColumnElement[bool]],
-    limit: int,
-    window: int,
-) -> list[tuple[int, float]]:
-    matches = (
-        select(orm.KbEntry.id.label("id"), text("kb_entries.search_vector AS v"))
-        .where(text("kb_entries.search_vector @@ to_tsquery('simple', :q)"), *filters)
-        .order_by(orm.KbEntry.id.desc())
+        tsquery = func.to_tsquery(literal_column("'simple'"), kbtext.tsquery(words, every=every))
+        vector: ColumnElement[Any] = literal_column("kb_entries.search_vector")
+        window_rows = (
+            select(orm.KbEntry.id.label("id"), vector.label("v"))
+            .where(vector.op("@@")(tsquery), *filters)
+            .limit(window)
+            .subquery("m")
+        )
+        score = func.ts_rank(window_rows.c.v, tsquery).label("score")
+        stmt: Select[Any] = (
+            select(window_rows.c.id, score)
+            .order_by(score.desc(), window_rows.c.id.desc())
+            .limit(limit)
+        )
+        return [(int(row[0]), float(row[1])) for row in session.execute(stmt).all()]
+    # SQLite: bm25 is lower for better matches
+    fts = table("kb_fts", column("rowid"))
+    bm25: ColumnElement[float] = literal_column("bm25(kb_fts)")
+    lite = (
+        select(orm.KbEntry.id, bm25)
+        .select_from(fts)
+        .join(orm.KbEntry, orm.KbEntry.id == fts.c.rowid)
+        .where(text("kb_fts MATCH :q"), *filters)
         .limit(window)
-        .subquery("m")
     )
-    stmt: Select[Any] = (
-        select(matches.c.id, text("ts_rank(m.v, to_tsquery('simple', :q)) AS score"))
-        .order_by(text("score DESC"), matches.c.id.desc())
-        .limit(limit)
-    )
-    rows = session.execute(stmt, {"q": kbtext.tsquery(words)}).all()
-    return [(int(row[0]), float(row[1])) for row in rows]
-
-
-def _sqlite_ranked(
-    session: Session,
-    words: Sequence[str],
-    filters: list[ColumnElement[bool]],
-    limit: int,
-    window: int,
-) -> list[tuple[int, float]]:
-    # bm25 is lower for better matches; the window keeps the newest matches, as on PostgreSQL
-    matches = text(
-        "SELECT rowid AS id, bm25(kb_fts) AS score FROM kb_fts WHERE kb_fts MATCH :q "
-        "ORDER BY rowid DESC LIMIT :window"
-    ).columns()
-    found = {
-        int(row[0]): float(row[1])
-        for row in session.execute(matches, {"q": kbtext.fts5_match(words), "window": window}).all()
-    }
-    if not found:
-        return []
-    allowed = set(
-        session.scalars(select(orm.KbEntry.id).where(orm.KbEntry.id.in_(found), *filters))
-    )
-    ranked = sorted(((i, -s) for i, s in found.items() if i in allowed), key=_best_first)
-    return ranked[:limit]
+    match = kbtext.fts5_match(words, every=every)
+    found = [(int(row[0]), -float(row[1])) for row in session.execute(lite, {"q": match})]
+    return sorted(found, key=_best_first)[:limit]
 
 
 def _best_first(item: tuple[int, float]) -> tuple[float, int]:

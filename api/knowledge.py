@@ -132,7 +132,7 @@ class RelatedFixesController(Controller):
         operation_id="relatedFixes",
         sync_to_thread=True,
         guards=[case_access],
-        opt=case_roles(*RELATED_VIEWERS, hidden_from_customers=True),
+        opt=case_roles(*RELATED_VIEWERS),
         responses=problem_responses(401, 403, 404),
     )
     def related(self, runtime: RuntimeDep, number: CaseNumber) -> list[KbHit]:

@@ -11,7 +11,9 @@ triggers). An entry is made like a harvested case: a title, problem, cause and f
 the labelled set's 29 fault stories (tests/data/kb_queries.yaml), on one of its models, with
 a department, a port or alarm code and a closing remark drawn at random, so that texts differ
 and the common words ("服务器", "更换", "故障") are in a large share of the rows. Terms are
-cut once per distinct fragment (core.kbtext) and joined, exactly what `indexed` gives.
+cut once per distinct fragment (core.kbtext) and joined, exactly what `indexed` gives, with
+the entry's facets (visibility, customer, model, category) as `index_terms` adds them; the
+entries belong to 200 customers in turn.
 `--quick` is 100k rows.
 
 Timed: `core.store.knowledge.search(session, query, limit=10)` for each of the labelled set's
@@ -102,6 +104,11 @@ COLUMNS = (
 
 
 @cache
+def facet(kind: str, value: str) -> str:
+    return kbtext.facet(kind, value)
+
+
+@cache
 def cut(fragment: str) -> str:
     """The terms of one fragment, space-joined (cut once, reused for every row)."""
     return " ".join(kbtext.terms(fragment))
@@ -118,6 +125,15 @@ def entries(n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
         fix = f"{story['fix']}，{rng.choice(REMARKS)}"
         parts = (story["title"], story["problem"], place, code, story["cause"], story["fix"])
         words = " ".join(cut(p) for p in (*parts, fix[len(story["fix"]) + 1 :], story["model"]))
+        customer = CUSTOMERS[i % len(CUSTOMERS)]
+        facets = " ".join(
+            (
+                facet("v", "customer"),
+                facet("c", customer),
+                facet("m", story["model"]),
+                facet("k", story["category"]),
+            )
+        )
         at = T0 + timedelta(minutes=i)
         yield (
             "case",
@@ -128,10 +144,10 @@ def entries(n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
             fix,
             story["model"],
             story["category"],
-            CUSTOMERS[i % len(CUSTOMERS)],
+            customer,
             "customer",
             True,
-            f" {words} ",
+            f" {words} {facets} ",
             "bench",
             at,
             at,

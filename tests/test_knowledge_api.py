@@ -61,7 +61,7 @@ def test_a_resolved_case_is_found_by_its_fix_and_shown_on_the_next_case(api: Api
     related = call(api, "GET", f"{CASES}/{again.json()['number']}/related-fixes", staff, expect=200)
     assert [h["case_number"] for h in related.json()] == [number]
     customer = api.headers("customer", customer="wdkn-hospital")
-    call(api, "GET", f"{CASES}/{again.json()['number']}/related-fixes", customer, expect=404)
+    call(api, "GET", f"{CASES}/{again.json()['number']}/related-fixes", customer, expect=403)
     # the first case's own page does not list itself
     own = call(api, "GET", f"{CASES}/{number}/related-fixes", staff, expect=200)
     assert own.json() == []

@@ -69,10 +69,38 @@ class KbArticle(KbHit, kw_only=True):
 
 
 def index_terms(entry: orm.KbEntry) -> str:
-    """What the search index holds for ``entry`` (title, problem, cause, fix, body, model)."""
-    return kbtext.indexed(
+    """What the search index holds for ``entry``: the terms of its title, problem, cause,
+    fix, body and model, then its facets (who may see it, its model and category)."""
+    words = kbtext.indexed(
         (entry.title, entry.problem, entry.cause, entry.fix, entry.body, entry.device_model)
     )
+    return f"{words or ' '}{' '.join(entry_facets(entry))} "
+
+
+def entry_facets(entry: orm.KbEntry) -> list[str]:
+    facets = [kbtext.facet("v", entry.visibility)]
+    if entry.visibility == "customer" and entry.customer_id:
+        facets.append(kbtext.facet("c", entry.customer_id))
+    if entry.device_model:
+        facets.append(kbtext.facet("m", entry.device_model))
+    if entry.category:
+        facets.append(kbtext.facet("k", entry.category))
+    return facets
+
+
+def query_facets(
+    customer_id: str | None, device_model: str | None, category: str | None
+) -> list[list[str]]:
+    """The facet groups a search needs (one term of each): the same conditions as the SQL
+    filters, answered by the index."""
+    groups = []
+    if customer_id is not None:
+        groups.append([kbtext.facet("v", "public"), kbtext.facet("c", customer_id)])
+    if device_model is not None:
+        groups.append([kbtext.facet("m", device_model)])
+    if category is not None:
+        groups.append([kbtext.facet("k", category)])
+    return groups
 
 
 def visible_to(customer_id: str | None) -> ColumnElement[bool]:
@@ -151,10 +179,13 @@ def search(
     if not words:
         return []
     filters = _filters(customer_id, device_model, category, exclude_case_id)
-    ranked = _ranked(session, words, filters, limit, rank_window, every=len(words) > 1)
+    facets = query_facets(customer_id, device_model, category)
+    every = len(words) > 1
+    ranked = _ranked(session, words, facets, filters, limit, rank_window, every=every)
     if len(ranked) < limit:
         seen = {entry_id for entry_id, _ in ranked}
-        more = _ranked(session, words, filters, limit + len(seen), rank_window, every=False)
+        wanted = limit + len(seen)
+        more = _ranked(session, words, facets, filters, wanted, rank_window, every=False)
         ranked.extend(item for item in more if item[0] not in seen)
     return _hits(session, ranked[:limit], customer_view=customer_id is not None)
 
@@ -178,6 +209,7 @@ def _filters(
 def _ranked(
     session: Session,
     words: Sequence[str],
+    facets: list[list[str]],
     filters: list[ColumnElement[bool]],
     limit: int,
     window: int,
@@ -188,7 +220,9 @@ def _ranked(
     yields (every match, when there are fewer): the window bounds the work of a query of
     common words whatever the size of the knowledge base."""
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = func.to_tsquery(literal_column("'simple'"), kbtext.tsquery(words, every=every))
+        tsquery = func.to_tsquery(
+            literal_column("'simple'"), kbtext.tsquery(words, every=every, facets=facets)
+        )
         vector: ColumnElement[Any] = literal_column("kb_entries.search_vector")
         window_rows = (
             select(orm.KbEntry.id.label("id"), vector.label("v"))
@@ -213,7 +247,7 @@ def _ranked(
         .where(text("kb_fts MATCH :q"), *filters)
         .limit(window)
     )
-    match = kbtext.fts5_match(words, every=every)
+    match = kbtext.fts5_match(words, every=every, facets=facets)
     found = [(int(row[0]), -float(row[1])) for row in session.execute(lite, {"q": match})]
     return sorted(found, key=_best_first)[:limit]
 

@@ -12,7 +12,7 @@ the labelled set's 29 fault stories (tests/data/kb_queries.yaml), on one of its 
 a department, a port or alarm code and a closing remark drawn at random, so that texts differ
 and the common words ("服务器", "更换", "故障") are in a large share of the rows. Terms are
 cut once per distinct fragment (core.kbtext) and joined, exactly what `indexed` gives, with
-the entry's facets (visibility, customer, model, category) as `index_terms` adds them; the
+the entry's facets (visibility, customer, model) as `index_terms` adds them; the
 entries belong to 200 customers in turn.
 `--quick` is 100k rows.
 
@@ -131,7 +131,6 @@ def entries(n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
                 facet("v", "customer"),
                 facet("c", customer),
                 facet("m", story["model"]),
-                facet("k", story["category"]),
             )
         )
         at = T0 + timedelta(minutes=i)

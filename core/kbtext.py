@@ -150,11 +150,16 @@ def terms(text: str | None) -> list[str]:
 
 
 def query_terms(query: str) -> list[str]:
-    """The distinct terms of a query, in order, at most ``MAX_QUERY_TERMS``."""
+    """The distinct terms of a query, in order, at most ``MAX_QUERY_TERMS``, without the
+    shorter words inside a longer one ("打印机" keeps 打印机, drops 打印 and 印机): the index
+    holds them beside every longer word, so they would match nothing more, and cost an index
+    list each (a short word's list is the longest)."""
     seen: dict[str, None] = {}
     for term in terms(query):
         seen.setdefault(term, None)
-    return list(seen)[:MAX_QUERY_TERMS]
+    distinct = list(seen)
+    kept = [t for t in distinct if not any(t != other and t in other for other in distinct)]
+    return kept[:MAX_QUERY_TERMS]
 
 
 def indexed(texts: Iterable[str | None]) -> str:

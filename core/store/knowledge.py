@@ -70,7 +70,7 @@ class KbArticle(KbHit, kw_only=True):
 
 def index_terms(entry: orm.KbEntry) -> str:
     """What the search index holds for ``entry``: the terms of its title, problem, cause,
-    fix, body and model, then its facets (who may see it, its model and category)."""
+    fix, body and model, then its facets (who may see it, its model)."""
     words = kbtext.indexed(
         (entry.title, entry.problem, entry.cause, entry.fix, entry.body, entry.device_model)
     )
@@ -83,14 +83,10 @@ def entry_facets(entry: orm.KbEntry) -> list[str]:
         facets.append(kbtext.facet("c", entry.customer_id))
     if entry.device_model:
         facets.append(kbtext.facet("m", entry.device_model))
-    if entry.category:
-        facets.append(kbtext.facet("k", entry.category))
     return facets
 
 
-def query_facets(
-    customer_id: str | None, device_model: str | None, category: str | None
-) -> list[list[str]]:
+def query_facets(customer_id: str | None, device_model: str | None) -> list[list[str]]:
     """The facet groups a search needs (one term of each): the same conditions as the SQL
     filters, answered by the index."""
     groups = []
@@ -98,9 +94,7 @@ def query_facets(
         groups.append([kbtext.facet("v", "public"), kbtext.facet("c", customer_id)])
     if device_model is not None:
         groups.append([kbtext.facet("m", device_model)])
-    if category is not None:
-        groups.append([kbtext.facet("k", category)])
-    return groups
+    return groups  # a category is in too many entries to narrow a scan: SQL filters it
 
 
 def visible_to(customer_id: str | None) -> ColumnElement[bool]:
@@ -179,7 +173,7 @@ def search(
     if not words:
         return []
     filters = _filters(customer_id, device_model, category, exclude_case_id)
-    facets = query_facets(customer_id, device_model, category)
+    facets = query_facets(customer_id, device_model)
     every = len(words) > 1
     ranked = _ranked(session, words, facets, filters, limit, rank_window, every=every)
     if len(ranked) < limit:

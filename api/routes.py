@@ -6,10 +6,12 @@ from typing import Any
 
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
+from api.devices import DeviceController
+from api.knowledge import KnowledgeController, RelatedFixesController
 from api.notifications import NotificationController
 from api.onsite import OnsiteController
-from api.queues import QueueController
 from api.quality import QUALITY_ROUTES
+from api.queues import QueueController
 from api.reports import get_report
 from api.rma import RmaController
 from api.spares import SpareController
@@ -28,4 +30,7 @@ API_ROUTES: list[Any] = [
     QueueController,
     *QUALITY_ROUTES,
     get_report,
+    KnowledgeController,
+    RelatedFixesController,
+    DeviceController,
 ]

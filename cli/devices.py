@@ -1,5 +1,7 @@
 """`casetrack devices show SERIAL`: a device on record, the replacements before and after it,
-and the contract that covers it (spare parts, docs/spares.md)."""
+the contract that covers it (spare parts, docs/spares.md), its operating environment and
+software version and their history; `casetrack devices record SERIAL`: record a change
+(docs/knowledge.md "Device records")."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from core.settings import Settings
 
 
 def add_parser(commands: Commands, settings: Settings) -> None:
-    sub = group(commands, "devices", help="device records: replacements and their coverage")
+    sub = group(
+        commands, "devices", help="device records: coverage, replacements, versions, history"
+    )
     show = command(
         sub,
         "show",
@@ -23,9 +27,27 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         "database is $CASETRACK_DATABASE_URL.",
     )
     show.add_argument("serial", metavar="SERIAL")
+    record = command(
+        sub,
+        "record",
+        run_record,
+        help="record a change of a device's model, site, environment or software version",
+        description="Record the new values given for the device SERIAL (on record, or listed "
+        "by a contract). With --case the change is also an event of that case. A value equal "
+        "to the record's is no change.",
+    )
+    record.add_argument("serial", metavar="SERIAL")
+    record.add_argument("--model")
+    record.add_argument("--site")
+    record.add_argument("--environment", help="operating environment (运行环境)")
+    record.add_argument("--software-version", help="software or firmware version (软件版本)")
+    record.add_argument("--case", help="the case (or inspection) during which it changed")
+    record.add_argument("--note")
+    record.add_argument("--actor", default="cli", help="who records it (default: cli)")
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from core.desk.device_records import device_history
     from core.desk.devices import find_row
     from core.errors import NotFoundError
 
@@ -56,4 +78,40 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"  replaces: {' <- '.join(before)}")
         if after:
             print(f"  replaced by: {' -> '.join(after)}")
+        print(f"  software: {row.software_version or '-'}")
+        print(f"  environment: {row.environment or '-'}")
+        for event in device_history(session, row.serial):
+            changes = ", ".join(
+                f"{name}: {change['from'] or '-'} -> {change['to'] or '-'}"
+                for name, change in event.changes.items()
+            )
+            where = f" on {event.case_number}" if event.case_number else ""
+            print(f"  {event.at:%Y-%m-%d %H:%M}Z {event.kind}{where} by {event.actor}: {changes}")
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from cli.workers import _background_runtime
+    from core.commands import RecordDeviceChange
+    from core.errors import CasetrackError
+
+    values = {
+        "model": args.model,
+        "site": args.site,
+        "environment": args.environment,
+        "software_version": args.software_version,
+        "case_number": args.case,
+        "note": args.note,
+    }
+    try:
+        cmd = msgspec.convert(values, RecordDeviceChange)
+    except msgspec.ValidationError as exc:
+        raise CasetrackError(f"invalid option: {exc}") from None
+    with _background_runtime(args) as runtime:
+        view = runtime.desk.record_device_change(
+            args.serial, cmd, actor=args.actor, now=runtime.clock()
+        )
+    print(f"{view.serial}  {view.model}: {len(view.history)} change(s) on record")
     return 0

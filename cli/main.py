@@ -3,7 +3,8 @@
 Each module in ``COMMANDS`` owns its ``add_parser(commands)`` and the functions it runs:
 check (everything an admin edits, in one pass), contracts (check, schema), sla (due),
 db (upgrade, current), audit (verify, seal), tokens (create, revoke, list),
-users (create, reset-password, disable, list: web sign-in), devices (show),
+users (create, reset-password, disable, list: web sign-in), devices (show, record),
+kb (search, add, show, backfill),
 plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
 onsite (request, emergency, step, attach, show), quality (quarter, quarter-end, problems,
@@ -29,6 +30,7 @@ from cli import (
     contracts,
     db,
     devices,
+    kb,
     onsite,
     plugins,
     quality,
@@ -48,7 +50,8 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, users, devices, onsite, rma, quality, report),
+    *(check, contracts, sla, db, audit, tokens, users, devices, kb, onsite, rma),
+    *(quality, report),
     *(plugins, serve, workers, settings),
 )
 

@@ -327,3 +327,53 @@ class ExcludeClock(Command, frozen=True, kw_only=True):
     kind: ClockKind
     cause: Identifier
     note: Text
+
+
+# --- knowledge base and device records (issue 16) ------------------------------------------
+
+ArticleBody = Annotated[str, Meta(max_length=limits.ARTICLE, pattern=limits.NO_NUL)]
+KbVisibility = Literal["public", "customer", "internal"]
+
+
+class WriteArticle(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An engineer's knowledge-base article: who may read it is ``visibility`` (``customer``
+    needs ``customer_id``: that customer's tokens and staff; ``public``: every token;
+    ``internal``: staff only)."""
+
+    title: Summary
+    body: ArticleBody | None = None
+    problem: OptionalText | None = None
+    cause: OptionalText | None = None
+    fix: OptionalText | None = None
+    device_model: Name | None = None
+    category: Category | None = None
+    visibility: KbVisibility = "internal"
+    customer_id: Identifier | None = None
+
+
+class EditArticle(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Change an entry: only the fields given (``null`` clears an optional one)."""
+
+    title: Summary | msgspec.UnsetType = msgspec.UNSET
+    body: ArticleBody | msgspec.UnsetType | None = msgspec.UNSET
+    problem: OptionalText | msgspec.UnsetType | None = msgspec.UNSET
+    cause: OptionalText | msgspec.UnsetType | None = msgspec.UNSET
+    fix: OptionalText | msgspec.UnsetType | None = msgspec.UNSET
+    device_model: Name | msgspec.UnsetType | None = msgspec.UNSET
+    category: Category | msgspec.UnsetType | None = msgspec.UNSET
+    visibility: KbVisibility | msgspec.UnsetType = msgspec.UNSET
+    customer_id: Identifier | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class RecordDeviceChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A device's record changed (R-MAINT 设备档案): the fields given are the new values.
+    ``case_number``: the case (or inspection) during which it changed; the change is then an
+    event of that case too."""
+
+    model: Name | None = None
+    site: Address | None = None
+    environment: OptionalText | None = None
+    software_version: Name | None = None
+    case_number: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
+    source: Literal["case", "inspection", "manual"] | None = None
+    note: OptionalText | None = None

@@ -42,9 +42,11 @@ __all__ = [
     "CorrectiveActionDone",
     "CorrectiveActionRecorded",
     "CredentialsViewed",
+    "DeviceChanged",
     "DiagnosisConfirmed",
     "Escalated",
     "EventBody",
+    "FieldChange",
     "FirstResponded",
     "HandedOver",
     "ImprovementReported",
@@ -541,6 +543,24 @@ class SpareVendorCaseLinked(EventBody, tag="spare_vendor_case", frozen=True, kw_
     vendor_case: str
 
 
+# --- device records (issue 16) -------------------------------------------------------------
+
+
+class FieldChange(Record, frozen=True, kw_only=True):
+    from_: str | None = field(name="from")
+    to: str | None
+
+
+class DeviceChanged(EventBody, tag="device_changed", frozen=True, kw_only=True):
+    """A device's record changed during this case (or inspection): the same change is in the
+    device's own history (``device_events``, core.desk.device_records)."""
+
+    serial: str
+    changes: dict[str, FieldChange]
+    source: str
+    note: str | None
+
+
 # --- the end of a case ----------------------------------------------------------------------
 
 
@@ -757,6 +777,7 @@ BODIES: dict[str, type[EventBody]] = {
         ComplaintInvestigated,
         ComplaintResolved,
         ComplaintClosed,
+        DeviceChanged,
     )
 }
 

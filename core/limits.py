@@ -24,6 +24,7 @@ REQUEST_ID = 64  # an X-Request-ID (core.logs): cases.opened_request_id, notific
 # --- text kept only inside event payloads (JSON): our own bounds ------------------------------
 
 TEXT = 4000  # notes, findings, reasons, descriptions
+ARTICLE = 20_000  # a knowledge-base article's body
 TICKET = 100  # another organisation's case number
 
 # --- everything else ---------------------------------------------------------------------------

@@ -82,6 +82,8 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
         "/survey-form",
         {"score": 4, "signed_by": "姜丽", "signed_at": "2026-10-14T10:00:00+08:00"},
     ),
+    # past fixes beside the case (api/knowledge.py): staff who work it, never customers
+    ("GET", "/related-fixes", None),
 ]
 ROUTE_IDS = [f"{method} {suffix or '/'}" for method, suffix, _ in CASE_ROUTES]
 # reads open to every role on a case (the customer: its own), beside GET of the case itself
@@ -133,6 +135,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "/reopen": frozenset({"agent", "service_manager", "complaint_manager", "admin"}),
     "/credentials": frozenset({"engineer"}),  # and then only the assigned one
     "/survey-form": frozenset({"engineer", "service_manager"}),
+    "/related-fixes": frozenset({"agent", "engineer", "project_manager", "service_manager"}),
 }
 # on a complaint (request_type complaint) these roles may act too (issue 11: 投诉经理)
 ON_COMPLAINTS: dict[str, frozenset[str]] = {

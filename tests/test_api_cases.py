@@ -421,8 +421,8 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         for op in item.values()
     ]
     # 25 + spare parts (4, api/spares.py) + on-site (10) + attachment download (1)
-    # + survey form (1, api/quality.py)
-    assert len(operations) == 41
+    # + survey form (1, api/quality.py) + related fixes (1, api/knowledge.py)
+    assert len(operations) == 42
     for op in operations:
         assert op["operationId"] and op["tags"] == ["cases"], op
     handlers = [
@@ -432,7 +432,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         for handler in getattr(route, "route_handlers", [])
         if handler.http_methods & {"GET", "POST"}
     ]
-    assert len(handlers) == 41
+    assert len(handlers) == 42
     assert all((handler.fn.__doc__ or "").strip() for handler in handlers)
     open_op = schema["paths"][CASES]["post"]
     assert open_op["requestBody"]["content"]["application/json"]["schema"]["examples"]

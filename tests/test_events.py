@@ -70,6 +70,7 @@ NEWER_KINDS = {
     "complaint_investigated",
     "complaint_resolved",
     "complaint_closed",
+    "device_changed",
 }
 
 

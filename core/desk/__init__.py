@@ -3,7 +3,8 @@
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
 clocks): ``opening``, ``work``, ``milestones``, ``onsite`` (its rules: ``visits``),
 ``handover``, ``spares`` (with ``devices``), ``rma`` (vendor RMAs), ``closing`` (with
-``surveys``), ``complaints`` (with ``corrective``), ``horizon``;
+``surveys`` and ``knowledge``), ``complaints`` (with ``corrective``), ``device_records``,
+``horizon``;
 the refusals are in ``errors``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from core.desk.base import DeskBase, Receipt
 from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
+from core.desk.device_records import DeviceRecordCommands
 from core.desk.errors import (
     ApprovalRequired,
     CloseRefused,
@@ -60,7 +62,8 @@ class CaseDesk(
     HandOverCommands,
     RmaCommands,  # before SpareCommands: an RMA order records its spare request's steps
     SpareCommands,
-    ClosingCommands,
+    ClosingCommands,  # with KnowledgeCommands: resolving writes the case's knowledge entry
+    DeviceRecordCommands,
     HorizonCommands,
 ):
     """Case commands over a database; each public method is one transaction.

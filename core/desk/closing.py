@@ -13,12 +13,14 @@ from core.case import IllegalTransition, Status, check_transition
 from core.commands import Close, Reopen, Resolve
 from core.desk.base import Receipt
 from core.desk.errors import CloseRefused, InvalidCommand
+from core.desk.knowledge import KnowledgeCommands
 from core.desk.surveys import SurveyCommands
 from core.events import ClockOutcome, Closed, Reopened, Resolved
 from core.instants import check_reported
 from core.service_types import effective_service_type, missing_for_close
 from core.spares import RETURN_CLOCKS
 from core.store import orm
+from core.store.knowledge import withdraw_case
 
 # resolving meets (or, when late, breaches) these; every other active clock is cancelled.
 # The resolution is the last progress report of an emergency visit: one overdue is breached.
@@ -41,9 +43,10 @@ def _document(entered_by: EnteredBy | None, document: str | None) -> str | Unset
     return document if entered_by == "staff" and document else UNSET
 
 
-class ClosingCommands(SurveyCommands):
-    """Resolve, close and reopen a case; note breached clocks. A close sends the case's
-    satisfaction survey in its transaction; a re-open withdraws it (core.desk.surveys)."""
+class ClosingCommands(SurveyCommands, KnowledgeCommands):
+    """Resolve, close and reopen a case; note breached clocks. Resolving writes the case's
+    knowledge-base entry in the same transaction; a close sends the case's satisfaction
+    survey in its transaction (core.desk.surveys); a re-open withdraws both."""
 
     def resolve(self, number: str, cmd: Resolve, *, actor: str, now: datetime) -> Receipt:
         with self._unit() as (session, events):
@@ -62,6 +65,7 @@ class ClosingCommands(SurveyCommands):
             case.status, case.resolved_at = Status.RESOLVED.value, now
             body = Resolved(resolution=cmd.resolution, clocks=outcomes)
             events.append(self._record(session, case, body, actor, now, "customer"))
+            self._harvest(session, case, actor, now, cmd.resolution)
             self._refresh(case, now)
             return self._receipt(session, case, events)
 
@@ -129,6 +133,7 @@ class ClosingCommands(SurveyCommands):
             body = Reopened(from_=previous, reason=cmd.reason)
             events.append(self._record(session, case, body, actor, now, "customer"))
             self._withdraw_survey(session, case)
+            withdraw_case(session, case.id, now, actor)
             self._refresh(case, now)
             return self._receipt(session, case, events)
 

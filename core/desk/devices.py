@@ -72,9 +72,19 @@ def remember(
     return row
 
 
-def replace(session: Session, old: orm.Device, new_serial: str, model: str, now: datetime) -> None:
+def replace(
+    session: Session,
+    old: orm.Device,
+    new_serial: str,
+    model: str,
+    now: datetime,
+    *,
+    case_number: str | None = None,
+    actor: str = "system",
+) -> None:
     """``new_serial`` swapped in for ``old``: a new row inheriting its coverage, linked both
-    ways. A serial we already know (another device) is refused, never overwritten."""
+    ways, and a ``replaced`` event in each one's history (device_events). A serial we already
+    know (another device) is refused, never overwritten."""
     if find_row(session, new_serial) is not None or new_serial == old.serial:
         raise ConflictError(
             f"serial {new_serial!r} is already a device on record: a replacement needs a "
@@ -94,3 +104,20 @@ def replace(session: Session, old: orm.Device, new_serial: str, model: str, now:
         )
     )
     old.replaced_by, old.updated_at = new_serial, now
+    for serial, field, before, after in (
+        (old.serial, "replaced_by", None, new_serial),
+        (new_serial, "predecessor_serial", None, old.serial),
+    ):
+        session.add(
+            orm.DeviceEvent(
+                serial=serial,
+                kind="replaced",
+                source="case" if case_number else "manual",
+                changes={field: {"from": before, "to": after}},
+                note=None,
+                case_number=case_number,
+                case_seq=None,
+                actor=actor,
+                at=now,
+            )
+        )

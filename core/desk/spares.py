@@ -358,7 +358,9 @@ class SpareCommands(DeskBase):
             else:
                 old = devices.remember(session, device, contract_id=lc.id, zone=case.zone, now=now)
             session.flush()
-        devices.replace(session, old, new_serial, new_model or old.model, now)
+        devices.replace(
+            session, old, new_serial, new_model or old.model, now, case_number=case.number
+        )
         row.new_serial = new_serial
 
     # --- the customer's own vendor case -----------------------------------------------------

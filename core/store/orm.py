@@ -369,8 +369,83 @@ class Device(Base):
     tier: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
     predecessor_serial: Mapped[str | None] = mapped_column(String(limits.SERIAL))
     replaced_by: Mapped[str | None] = mapped_column(String(limits.SERIAL))
+    # R-MAINT/R-QUAL (运行环境, 软件版本): as last recorded; each change is a DeviceEvent
+    environment: Mapped[str | None] = mapped_column(Text)
+    software_version: Mapped[str | None] = mapped_column(String(limits.NAME))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class DeviceEvent(Base):
+    """One change of a device record (model, site, environment, software version, a
+    replacement), append-only like the case history (database triggers refuse UPDATE and
+    DELETE). A change made on a case is also a ``device_changed`` event of that case
+    (``case_number``, ``case_seq``); the device's own history is this table."""
+
+    __tablename__ = "device_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    serial: Mapped[str] = mapped_column(String(limits.SERIAL))
+    kind: Mapped[str] = mapped_column(String(32))  # core.devices.DeviceEventKind
+    source: Mapped[str] = mapped_column(String(32))  # case, inspection, manual, contract
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)  # field -> {"from": .., "to": ..}
+    note: Mapped[str | None] = mapped_column(Text)
+    case_number: Mapped[str | None] = mapped_column(String(32))
+    case_seq: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_device_events_serial", "serial", "id"),)
+
+
+class KbEntry(Base):
+    """A knowledge-base entry (R-QUAL 客户服务知识库): a resolved case's problem, cause and fix
+    (``case_id`` set, harvested when it is resolved) or an article an engineer wrote.
+
+    ``visibility``: ``public`` (every token), ``customer`` (staff and that customer's tokens)
+    or ``internal`` (staff only). ``terms`` is what the search index holds
+    (core.kbtext.indexed); the index itself is the migration's: a tsvector column with a GIN
+    index on PostgreSQL, an FTS5 trigram table on SQLite (``SEARCH_OBJECTS``)."""
+
+    __tablename__ = "kb_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # case, article
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="RESTRICT"), unique=True
+    )
+    case_number: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(limits.ADDRESS))
+    problem: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(Text)
+    fix: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    device_model: Mapped[str | None] = mapped_column(String(limits.NAME))
+    category: Mapped[str | None] = mapped_column(String(32))
+    customer_id: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+    visibility: Mapped[str] = mapped_column(String(16))
+    # False: the case was reopened (its fix did not hold); out of search until resolved again
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    terms: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index("ix_kb_entries_model_category", "device_model", "category", "id"),
+        Index("ix_kb_entries_customer", "customer_id"),
+    )
+
+
+# search-index objects the migration makes and the models do not describe (one per back end):
+# autogenerate and the schema comparison leave them alone
+SEARCH_OBJECTS = frozenset({"kb_fts", "search_vector", "ix_kb_entries_search"})
+
+
+def is_search_object(name: str | None) -> bool:
+    """True for the knowledge search index's own objects (FTS5 shadow tables included)."""
+    return name is not None and (name in SEARCH_OBJECTS or name.startswith("kb_fts_"))
 
 
 class SpareRequest(Base):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from alembic import context
 
-from core.store.orm import Base
+from core.store.orm import Base, is_search_object
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -29,12 +29,19 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
+def _described(name: str | None, type_: str, parent_names: object) -> bool:
+    """The knowledge search index is the migration's own (a tsvector column, an FTS5 table):
+    not described by the models, never dropped by autogenerate."""
+    return not is_search_object(name)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_described,
     )
     with context.begin_transaction():
         context.run_migrations()

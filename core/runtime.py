@@ -107,6 +107,7 @@ def build_runtime(
         runtime.clock = clock
     desk.rma_channels = rma_channels(runtime)
     desk.rma_policy = rma_policy(settings)
+    desk.notice_days = settings.notice_days
     return runtime
 
 

@@ -147,6 +147,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rma_max_failures: Positive = 5
     rma_lease_seconds: PositiveSeconds = 300.0
     rma_escalation_group: str = "service-manager"
+    # maintenance plans (docs/maintenance.md): the scheduler opens an occurrence it missed
+    # (down, or a plan added later) up to this many days late; older ones are reported as
+    # missed by `casetrack maintenance plans`, never opened. A hotline or contact change is
+    # announced at least notice_days ahead (the handbook's 3 days) unless forced.
+    inspection_catch_up_days: Annotated[int, msgspec.Meta(ge=0)] = 7
+    notice_days: Annotated[int, msgspec.Meta(ge=0)] = 3
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings

@@ -55,6 +55,13 @@ NEWER_KINDS = {
     "onsite_operation_performed",
     "onsite_report_signed",
     "onsite_training_given",
+    "inspection_opened",
+    "inspection_result",
+    "inspection_reported",
+    "follow_up_of",
+    "change_proposed",
+    "change_reviewed",
+    "change_implemented",
 }
 
 

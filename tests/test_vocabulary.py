@@ -49,7 +49,7 @@ def test_tokens_spell_roles_in_snake_case_and_map_back() -> None:
     # the names `casetrack tokens create --role` took before, in the order it lists them
     assert [role.snake for role in TOKEN_ROLES] == [
         "agent", "engineer", "service_manager", "project_manager", "complaint_manager",
-        "admin", "customer",
+        "admin", "customer", "expert_group",
     ]  # fmt: skip
     for role in Role:
         assert Role.from_snake(role.snake) is role

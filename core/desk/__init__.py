@@ -2,13 +2,16 @@
 
 One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, recording,
 clocks): ``opening``, ``work``, ``milestones``, ``onsite`` (its rules: ``visits``),
-``handover``, ``spares`` (with ``devices``), ``rma`` (vendor RMAs), ``closing``, ``horizon``;
+``handover``, ``spares`` (with ``devices``), ``rma`` (vendor RMAs), ``closing``, ``horizon``,
+``maintenance`` (inspections of maintenance plans), ``changes`` (major change review),
+``notices`` (hotline and contact change notices);
 the refusals are in ``errors``.
 """
 
 from __future__ import annotations
 
 from core.desk.base import DeskBase, Receipt
+from core.desk.changes import ChangeCommands
 from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
 from core.desk.errors import (
     ApprovalRequired,
@@ -24,7 +27,9 @@ from core.desk.errors import (
 )
 from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
+from core.desk.maintenance import MaintenanceCommands
 from core.desk.milestones import MilestoneCommands
+from core.desk.notices import NoticeCommands
 from core.desk.onsite import OnsiteCommands
 from core.desk.opening import OpenCommands
 from core.desk.rma import RmaCommands
@@ -52,6 +57,9 @@ __all__ = [
 
 
 class CaseDesk(
+    MaintenanceCommands,  # before OpenCommands and OnsiteCommands, which it builds on
+    ChangeCommands,
+    NoticeCommands,
     OpenCommands,
     WorkCommands,
     MilestoneCommands,

@@ -66,12 +66,15 @@ def drop_stale(session: Session, rows: Sequence[orm.Notification]) -> list[orm.N
     """Mark the stale ones among ``rows`` ``dropped`` (reason kept); return the others."""
     if not rows:
         return []
-    statuses = _case_statuses(session, {r.case_id for r in rows})
+    statuses = _case_statuses(session, {r.case_id for r in rows if r.case_id is not None})
     clock_ids = {r.clock_id for r in rows if r.clock_id is not None}
     by_id = _clocks(session, clock_ids)
     latest = _latest_levels(session, clock_ids)
     kept: list[orm.Notification] = []
     for row in rows:
+        if row.case_id is None:  # a notice to a customer (core.desk.notices): never stale
+            kept.append(row)
+            continue
         clock = by_id.get(row.clock_id) if row.clock_id is not None else None
         reason = stale_reason(row, statuses[row.case_id], clock, latest.get(_audience(row)))
         if reason is None:

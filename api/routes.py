@@ -6,6 +6,7 @@ from typing import Any
 
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
+from api.maintenance import MaintenanceController, announce, list_notices, list_plans
 from api.notifications import NotificationController
 from api.onsite import OnsiteController
 from api.rma import RmaController
@@ -22,4 +23,8 @@ API_ROUTES: list[Any] = [
     NotificationController,
     SpareController,
     RmaController,
+    MaintenanceController,
+    list_plans,
+    announce,
+    list_notices,
 ]

@@ -5,7 +5,8 @@ check (everything an admin edits, in one pass), contracts (check, schema), sla (
 db (upgrade, current), audit (verify, seal), tokens (create, revoke, list), devices (show),
 plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (show),
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
-onsite (request, emergency, step, attach, show).
+onsite (request, emergency, step, attach, show),
+maintenance (plans, run-once, show, result, report, change, announce, notices).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
 and ``--set NAME=VALUE`` (one setting, above the file and the environment).
@@ -26,6 +27,7 @@ from cli import (
     contracts,
     db,
     devices,
+    maintenance,
     onsite,
     plugins,
     rma,
@@ -42,7 +44,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, devices, onsite, rma),
+    *(check, contracts, sla, db, audit, tokens, devices, onsite, maintenance, rma),
     *(plugins, serve, workers, settings),
 )
 

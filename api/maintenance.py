@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -233,7 +233,10 @@ def list_plans(runtime: RuntimeDep, session: SessionDep) -> list[dict[str, Any]]
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 def announce(
-    runtime: RuntimeDep, principal: PrincipalDep, contract_id: str, data: AnnounceChange
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    contract_id: FromPath[str],
+    data: JSONBody[AnnounceChange],
 ) -> NoticeView:
     """Record a hotline or contact change and send its written notice (e-mail) to the
     contract's contacts: 409 `notice-too-short` under the `notice_days` setting (3) unless
@@ -252,6 +255,6 @@ def announce(
     operation_id="listNotices",
     responses=problem_responses(401, 403, 404),
 )
-def list_notices(runtime: RuntimeDep, contract_id: str) -> list[NoticeView]:
+def list_notices(runtime: RuntimeDep, contract_id: FromPath[str]) -> list[NoticeView]:
     """The hotline and contact change notices recorded for a contract, oldest first."""
     return runtime.desk.notices(contract_id)

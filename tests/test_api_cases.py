@@ -420,7 +420,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         if path.startswith((CASES, "/api/v1/customers")) and "/rmas" not in path  # test_rma_api
         for op in item.values()
     ]
-    assert len(operations) == 39  # 25 + spare parts (4, api/spares.py) + on-site (10)
+    assert len(operations) == 45  # 25 + spares (4) + on-site (10) + maintenance (6)
     for op in operations:
         assert op["operationId"] and op["tags"] == ["cases"], op
     handlers = [
@@ -430,7 +430,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         for handler in getattr(route, "route_handlers", [])
         if handler.http_methods & {"GET", "POST"}
     ]
-    assert len(handlers) == 39
+    assert len(handlers) == 45
     assert all((handler.fn.__doc__ or "").strip() for handler in handlers)
     open_op = schema["paths"][CASES]["post"]
     assert open_op["requestBody"]["content"]["application/json"]["schema"]["examples"]

@@ -211,7 +211,7 @@ def test_a_pass_opens_the_days_inspections_with_checklist_and_devices(
     due = due_occurrences(contracts, now=T, catch_up=timedelta(days=7))
     assert {(o.contract_id, o.plan_id) for o in due} == {
         (PORT, CORE_ROOM),
-        (HOSPITAL, "monthly-info-center"),
+        (HOSPITAL, "weekly-info-center"),
         (BANK, "monthly-machine-room"),
     }
     number = port_inspection(runtime)

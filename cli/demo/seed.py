@@ -13,7 +13,18 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import func, select
 
-from cli.demo.book import BOOK, CiscoAdvance, Step, Story, VendorReply, When, local, read_story
+from cli.demo.book import (
+    BOOK,
+    CiscoAdvance,
+    NoOccurrence,
+    OpenInspection,
+    Step,
+    Story,
+    VendorReply,
+    When,
+    local,
+    read_story,
+)
 from cli.demo.cisco import cisco_stand_in
 from core.commands import Close
 from core.jobs.rma import poll_rmas
@@ -109,7 +120,12 @@ def _plan(runtime: Runtime, now: datetime) -> tuple[list[Story], list[str]]:
         # a finished contract gets history only: stories told as if the day after it ended
         anchor = local(period.end + timedelta(days=1), "00:00", cal.tz) if ended else now
         when = When(anchor, cal)
-        for story in (read_story(data, lc, when) for data in told.stories):
+        for data in told.stories:
+            try:
+                story = read_story(data, lc, when)
+            except NoOccurrence as exc:
+                skipped.append(str(exc))
+                continue
             first = story.steps[0].at
             if ended and not story.closes:
                 skipped.append(f"{told.id}/{story.key}: open story, period ended {period.end}")
@@ -125,6 +141,9 @@ def _play(runtime: Runtime, story: Story, step: Step, cisco: CiscoSandbox | None
     desk = runtime.desk
     if step.method == "open_case":
         story.number = desk.open_case(step.cmd, actor=step.actor, now=step.at).number
+        return
+    if isinstance(step.cmd, OpenInspection):  # the scheduler's, on time
+        (story.number,) = desk.open_inspections([story.occurrence], now=step.at)
         return
     if isinstance(step.cmd, VendorReply):
         order = desk.list_rmas(story.number)[-1]

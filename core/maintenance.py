@@ -28,6 +28,7 @@ __all__ = [
     "SEVERITIES",
     "Occurrence",
     "devices_for",
+    "next_start",
     "occurrences",
     "parse_rule",
 ]
@@ -38,7 +39,7 @@ FOLLOW_UP_PRIORITY: dict[str, str] = {"critical": "P1", "major": "P2", "minor": 
 """A finding's follow-up case gets this priority unless the recorder names one (ours: the
 handbook grades faults but not inspection findings)."""
 
-MAX_MOVE_DAYS = 60  # how far a closed run may push an occurrence before it is dropped
+MAX_MOVE_DAYS = 31  # how far a closed run may push an occurrence; further: not moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +82,24 @@ def occurrences(
     lc: LoadedContract, plan: MaintenancePlan, after: datetime, until: datetime
 ) -> Iterator[Occurrence]:
     """The plan's occurrences whose (moved) start lies in ``(after, until]``, within the
-    contract period, in order; a moved one that lands on a start already taken is dropped."""
+    contract period, in order (lazily: ``next(...)`` reads only what it needs); a moved one
+    that lands on a start already taken is dropped."""
     contract = lc.contract
     cal = lc.calendar(plan.calendar)
+    # a start moved forward comes from an earlier nominal instant, one moved back from a
+    # later one: widen the window of nominal instants by the most a move may shift
     slack = timedelta(days=MAX_MOVE_DAYS)
-    low = after.astimezone(cal.tz).replace(tzinfo=None) - slack
-    high = until.astimezone(cal.tz).replace(tzinfo=None) + slack
+    low = after.astimezone(cal.tz).replace(tzinfo=None)
+    high = until.astimezone(cal.tz).replace(tzinfo=None)
+    if plan.on_closed_day == "next-business-day":
+        low -= slack
+    elif plan.on_closed_day == "previous-business-day":
+        high += slack
     rule = _rule(plan.rrule, _first(contract, plan))
     taken: set[datetime] = set()
-    for wall in rule.between(low, high, inc=True):
+    for wall in rule.xafter(low, inc=True):
+        if wall > high or wall.date() > contract.period.end + slack:
+            return
         nominal = wall.replace(tzinfo=cal.tz)
         start, moved = _moved(cal, plan, nominal)
         day = start.astimezone(cal.tz).date()
@@ -99,6 +109,14 @@ def occurrences(
             taken.add(start)
             due, _ = sla.due_after(lc, plan.calendar, plan.due_duration, start)
             yield Occurrence(contract.id, plan.id, nominal, start, due, moved)
+
+
+def next_start(lc: LoadedContract, plan: MaintenancePlan, after: datetime) -> datetime | None:
+    """The start of the plan's first occurrence after ``after`` (None: none in its period)."""
+    end = datetime.combine(lc.contract.period.end, time(), tzinfo=after.tzinfo)
+    until = max(after, end) + timedelta(days=MAX_MOVE_DAYS + 2)
+    found = next(occurrences(lc, plan, after, until), None)
+    return found.start if found is not None else None
 
 
 def _moved(cal: Calendar, plan: MaintenancePlan, nominal: datetime) -> tuple[datetime, str | None]:

@@ -32,7 +32,7 @@ from core.commands import (
 from core.desk import CaseDesk, InvalidCommand
 from core.desk.errors import ChangeNotApproved, InspectionIncomplete, NoticeTooShort
 from core.errors import ConflictError
-from core.jobs.inspections import due_occurrences, inspection_pass, plan_health
+from core.jobs.inspections import due_occurrences, inspection_pass, plan_health, planner_of
 from core.jobs.scheduler import tick
 from core.loaded import ContractSet
 from core.maintenance import devices_for, occurrences
@@ -230,7 +230,10 @@ def test_a_pass_opens_the_days_inspections_with_checklist_and_devices(
     ]
     assert opened.actor == "system:scheduler"
     again = inspection_pass(runtime, now=T + timedelta(minutes=15))
-    assert again.opened == [] and again.due == 3
+    assert again.opened == [] and again.due == 0  # the planner knows the next starts
+    planner_of(runtime).next.clear()  # as another scheduler process: computes them anew
+    again = inspection_pass(runtime, now=T + timedelta(minutes=15))
+    assert again.opened == [] and again.due == 3  # all claimed already
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(orm.Inspection)) == 3
         assert verify(session, key=None).ok
@@ -288,7 +291,20 @@ def test_an_inspection_missed_while_down_opens_late_and_escalates(
 
 def test_beyond_the_catch_up_nothing_is_opened(runtime: Runtime) -> None:
     done = inspection_pass(runtime, now=T + timedelta(days=8))
-    assert done.opened == [] and done.due == 0
+    with runtime.sessions() as session:
+        plans = session.scalars(select(orm.Inspection.plan_id)).all()
+    assert len(done.opened) == len(plans) == 1
+    assert plans == ["weekly-info-center"]  # its Monday; the 2 February ones are too old
+
+
+def test_a_catch_up_of_zero_days_turns_the_schedulers_inspections_off(
+    runtime: Runtime,
+) -> None:
+    off = msgspec.structs.replace(runtime.settings, inspection_catch_up_days=0)
+    runtime.settings = off
+    assert inspection_pass(runtime, now=T).due == 0
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(orm.Case)) == 0
 
 
 # --- results, follow-ups, report ------------------------------------------------------------------

@@ -12,16 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from core import clocks
 from core.errors import CasetrackError
-from core.maintenance import Occurrence, occurrences
+from core.maintenance import Occurrence, next_start, occurrences
 from core.store import inspections, orm
 from core.store.logsafe import describe
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from core.contract import Contract
     from core.loaded import ContractSet, LoadedContract
     from core.runtime import Runtime
 
@@ -57,18 +59,54 @@ def due_occurrences(
     return found
 
 
+class Planner:
+    """Per desk, each plan's next start as last computed: a pass looks only at the plans
+    whose next start has come (an idle pass over 10k plans is a dictionary walk). Recomputed
+    when the contracts were reloaded (another Contract object) or time went backwards."""
+
+    def __init__(self) -> None:
+        self.next: dict[tuple[int, str], tuple[Contract, datetime | None, datetime]] = {}
+
+    def waiting(self, contracts: ContractSet, now: datetime) -> list[tuple[LoadedContract, Any]]:
+        found = []
+        for lc in contracts.contracts.values():
+            for plan in lc.contract.maintenance_plans:
+                known = self.next.get((id(lc.contract), plan.id))
+                fresh = known is not None and known[0] is lc.contract and known[2] <= now
+                if not fresh or (known is not None and known[1] is not None and known[1] <= now):
+                    found.append((lc, plan))
+        return found
+
+    def planned(self, lc: LoadedContract, plan: Any, now: datetime) -> None:
+        self.next[(id(lc.contract), plan.id)] = (lc.contract, next_start(lc, plan, now), now)
+
+
+_PLANNERS: WeakKeyDictionary[object, Planner] = WeakKeyDictionary()
+
+
+def planner_of(runtime: Runtime) -> Planner:
+    return _PLANNERS.setdefault(runtime.desk, Planner())
+
+
 def inspection_pass(runtime: Runtime, *, now: datetime, batch: int = BATCH) -> InspectionPass:
     """Open the due inspections not yet opened; a failure is reported, not raised."""
     report = InspectionPass()
     catch_up = timedelta(days=runtime.settings.inspection_catch_up_days)
+    if not catch_up:
+        return report  # inspection_catch_up_days = 0: this scheduler opens no inspections
+    planner = planner_of(runtime)
     try:
-        due = due_occurrences(runtime.contracts, now=now, catch_up=catch_up)
+        waiting = planner.waiting(runtime.contracts, now)
+        due = [o for lc, plan in waiting for o in occurrences(lc, plan, now - catch_up, now)]
         report.due = len(due)
-        with runtime.sessions() as session:
-            taken = inspections.claimed_since(session, now - catch_up - timedelta(days=1))
-        todo = [o for o in due if inspections.key_of(o) not in taken]
-        for start in range(0, len(todo), batch):
-            report.opened += runtime.desk.open_inspections(todo[start : start + batch], now=now)
+        if due:
+            with runtime.sessions() as session:
+                taken = inspections.claimed_since(session, now - catch_up - timedelta(days=1))
+            todo = [o for o in due if inspections.key_of(o) not in taken]
+            for start in range(0, len(todo), batch):
+                report.opened += runtime.desk.open_inspections(todo[start : start + batch], now=now)
+        for lc, plan in waiting:
+            planner.planned(lc, plan, now)
     except CasetrackError as exc:
         report.errors.append(f"inspections: {exc.detail}")
     except Exception as exc:  # database away: the next pass tries again, nothing is lost

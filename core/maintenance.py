@@ -8,6 +8,7 @@ later, a changed ``on-closed-day``) never opens it twice. Pure: no database, no 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -66,11 +67,14 @@ def parse_rule(text: str) -> None:
     rrulestr(text, dtstart=datetime(2000, 1, 1))
 
 
-@lru_cache(maxsize=65536)
-def _rule(text: str, dtstart: datetime) -> rrule:
+@lru_cache(maxsize=4096)
+def _instants(text: str, dtstart: datetime, last: date) -> tuple[datetime, ...]:
+    """Every nominal wall time of the rule from ``dtstart`` through ``last`` (the contract
+    period's end plus the move slack): finite, sorted, so a window is a bisect away."""
     rule = rrulestr(text, dtstart=dtstart)
     assert isinstance(rule, rrule)  # one RRULE line, no RDATE/EXDATE set
-    return rule
+    end = datetime.combine(last, time.max)
+    return tuple(rule.between(dtstart, end, inc=True))
 
 
 def _first(contract: Contract, plan: MaintenancePlan) -> datetime:
@@ -86,19 +90,19 @@ def occurrences(
     that lands on a start already taken is dropped."""
     contract = lc.contract
     cal = lc.calendar(plan.calendar)
-    # a start moved forward comes from an earlier nominal instant, one moved back from a
-    # later one: widen the window of nominal instants by the most a move may shift
-    slack = timedelta(days=MAX_MOVE_DAYS)
     low = after.astimezone(cal.tz).replace(tzinfo=None)
     high = until.astimezone(cal.tz).replace(tzinfo=None)
+    # a start moved forward comes from a nominal instant in the closed run just before the
+    # window, one moved back from the closed run just after it
     if plan.on_closed_day == "next-business-day":
-        low -= slack
+        low = datetime.combine(_closed_run(cal, low.date(), -1), time())
     elif plan.on_closed_day == "previous-business-day":
-        high += slack
-    rule = _rule(plan.rrule, _first(contract, plan))
+        high = datetime.combine(_closed_run(cal, high.date(), 1), time.max)
+    last = contract.period.end + timedelta(days=MAX_MOVE_DAYS)
+    instants = _instants(plan.rrule, _first(contract, plan), last)
     taken: set[datetime] = set()
-    for wall in rule.xafter(low, inc=True):
-        if wall > high or wall.date() > contract.period.end + slack:
+    for wall in instants[bisect_left(instants, low) :]:
+        if wall > high:
             return
         nominal = wall.replace(tzinfo=cal.tz)
         start, moved = _moved(cal, plan, nominal)
@@ -109,6 +113,17 @@ def occurrences(
             taken.add(start)
             due, _ = sla.due_after(lc, plan.calendar, plan.due_duration, start)
             yield Occurrence(contract.id, plan.id, nominal, start, due, moved)
+
+
+def _closed_run(cal: Calendar, day: date, step: int) -> date:
+    """The farthest day of the run of closed days next to ``day`` in direction ``step``
+    (``day`` itself when its neighbour is open), at most MAX_MOVE_DAYS away."""
+    for _ in range(MAX_MOVE_DAYS):
+        neighbour = day + timedelta(days=step)
+        if cal.is_business_day(neighbour):
+            break
+        day = neighbour
+    return day
 
 
 def next_start(lc: LoadedContract, plan: MaintenancePlan, after: datetime) -> datetime | None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.case import Category, Channel, RequestType
@@ -55,22 +55,19 @@ class MaintenanceCommands(OpenCommands, OnsiteCommands):
         another scheduler claimed first are left alone (not opened twice)."""
         if not occurrences:
             return []
-        opened: list[str] = []
+        opened: list[tuple[int, orm.Case]] = []
         with self._unit() as (session, events):
             claimed = inspections.claim(session, occurrences, now)
             for occurrence in sorted(occurrences, key=inspections.key_of):
                 row_id = claimed.get(inspections.key_of(occurrence))
-                if row_id is None:
-                    continue
-                case = self._open_occurrence(session, events, occurrence, now)
-                session.flush()
-                session.execute(
-                    update(orm.Inspection)
-                    .where(orm.Inspection.id == row_id)
-                    .values(case_id=case.id, case_number=case.number)
+                if row_id is not None:
+                    opened.append((row_id, self._open_occurrence(session, events, occurrence, now)))
+            if opened:
+                session.flush()  # the cases' ids, then every claim names its case at once
+                inspections.link(
+                    session, [(row_id, case.id, case.number) for row_id, case in opened]
                 )
-                opened.append(case.number)
-        return opened
+        return [case.number for _, case in opened]
 
     def _open_occurrence(
         self, session: Session, events: list[orm.CaseEvent], occurrence: Occurrence, now: datetime

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,17 @@ def _row(occurrence: Occurrence, now: datetime) -> dict[str, Any]:
         "case_number": None,
         "opened_at": now,
     }
+
+
+def link(session: Session, opened: Sequence[tuple[int, int, str]]) -> None:
+    """Name each claimed row's case: (row id, case id, case number), one executemany."""
+    table = orm.Inspection.__table__
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(case_id=bindparam("cid"), case_number=bindparam("cnumber"))
+    )
+    session.execute(stmt, [{"row_id": r, "cid": c, "cnumber": n} for r, c, n in opened])
 
 
 def claimed_since(session: Session, after: datetime) -> set[Key]:

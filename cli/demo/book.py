@@ -190,6 +190,7 @@ class Story:
     category: str = ""
     appointment: cmds.Window | None = None  # the open step's, for texts that name it
     occurrence: Any = None  # an inspection story's occurrence (core.maintenance.Occurrence)
+    follow_up: str = ""  # the case a finding of an inspection story opened
 
     @property
     def closes(self) -> bool:

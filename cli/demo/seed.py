@@ -154,7 +154,10 @@ def _play(runtime: Runtime, story: Story, step: Step, cisco: CiscoSandbox | None
         _cisco_advance(runtime, story, step.cmd, step.at, cisco)
         return
     cmd = step.cmd if step.method != "close" else _closing(story, step)
-    getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+    receipt = getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+    if getattr(cmd, "follow_up", None) is not None:
+        # the case the finding opened: numbered as "<story>/follow-up" in the summary
+        story.follow_up = receipt.appended[-1].payload["follow_up"]
 
 
 def _cisco_advance(
@@ -233,7 +236,10 @@ def _summary(
         by_status=dict(Counter(status for status, _ in cases)),
         by_contract=dict(Counter(contract for _, contract in cases)),
         clocks=dict(Counter(states)),
-        numbers={s.key: s.number for s in stories if s.number},
+        numbers={
+            **{s.key: s.number for s in stories if s.number},
+            **{f"{s.key}/follow-up": s.follow_up for s in stories if s.follow_up},
+        },
         tokens=tokens,
         skipped=tuple(skipped),
     )

@@ -468,3 +468,26 @@ def test_a_hotline_change_is_announced_three_days_ahead_or_forced(
     assert all(row.case_id is None and row.channel == "email" for row in rows)
     assert {row.recipient["email"] for row in rows} == {c.email for c in contacts}
     assert [n.id for n in desk.notices(PORT)] == [notice.id, forced.id]
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_the_notice_email_says_what_changes_and_when(runtime: Runtime, locale: str) -> None:
+    from core.notify import Notice, Recipient
+    from plugins.email_notify.sender import render
+
+    runtime.desk.announce_change(PORT, hotline(T + timedelta(days=5)), actor="pm", now=T)
+    with runtime.sessions() as session:
+        row = session.scalars(select(orm.Notification)).first()
+    assert row is not None
+    person = Recipient(name=row.recipient["name"], email=row.recipient["email"], locale=locale)
+    notice = Notice(
+        idempotency_key=row.idempotency_key,
+        channel="email",
+        recipient=person,
+        template=row.template,
+        variables=row.variables,
+    )
+    rendered = render(notice)
+    assert "0631-5187766" in rendered.text and "0631-5187755" in rendered.text
+    assert "2026-02-07 09:05" in rendered.text  # effective, in the contract's zone
+    assert row.recipient["name"] in rendered.text

@@ -491,3 +491,24 @@ def test_the_notice_email_says_what_changes_and_when(runtime: Runtime, locale: s
     assert "0631-5187766" in rendered.text and "0631-5187755" in rendered.text
     assert "2026-02-07 09:05" in rendered.text  # effective, in the contract's zone
     assert row.recipient["name"] in rendered.text
+
+
+def test_the_command_line_opens_the_due_inspections_and_shows_plan_health(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from cli.main import main
+
+    monkeypatch.setenv("CASETRACK_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", runtime.settings.contracts_dir)
+    monkeypatch.setenv("CASETRACK_VAR_DIR", runtime.settings.var_dir)
+    assert main(["maintenance", "run-once", "--at", T.isoformat()]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "inspections: 3 due, 3 opened" and len(out) == 4
+    assert main(["maintenance", "plans"]) == 0
+    health = json.loads(capsys.readouterr().out)
+    assert sum(len(plan["opened"]) for plan in health) == 3
+    body = json.dumps(msgspec.to_builtins(hotline(datetime.now(SH) + timedelta(days=1))))
+    assert main(["maintenance", "announce", PORT, "--as", "wang-lei", "--json", body]) == 1
+    assert "3 days ahead" in capsys.readouterr().err

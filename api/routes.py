@@ -8,6 +8,7 @@ from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
 from api.devices import DeviceController
 from api.knowledge import KnowledgeController, RelatedFixesController
+from api.maintenance import MaintenanceController, announce, list_notices, list_plans
 from api.notifications import NotificationController
 from api.onsite import OnsiteController
 from api.quality import QUALITY_ROUTES
@@ -33,4 +34,8 @@ API_ROUTES: list[Any] = [
     KnowledgeController,
     RelatedFixesController,
     DeviceController,
+    MaintenanceController,
+    list_plans,
+    announce,
+    list_notices,
 ]

@@ -9,7 +9,8 @@ plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (sho
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
 onsite (request, emergency, step, attach, show), quality (quarter, quarter-end, problems,
 classify, close-problem, actions, add-action, action-done), complaints (list, reply,
-assign, investigate, resolve, close) and report (a customer report: json, csv, html, pdf).
+assign, investigate, resolve, close), report (a customer report: json, csv, html, pdf) and
+maintenance (plans, run-once, show, result, report, change, announce, notices).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
 and ``--set NAME=VALUE`` (one setting, above the file and the environment).
@@ -31,6 +32,7 @@ from cli import (
     db,
     devices,
     kb,
+    maintenance,
     onsite,
     plugins,
     quality,
@@ -50,7 +52,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 
 # the order `--help` lists
 COMMANDS = (
-    *(check, contracts, sla, db, audit, tokens, users, devices, kb, onsite, rma),
+    *(check, contracts, sla, db, audit, tokens, users, devices, kb, onsite, maintenance, rma),
     *(quality, report),
     *(plugins, serve, workers, settings),
 )

@@ -100,6 +100,7 @@ class Channel(StrEnum):
     WEB = "web"
     REMOTE = "remote"
     WECHAT = "wechat"  # 微信 / 企业微信 (WeChat, WeCom): how many customers reach the desk
+    SCHEDULED = "scheduled"  # opened by casetrack itself: a maintenance plan's inspection
 
 
 class Visibility(StrEnum):
@@ -202,6 +203,7 @@ TOKEN_ROLES: tuple[Role, ...] = (
     Role.QUALITY_DEPARTMENT,
     Role.ADMIN,
     Role.CUSTOMER,
+    Role.EXPERT_GROUP,
 )
 """The roles an API token may carry (in the order `casetrack tokens create` lists them)."""
 

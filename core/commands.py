@@ -377,3 +377,78 @@ class RecordDeviceChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     case_number: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
     source: Literal["case", "inspection", "manual"] | None = None
     note: OptionalText | None = None
+# --- maintenance plans, change review (R-MAINT; docs/maintenance.md) ------------------------
+
+
+class FollowUp(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The case a finding opens: its category (default system debugging), its priority
+    (default: the finding's severity, core.maintenance.FOLLOW_UP_PRIORITY), an appointment
+    when its service type runs by appointment."""
+
+    summary: Summary | None = None
+    category: Category = Category.SYSTEM_DEBUGGING
+    priority: Priority | None = None
+    appointment: Window | None = None
+    emergency: bool = False
+
+
+class InspectionResult(Command, frozen=True, kw_only=True):
+    """One inspected device's result: ``ok``, or a ``finding`` with its severity."""
+
+    serial: Serial
+    outcome: Literal["ok", "finding"]
+    severity: Literal["minor", "major", "critical"] | None = None
+    note: OptionalText | None = None
+    follow_up: FollowUp | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome == "finding" and (self.severity is None or not self.note):
+            raise ValueError("a finding needs its severity and a note saying what was found")
+        if self.outcome == "ok" and (self.severity is not None or self.follow_up is not None):
+            raise ValueError("an ok result has no severity and opens no follow-up")
+
+
+class InspectionReport(Command, frozen=True, kw_only=True):
+    """The inspection report (巡检报告): a summary and the uploaded report file(s)."""
+
+    summary: Text
+    attachments: Annotated[list[Identifier], Meta(min_length=1)]
+
+
+class ProposeChange(Command, frozen=True, kw_only=True):
+    """A change plan on a case: upgrade, migration, optimisation or other; ``major`` ones
+    go through the expert review."""
+
+    title: Summary
+    change_kind: Literal["upgrade", "migration", "optimisation", "other"]
+    major: bool
+    plan: Text
+    attachments: list[Identifier] = []
+
+
+class ReviewChange(Command, frozen=True, kw_only=True):
+    """The expert review of the change proposed at event ``change``."""
+
+    change: Annotated[int, Meta(ge=1, le=limits.MAX_ID)]
+    decision: Literal["approved", "rejected"]
+    comment: Text
+
+
+class ImplementChange(Command, frozen=True, kw_only=True):
+    """The change proposed at event ``change`` was carried out."""
+
+    change: Annotated[int, Meta(ge=1, le=limits.MAX_ID)]
+    note: Text
+
+
+class AnnounceChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A change of the service hotline or a contact, announced in writing to the customer
+    ``effective_at`` ahead (R-QUAL: at least 3 days); ``force`` with ``force_reason``
+    records a shorter notice."""
+
+    subject: Literal["hotline", "contact"]
+    old_value: Summary
+    new_value: Summary
+    effective_at: Instant
+    force: bool = False
+    force_reason: OptionalText | None = None

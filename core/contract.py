@@ -530,6 +530,51 @@ class SupportPlan(Base, kw_only=True):
         return self.from_ <= day <= self.to
 
 
+OnClosedDay = Literal["next-business-day", "keep", "previous-business-day"]
+RRuleText = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=500,
+        pattern=r"^[A-Za-z0-9=;,+\-: ]+$",
+        description="an RFC 5545 RRULE (python-dateutil's rrulestr) without DTSTART: the "
+        "plan starts on the contract period's first day at ``at``",
+        examples=["FREQ=MONTHLY;BYMONTHDAY=1", "FREQ=MONTHLY;INTERVAL=3;BYDAY=+1TU"],
+    ),
+]
+DEFAULT_INSPECTION_DUE = "3bd"
+"""How long an occurrence may take before it is late (ours: the handbook says 定期巡检 but
+names no time; three business days on the plan's calendar)."""
+
+
+class MaintenancePlan(Base, kw_only=True):
+    """R-MAINT: a periodic inspection (定期巡检) the scheduler opens as a case on time.
+
+    ``rrule``: when, as an RRULE counted from the contract period's first day at ``at``
+    (local time of ``calendar``). ``on-closed-day``: an occurrence on a day ``calendar`` is
+    closed moves to the ``next-business-day`` (default, ours), the ``previous-business-day``
+    or stays (``keep``). ``due-within``: the inspection's time on ``calendar`` from the
+    (moved) occurrence; its case's resolution clock runs to it, so a late inspection
+    escalates on the contract's ladder. ``sites`` / ``devices``: which covered devices are
+    inspected (by site, by serial; neither: every device of the contract).
+    """
+
+    id: Identifier
+    title: str
+    rrule: RRuleText
+    at: TimeText = "09:00"
+    calendar: str = "working-hours"
+    on_closed_day: OnClosedDay = "next-business-day"
+    due_within: DurationText = DEFAULT_INSPECTION_DUE
+    priority: Priority = Priority.P3
+    sites: list[str] = []
+    devices: list[str] = []
+
+    @property
+    def due_duration(self) -> Duration:
+        return parse_duration(self.due_within)
+
+
 def default_exclusions() -> list[str]:
     return ["incomplete-device-list", "late-fault-information", "vendor-defect", "force-majeure"]
 
@@ -568,6 +613,8 @@ class Contract(Base, kw_only=True):
     spares: SpareSettings = field(default_factory=SpareSettings)
     # R-EXTRA: dated support plans (stationed engineers, extra spares, faster response)
     support_plans: list[SupportPlan] = []
+    # R-MAINT: periodic inspections the scheduler opens (docs/maintenance.md)
+    maintenance_plans: list[MaintenancePlan] = []
 
     def __post_init__(self) -> None:
         # A contract's target tables refine ours level by level: a level it leaves out keeps

@@ -26,6 +26,10 @@ __all__ = [
     "AttachmentRef",
     "CallLogged",
     "CallerRecord",
+    "ChangeImplemented",
+    "ChangeProposed",
+    "ChangeReviewed",
+    "ChecklistRecord",
     "ClockExcluded",
     "ClockOutcome",
     "ClockSnapshot",
@@ -48,8 +52,13 @@ __all__ = [
     "EventBody",
     "FieldChange",
     "FirstResponded",
+    "FollowUpOpened",
     "HandedOver",
     "ImprovementReported",
+    "InspectedDevice",
+    "InspectionOpened",
+    "InspectionReported",
+    "InspectionResultRecorded",
     "ManualEscalation",
     "MovedClock",
     "NoteAdded",
@@ -592,6 +601,93 @@ class Reopened(EventBody, tag="reopened", frozen=True, kw_only=True):
     reason: str
 
 
+# --- maintenance plans and change review (R-MAINT; core.desk.maintenance, core.desk.changes) ----
+
+
+class ChecklistRecord(Record, frozen=True, kw_only=True):
+    id: str
+    text: str
+
+
+class InspectedDevice(Record, frozen=True, kw_only=True):
+    serial: str
+    model: str
+    site: str
+
+
+class InspectionOpened(EventBody, tag="inspection_opened", frozen=True, kw_only=True):
+    """The scheduler opened an occurrence of a maintenance plan (定期巡检): when it falls
+    (``nominal``: the plan's instant, its name; ``start``: moved off a closed day, ``moved``
+    says why), when it is due, the service type's checklist and the devices to inspect."""
+
+    plan: str
+    title: str
+    nominal: datetime
+    start: datetime
+    due: datetime
+    moved: str | None
+    checklist: list[ChecklistRecord]
+    devices: list[InspectedDevice]
+
+
+class InspectionResultRecorded(EventBody, tag="inspection_result", frozen=True, kw_only=True):
+    """One device's result: ``ok``, or a ``finding`` with its severity; ``follow_up`` names
+    the case the finding opened."""
+
+    serial: str
+    outcome: str
+    severity: str | None
+    note: str | None
+    follow_up: str | None
+
+
+class InspectionReported(EventBody, tag="inspection_reported", frozen=True, kw_only=True):
+    """The inspection report (巡检报告), attached; every device has its result."""
+
+    summary: str
+    attachments: list[AttachmentRef]
+    ok: int
+    findings: int
+
+
+class FollowUpOpened(EventBody, tag="follow_up_of", frozen=True, kw_only=True):
+    """This case was opened for a finding of the inspection case ``inspection``."""
+
+    inspection: str
+    serial: str
+    severity: str
+    finding: str
+
+
+class ChangeProposed(EventBody, tag="change_proposed", frozen=True, kw_only=True):
+    """A change plan (upgrade, migration, optimisation...); a ``major`` one needs the
+    expert group's approval (专家审核评估制度) before it is carried out."""
+
+    title: str
+    change_kind: str
+    major: bool
+    plan: str
+    attachments: list[AttachmentRef]
+
+
+class ChangeReviewed(EventBody, tag="change_reviewed", frozen=True, kw_only=True):
+    """The expert review of the change proposed at ``change`` (its seq): who, the decision."""
+
+    change: int
+    decision: str
+    reviewer: str
+    comment: str
+
+
+class ChangeImplemented(EventBody, tag="change_implemented", frozen=True, kw_only=True):
+    """The change proposed at ``change`` was carried out, under ``approval`` (the seq of its
+    approving review; None for a change that is not major)."""
+
+    change: int
+    note: str
+    approval: int | None
+
+
 # --- the outbox ------------------------------------------------------------------------------
 
 
@@ -778,6 +874,13 @@ BODIES: dict[str, type[EventBody]] = {
         ComplaintResolved,
         ComplaintClosed,
         DeviceChanged,
+        InspectionOpened,
+        InspectionResultRecorded,
+        InspectionReported,
+        FollowUpOpened,
+        ChangeProposed,
+        ChangeReviewed,
+        ChangeImplemented,
     )
 }
 

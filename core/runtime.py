@@ -113,6 +113,7 @@ def build_runtime(
     desk.public_url = settings.public_url  # survey links (core.desk.surveys)
     desk.rma_channels = rma_channels(runtime)
     desk.rma_policy = rma_policy(settings)
+    desk.notice_days = settings.notice_days
     return runtime
 
 

@@ -182,6 +182,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # page asks for fresh breach figures every board_poll_seconds
     board_cache_seconds: Seconds = 30.0
     board_poll_seconds: PositiveSeconds = 15.0
+    # maintenance plans (docs/maintenance.md): the scheduler opens an occurrence it missed
+    # (down, or a plan added later) up to this many days late; older ones are reported as
+    # missed by `casetrack maintenance plans`, never opened (0: this scheduler opens no
+    # inspections at all). A hotline or contact change is
+    # announced at least notice_days ahead (the handbook's 3 days) unless forced.
+    inspection_catch_up_days: Annotated[int, msgspec.Meta(ge=0)] = 7
+    notice_days: Annotated[int, msgspec.Meta(ge=0)] = 3
 
     def __repr__(self) -> str:
         # keys and client secrets stay out of logs and tracebacks that print the settings

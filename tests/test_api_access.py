@@ -71,6 +71,17 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
         {"confirmed_by": "姜丽", "confirmed_at": "2026-10-14T10:00:00+08:00", "checklist": []},
     ),
     ("POST", "/reopen", {"reason": "back again"}),
+    # maintenance (api/maintenance.py): inspections and change review
+    ("POST", "/inspection/results", {"serial": "J302K4LQ", "outcome": "ok"}),
+    ("POST", "/inspection/report", {"summary": "done", "attachments": ["0" * 64]}),
+    ("GET", "/inspection", None),
+    (
+        "POST",
+        "/changes",
+        {"title": "upgrade", "change_kind": "upgrade", "major": True, "plan": "p"},
+    ),
+    ("POST", "/changes/review", {"change": 1, "decision": "approved", "comment": "ok"}),
+    ("POST", "/changes/implemented", {"change": 1, "note": "done"}),
     # vendor RMAs (api/rma.py): 1 stands for an RMA id
     ("GET", "/rmas", None),
     ("POST", "/rmas", {}),
@@ -136,6 +147,12 @@ MATRIX: dict[str, frozenset[str]] = {
     "/credentials": frozenset({"engineer"}),  # and then only the assigned one
     "/survey-form": frozenset({"engineer", "service_manager"}),
     "/related-fixes": frozenset({"agent", "engineer", "project_manager", "service_manager"}),
+    "/inspection/results": frozenset({"engineer", "service_manager"}),
+    "/inspection/report": frozenset({"engineer", "service_manager"}),
+    "/inspection": ALL_STAFF,
+    "/changes": frozenset({"engineer", "service_manager", "project_manager"}),
+    "/changes/review": frozenset(),  # the expert group's (expert_group tokens)
+    "/changes/implemented": frozenset({"engineer", "service_manager"}),
 }
 # on a complaint (request_type complaint) these roles may act too (issue 11: 投诉经理)
 ON_COMPLAINTS: dict[str, frozenset[str]] = {
@@ -290,6 +307,9 @@ def test_another_customers_case_looks_exactly_like_a_missing_one(
     own = request(api, method, f"{CASES}/{theirs['number']}{suffix}", customer_b, body)
     hidden = {"/credentials": 404, f"/attachments/{SHA}": 404}  # internal: as if missing
     expected = {"": 200, "/onsite": 200, "/close": 409, **hidden}.get(suffix, 403)
+    expected = {"": 200, "/onsite": 200, "/credentials": 404, "/close": 409}.get(suffix, 403)
+    if suffix == "/inspection":
+        expected = 404  # readable, but this case is no inspection
     if (method, suffix) in OPEN_READS:
         expected = 200
     assert own.status_code == expected, own.text

@@ -16,6 +16,7 @@ from cli.demo.book import (
     COMMANDS,
     SEEDER_STEPS,
     STORIES,
+    OpenInspection,
     StoryData,
     When,
     read_book,
@@ -70,7 +71,7 @@ def test_every_story_reads_into_desk_commands(contracts: ContractSet) -> None:
         lc = contracts.get(contract.id)
         for data in contract.stories:
             story = read_story(data, lc, when(lc))
-            assert isinstance(story.steps[0].cmd, OpenCase), story.key
+            assert isinstance(story.steps[0].cmd, (OpenCase, OpenInspection)), story.key
             for step in story.steps:
                 assert isinstance(step.cmd, COMMANDS[step.method]), (story.key, step.method)
                 if step.method not in SEEDER_STEPS:
@@ -142,3 +143,24 @@ def test_the_stories_ship_as_package_data_of_cli_demo() -> None:
     assert any(fnmatch("cli.demo", p) for p in setuptools["packages"]["find"]["include"])
     assert any(fnmatch(STORIES.name, p) for p in setuptools["package-data"]["*"])  # ... with it
     assert read_book(STORIES) == BOOK
+
+
+def test_the_inspection_story_opens_on_the_plans_schedule(hospital: LoadedContract) -> None:
+    from core.maintenance import occurrences
+
+    data = next(
+        story
+        for contract in BOOK.contracts
+        if contract.id == HOSPITAL
+        for story in contract.stories
+        if story.key == "weekly-inspection"
+    )
+    story = read_story(data, hospital, when(hospital))
+    first = story.steps[0]
+    assert isinstance(first.cmd, OpenInspection) and first.actor == "system:scheduler"
+    plan = next(p for p in hospital.contract.maintenance_plans if p.id == first.cmd.plan)
+    starts = [o.start for o in occurrences(hospital, plan, NOW - timedelta(days=30), NOW)]
+    assert first.at in starts and first.at <= NOW - timedelta(days=1)  # on time, in the past
+    assert all(step.at > first.at for step in story.steps[1:])
+    finding = [s.cmd for s in story.steps if s.method == "record_inspection_result"]
+    assert any(cmd.follow_up is not None for cmd in finding)

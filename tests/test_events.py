@@ -71,6 +71,13 @@ NEWER_KINDS = {
     "complaint_resolved",
     "complaint_closed",
     "device_changed",
+    "inspection_opened",
+    "inspection_result",
+    "inspection_reported",
+    "follow_up_of",
+    "change_proposed",
+    "change_reviewed",
+    "change_implemented",
 }
 
 

@@ -335,6 +335,7 @@ def test_serve_and_its_worker_log_json_lines_carrying_the_request_id(
     token = _admin_token(db_url)
     env = serve_env(database_url=db_url, tick_seconds="0.3", digest_seconds="0")
     env["CASETRACK_VAR_DIR"] = str(tmp_path / "var")
+    env["CASETRACK_INSPECTION_CATCH_UP_DAYS"] = "0"  # no maintenance plans' cases: by the date
     args = ["--log-format", "json"]
     worker = None
     worker_log = tmp_path / "worker.log"

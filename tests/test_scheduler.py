@@ -53,6 +53,8 @@ def runtime(
         database_url=engine.url.render_as_string(hide_password=False),
         contracts_dir=str(ROOT / "contracts"),
         var_dir=str(tmp_path / "var"),
+        # the maintenance plans' inspections stay out of these passes (tests/test_maintenance.py)
+        inspection_catch_up_days=0,
     )
     desk = CaseDesk(sessions, contracts, vault=CredentialVault(Fernet.generate_key()))
     pm = make_plugin_manager(load_entrypoints=False)
@@ -329,6 +331,7 @@ def test_cli_once_prints_one_line_with_the_counts(
     monkeypatch.setenv("CASETRACK_DATABASE_URL", runtime.settings.database_url)
     monkeypatch.setenv("CASETRACK_CONTRACTS_DIR", runtime.settings.contracts_dir)
     monkeypatch.setenv("CASETRACK_VAR_DIR", runtime.settings.var_dir)
+    monkeypatch.setenv("CASETRACK_INSPECTION_CATCH_UP_DAYS", "0")  # no maintenance plans' cases
     assert main(["scheduler", "--once"]) == 0
     [line, relayed] = capsys.readouterr().out.splitlines()
     assert line.startswith("tick ") and " 2 clocks, " in line and "breaches" in line

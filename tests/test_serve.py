@@ -71,7 +71,8 @@ def event_kinds(runtime: Runtime, number: str) -> list[str]:
 
 def test_demo_seeds_every_status_with_met_and_breached_clocks(runtime: Runtime) -> None:
     summary = seed_demo(runtime, now=NOW)
-    assert summary.seeded and 12 <= summary.cases <= 30  # issue 15: + 5 rated cases of last quarter
+    # issue 15: + 5 rated cases of last quarter; issue 16: + an inspection and its follow-up
+    assert summary.seeded and 12 <= summary.cases <= 34
     assert set(summary.by_status) == {s.value for s in Status}
     assert set(summary.by_contract) == {HOSPITAL, SCHOOL, BANK, PORT}
     assert summary.clocks["met"] >= 10 and summary.clocks["breached"] >= 1
@@ -87,6 +88,21 @@ def test_demo_seeds_every_status_with_met_and_breached_clocks(runtime: Runtime) 
     assert report.ok and report.sealed, report.lines()
     assert (report.cases_checked, report.events_checked) == (summary.cases, summary.events)
     assert latest is not None and latest <= NOW  # the demo never records the future
+
+
+def test_the_demo_inspection_has_its_checklist_and_a_follow_up(runtime: Runtime) -> None:
+    numbers = seed_demo(runtime, now=NOW).numbers
+    inspection, follow_up = numbers["weekly-inspection"], numbers["weekly-inspection/follow-up"]
+    with runtime.sessions() as session:
+        kinds = {
+            (number, kind): payload
+            for number, kind, payload in session.execute(
+                select(orm.Case.number, orm.CaseEvent.kind, orm.CaseEvent.payload).join(orm.Case)
+            )
+        }
+    opened = kinds[(inspection, "inspection_opened")]
+    assert opened["checklist"] and opened["devices"]
+    assert kinds[(follow_up, "follow_up_of")]["inspection"] == inspection
 
 
 def test_demo_tells_the_stories_a_newcomer_should_see(runtime: Runtime) -> None:

@@ -50,7 +50,7 @@ def test_tokens_spell_roles_in_snake_case_and_map_back() -> None:
     # (quality_department since issue 15: survey problems)
     assert [role.snake for role in TOKEN_ROLES] == [
         "agent", "engineer", "service_manager", "project_manager", "complaint_manager",
-        "quality_department", "admin", "customer",
+        "quality_department", "admin", "customer", "expert_group",
     ]  # fmt: skip
     for role in Role:
         assert Role.from_snake(role.snake) is role

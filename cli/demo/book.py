@@ -76,15 +76,31 @@ class CiscoAdvance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     to: str
 
 
+class OpenInspection(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A maintenance plan's inspection, opened by the scheduler at the start of the plan's
+    latest occurrence a day or more before the anchor (the step's time is that start; the
+    story's later steps may say ``start+2h``). A story begins with it or with open_case."""
+
+    plan: str
+
+
+class NoOccurrence(ValueError):
+    """The plan has no occurrence yet to tell (the contract just started): story skipped."""
+
+
 COMMANDS["rma_reply"] = VendorReply
 COMMANDS["cisco_advance"] = CiscoAdvance
 # the caller answers the close's survey through its link (seed.py reads the link's token
 # from the queued notice, as the caller's mailbox would show it)
 COMMANDS["survey_answer"] = SurveyAnswer
+COMMANDS["open_inspection"] = OpenInspection
+COMMANDS["record_inspection_result"] = cmds.InspectionResult
 # played by seed.py itself, not a CaseDesk method
-SEEDER_STEPS = frozenset({"rma_reply", "cisco_advance", "survey_answer"})
+SEEDER_STEPS = frozenset({"rma_reply", "cisco_advance", "survey_answer", "open_inspection"})
+OPENING_STEPS = ("open_case", "open_inspection")
 _DAYS = re.compile(r"(day|workday) (-?\d+) (\d\d:\d\d)")
 _QUARTER_DAYS = re.compile(r"quarter (\d+) (\d\d:\d\d)")
+_START = re.compile(r"start\+(?:(\d+)h)?(?:(\d+)m)?")
 _NOW = re.compile(r"now(?:([+-])(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)?")
 
 
@@ -191,6 +207,8 @@ class Story:
     number: str = ""
     category: str = ""
     appointment: cmds.Window | None = None  # the open step's, for texts that name it
+    occurrence: Any = None  # an inspection story's occurrence (core.maintenance.Occurrence)
+    follow_up: str = ""  # the case a finding of an inspection story opened
 
     @property
     def closes(self) -> bool:
@@ -208,7 +226,7 @@ def read_story(data: StoryData, lc: LoadedContract, when: When) -> Story:
     story = Story(data.key, lc, data.engineer or BOOK.engineer)
     for raw in data.steps:
         story.steps.append(_step(story, dict(raw), when))
-    if not story.steps or story.steps[0].method != "open_case":
+    if not story.steps or story.steps[0].method not in OPENING_STEPS:
         raise ValueError(f"demo story {story.key}: its first step must be open_case")
     return story
 
@@ -218,6 +236,8 @@ def _step(story: Story, raw: dict[str, Any], when: When) -> Step:
     if len(named) != 1:
         raise ValueError(f"demo story {story.key}: a step names one of {', '.join(COMMANDS)}")
     method = named[0]
+    if method == "open_inspection":
+        return _inspection_step(story, raw, when)
     at, actor = _time(story, raw.pop(method), raw, when), raw.pop("actor", None)
     fields = {key: _value(story, key, value, when) for key, value in raw.items()}
     if method == "open_case":
@@ -235,7 +255,27 @@ def _step(story: Story, raw: dict[str, Any], when: When) -> Step:
     return Step(at, method, actor or BOOK.actors.get(method, story.engineer), cmd)
 
 
+def _inspection_step(story: Story, raw: dict[str, Any], when: When) -> Step:
+    """The scheduler opens the plan's latest occurrence starting a day or more before the
+    anchor, at its start (on time)."""
+    from core.maintenance import occurrences
+
+    cmd = msgspec.convert(raw["open_inspection"], OpenInspection)
+    plan = next((p for p in story.lc.contract.maintenance_plans if p.id == cmd.plan), None)
+    if plan is None:
+        raise ValueError(f"demo story {story.key}: contract {story.lc.id} has no plan {cmd.plan}")
+    until = when.anchor - timedelta(days=1)
+    found = list(occurrences(story.lc, plan, until - timedelta(days=62), until))
+    if not found:
+        raise NoOccurrence(f"{story.lc.id}/{story.key}: plan {plan.id} has no occurrence yet")
+    story.category, story.occurrence = "periodic_inspection", found[-1]
+    return Step(found[-1].start, "open_inspection", "system:scheduler", cmd)
+
+
 def _time(story: Story, at: str | dict[str, str], fields: dict[str, Any], when: When) -> datetime:
+    if isinstance(at, str) and (later := _START.fullmatch(at)) and story.steps:
+        hours, minutes = (int(part or "0") for part in later.groups())
+        return story.steps[0].at + timedelta(hours=hours, minutes=minutes)
     if isinstance(at, str):
         return when.at(at)
     # {first_response_due: ...}: opened that long before its first response falls due

@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import func, select
 
-from cli.demo.book import BOOK, CiscoAdvance, Step, Story, VendorReply, When, local, read_story
+from cli.demo.book import (
+    BOOK,
+    CiscoAdvance,
+    NoOccurrence,
+    OpenInspection,
+    Step,
+    Story,
+    VendorReply,
+    When,
+    local,
+    read_story,
+)
 from cli.demo.cisco import cisco_stand_in
 from cli.demo.web_users import DemoUser, make_demo_users
 from core.commands import Close
@@ -125,7 +136,12 @@ def _plan(runtime: Runtime, now: datetime) -> tuple[list[Story], list[str]]:
         # a finished contract gets history only: stories told as if the day after it ended
         anchor = local(period.end + timedelta(days=1), "00:00", cal.tz) if ended else now
         when = When(anchor, cal)
-        for story in (read_story(data, lc, when) for data in told.stories):
+        for data in told.stories:
+            try:
+                story = read_story(data, lc, when)
+            except NoOccurrence as exc:
+                skipped.append(str(exc))
+                continue
             first = story.steps[0].at
             if ended and not story.closes:
                 skipped.append(f"{told.id}/{story.key}: open story, period ended {period.end}")
@@ -142,6 +158,9 @@ def _play(runtime: Runtime, story: Story, step: Step, cisco: CiscoSandbox | None
     if step.method == "open_case":
         story.number = desk.open_case(step.cmd, actor=step.actor, now=step.at).number
         return
+    if isinstance(step.cmd, OpenInspection):  # the scheduler's, on time
+        (story.number,) = desk.open_inspections([story.occurrence], now=step.at)
+        return
     if isinstance(step.cmd, VendorReply):
         order = desk.list_rmas(story.number)[-1]
         raw = vendor_reply(step.cmd.lines, story.number, order.idempotency_key, step.at)
@@ -154,7 +173,10 @@ def _play(runtime: Runtime, story: Story, step: Step, cisco: CiscoSandbox | None
         desk.answer_survey(survey_token(runtime, story.number), step.cmd, now=step.at)
         return
     cmd = step.cmd if step.method != "close" else _closing(story, step)
-    getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+    receipt = getattr(desk, step.method)(story.number, cmd, actor=step.actor, now=step.at)
+    if getattr(cmd, "follow_up", None) is not None:
+        # the case the finding opened: numbered as "<story>/follow-up" in the summary
+        story.follow_up = receipt.appended[-1].payload["follow_up"]
 
 
 def survey_token(runtime: Runtime, number: str) -> str:
@@ -248,7 +270,10 @@ def _summary(
         by_status=dict(Counter(status for status, _ in cases)),
         by_contract=dict(Counter(contract for _, contract in cases)),
         clocks=dict(Counter(states)),
-        numbers={s.key: s.number for s in stories if s.number},
+        numbers={
+            **{s.key: s.number for s in stories if s.number},
+            **{f"{s.key}/follow-up": s.follow_up for s in stories if s.follow_up},
+        },
         tokens=tokens,
         skipped=tuple(skipped),
     )

@@ -4,13 +4,15 @@ One room a concern, each a mixin over ``DeskBase`` (``base``: transaction unit, 
 clocks): ``opening``, ``work``, ``milestones``, ``onsite`` (its rules: ``visits``),
 ``handover``, ``spares`` (with ``devices``), ``rma`` (vendor RMAs), ``closing`` (with
 ``surveys`` and ``knowledge``), ``complaints`` (with ``corrective``), ``device_records``,
-``horizon``;
+``horizon``, ``maintenance`` (inspections of maintenance plans), ``changes`` (major change
+review), ``notices`` (hotline and contact change notices);
 the refusals are in ``errors``.
 """
 
 from __future__ import annotations
 
 from core.desk.base import DeskBase, Receipt
+from core.desk.changes import ChangeCommands
 from core.desk.closing import STOP_ON_RESOLVE, ClosingCommands
 from core.desk.device_records import DeviceRecordCommands
 from core.desk.errors import (
@@ -27,7 +29,9 @@ from core.desk.errors import (
 )
 from core.desk.handover import HandOverCommands
 from core.desk.horizon import HorizonCommands
+from core.desk.maintenance import MaintenanceCommands
 from core.desk.milestones import MilestoneCommands
+from core.desk.notices import NoticeCommands
 from core.desk.onsite import OnsiteCommands
 from core.desk.opening import OpenCommands
 from core.desk.rma import RmaCommands
@@ -55,6 +59,12 @@ __all__ = [
 
 
 class CaseDesk(
+    MaintenanceCommands,  # before OpenCommands and OnsiteCommands, which it builds on
+    ChangeCommands,
+    NoticeCommands,
+    # before OnsiteCommands: closing's surveys and opening's complaints share CorrectiveRoom,
+    # which the maintenance room (opening + on-site) places before OnsiteCommands
+    ClosingCommands,  # with KnowledgeCommands: resolving writes the case's knowledge entry
     OpenCommands,
     WorkCommands,
     MilestoneCommands,
@@ -62,7 +72,6 @@ class CaseDesk(
     HandOverCommands,
     RmaCommands,  # before SpareCommands: an RMA order records its spare request's steps
     SpareCommands,
-    ClosingCommands,  # with KnowledgeCommands: resolving writes the case's knowledge entry
     DeviceRecordCommands,
     HorizonCommands,
 ):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ClientError
+from core.errors import ClientError, ConflictError
 
 
 class InvalidCommand(ClientError):
@@ -87,3 +87,24 @@ class WrongSignatory(InvalidCommand):
     lead, maintenance supervisor) when it lists people in it; nothing recorded."""
 
     title = "wrong signatory"
+
+
+class ChangeNotApproved(ConflictError):
+    """A major change carried out (or reviewed twice) before or without the expert group's
+    approval (专家审核评估制度); nothing recorded."""
+
+    title = "change not approved"
+
+
+class InspectionIncomplete(ConflictError):
+    """An inspection report while devices of the inspection have no result yet; nothing
+    recorded."""
+
+    title = "inspection incomplete"
+
+
+class NoticeTooShort(ConflictError):
+    """A hotline or contact change announced less than the required days ahead, without
+    ``force`` and its reason; nothing recorded or sent."""
+
+    title = "notice too short"

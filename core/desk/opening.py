@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core import sla
 from core.case import RequestType, Status
@@ -144,6 +145,35 @@ class OpenCommands(ComplaintCommands):
                     self._record(session, case, ClocksUnplanned(clocks=unplanned), "system", now)
                 )
             return self._receipt(session, case, events)
+
+    def _open_in(
+        self,
+        session: Session,
+        events: list[orm.CaseEvent],
+        cmd: OpenCase,
+        lc: LoadedContract,
+        actor: str,
+        now: datetime,
+    ) -> orm.Case:
+        """Open a case inside the caller's transaction (an inspection the scheduler opens, a
+        follow-up a finding opens): as ``_open`` without an idempotency key; the caller has
+        checked the command."""
+        listed = lc.contract.device(cmd.device_serial) if cmd.device_serial else None
+        device = listed or covered_device(session, lc, cmd.device_serial)
+        zone, zone_reason = self._zone(cmd, lc, device)
+        planned, unplanned = self._plan_opening_clocks(cmd, lc, zone, now)
+        number = next_number(session, self.prefix, now.astimezone(self.tz).year)
+        case = self._new_case(cmd, lc, number, zone, now, device)
+        case.clocks = planned
+        self._refresh(case, now)
+        session.add(case)
+        body = _opened(cmd, lc, zone, zone_reason, device)
+        events.append(self._record(session, case, body, actor, now, "customer"))
+        if unplanned:
+            events.append(
+                self._record(session, case, ClocksUnplanned(clocks=unplanned), "system", now)
+            )
+        return case
 
     def _stationed_engineer(self, lc: LoadedContract, now: datetime) -> str | None:
         """R-EXTRA: while a support plan runs, a new case goes to its first stationed

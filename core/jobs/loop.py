@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.jobs.inspections import InspectionPass, inspection_pass
 from core.jobs.metrics import record_failed_pass, record_pass
 from core.jobs.quality import QualityPass, quality_pass
 from core.jobs.relay import RelayReport, relay
@@ -40,32 +41,39 @@ class Pass:
     relay: RelayReport
     rma: RmaPass | None = None
     quality: QualityPass | None = None  # quarter-end results generated (core.jobs.quality)
+    inspections: InspectionPass | None = None
 
     def lines(self) -> list[str]:
         rma = self.rma if self.rma is not None and not self.rma.quiet() else None
+        due = self.inspections
+        due = due if due is not None and not due.quiet() else None
         quiet = not (self.tick.events or self.tick.errors or self.relay.messages)
-        if quiet and rma is None:
+        if quiet and rma is None and due is None:
             return []
         lines = [self.tick.line(), self.relay.line(), *(f"  error: {e}" for e in self.tick.errors)]
         if rma is not None:
             lines += [rma.line(), *(f"  error: {e}" for e in rma.errors)]
         if self.quality is not None and self.quality.sent:
             lines.append(f"quality: {', '.join(self.quality.sent)} sent")
+        if due is not None:
+            lines += [due.line(), *(f"  error: {e}" for e in due.errors)]
         return lines
 
 
 def one_pass(runtime: Runtime, jobs: Jobs) -> Pass:
-    """Fire due escalation levels, poll due RMAs and read the RMA mail drop, generate the
+    """Open due inspections of maintenance plans, fire due escalation levels (an inspection
+    opened late fires at once), poll due RMAs and read the RMA mail drop, generate the
     quarter-end quality results once a quarter is over, then hand due
     notifications (an RMA escalation's too) to the workers; counted in
     the process's job metrics (core/jobs/metrics.py)."""
     now = runtime.clock()
     started = time.perf_counter()  # a duration to report, not a time the logic uses
     try:
+        due = inspection_pass(runtime, now=now)
         report = tick(runtime, now=now)
         rma = rma_pass(runtime, now=now)
         quality = quality_pass(runtime, now=now)  # before the relay: its notices go this pass
-        done = Pass(report, relay(runtime, jobs, now=now), rma, quality)
+        done = Pass(report, relay(runtime, jobs, now=now), rma, quality, due)
     except BaseException:
         record_failed_pass(time.perf_counter() - started)
         raise

@@ -78,6 +78,9 @@ def drop_stale(session: Session, rows: Sequence[orm.Notification]) -> list[orm.N
     latest = _latest_levels(session, clock_ids)
     kept: list[orm.Notification] = []
     for row in rows:
+        if row.case_id is None:  # a notice to a customer (core.desk.notices): never stale
+            kept.append(row)
+            continue
         clock = by_id.get(row.clock_id) if row.clock_id is not None else None
         status = statuses[row.case_id] if row.case_id is not None else ""  # "": about no case
         reason = stale_reason(row, status, clock, latest.get(_audience(row)))

@@ -34,6 +34,7 @@ from core.contract_calendars import (
 from core.errors import CasetrackError, Problem
 from core.holidays import HolidayRegistry
 from core.loaded import NoResolver
+from core.maintenance import parse_rule
 from core.phones import contact_problems
 from core.service_types import apply_override, duplicate_ids, load_service_types
 from core.sources.yamlsource import YamlDoc
@@ -136,6 +137,7 @@ class Checker:
         found += _contact_phone_problems(doc, contract)
         found += _spares_problems(doc, contract, calendars)
         found += _support_plan_problems(doc, contract)
+        found += _maintenance_plan_problems(doc, contract, calendars)
         return found
 
     def _program_problems(self, doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
@@ -477,6 +479,42 @@ def _build_problems(
         detail = exc.detail if isinstance(exc, CasetrackError) else str(exc)
         return [doc.problem(f"{path}.week", f"calendar {name}: {detail}")]
     return []
+
+
+def _maintenance_plan_problems(
+    doc: YamlDoc, contract: Contract, calendars: Mapping[str, CalendarSpec] | None
+) -> Iterator[Problem]:
+    """R-MAINT plans: unique ids, a valid RRULE, a known calendar, a positive due time,
+    sites and serials the contract covers (docs/maintenance.md)."""
+    seen: dict[str, int] = {}
+    sites = {device.site for device in contract.devices}
+    serials = {device.serial for device in contract.devices}
+    for i, plan in enumerate(contract.maintenance_plans):
+        path = f"$.maintenance-plans[{i}]"
+        if plan.id in seen:
+            yield doc.problem(
+                f"{path}.id",
+                f"duplicate maintenance plan id {plan.id!r} (maintenance-plans[{seen[plan.id]}])",
+            )
+        seen.setdefault(plan.id, i)
+        try:
+            parse_rule(plan.rrule)
+        except ValueError as exc:
+            yield doc.problem(f"{path}.rrule", f"invalid RRULE {plan.rrule!r}: {exc}")
+        yield from _calendar_ref(doc, f"{path}.calendar", plan.calendar, calendars)
+        yield from _duration_problems(doc, f"{path}.due-within", plan.due_within)
+        for j, site in enumerate(plan.sites):
+            if site not in sites:
+                yield doc.problem(
+                    f"{path}.sites[{j}]",
+                    f"no covered device is at site {site!r} ($.devices names: "
+                    f"{', '.join(sorted(sites)) or 'none'})",
+                )
+        for j, serial in enumerate(plan.devices):
+            if serial not in serials:
+                yield doc.problem(
+                    f"{path}.devices[{j}]", f"serial {serial!r} is not among $.devices"
+                )
 
 
 def _calendar_ref(

@@ -325,10 +325,11 @@ class Notification(Base):
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # None: a notice about no one case (a contract's quarterly quality result, migration 0014)
+    # None: a notice about no one case (a contract's quarterly quality result, migration 0014;
+    # a hotline or contact change notice, ServiceNotice, 0017)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
     clock_id: Mapped[int | None] = mapped_column(ForeignKey("sla_clocks.id", ondelete="RESTRICT"))
-    event_seq: Mapped[int] = mapped_column(Integer)  # the case's `escalated` event
+    event_seq: Mapped[int] = mapped_column(Integer)  # the case's `escalated` event (0: none)
     level: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[dict[str, Any]] = mapped_column(JSON)  # id, name, email, mobile, locale
@@ -745,3 +746,47 @@ class ReportRun(Base):
         UniqueConstraint("contract_id", "period", name="uq_report_runs_contract_period"),
         Index("ix_report_runs_state", "state", "next_attempt_at"),
     )
+class Inspection(Base):
+    """One occurrence of a maintenance plan the scheduler opened (R-MAINT, migration 0017).
+
+    The unique (contract, plan, nominal instant) is the claim: the row is inserted before
+    the case is opened, in the same transaction, so two schedulers never open it twice.
+    """
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    plan_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    nominal_at: Mapped[datetime]  # the RRULE's instant: the occurrence's name
+    start_at: Mapped[datetime]  # moved off a closed day when the plan says so
+    due_at: Mapped[datetime]
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"))
+    case_number: Mapped[str | None] = mapped_column(String(32))
+    opened_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("contract_id", "plan_id", "nominal_at", name="uq_inspections_occurrence"),
+        Index("ix_inspections_start", "start_at"),
+    )
+
+
+class ServiceNotice(Base):
+    """A written notice to a contract's customer of a change of hotline or contact
+    (R-QUAL: at least 3 days ahead), with the force and its reason when shorter."""
+
+    __tablename__ = "service_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    subject: Mapped[str] = mapped_column(String(16))  # hotline | contact
+    old_value: Mapped[str] = mapped_column(String(limits.ADDRESS))
+    new_value: Mapped[str] = mapped_column(String(limits.ADDRESS))
+    effective_at: Mapped[datetime]
+    announced_at: Mapped[datetime]
+    announced_by: Mapped[str] = mapped_column(String(100))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    force_reason: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)  # names and channels
+
+    __table_args__ = (Index("ix_service_notices_contract", "contract_id", "id"),)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.contract import Contract
 from core.errors import CasetrackError, NaiveDatetimeError
 from core.notify import Attachment, Delivery, Notice, Recipient, TransientDeliveryError
-from core.reports.model import Report
+from core.reports.model import Report, RunState
 from core.reports.period import ReportPeriod, parse_period, previous_period
 from core.reports.render import to_pdf
 from core.reports.service import contract_report, customer_of
@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("casetrack.reports")
 TEMPLATE = "periodic_report"
-CLAIMED, SENT, FAILED, DEAD = "claimed", "sent", "failed", "dead"
+
+
+CLAIMED, SENT, FAILED, DEAD = RunState.CLAIMED, RunState.SENT, RunState.FAILED, RunState.DEAD
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(minutes=5)
 LEASE = timedelta(minutes=15)  # a claim older than this was a pass that died mid-way
@@ -200,7 +202,7 @@ def _deliver(
         _finish(runtime, run_id, DEAD, last_error=exc.detail)
         done.errors.append(f"{tag}: {exc.detail}")
         return
-    state = SENT if all(d["status"] == "sent" for d in sent) else DEAD
+    state = SENT if all(d["status"] == SENT for d in sent) else DEAD  # each Delivery's status
     _finish(
         runtime,
         run_id,

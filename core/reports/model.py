@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 
 import msgspec
 
@@ -176,3 +177,12 @@ def no_satisfaction(
 ) -> SatisfactionSection:
     """The provider until the quality module lands: says the section is not available."""
     return NOT_AVAILABLE
+
+
+class RunState(StrEnum):
+    """A report run's state (report_runs.state): its own vocabulary, not an outbox row's."""
+
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"

@@ -133,6 +133,8 @@ def settings_file(path: Path, *, database: str, contracts: Path, queue: str) -> 
         "delivery_lease_seconds": 1.5,
         "retry_seconds": 0.2,
         "retry_max_seconds": 0.5,
+        # no maintenance-plan inspections: the fleet counts the alerts of its own cases only
+        "inspection_catch_up_days": 0,
     }
     # a JSON string or number is a TOML one too
     body = "".join(f"{key} = {msgspec.json.encode(v).decode()}\n" for key, v in lines.items())

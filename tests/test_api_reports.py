@@ -41,7 +41,8 @@ def test_a_manager_gets_the_quarters_figures_as_json_csv_and_html(loaded: Api) -
     assert totals["cases"] == 5
     assert body["major_total"] == 1
     assert body["first_time_fix"]["rate"] == 0.5
-    assert body["satisfaction"]["available"] is False
+    assert body["satisfaction"]["available"] is True  # core/reports/satisfaction.py
+    assert body["satisfaction"]["trend"][-1]["period"] == "2026Q3"
     csv = call(loaded, URL, manager, 200, period="2026Q3", format="csv")
     assert csv.headers["content-type"] == "application/zip"
     assert "attachment" in csv.headers["content-disposition"]

@@ -106,7 +106,7 @@ def test_major_cases_carry_their_handling_timeline(report: Report) -> None:
     ]  # the internal note is left out
 
 
-def test_satisfaction_is_marked_not_available_until_the_quality_module_lands(
+def test_a_report_built_without_the_quality_provider_says_so(
     report: Report,
 ) -> None:
     assert report.satisfaction.available is False

@@ -42,4 +42,5 @@ def contract_report(
 ) -> Report:
     """The report of ``contract_id`` (NotFoundError when no such contract is loaded)."""
     customer = customer_of(contracts.get(contract_id))
-    return build_report(session, customer, period, now=now, satisfaction=satisfaction.PROVIDER)
+    section = satisfaction.provider_for(contracts)
+    return build_report(session, customer, period, now=now, satisfaction=section)

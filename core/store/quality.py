@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.loaded import LoadedContract
 from core.quality import ExcludedCase, Quarter, QuarterlyResult, QuarterSums, build_result
-from core.store.orm import Case, SlaClock, Survey
+from core.store.orm import Case, Complaint, SlaClock, Survey
 
 __all__ = ["quarter_exclusions", "quarter_sums", "quarterly_result"]
 
@@ -110,4 +111,42 @@ def quarterly_result(
         sums=quarter_sums(session, lc.id, start, end, causes),
         exclusions=quarter_exclusions(session, lc.id, start, end, causes),
         generated_at=now,
+    )
+
+
+class ComplaintCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """A contract's complaints over ``[start, end)``: received, closed, still open at the end,
+    and first replies that missed their clock (complaint cases' ``complaint_first_reply``
+    breached within the period)."""
+
+    opened: int
+    closed: int
+    still_open: int
+    first_reply_breaches: int
+
+
+def complaint_counts(
+    session: Session, contract_id: str, start: datetime, end: datetime
+) -> ComplaintCounts:
+    """One aggregate over the complaints table and one over their first-reply clocks."""
+    c = Complaint
+    opened = func.count().filter(and_(c.received_at >= start, c.received_at < end))
+    closed = func.count().filter(and_(c.closed_at >= start, c.closed_at < end))
+    still = func.count().filter(
+        and_(c.received_at < end, (c.closed_at.is_(None)) | (c.closed_at >= end))
+    )
+    row = session.execute(select(opened, closed, still).where(c.contract_id == contract_id)).one()
+    breaches = session.scalar(
+        select(func.count())
+        .select_from(SlaClock)
+        .join(c, c.case_id == SlaClock.case_id)
+        .where(
+            c.contract_id == contract_id,
+            SlaClock.kind == "complaint_first_reply",
+            SlaClock.breached_at >= start,
+            SlaClock.breached_at < end,
+        )
+    )
+    return ComplaintCounts(
+        opened=row[0], closed=row[1], still_open=row[2], first_reply_breaches=breaches or 0
     )

@@ -198,7 +198,8 @@ def build_charts(report: Report) -> dict[str, Markup]:
                 unit=" h",
             )
         )
-    trend = report.satisfaction.trend
+    # a quarter without cases has no score: it stays in the table, not on the line as a 0
+    trend = [p for p in report.satisfaction.trend if p.cases]
     if trend:
         out["satisfaction"] = Markup(
             charts.line_chart(

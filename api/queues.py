@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import msgspec
 from litestar import Controller, get
 from litestar.params import PathParameter, QueryParameter
 
@@ -69,7 +70,8 @@ def viewer_of(runtime: Runtime, principal: Principal) -> Viewer:
     scope = customer_scope(principal)
     if scope is not None:
         return Viewer(customer_id=scope)
-    return viewer_for(runtime.desk.staff(), principal.name)
+    viewer = viewer_for(runtime.desk.staff(), principal.name)
+    return msgspec.structs.replace(viewer, actors=(principal.actor,))  # and the cases they opened
 
 
 class QueueController(Controller):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from test_queries import new_case, new_clock
+from test_queries import new_case, new_clock, new_event
 
 from core.calendar import Calendar
 from core.case import Priority, Status
@@ -18,7 +18,7 @@ from core.errors import InvalidCursor, InvalidQuery, NotFoundError
 from core.staff import load_staff
 from core.store.board import board, month_bounds
 from core.store.db import make_engine, make_sessionmaker, transaction
-from core.store.orm import Case, Notification, SlaClock
+from core.store.orm import Case, CaseEvent, Notification, SlaClock
 from core.store.queues import QueueFilter, Viewer, queue_page, viewer_for
 
 SH = "Asia/Shanghai"
@@ -460,3 +460,26 @@ def test_mine_uses_the_partial_index_of_open_cases(desk: sessionmaker[Session]) 
         if s.get_bind().dialect.name == "sqlite":
             plan = s.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
             assert "ix_cases_open_assignee" in " ".join(str(r[-1]) for r in plan)
+
+
+def test_mine_holds_the_open_cases_a_person_opened_whoever_works_them(
+    desk: sessionmaker[Session],
+) -> None:
+    """A service-desk agent's "mine": the calls they took (their `opened` event's actor), as
+    well as what is assigned to them; closed cases drop out as from every queue."""
+    with transaction(desk) as s:
+        cases = {c.number: c for c in s.query(Case)}
+        for number, actor in (
+            ("C3", "丛丽 (user 7)"),
+            ("C4", "someone else"),
+            ("C1", "丛丽 (user 7)"),
+            ("C6", "丛丽 (user 7)"),
+        ):
+            opened = new_event(cases[number], 1, "opened", "customer")
+            opened.actor = actor
+            s.add(opened)
+    agent = Viewer(me=("丛丽",), group=("丛丽",), actors=("丛丽 (user 7)",))
+    assert numbers(desk, "mine", viewer=agent) == ["C3", "C1"]  # by deadline; C6 is closed
+    assert numbers(desk, "mine") == ["C1", "C2"]  # li.na records no opening here
+    with desk() as s:
+        assert s.query(CaseEvent).filter(CaseEvent.kind == "opened").count() == 4

@@ -84,6 +84,11 @@ def test_an_agent_opens_a_case_through_the_form_and_assigns_it(
     # the API's role sets decide the forms: an agent may not confirm a diagnosis
     assert web_page.locator("#action-diagnosis").count() == 0
     assert web_page.locator("#action-first-response").count() == 1
+    # the agent's own "mine": the calls they took, whoever works them now
+    web_page.goto(console.url + "/console/queues")
+    expect(web_page).to_have_url(re.compile(r"/console/queues/mine$"))
+    expect(web_page.locator("#queue-table tbody tr", has_text=number)).to_contain_text("于涛")
+    screenshot(web_page, request, "mine")
 
 
 def test_the_engineer_sees_it_in_mine_and_records_response_and_arrival(

@@ -257,6 +257,14 @@ class CaseEvent(Base):
             sqlite_where=text(REPORT_FACTS_WHERE),
             postgresql_where=text(REPORT_FACTS_WHERE),
         ),
+        # the console's "mine" (migration 0020): the cases a person opened
+        Index(
+            "ix_case_events_opened_by",
+            "actor",
+            "case_id",
+            sqlite_where=text("kind = 'opened'"),
+            postgresql_where=text("kind = 'opened'"),
+        ),
     )
 
 

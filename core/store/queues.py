@@ -28,7 +28,7 @@ from core.contract_calendars import build_calendar, visible_calendars
 from core.errors import CalendarError, InvalidCursor, InvalidQuery, NotFoundError
 from core.loaded import ContractSet
 from core.staff import StaffDirectory
-from core.store.orm import Case, SlaClock
+from core.store.orm import Case, CaseEvent, SlaClock
 from core.store.queries import AwareDatetime, Page, PositiveId, check_limit
 
 QueueName = Literal[
@@ -83,9 +83,12 @@ class QueueRow(msgspec.Struct, kw_only=True):
 
 
 class Viewer(msgspec.Struct, frozen=True, kw_only=True):
-    """Who asks: the assignee names that are "me", those of "my group", the customer scope."""
+    """Who asks: the assignee names that are "me", those of "my group", the customer scope;
+    ``actors``: how the desk records this person as an actor, so that "mine" also holds the
+    open cases they opened (a service-desk agent's own calls, whoever works them)."""
 
     me: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
     group: tuple[str, ...] = ()
     customer_id: str | None = None  # a customer principal: only this company's cases
 
@@ -161,7 +164,7 @@ def contract_calendars(contracts: ContractSet) -> ClockCalendar:
 def _membership(queue: str, viewer: Viewer, now: datetime) -> list[ColumnElement[bool]]:
     """The WHERE of one queue (open cases only)."""
     if queue == "mine":
-        return [_OPEN, _assigned_to(viewer.me)]
+        return [_OPEN, or_(_assigned_to(viewer.me), _opened_by(viewer.actors))]
     if queue == "group":
         return [_OPEN, _assigned_to(viewer.group)]
     if queue == "unassigned":
@@ -179,6 +182,16 @@ def _membership(queue: str, viewer: Viewer, now: datetime) -> list[ColumnElement
 
 def _assigned_to(names: Sequence[str]) -> ColumnElement[bool]:
     return Case.assignee.in_(list(names)) if names else false()
+
+
+def _opened_by(actors: Sequence[str]) -> ColumnElement[bool]:
+    """Cases whose `opened` event names one of ``actors`` (index ix_case_events_opened_by)."""
+    if not actors:
+        return false()
+    opened = select(CaseEvent.case_id).where(
+        CaseEvent.kind == "opened", CaseEvent.actor.in_(list(actors))
+    )
+    return Case.id.in_(opened)
 
 
 def _filters(flt: QueueFilter, viewer: Viewer) -> list[ColumnElement[bool]] | None:

@@ -249,14 +249,20 @@ def to_html(report: Report) -> str:
 # --- PDF -------------------------------------------------------------------------------------
 
 
-def to_pdf(report: Report) -> bytes:
-    """The HTML page as a PDF (WeasyPrint; fonts through fontconfig, nothing fetched)."""
+def html_to_pdf(html: str) -> bytes:
+    """A self-contained page as a PDF (WeasyPrint; fonts through fontconfig, nothing fetched).
+    The customer reports and the documents (core/documents) both print through here."""
     from weasyprint import HTML  # imported here: loading pango costs ~0.3 s
 
     def no_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
         raise ValueError(f"reports fetch nothing ({url})")
 
-    return bytes(HTML(string=to_html(report), url_fetcher=no_fetch).write_pdf())
+    return bytes(HTML(string=html, url_fetcher=no_fetch).write_pdf())
+
+
+def to_pdf(report: Report) -> bytes:
+    """The HTML page as a PDF."""
+    return html_to_pdf(to_html(report))
 
 
 def render(report: Report, fmt: Format) -> bytes:

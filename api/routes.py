@@ -7,6 +7,7 @@ from typing import Any
 from api.cases import CaseController, customer_cases
 from api.contracts import check_upload, list_contracts, reload_contracts, show_contract
 from api.devices import DeviceController
+from api.documents import get_document
 from api.knowledge import KnowledgeController, RelatedFixesController
 from api.maintenance import MaintenanceController, announce, list_notices, list_plans
 from api.notifications import NotificationController
@@ -31,6 +32,7 @@ API_ROUTES: list[Any] = [
     QueueController,
     *QUALITY_ROUTES,
     get_report,
+    get_document,
     KnowledgeController,
     RelatedFixesController,
     DeviceController,

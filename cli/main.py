@@ -9,7 +9,8 @@ plugins (list), serve (the HTTP API), workers (scheduler, worker), settings (sho
 rma (open, list, update, cancel, poll-once, ingest-maildrop),
 onsite (request, emergency, step, attach, show), quality (quarter, quarter-end, problems,
 classify, close-problem, actions, add-action, action-done), complaints (list, reply,
-assign, investigate, resolve, close), report (a customer report: json, csv, html, pdf) and
+assign, investigate, resolve, close), report (a customer report: json, csv, html, pdf),
+document (the maintenance documents: plan, summary, implementation, assessment, manual) and
 maintenance (plans, run-once, show, result, report, change, announce, notices).
 
 Global options, before the command: ``--config PATH`` (the settings file, docs/deploy.md)
@@ -31,6 +32,7 @@ from cli import (
     contracts,
     db,
     devices,
+    document,
     kb,
     maintenance,
     onsite,
@@ -53,7 +55,7 @@ from core.sources.settings_file import ResolvedSettings, parse_assignments, reso
 # the order `--help` lists
 COMMANDS = (
     *(check, contracts, sla, db, audit, tokens, users, devices, kb, onsite, maintenance, rma),
-    *(quality, report),
+    *(quality, report, document),
     *(plugins, serve, workers, settings),
 )
 

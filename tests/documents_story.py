@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.case import Category, Channel, RequestType
 from core.commands import (
@@ -26,9 +29,18 @@ from core.commands import (
     ReviewChange,
     WriteArticle,
 )
+from core.desk import CaseDesk
 from core.jobs.inspections import due_occurrences
+from core.loaded import ContractSet
+from core.plugins import make_plugin_manager
 from core.runtime import Runtime
+from core.settings import Settings
+from core.staff import load_staff
 from core.store import orm
+from core.store.blobs import LocalBlobs
+from core.store.secrets import CredentialVault
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SH = ZoneInfo("Asia/Shanghai")
 PORT = "sdgw-2025"
@@ -38,6 +50,26 @@ CORE_A, CORE_B = "FOC2334Y1AB", "FOC2334Y1AC"  # Cisco Catalyst 9300-48P-E (core
 SERVER, STORAGE = "2102312CJN10K5000212", "2102353SYB10P1000077"
 CISCO = "Cisco Catalyst 9300-48P-E"
 ENG, EXPERT = "eng:yu-tao", "expert:park-jiho"
+
+
+def make_runtime(
+    engine: Engine, sessions: sessionmaker[Session], contracts: ContractSet, tmp_path: Path
+) -> Runtime:
+    settings = Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        contracts_dir=str(ROOT / "contracts"),
+        var_dir=str(tmp_path / "var"),
+    )
+    staff = load_staff(ROOT / "contracts" / "staff" / "staff.yaml")
+    desk = CaseDesk(
+        sessions,
+        contracts,
+        vault=CredentialVault(Fernet.generate_key()),
+        staff=lambda: staff,
+        blobs=LocalBlobs(tmp_path / "attachments"),
+    )
+    pm = make_plugin_manager(load_entrypoints=False)
+    return Runtime(settings, engine, sessions, contracts, pm, desk)
 
 
 @dataclass

@@ -57,11 +57,13 @@ def add_parser(commands: Commands, settings: Settings) -> None:
 
 def run_document(args: argparse.Namespace) -> int:
     from core.documents.render import render
-    from core.documents.service import build_document
+    from core.documents.service import build_document, check_request
     from core.sources.contracts import load_contracts
 
     contracts = load_contracts([args.contracts])
-    contracts.get(args.contract)  # an unknown contract fails before the database is asked
+    given = {"period": args.period, "case": args.case, "model": args.model}
+    tz = args.settings.timezone
+    check_request(contracts, args.kind, args.contract, tz=tz, **given)  # before the database
     now = _now(args.now)
     with _db.transaction(args.settings) as session:
         doc = build_document(
@@ -70,10 +72,8 @@ def run_document(args: argparse.Namespace) -> int:
             args.kind,
             args.contract,
             now=now,
-            tz=args.settings.timezone,
-            period=args.period,
-            case=args.case,
-            model=args.model,
+            tz=tz,
+            **given,
         )
     data = render(doc, args.format)
     if args.output is None:

@@ -473,3 +473,41 @@ def test_token_lookups_are_cached_briefly_and_revocation_takes_effect_after(api:
     assert call(api, "GET", CASES, bearer(token)).status_code == 200  # still in the cache
     ticks[0] += cache.ttl + 0.1
     assert call(api, "GET", CASES, bearer(token)).status_code == 401
+
+
+# the maintenance documents (api/documents.py): contract routes, written out independently
+DOCUMENT_ROUTES = [
+    "/api/v1/documents/{contract}/plan",
+    "/api/v1/documents/{contract}/summary",
+    "/api/v1/documents/{contract}/assessment",
+]
+DOCUMENT_READERS = frozenset(
+    {
+        "admin",
+        "service_manager",
+        "project_manager",
+        "quality_department",
+        "engineer",
+        "expert_group",
+    }
+)
+DOCUMENT_ROLES = (*STAFF_ROLES, "quality_department", "expert_group")  # the token roles
+
+
+def test_who_may_read_the_maintenance_documents(api: Api) -> None:
+    contract = "wdkn-hospital-2026"  # CUSTOMER_A's
+    own = api.headers("customer", customer=CUSTOMER_A)
+    other = api.headers("customer", customer=CUSTOMER_B)
+    for template in DOCUMENT_ROUTES:
+        url = template.format(contract=contract)
+        for role in DOCUMENT_ROLES:
+            response = api.client.get(url, headers=api.headers(role))
+            expected = 200 if role in DOCUMENT_READERS else 403
+            assert response.status_code == expected, (role, url, response.text)
+        assert api.client.get(url, headers=own).status_code == 200
+        # another customer's contract looks exactly like one that does not exist
+        foreign = api.client.get(url, headers=other)
+        missing = api.client.get(template.format(contract="nosuch"), headers=other)
+        assert foreign.status_code == missing.status_code == 404
+        assert foreign.json()["title"] == missing.json()["title"]
+        assert api.client.get(url).status_code == 401

@@ -16,6 +16,7 @@ from core.documents.plan import build_plan
 from core.documents.summary import build_summary
 from core.errors import InvalidField
 from core.loaded import ContractSet
+from core.reports.period import ReportPeriod
 
 NEEDS = {"implementation": "case", "manual": "model"}
 TAKES = {
@@ -25,6 +26,31 @@ TAKES = {
     "assessment": {"period"},
     "manual": {"model"},
 }
+
+
+def check_request(
+    contracts: ContractSet,
+    kind: str,
+    contract_id: str,
+    *,
+    tz: str,
+    period: str | None = None,
+    case: str | None = None,
+    model: str | None = None,
+) -> ReportPeriod | None:
+    """What can be refused before the database is asked: NotFoundError for an unknown
+    contract; InvalidField (400) for an unknown kind, a parameter missing or one the kind does
+    not take; InvalidPeriod for a bad period (``2026Q3``, ``2026-09`` or ``contract``, the
+    default). The period the summary or the assessment covers (None for the other kinds)."""
+    if kind not in KINDS:
+        raise InvalidField("kind", f"{kind!r} is not a document kind ({', '.join(KINDS)})")
+    lc = contracts.get(contract_id)
+    given = {name for name, value in (("period", period), ("case", case), ("model", model)) if value}
+    if extra := sorted(given - TAKES[kind]):
+        raise InvalidField(extra[0], f"the {kind} document takes no {extra[0]}")
+    if kind in NEEDS and NEEDS[kind] not in given:
+        raise InvalidField(NEEDS[kind], f"the {kind} document needs a {NEEDS[kind]}")
+    return document_period(lc, period, tz) if "period" in TAKES[kind] else None
 
 
 def build_document(
@@ -39,17 +65,12 @@ def build_document(
     case: str | None = None,
     model: str | None = None,
 ) -> Document:
-    """NotFoundError: no such contract, case (under it) or model; InvalidField (400): an
-    unknown kind, a parameter missing or one the kind does not take; InvalidPeriod: a bad
-    period (``2026Q3``, ``2026-09`` or ``contract``, the default)."""
-    if kind not in KINDS:
-        raise InvalidField("kind", f"{kind!r} is not a document kind ({', '.join(KINDS)})")
+    """The document (``check_request`` first); NotFoundError also for a case not under the
+    contract, one without a change plan, or a model none of its devices is."""
+    span = check_request(
+        contracts, kind, contract_id, tz=tz, period=period, case=case, model=model
+    )
     lc = contracts.get(contract_id)
-    given = {name for name, value in (("period", period), ("case", case), ("model", model)) if value}
-    if extra := sorted(given - TAKES[kind]):
-        raise InvalidField(extra[0], f"the {kind} document takes no {extra[0]}")
-    if kind in NEEDS and NEEDS[kind] not in given:
-        raise InvalidField(NEEDS[kind], f"the {kind} document needs a {NEEDS[kind]}")
     if kind == "plan":
         return build_plan(session, lc, now=now, tz=tz)
     if kind == "implementation":
@@ -58,7 +79,7 @@ def build_document(
     if kind == "manual":
         assert model is not None
         return build_manual(session, lc, model, now=now, tz=tz)
-    span = document_period(lc, period, tz)
+    assert span is not None
     if kind == "summary":
         return build_summary(session, lc, span, now=now, tz=tz)
     return build_assessment(session, lc, span, now=now, tz=tz)

@@ -107,39 +107,67 @@ def tell(runtime: Runtime) -> Story:
 
     def result(serial: str, **kw: object) -> None:
         desk.record_inspection_result(
-            number, InspectionResult(serial=serial, **kw), actor=ENG, now=at  # type: ignore[arg-type]
+            number,
+            InspectionResult(serial=serial, **kw),
+            actor=ENG,
+            now=at,  # type: ignore[arg-type]
         )
 
     result(CORE_A, outcome="finding", severity="major", note="端口 Gi1/0/48 CRC 错误")
-    result(CORE_B, outcome="finding", severity="major", note="电源模块 PS2 告警", follow_up=FollowUp())
+    result(
+        CORE_B, outcome="finding", severity="major", note="电源模块 PS2 告警", follow_up=FollowUp()
+    )
     result(SERVER, outcome="finding", severity="minor", note="风扇转速偏高")
     result(SERVER, outcome="ok")  # a later result corrects the earlier one
     result(STORAGE, outcome="finding", severity="minor", note="控制器 B 电池老化")
     with runtime.sessions() as session:
         follow = session.scalar(
-            select(orm.Case.number).where(orm.Case.number != number, orm.Case.device_serial == CORE_B)
+            select(orm.Case.number).where(
+                orm.Case.number != number, orm.Case.device_serial == CORE_B
+            )
         )
     assert follow is not None
-    repeat = _open(runtime, "核心交换机 B 电源再次告警", Category.SYSTEM_DEBUGGING, CORE_B, T + timedelta(days=1))
-    desk.request_spare(repeat, RequestSpare(part="电源模块 PWR-C1-715WAC"), actor=ENG, now=T + timedelta(days=1))
+    repeat = _open(
+        runtime,
+        "核心交换机 B 电源再次告警",
+        Category.SYSTEM_DEBUGGING,
+        CORE_B,
+        T + timedelta(days=1),
+    )
+    desk.request_spare(
+        repeat, RequestSpare(part="电源模块 PWR-C1-715WAC"), actor=ENG, now=T + timedelta(days=1)
+    )
     upgrade = _open(runtime, "核心交换机 IOS-XE 升级", Category.CONSULTING, CORE_A, T)
     plan = ProposeChange(
-        title="IOS-XE 17.9.3 升级", change_kind="upgrade", major=True, plan="1. 备份配置\n2. 升级\n3. 回退方案"
+        title="IOS-XE 17.9.3 升级",
+        change_kind="upgrade",
+        major=True,
+        plan="1. 备份配置\n2. 升级\n3. 回退方案",
     )
     change = desk.propose_change(upgrade, plan, actor=ENG, now=T).events[0]
     review = ReviewChange(change=change, decision="approved", comment="同意,夜间窗口实施")
     desk.review_change(upgrade, review, actor=EXPERT, now=T + timedelta(hours=4))
     done = ImplementChange(change=change, note="升级完成,业务验证正常")
     desk.implement_change(upgrade, done, actor=ENG, now=T + timedelta(days=1))
-    pending = ProposeChange(title="存储控制器固件升级", change_kind="upgrade", major=True, plan="待定")
+    pending = ProposeChange(
+        title="存储控制器固件升级", change_kind="upgrade", major=True, plan="待定"
+    )
     desk.propose_change(upgrade, pending, actor=ENG, now=T + timedelta(days=1, hours=1))
     desk.assign(upgrade, Assign(engineer="yu-tao"), actor="agent", now=T + timedelta(days=1))
-    desk.resolve(upgrade, Resolve(resolution="升级完成"), actor=ENG, now=T + timedelta(days=1, hours=2))
+    desk.resolve(
+        upgrade, Resolve(resolution="升级完成"), actor=ENG, now=T + timedelta(days=1, hours=2)
+    )
     for serial, version in ((CORE_A, "17.9.3"), (CORE_B, "17.6.4")):
         desk.record_device_change(
-            serial, RecordDeviceChange(software_version=version), actor=ENG, now=T + timedelta(days=1)
+            serial,
+            RecordDeviceChange(software_version=version),
+            actor=ENG,
+            now=T + timedelta(days=1),
         )
-    for visibility, title in (("public", "9300 电源模块告警处理"), ("internal", "内部:9300 调试口令")):
+    for visibility, title in (
+        ("public", "9300 电源模块告警处理"),
+        ("internal", "内部:9300 调试口令"),
+    ):
         article = WriteArticle(
             title=title,
             problem="PS2 告警",

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+from documents_story import CISCO, PORT, Story, tell
 
 from conftest import Api
-from documents_story import CISCO, PORT, Story, tell
 
 URL = f"/api/v1/documents/{PORT}"
 PROBLEM = "application/problem+json"

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from documents_story import CISCO, NOW, PORT, ROOT, Story, make_runtime, tell
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import main
 from core.sources.contracts import load_contracts
-from documents_story import CISCO, NOW, PORT, ROOT, Story, make_runtime, tell
 
 AT = NOW.isoformat()
 

@@ -13,6 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from documents_story import (
+    CISCO,
+    CORE_A,
+    CORE_B,
+    ENG,
+    EXPERT,
+    NOW,
+    PORT,
+    ROOT,
+    SERVER,
+    SH,
+    STORAGE,
+    Story,
+    make_runtime,
+    tell,
+)
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,22 +48,6 @@ from core.loaded import ContractSet
 from core.reports.period import InvalidPeriod
 from core.runtime import Runtime
 from core.sources.contracts import load_contracts
-from documents_story import (
-    CISCO,
-    CORE_A,
-    CORE_B,
-    ENG,
-    EXPERT,
-    NOW,
-    PORT,
-    ROOT,
-    SERVER,
-    SH,
-    STORAGE,
-    Story,
-    make_runtime,
-    tell,
-)
 
 TZ = "Asia/Shanghai"
 CUSTOMER = "荣成市石岛湾港务有限公司"
@@ -94,7 +94,11 @@ def local(value: datetime | None) -> str:
             "10:00",
             "每3个月 第1个星期二 10:00 / every 3 months, the 1st Tuesday, 10:00",
         ),
-        ("FREQ=MONTHLY;BYDAY=-1FR", "16:00", "每月 倒数第1个星期五 16:00 / every month, the 1st Friday from the end, 16:00"),
+        (
+            "FREQ=MONTHLY;BYDAY=-1FR",
+            "16:00",
+            "每月 倒数第1个星期五 16:00 / every month, the 1st Friday from the end, 16:00",
+        ),
         ("FREQ=MONTHLY;BYSETPOS=2;BYDAY=MO", "09:00", "FREQ=MONTHLY;BYSETPOS=2;BYDAY=MO 09:00"),
     ],
 )
@@ -217,7 +221,9 @@ def test_the_implementation_report_gives_the_plan_review_and_what_was_done(
 def test_a_case_whose_changes_are_not_carried_out_gets_a_proposal(
     runtime: Runtime, story: Story
 ) -> None:
-    plan = ProposeChange(title="电源冗余改造", change_kind="optimisation", major=False, plan="加装 PS2")
+    plan = ProposeChange(
+        title="电源冗余改造", change_kind="optimisation", major=False, plan="加装 PS2"
+    )
     runtime.desk.propose_change(story.repeat, plan, actor=ENG, now=NOW)
     doc = document(runtime, "implementation", case=story.repeat)
     assert not doc.implemented and doc.header.title.startswith("实施方案")
@@ -289,7 +295,7 @@ def test_the_manual_of_a_model_holds_its_devices_history_and_public_knowledge(
 class Balanced(HTMLParser):
     """Every element closed in order (void elements aside)."""
 
-    VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr"}
+    VOID = frozenset({"meta", "br", "hr", "img", "input", "link", "col", "wbr"})
 
     def __init__(self) -> None:
         super().__init__()

@@ -12,11 +12,20 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.documents.common import device_rows, header
-from core.documents.model import Advice, AssessmentDoc, DeviceAssessment, FaultCount, FindingRow, Item
+from core.documents.model import (
+    Advice,
+    AssessmentDoc,
+    DeviceAssessment,
+    DeviceRow,
+    FaultCount,
+    FindingRow,
+    Item,
+)
 from core.documents.summary import finding_rows
 from core.loaded import LoadedContract
 from core.reports.period import ReportPeriod
@@ -26,21 +35,39 @@ TITLE = "评估报告及预防性建议 Assessment report and preventive advice"
 REPEATS = 2  # A1, A2: this many of the same kind is a pattern
 DONE = ("resolved", "closed")
 RULES = [
-    Item(id="A1", text="同一设备本期同类故障 ≥2 次:建议根因分析,评估升级或更换。 A device with 2 or "
-         "more cases of one service type in the period: root-cause analysis, consider an "
-         "upgrade or replacement."),
-    Item(id="A2", text="同一型号本期同一级别巡检发现 ≥2 次:建议对该型号全部设备专项检查。 A model "
-         "with 2 or more inspection findings of one severity in the period: check every "
-         "device of that model."),
-    Item(id="A3", text="巡检发现尚未处理完毕(后续案件未解决,或严重/重大发现未开后续案件):建议尽快处理。 "
-         "A finding not dealt with (its follow-up case unresolved, or a major or critical "
-         "finding without one): deal with it first."),
-    Item(id="A4", text="同一型号运行不同软件版本:建议经专家审核后统一版本。 One model running "
-         "different software versions: align them, after the expert group's review."),
-    Item(id="A5", text="设备档案缺少软件版本:建议补录运行环境和软件版本。 A device without a "
-         "software version on record: record its environment and version."),
-    Item(id="--", text="停保/停产日期不在记录中,本报告不评估。 End-of-support dates are not on "
-         "record: this report does not assess them."),
+    Item(
+        id="A1",
+        text="同一设备本期同类故障 ≥2 次:建议根因分析,评估升级或更换。 A device with 2 or "
+        "more cases of one service type in the period: root-cause analysis, consider an "
+        "upgrade or replacement.",
+    ),
+    Item(
+        id="A2",
+        text="同一型号本期同一级别巡检发现 ≥2 次:建议对该型号全部设备专项检查。 A model "
+        "with 2 or more inspection findings of one severity in the period: check every "
+        "device of that model.",
+    ),
+    Item(
+        id="A3",
+        text="巡检发现尚未处理完毕(后续案件未解决,或严重/重大发现未开后续案件):建议尽快处理。 "
+        "A finding not dealt with (its follow-up case unresolved, or a major or critical "
+        "finding without one): deal with it first.",
+    ),
+    Item(
+        id="A4",
+        text="同一型号运行不同软件版本:建议经专家审核后统一版本。 One model running "
+        "different software versions: align them, after the expert group's review.",
+    ),
+    Item(
+        id="A5",
+        text="设备档案缺少软件版本:建议补录运行环境和软件版本。 A device without a "
+        "software version on record: record its environment and version.",
+    ),
+    Item(
+        id="--",
+        text="停保/停产日期不在记录中,本报告不评估。 End-of-support dates are not on "
+        "record: this report does not assess them.",
+    ),
 ]
 NOTE = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 
@@ -92,7 +119,10 @@ def build_assessment(
 
 
 def _recurring_faults(
-    session: Session, lc: LoadedContract, period: ReportPeriod, counts: Iterable[dict]  # type: ignore[type-arg]
+    session: Session,
+    lc: LoadedContract,
+    period: ReportPeriod,
+    counts: Iterable[dict[str, Any]],
 ) -> list[Advice]:
     out = []
     for row in counts:
@@ -106,16 +136,17 @@ def _recurring_faults(
                 rule="A1",
                 level="high",
                 subject=row["serial"],
-                text=f"设备 {row['serial']} 本期 {row['category']} 案件 {row['cases']} 次:建议根因分析,"
-                f"评估升级或更换。 {row['cases']} {row['category']} cases on this device in "
-                "the period: find the root cause, consider an upgrade or replacement.",
+                text=f"设备 {row['serial']} 本期 {row['category']} 案件 {row['cases']} 次:"
+                f"建议根因分析,评估升级或更换。 {row['cases']} {row['category']} cases on "
+                "this device in the period: find the root cause, consider an upgrade or "
+                "replacement.",
                 evidence=numbers,
             )
         )
     return out
 
 
-def _repeated_findings(devices: list, findings: list[FindingRow]) -> list[Advice]:  # type: ignore[type-arg]
+def _repeated_findings(devices: list[DeviceRow], findings: list[FindingRow]) -> list[Advice]:
     model = {d.serial: model_of(d.model) for d in devices}
     groups: dict[tuple[str, str], list[FindingRow]] = defaultdict(list)
     for f in findings:
@@ -129,9 +160,9 @@ def _repeated_findings(devices: list, findings: list[FindingRow]) -> list[Advice
                 rule="A2",
                 level="high" if severity == "critical" else "medium",
                 subject=name,
-                text=f"型号 {name} 本期 {severity} 级巡检发现 {len(rows)} 次:建议对该型号全部设备专项检查。 "
-                f"{len(rows)} {severity} findings on this model in the period: check every "
-                "device of the model.",
+                text=f"型号 {name} 本期 {severity} 级巡检发现 {len(rows)} 次:"
+                f"建议对该型号全部设备专项检查。 {len(rows)} {severity} findings on this model "
+                "in the period: check every device of the model.",
                 evidence=[f"{f.inspection} {f.serial}: {f.note}" for f in rows],
             )
         )
@@ -164,7 +195,7 @@ def _open_findings(findings: list[FindingRow]) -> list[Advice]:
     return out
 
 
-def _mixed_versions(devices: list) -> list[Advice]:  # type: ignore[type-arg]
+def _mixed_versions(devices: list[DeviceRow]) -> list[Advice]:
     versions: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for d in devices:
         if d.software_version:
@@ -187,7 +218,7 @@ def _mixed_versions(devices: list) -> list[Advice]:  # type: ignore[type-arg]
     return out
 
 
-def _record_gaps(devices: list) -> list[Advice]:  # type: ignore[type-arg]
+def _record_gaps(devices: list[DeviceRow]) -> list[Advice]:
     missing = [d.serial for d in devices if not d.software_version]
     if not missing:
         return []

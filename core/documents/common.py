@@ -66,7 +66,9 @@ def device_rows(session: Session, contract: Contract, serials: list[str]) -> lis
             DeviceRow(
                 serial=serial,
                 model=row.model if row is not None else (listed.model if listed else "?"),
-                site=row.site if row is not None and row.site else (listed.site if listed else None),
+                site=row.site
+                if row is not None and row.site
+                else (listed.site if listed else None),
                 software_version=None if row is None else row.software_version,
                 environment=None if row is None else row.environment,
             )

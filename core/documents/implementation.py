@@ -56,4 +56,3 @@ def build_implementation(
         changes=changes,
         implemented=implemented,
     )
-

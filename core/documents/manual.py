@@ -62,7 +62,11 @@ def build_manual(
         findings=findings[-FINDINGS_SHOWN:],
         known_problems=[
             KnownProblem(
-                title=e.title, problem=e.problem, cause=e.cause, fix=e.fix, case_number=e.case_number
+                title=e.title,
+                problem=e.problem,
+                cause=e.cause,
+                fix=e.fix,
+                case_number=e.case_number,
             )
             for e in sorted(entries, key=lambda e: (-e.updated_at.timestamp(), e.id))
         ][:PROBLEMS_SHOWN],

@@ -84,7 +84,9 @@ def _next(lc: LoadedContract, plan: MaintenancePlan, now: datetime) -> list[Occu
     end = datetime.combine(lc.contract.period.end, time(), tzinfo=now.tzinfo)
     until = max(now, end) + timedelta(days=MAX_MOVE_DAYS + 2)
     found = islice(occurrences(lc, plan, now, until), NEXT_SHOWN)
-    return [OccurrenceRow(nominal=o.nominal, start=o.start, due=o.due, moved=o.moved) for o in found]
+    return [
+        OccurrenceRow(nominal=o.nominal, start=o.start, due=o.due, moved=o.moved) for o in found
+    ]
 
 
 def _opened(session: Session, contract_id: str) -> dict[str, int]:
@@ -95,7 +97,9 @@ def _opened(session: Session, contract_id: str) -> dict[str, int]:
     return {plan_id: count for plan_id, count in rows}
 
 
-def build_plan(session: Session, lc: LoadedContract, *, now: datetime, tz: str) -> MaintenancePlanDoc:
+def build_plan(
+    session: Session, lc: LoadedContract, *, now: datetime, tz: str
+) -> MaintenancePlanDoc:
     contract = lc.contract
     opened = _opened(session, contract.id)
     service = effective_service_type(str(Category.PERIODIC_INSPECTION), contract.service_types)

@@ -19,7 +19,11 @@ from core.reports.render import duration, html_to_pdf, percent
 
 Format = Literal["json", "html", "pdf"]
 FORMATS: tuple[Format, ...] = ("json", "html", "pdf")
-MEDIA_TYPES = {"json": "application/json", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+MEDIA_TYPES = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+}
 LEVELS = {"high": "高 high", "medium": "中 medium", "low": "低 low"}
 DECISIONS = {"approved": "批准 approved", "rejected": "否决 rejected", None: "未审核 not reviewed"}
 
@@ -72,7 +76,9 @@ def document_charts(doc: Document) -> dict[str, Markup]:
         if shown:
             out["faults"] = Markup(
                 charts.horizontal_bar_chart(
-                    "设备故障案件 Fault cases per device", [s for s, _ in shown], [n for _, n in shown]
+                    "设备故障案件 Fault cases per device",
+                    [s for s, _ in shown],
+                    [n for _, n in shown],
                 )
             )
     return out

@@ -45,7 +45,9 @@ def check_request(
     if kind not in KINDS:
         raise InvalidField("kind", f"{kind!r} is not a document kind ({', '.join(KINDS)})")
     lc = contracts.get(contract_id)
-    given = {name for name, value in (("period", period), ("case", case), ("model", model)) if value}
+    given = {
+        name for name, value in (("period", period), ("case", case), ("model", model)) if value
+    }
     if extra := sorted(given - TAKES[kind]):
         raise InvalidField(extra[0], f"the {kind} document takes no {extra[0]}")
     if kind in NEEDS and NEEDS[kind] not in given:
@@ -67,9 +69,7 @@ def build_document(
 ) -> Document:
     """The document (``check_request`` first); NotFoundError also for a case not under the
     contract, one without a change plan, or a model none of its devices is."""
-    span = check_request(
-        contracts, kind, contract_id, tz=tz, period=period, case=case, model=model
-    )
+    span = check_request(contracts, kind, contract_id, tz=tz, period=period, case=case, model=model)
     lc = contracts.get(contract_id)
     if kind == "plan":
         return build_plan(session, lc, now=now, tz=tz)

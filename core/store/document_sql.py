@@ -196,7 +196,9 @@ def spares(
     return [dict(r._mapping) for r in rows]
 
 
-def rmas(session: Session, contract_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def rmas(
+    session: Session, contract_id: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     r = orm.RmaOrder
     rows = session.execute(
         select(r.case_number, r.channel, r.serial, r.state, r.vendor_case, r.created_at)
@@ -300,9 +302,7 @@ def resolution_of(session: Session, case_id: int) -> str | None:
     return None if payload is None else str(payload.get("resolution", ""))
 
 
-def known_problems(
-    session: Session, model: str, customer_id: str, limit: int
-) -> list[orm.KbEntry]:
+def known_problems(session: Session, model: str, customer_id: str, limit: int) -> list[orm.KbEntry]:
     """The active knowledge entries about ``model`` the customer may read (public and its
     own), the newest first."""
     return list(

@@ -463,7 +463,21 @@ def _curl_lines(
         f"  curl -s {auth} {url}{API}/cases/{number or 'MS-2026-000001'}",
         f"  curl -s {auth} -H 'Content-Type: application/json' \\",
         f"       -d {shlex.quote(_open_example(runtime))} {url}{API}/cases",
+        *_document_lines(runtime, url, auth),
         "",
+    ]
+
+
+def _document_lines(runtime: Runtime, url: str, auth: str) -> list[str]:
+    """A maintenance document of the hospital (else the first contract): docs/documents.md."""
+    contracts = runtime.contracts.contracts
+    lc = contracts.get("wdkn-hospital-2026") or next(iter(contracts.values()), None)
+    if lc is None:
+        return []
+    return [
+        "  # the assessment report with preventive advice, as a PDF (docs/documents.md)",
+        f"  curl -s {auth} -o assessment.pdf \\",
+        f"       '{url}{API}/documents/{lc.id}/assessment?format=pdf'",
     ]
 
 

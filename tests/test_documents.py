@@ -403,3 +403,39 @@ def test_a_case_without_a_change_plan_or_of_another_contract_has_no_implementati
         document(runtime, "implementation", case=story.follow_up)
     with pytest.raises(NotFoundError, match="no case"):
         document(runtime, "implementation", "wdkn-hospital-2026", case=story.upgrade)
+
+
+def test_the_demos_hospital_gets_every_document(db_url: str, tmp_path: Path) -> None:
+    """The demo's record (cli/demo): the banner's example request works on it."""
+    from cli.demo import HOSPITAL, seed_demo
+    from core.runtime import build_runtime
+    from core.settings import Settings
+
+    settings = Settings(
+        database_url=db_url, contracts_dir=str(ROOT / "contracts"), var_dir=str(tmp_path / "var")
+    )
+    now = datetime(2026, 11, 25, 17, 5, tzinfo=SH)
+    runtime = build_runtime(settings, clock=lambda: now)
+    try:
+        numbers = seed_demo(runtime, now=now).numbers
+        with runtime.sessions() as session:
+
+            def build(kind: str, **given: str) -> Any:
+                return build_document(
+                    session, runtime.contracts, kind, HOSPITAL, now=now, tz=TZ, **given
+                )
+
+            summary = build("summary")
+            assessment = build("assessment")
+            plan = build("plan")
+        assert summary.contract_end and numbers["weekly-inspection"] in {
+            i.case_number for i in summary.inspections
+        }
+        follow_up = numbers["weekly-inspection/follow-up"]
+        assert follow_up in {f.follow_up for f in summary.findings}
+        assert any(a.rule == "A3" or a.rule == "A5" for a in assessment.advice)
+        assert plan.plans and all(p.devices for p in plan.plans)
+        for doc in (summary, assessment, plan):
+            assert "威海市文登区康宁医院" in to_html(doc)
+    finally:
+        runtime.close()

@@ -149,6 +149,8 @@ def tell(runtime: Runtime) -> Story:
     desk.review_change(upgrade, review, actor=EXPERT, now=T + timedelta(hours=4))
     done = ImplementChange(change=change, note="升级完成,业务验证正常")
     desk.implement_change(upgrade, done, actor=ENG, now=T + timedelta(days=1))
+    upgraded = RecordDeviceChange(software_version="17.9.3", case_number=upgrade, note="升级后")
+    desk.record_device_change(CORE_A, upgraded, actor=ENG, now=T + timedelta(days=1))
     pending = ProposeChange(
         title="存储控制器固件升级", change_kind="upgrade", major=True, plan="待定"
     )
@@ -157,13 +159,9 @@ def tell(runtime: Runtime) -> Story:
     desk.resolve(
         upgrade, Resolve(resolution="升级完成"), actor=ENG, now=T + timedelta(days=1, hours=2)
     )
-    for serial, version in ((CORE_A, "17.9.3"), (CORE_B, "17.6.4")):
-        desk.record_device_change(
-            serial,
-            RecordDeviceChange(software_version=version),
-            actor=ENG,
-            now=T + timedelta(days=1),
-        )
+    desk.record_device_change(  # core B's version, recorded outside any case
+        CORE_B, RecordDeviceChange(software_version="17.6.4"), actor=ENG, now=T + timedelta(days=1)
+    )
     for visibility, title in (
         ("public", "9300 电源模块告警处理"),
         ("internal", "内部:9300 调试口令"),

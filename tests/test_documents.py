@@ -213,8 +213,21 @@ def test_the_implementation_report_gives_the_plan_review_and_what_was_done(
         "同意,夜间窗口实施",
     )
     assert (done.implemented_by, local(done.implemented_at)) == (ENG, "2026-02-03 09:05")
+    (step,) = doc.work  # the device's record changed during the case
+    assert (step.kind, step.actor, step.detail) == (
+        "device_changed",
+        ENG,
+        f"{CORE_A}: software_version – → 17.9.3",
+    )
     page = to_html(doc)
-    for text in ("实施报告", "专家审核", "expert:park-jiho", "升级完成,业务验证正常", "尚未审核"):
+    for text in (
+        "实施报告",
+        "专家审核",
+        "expert:park-jiho",
+        "升级完成,业务验证正常",
+        "尚未审核",
+        "工作记录",
+    ):
         assert text in page
 
 

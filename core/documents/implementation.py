@@ -6,17 +6,36 @@ stands; ``now`` dates the document)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.documents.common import device_rows, header
-from core.documents.model import ImplementationDoc
+from core.documents.model import ImplementationDoc, WorkStep
 from core.documents.summary import change_row
 from core.errors import NotFoundError
 from core.loaded import LoadedContract
 from core.store import document_sql
 
+WORK: dict[str, Callable[[dict[str, Any]], str]] = {
+    "onsite_solution_approved": lambda p: (
+        f"方案经 {p['approved_by']} 批准 solution approved: "
+        f"{p['solution']} (实施 carried out by {p['carried_out_by']})"
+    ),
+    "onsite_operation_approved": lambda p: f"{p['operation']}: {p['approved_by']} 批准 approved",
+    "onsite_operation_performed": lambda p: f"{p['operation']}: {p['description']}",
+    "device_changed": lambda p: (
+        f"{p['serial']}: "
+        + "; ".join(
+            f"{k} {v.get('from') or '–'} → {v.get('to') or '–'}" for k, v in p["changes"].items()
+        )
+    ),
+    "onsite_report_signed": lambda p: (
+        f"现场服务报告 {p['signed_by']} 签字 report signed: {p['summary']}"
+    ),
+}
 TITLES = {
     True: "实施报告 Implementation report",
     False: "实施方案 Implementation proposal",
@@ -54,5 +73,17 @@ def build_implementation(
         resolved_at=resolved,
         resolution=document_sql.resolution_of(session, case.id) if resolved else None,
         changes=changes,
+        work=work_steps(session, case.id),
         implemented=implemented,
     )
+
+
+def work_steps(session: Session, case_id: int) -> list[WorkStep]:
+    return [
+        WorkStep(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor, detail=_detail(e.kind, e.payload))
+        for e in document_sql.case_events(session, case_id, tuple(WORK))
+    ]
+
+
+def _detail(kind: str, payload: dict[str, Any]) -> str:
+    return WORK[kind](payload)

@@ -166,6 +166,17 @@ class StageSummaryDoc(msgspec.Struct, frozen=True, kw_only=True, tag="summary"):
 # --- 实施方案/实施报告 implementation proposal or report -------------------------------------
 
 
+class WorkStep(msgspec.Struct, frozen=True, kw_only=True):
+    """A step of the work on the case: an approved solution or operation, an operation
+    carried out, a device's record changed, the signed on-site report."""
+
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    detail: str
+
+
 class ImplementationDoc(msgspec.Struct, frozen=True, kw_only=True, tag="implementation"):
     """A proposal while no change of the case was carried out, a report once one was."""
 
@@ -180,6 +191,7 @@ class ImplementationDoc(msgspec.Struct, frozen=True, kw_only=True, tag="implemen
     resolved_at: datetime | None
     resolution: str | None
     changes: list[ChangeRow]
+    work: list[WorkStep]  # what was done on the case besides the changes, in order
     implemented: bool
 
 

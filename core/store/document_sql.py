@@ -302,6 +302,17 @@ def resolution_of(session: Session, case_id: int) -> str | None:
     return None if payload is None else str(payload.get("resolution", ""))
 
 
+def case_events(session: Session, case_id: int, kinds: Sequence[str]) -> list[orm.CaseEvent]:
+    """The case's events of ``kinds``, in order."""
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.case_id == case_id, Event.kind.in_(list(kinds)))
+            .order_by(Event.seq)
+        )
+    )
+
+
 def known_problems(session: Session, model: str, customer_id: str, limit: int) -> list[orm.KbEntry]:
     """The active knowledge entries about ``model`` the customer may read (public and its
     own), the newest first."""

@@ -79,9 +79,14 @@ def build_implementation(
 
 
 def work_steps(session: Session, case_id: int) -> list[WorkStep]:
+    """The customer-visible work steps, and the device records changed during the case (an
+    internal event, but the documents show the device records anyway): notes, calls and
+    credential views stay out."""
     return [
         WorkStep(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor, detail=_detail(e.kind, e.payload))
-        for e in document_sql.case_events(session, case_id, tuple(WORK))
+        for e in document_sql.case_events(
+            session, case_id, tuple(WORK), also_internal=("device_changed",)
+        )
     ]
 
 

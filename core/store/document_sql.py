@@ -302,12 +302,16 @@ def resolution_of(session: Session, case_id: int) -> str | None:
     return None if payload is None else str(payload.get("resolution", ""))
 
 
-def case_events(session: Session, case_id: int, kinds: Sequence[str]) -> list[orm.CaseEvent]:
-    """The case's events of ``kinds``, in order."""
+def case_events(
+    session: Session, case_id: int, kinds: Sequence[str], *, also_internal: Sequence[str] = ()
+) -> list[orm.CaseEvent]:
+    """The case's customer-visible events of ``kinds`` (and those of ``also_internal`` whatever
+    their visibility), in order."""
+    shown = or_(Event.visibility == "customer", Event.kind.in_(list(also_internal)))
     return list(
         session.scalars(
             select(Event)
-            .where(Event.case_id == case_id, Event.kind.in_(list(kinds)))
+            .where(Event.case_id == case_id, Event.kind.in_(list(kinds)), shown)
             .order_by(Event.seq)
         )
     )

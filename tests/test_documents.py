@@ -100,6 +100,12 @@ def local(value: datetime | None) -> str:
             "每月 倒数第1个星期五 16:00 / every month, the 1st Friday from the end, 16:00",
         ),
         ("FREQ=MONTHLY;BYSETPOS=2;BYDAY=MO", "09:00", "FREQ=MONTHLY;BYSETPOS=2;BYDAY=MO 09:00"),
+        (
+            "FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1",
+            "18:00",
+            "每年 6月、12月 倒数第1日 18:00 / "
+            "every year, in month 6, 12, on day 1st from the end, 18:00",
+        ),
     ],
 )
 def test_a_schedule_in_words(rule: str, at: str, words: str) -> None:

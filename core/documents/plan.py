@@ -52,10 +52,17 @@ def schedule_in_words(rule: str, at: str) -> str:
     unit_zh, unit_en = UNITS[freq]
     zh = [f"每{unit_zh.removeprefix('个')}" if interval == 1 else f"每{interval}{unit_zh}"]
     en = [f"every {unit_en}" if interval == 1 else f"every {interval} {unit_en}s"]
+    months = [m for m in parts.pop("BYMONTH", "").split(",") if m]
+    if months:
+        zh.append("、".join(f"{m}月" for m in months))
+        en.append("in month " + ", ".join(months))
     days = [d for d in parts.pop("BYMONTHDAY", "").split(",") if d]
     if days:
-        zh.append("、".join(f"{d}日" for d in days))
-        en.append("on day " + ", ".join(days))
+        zh.append("、".join(f"{d}日" if int(d) > 0 else f"倒数第{-int(d)}日" for d in days))
+        en.append(
+            "on day "
+            + ", ".join(d if int(d) > 0 else f"{_nth(-int(d))} from the end" for d in days)
+        )
     for day in [d for d in parts.pop("BYDAY", "").split(",") if d]:
         match = ORDINAL.match(day)
         if match is None or match[2] not in WEEKDAYS:

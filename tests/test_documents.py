@@ -279,7 +279,7 @@ def test_the_assessment_advises_by_its_stated_rules(runtime: Runtime, story: Sto
     assert by_serial[CORE_A].findings == {"major": 1} and by_serial[SERVER].findings == {}
 
 
-def test_an_assessment_of_a_quiet_period_gives_only_the_record_gaps(
+def test_a_quiet_period_gets_only_the_advice_from_the_device_records(
     runtime: Runtime, story: Story
 ) -> None:
     doc = document(runtime, "assessment", period="2026-04")

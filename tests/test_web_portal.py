@@ -140,6 +140,9 @@ def test_a_customer_comments_and_staff_see_it_as_customer_visible(
     web_page.fill("#comment-text", "The printer is in room 204.")
     web_page.click("#comment-form button[type=submit]")
     expect(web_page.locator("#events")).to_contain_text("The printer is in room 204.")
+    # event kinds read as words (core/event_labels.py), not as the stored kind
+    expect(web_page.locator("#events strong[data-kind='opened']")).to_have_text("Case opened")
+    expect(web_page.locator("#events strong[data-kind='note']").last).to_have_text("Note")
     screenshot(web_page, request)
     assert_accessible(web_page)
     with portal.runtime.sessions() as session:

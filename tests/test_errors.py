@@ -65,6 +65,7 @@ EXPECTED = {
     "TooManyAttempts": 429,
     "TooManySurveyAttempts": 429,
     "NotificationNotRetryable": 409,
+    "CredentialRemoved": 409,
     # quality (issue 15)
     "SurveyClosed": 410,
     "SurveyProblemClosedError": 422,

@@ -38,11 +38,11 @@ from core.errors import (
     Unavailable,
 )
 from core.spares import SpareStepRefused
+from core.store.attempts import TooManyAttempts
 from core.store.blobs import AttachmentRejected, AttachmentTooLarge, AttachmentType
 from core.store.logsafe import describe, frames
 from core.store.migrate import SchemaNotReady
 from core.store.tokens import InvalidToken
-from core.store.web_sessions import TooManyAttempts
 from core.surveys import SurveyClosed
 
 log = logging.getLogger("casetrack.api")
@@ -146,7 +146,10 @@ def casetrack_error(request: Request[Any, Any, Any], exc: CasetrackError) -> Res
     if status == 500:  # ours to fix: say so in the log, as for an unexpected error
         log.error("server error on %s %s: %s", request.method, request.url.path, describe(exc))
     retry = RETRY_SCHEMA if isinstance(exc, SchemaNotReady) else None
-    return problem(request, status, exc.title, exc.detail, retry_after=retry, **extra)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
+    return problem(
+        request, status, exc.title, exc.detail, retry_after=retry, headers=headers, **extra
+    )
 
 
 _AT = re.compile(r" - at (?:`key` in )?`(\$[^`]*)`$")  # a dict key: the dict's path

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from api.auth import EVERYONE, STAFF, authenticated, customer_scope
 from api.cases import OPENERS, PREFIX, CaseNumber, _apply, _own_contract, command
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.schemas import problem_responses
+from api.survey_limits import client_address, limited
 from core.case import Role
 from core.complaints import (
     AssignComplaint,
@@ -53,6 +54,8 @@ LINK_TEXTS = {
     410: "The link was used, expired, or withdrawn when the case was re-opened.",
     413: "Request body larger than 1 MB.",
     422: "The answer does not fit the survey.",
+    429: "Too many unknown tokens or refused answers from this address, or on this token: "
+    "wait for Retry-After.",
 }
 ERRORS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 
@@ -70,23 +73,41 @@ class SurveyController(Controller):
         "/{token:str}",
         operation_id="getSurvey",
         sync_to_thread=True,
-        responses=problem_responses(400, 404, texts=LINK_TEXTS),
+        responses=problem_responses(400, 404, 429, texts=LINK_TEXTS),
     )
-    def show(self, runtime: RuntimeDep, token: Token) -> SurveyView:
+    def show(
+        self, request: Request[Any, Any, Any], runtime: RuntimeDep, token: Token
+    ) -> SurveyView:
         """The case the link rates (number, summary, closed at) and whether it can still be
-        answered; an unknown token is a 404."""
-        return runtime.desk.survey_by_token(token, now=runtime.clock())
+        answered; an unknown token is a 404 (and a miss: docs/quality.md, rate limit)."""
+        return limited(
+            runtime,
+            token,
+            client_address(request),
+            lambda: runtime.desk.survey_by_token(token, now=runtime.clock()),
+        )
 
     @post(
         "/{token:str}",
         operation_id="answerSurvey",
         sync_to_thread=True,
         status_code=200,
-        responses=problem_responses(400, 404, 410, 413, 422, texts=LINK_TEXTS),
+        responses=problem_responses(400, 404, 410, 413, 422, 429, texts=LINK_TEXTS),
     )
-    def answer(self, runtime: RuntimeDep, token: Token, data: JSONBody[SurveyAnswer]) -> SurveyView:
+    def answer(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: RuntimeDep,
+        token: Token,
+        data: JSONBody[SurveyAnswer],
+    ) -> SurveyView:
         """A score 1–5 and a comment, once: a used, expired or withdrawn link is a 410."""
-        return runtime.desk.answer_survey(token, data, now=runtime.clock())
+        return limited(
+            runtime,
+            token,
+            client_address(request),
+            lambda: runtime.desk.answer_survey(token, data, now=runtime.clock()),
+        )
 
 
 class SurveyFormController(Controller):

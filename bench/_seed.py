@@ -1,7 +1,8 @@
-"""Bulk-loaded cases and SLA clocks for the benchmarks (bench/store.py, bench/escalation.py).
+"""Bulk-loaded cases and SLA clocks for the benchmarks (bench/store.py, bench/escalation.py;
+bench/queues.py loads its own rows through the same ``load_tables``).
 
 Rows are generated as tuples and loaded in one transaction: SQLite by executemany in
-batches of 10k with `synchronous=OFF` for the load only, PostgreSQL by COPY. One parent case
+batches of 10k with `synchronous=OFF` for the load only, PostgreSQL by COPY. Here: one parent case
 per four clocks, on the hospital contract (a real contract in contracts/, so the scheduler
 can fire a clock's ladder); alert times are spread over the year after a fixed NOW and 20 %
 of the clocks are stopped (NULL next_alert_at). None is due at NOW: a benchmark moves the
@@ -11,14 +12,15 @@ clocks it wants due itself.
 from __future__ import annotations
 
 import itertools
+import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import JSON, Engine
 
-from core.store.orm import Case, SlaClock
+from core.store.orm import Base
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # the instant asked "what is due?"
 HOSPITAL = "wdkn-hospital-2026"
@@ -124,48 +126,56 @@ def batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[A
         yield batch
 
 
-def load_sqlite(engine: Engine, cases: Iterator[tuple[Any, ...]], clocks: Iterator[Any]) -> None:
+# a table's name, its columns, and its rows (tuples in the columns' order), loaded in this order
+Rows = tuple[str, Sequence[str], Iterable[tuple[Any, ...]]]
+
+
+def load_sqlite(engine: Engine, tables: Sequence[Rows]) -> None:
     """executemany in batches inside one transaction, with synchronous=OFF just for it."""
-    case_insert = Case.__table__.insert()
-    clock_insert = SlaClock.__table__.insert()
     with engine.connect() as conn:
         raw = conn.connection.driver_connection  # autocommit mode: outside any transaction
         before = raw.execute("PRAGMA synchronous").fetchone()[0]
         raw.execute("PRAGMA synchronous=OFF")
         try:
             with conn.begin():
-                for batch in batches(cases, BATCH):
-                    conn.execute(case_insert, [dict(zip(CASE_COLS, r, strict=True)) for r in batch])
-                for batch in batches(clocks, BATCH):
-                    conn.execute(
-                        clock_insert, [dict(zip(CLOCK_COLS, r, strict=True)) for r in batch]
-                    )
+                for name, cols, rows in tables:
+                    table = Base.metadata.tables[name]
+                    # rows carry JSON as the text COPY takes ("[]"); the JSON type wants values
+                    text = [c for c in cols if isinstance(table.c[c].type, JSON)]
+                    for batch in batches(iter(rows), BATCH):
+                        values = [dict(zip(cols, r, strict=True)) for r in batch]
+                        for row in values:
+                            row.update({c: json.loads(row[c]) for c in text if row[c] is not None})
+                        conn.execute(table.insert(), values)
         finally:
             raw.execute(f"PRAGMA synchronous={int(before)}")
 
 
-def load_postgresql(
-    engine: Engine, cases: Iterator[tuple[Any, ...]], clocks: Iterator[Any]
-) -> None:
-    """COPY ... FROM STDIN through psycopg's cursor.copy, one transaction."""
+def load_postgresql(engine: Engine, tables: Sequence[Rows]) -> None:
+    """COPY ... FROM STDIN through psycopg's cursor.copy, one transaction; each table's id
+    sequence then continues after the loaded ids."""
     raw = engine.raw_connection()
     try:
         pg = raw.driver_connection
         with pg.cursor() as cur:
-            for name, cols, rows in (
-                ("cases", CASE_COLS, cases),
-                ("sla_clocks", CLOCK_COLS, clocks),
-            ):
+            for name, cols, rows in tables:
                 with cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
-            for name in ("cases", "sla_clocks"):
+            for name, _, _ in tables:
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), max(id)) FROM {name}"
                 )
         pg.commit()
     finally:
         raw.close()
+
+
+def load_tables(engine: Engine, tables: Sequence[Rows]) -> None:
+    """The one bulk loader of the benchmarks (bench/store.py, bench/escalation.py,
+    bench/queues.py): COPY on PostgreSQL, batched executemany on SQLite."""
+    loader = load_postgresql if engine.dialect.name == "postgresql" else load_sqlite
+    loader(engine, tables)
 
 
 def analyze(engine: Engine) -> None:
@@ -188,5 +198,10 @@ def load(engine: Engine, loaded: int, size: int, rng: random.Random) -> None:
     """Grow the clock table from ``loaded`` to ``size`` clocks (and their parent cases)."""
     cases_before = -(-loaded // CLOCKS_PER_CASE)
     cases_after = -(-size // CLOCKS_PER_CASE)
-    loader = load_postgresql if engine.dialect.name == "postgresql" else load_sqlite
-    loader(engine, case_rows(cases_before + 1, cases_after), clock_rows(loaded + 1, size, rng))
+    load_tables(
+        engine,
+        [
+            ("cases", CASE_COLS, case_rows(cases_before + 1, cases_after)),
+            ("sla_clocks", CLOCK_COLS, clock_rows(loaded + 1, size, rng)),
+        ],
+    )

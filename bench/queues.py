@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, select
 
 from bench._common import fresh_database, percentile, table
+from bench._seed import analyze, load_tables
 from core.calendar import Calendar
 from core.store.board import board
 from core.store.db import make_engine, make_sessionmaker
@@ -126,26 +127,11 @@ def rows(n: int, seed: int) -> tuple[Iterator[tuple[Any, ...]], Iterator[tuple[A
 
 
 def load(engine: Engine, n: int) -> None:
-    """COPY the rows in, then VACUUM ANALYZE (PostgreSQL only: the issue's target)."""
+    """The rows in through the benchmarks' one loader (bench/_seed.py: COPY on PostgreSQL),
+    then fresh statistics (VACUUM ANALYZE, CHECKPOINT)."""
     cases, clocks = rows(n, seed=14)
-    raw = engine.raw_connection()
-    try:
-        pg = raw.driver_connection
-        with pg.cursor() as cur:
-            for name, cols, data in (
-                ("cases", CASE_COLS, cases),
-                ("sla_clocks", CLOCK_COLS, clocks),
-            ):
-                with cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:
-                    for row in data:
-                        copy.write_row(row)
-        pg.commit()
-    finally:
-        raw.close()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE cases")
-        conn.exec_driver_sql("VACUUM ANALYZE sla_clocks")
-        conn.exec_driver_sql("CHECKPOINT")
+    load_tables(engine, [("cases", CASE_COLS, cases), ("sla_clocks", CLOCK_COLS, clocks)])
+    analyze(engine)
 
 
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:

@@ -173,6 +173,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_failures: Positive = 5
     login_max_failures_per_address: Positive = 20
     web_default_language: Literal["zh", "en"] = "zh"
+    # the public survey link (docs/quality.md): unknown tokens and refused answers counted
+    # over survey_window_seconds, survey_max_failures_per_address per client address and
+    # survey_max_failures_per_token per token (its SHA-256), then 429 until the window passes
+    survey_window_seconds: PositiveSeconds = 900.0
+    survey_max_failures_per_address: Positive = 10
+    survey_max_failures_per_token: Positive = 5
     # where people reach this desk's pages, e.g. "https://desk.example.cn" (no trailing
     # slash needed): alert e-mails and SMS then carry the case page's link
     # (<public_url>/console/cases/<number>); empty: no link is sent (docs/web.md)

@@ -25,6 +25,7 @@ from core.errors import ConflictError, InvalidField
 __all__ = [
     "LOW_SCORE",
     "SCORES",
+    "SURVEY_TEMPLATE",
     "ProblemStatus",
     "SurveyAnswer",
     "SurveyClosed",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 LOW_SCORE = 2  # this score or below opens a survey problem
+SURVEY_TEMPLATE = "survey_request"  # plugins/email_notify templates, plugins/sms_notify
 SCORES = {
     1: "very dissatisfied",
     2: "dissatisfied",

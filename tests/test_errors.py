@@ -63,7 +63,9 @@ EXPECTED = {
     "UserExists": 409,
     "CsrfRefused": 403,
     "TooManyAttempts": 429,
+    "TooManySurveyAttempts": 429,
     "NotificationNotRetryable": 409,
+    "CredentialRemoved": 409,
     # quality (issue 15)
     "SurveyClosed": 410,
     "SurveyProblemClosedError": 422,

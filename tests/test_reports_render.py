@@ -75,6 +75,21 @@ def test_html_has_every_section_and_charts_and_fetches_nothing(report: Report) -
     assert "https://" not in page
 
 
+def test_the_major_cases_timeline_names_its_steps_in_both_languages(report: Report) -> None:
+    page = render.to_html(report)
+    steps = page.split('<table class="timeline">', 1)[1].split("</table>", 1)[0]
+    assert "首次响应 First response" in steps and "工程师到场 Engineer on site" in steps
+    assert "first_response" not in steps and "onsite_arrived" not in steps
+    rows = list(
+        csv.DictReader(
+            io.StringIO(render.csv_tables(report)["major_cases.csv"].decode("utf-8-sig"))
+        )
+    )
+    kinds = {r["kind"]: r["step"] for r in rows}  # the stored kind stays for machines
+    assert kinds["first_response"] == "首次响应 First response"
+    assert kinds["opened"] == "受理 Case opened"
+
+
 def test_html_escapes_what_the_cases_say(report: Report) -> None:
     case = msgspec.structs.replace(report.major_cases[0], summary="<script>x</script>")
     page = render.to_html(msgspec.structs.replace(report, major_cases=[case]))

@@ -78,7 +78,7 @@ def test_an_agent_opens_a_case_through_the_form_and_assigns_it(
     web_page.click("#action-assign button[type=submit]")
     expect(web_page.locator(".notice")).to_have_text("Assigned.")
     expect(web_page.locator("#case-assignee")).to_have_text("于涛")
-    expect(web_page.locator("#timeline")).to_contain_text("assigned")
+    expect(web_page.locator("#timeline")).to_contain_text("Engineer assigned")
     screenshot(web_page, request, "case")
     CASES["opened"] = number
     # the API's role sets decide the forms: an agent may not confirm a diagnosis
@@ -120,7 +120,8 @@ def test_the_engineer_sees_it_in_mine_and_records_response_and_arrival(
     expect(clocks.locator("tr", has_text="onsite_arrival")).to_contain_text("met")
     timeline = web_page.locator("#timeline")
     expect(timeline.locator("li.vis-customer").first).to_be_visible()
-    expect(timeline).to_contain_text("onsite_arrived")
+    expect(timeline).to_contain_text("Engineer on site")  # core/event_labels.py
+    expect(timeline).not_to_contain_text("onsite_arrived")
     screenshot(web_page, request, "case")
     assert_accessible(web_page)
 

@@ -140,6 +140,9 @@ def test_a_customer_comments_and_staff_see_it_as_customer_visible(
     web_page.fill("#comment-text", "The printer is in room 204.")
     web_page.click("#comment-form button[type=submit]")
     expect(web_page.locator("#events")).to_contain_text("The printer is in room 204.")
+    # event kinds read as words (core/event_labels.py), not as the stored kind
+    expect(web_page.locator("#events strong[data-kind='opened']")).to_have_text("Case opened")
+    expect(web_page.locator("#events strong[data-kind='note']").last).to_have_text("Note")
     screenshot(web_page, request)
     assert_accessible(web_page)
     with portal.runtime.sessions() as session:
@@ -273,3 +276,17 @@ def test_the_customer_downloads_their_report(web_page: Page, portal: WebServer) 
     assert download.value.suggested_filename.endswith(".zip")
     other = web_page.request.get(f"{portal.url}/portal/reports/{SCHOOL}?period=2026Q3")
     assert other.status == 404
+
+
+def test_a_survey_token_tried_too_often_is_a_429_page(web_page: Page, portal: WebServer) -> None:
+    # last in the module: these misses count against the browser's address too (its limit is
+    # higher than the token's, and the earlier survey tests missed once)
+    guess = "not-a-real-token-" + "x" * 30
+    for _ in range(portal.runtime.settings.survey_max_failures_per_token):
+        assert web_page.request.get(f"{portal.url}/survey/{guess}").status == 404
+    refused = web_page.goto(f"{portal.url}/survey/{guess}")
+    assert refused is not None and refused.status == 429
+    assert int(refused.headers["retry-after"]) == portal.runtime.settings.survey_window_seconds
+    assert refused.headers["referrer-policy"] == "no-referrer"
+    expect(web_page.locator("h1")).to_have_text("Too many attempts on survey links from here.")
+    expect(web_page.locator(".detail")).to_have_text("Try again in 15 minutes.")

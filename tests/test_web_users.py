@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import main
 from core.case import Role
+from core.store.attempts import TooManyAttempts
 from core.store.users import (
     UserError,
     UserExists,
@@ -23,7 +24,6 @@ from core.store.users import (
 from core.store.web_sessions import (
     LoginLimits,
     SessionPolicy,
-    TooManyAttempts,
     check_attempts,
     clear_failures,
     end_session,

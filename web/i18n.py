@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from core.event_labels import label
+
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "ct_lang"
 MESSAGES = Path(__file__).resolve().parent / "messages"
@@ -54,3 +56,8 @@ class Translator:
     def __call__(self, key: str, **values: Any) -> str:
         text = catalog(self.lang).get(key) or catalog("en").get(key) or key
         return text.format(**values) if values else text
+
+    def event(self, kind: str) -> str:
+        """An event kind as people read it in this language (the one vocabulary of
+        core/event_labels.py, shared with the customer reports)."""
+        return label(kind, self.lang)

@@ -10,9 +10,9 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
 from api.deps import runtime_of
+from core.store.attempts import TooManyAttempts
 from core.store.users import check_password
 from core.store.web_sessions import (
-    TooManyAttempts,
     check_attempts,
     clear_failures,
     end_session,

@@ -1,7 +1,9 @@
 """The satisfaction survey's page, ``/survey/{token}``: public, because the link is the
 credential (docs/quality.md). It shows the case the link rates and takes a score 1–5 and a
 comment once, through the same desk functions as GET/POST /api/v1/surveys/{token}; a used,
-expired or withdrawn link says which, and an unknown token is the one 404 for all."""
+expired or withdrawn link says which, and an unknown token is the one 404 for all. Misses
+(unknown tokens, refused answers) are rate-limited per client address and per token like the
+API's (api/survey_limits.py): a 429 page with Retry-After."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
 from api.deps import runtime_of
+from api.survey_limits import client_address, limited
 from core.errors import ClientError, InvalidField
+from core.store.attempts import TooManySurveyAttempts
 from core.surveys import SurveyAnswer, SurveyClosed, SurveyView
 from web.forms import form_fields
-from web.render import page
+from web.render import page, translator
 
 PUBLIC = {"public": True}
 SurveyToken = Annotated[str, PathParameter(min_length=1, max_length=200)]
@@ -62,13 +66,29 @@ def _survey_page(
     return response
 
 
+def _throttled(request: Request[Any, Any, Any], exc: TooManySurveyAttempts) -> Response[Any]:
+    t = translator(request)
+    message, detail = t("survey_too_many"), t("try_again_in", minutes=exc.minutes)
+    response = page(request, "error.html", status=429, message=message, detail=detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @get("/survey/{token:str}", opt=PUBLIC)
 async def survey_page(
     request: Request[Any, Any, Any], token: SurveyToken, answered: Answered = None
 ) -> Response[Any]:
     """The case, and the form while the link can be answered; else what became of it."""
     runtime = runtime_of(request)
-    view = await sync_to_thread(lambda: runtime.desk.survey_by_token(token, now=runtime.clock()))
+
+    def lookup() -> SurveyView:
+        return runtime.desk.survey_by_token(token, now=runtime.clock())
+
+    try:
+        view = await sync_to_thread(limited, runtime, token, client_address(request), lookup)
+    except TooManySurveyAttempts as exc:
+        return _throttled(request, exc)
     return _survey_page(request, token, view, thanks=answered == 1)
 
 
@@ -91,13 +111,18 @@ async def survey_answer(request: Request[Any, Any, Any], token: SurveyToken) -> 
     fields = await form_fields(request)
 
     def answer() -> None:
-        runtime.desk.answer_survey(token, _answer_of(fields), now=runtime.clock())
+        def record() -> None:
+            runtime.desk.answer_survey(token, _answer_of(fields), now=runtime.clock())
+
+        limited(runtime, token, client_address(request), record)
 
     def view() -> SurveyView:
         return runtime.desk.survey_by_token(token, now=runtime.clock())
 
     try:
         await sync_to_thread(answer)
+    except TooManySurveyAttempts as exc:
+        return _throttled(request, exc)
     except SurveyClosed:
         return _survey_page(request, token, await sync_to_thread(view), status=410)
     except InvalidField as exc:

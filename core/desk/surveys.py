@@ -32,6 +32,7 @@ from core.phones import phone_problem
 from core.store import orm
 from core.surveys import (
     LOW_SCORE,
+    SURVEY_TEMPLATE,
     SurveyAnswer,
     SurveyClosed,
     SurveyForm,
@@ -43,7 +44,6 @@ from core.surveys import (
     survey_link,
 )
 
-SURVEY_TEMPLATE = "survey_request"  # plugins/email_notify templates, plugins/sms_notify
 LINK_ACTOR = "customer:survey-link"
 NO_SUCH_SURVEY = "no such survey"  # one text for every unknown token
 

@@ -27,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.case import NotificationState
+from core.jobs.credentials import CREDENTIALS, scrub
 from core.jobs.metrics import record_delivery
 from core.jobs.stale import drop_stale
 from core.logs import bound_request_id, current_request_id, joined_request_ids
@@ -269,7 +270,16 @@ def _finish(
             .where(Notification.id.in_(ids), Notification.state == S.SENDING)
             .values(**values)
         )
+        scrub(_with_credentials(session, ids))
     return outcome.status
+
+
+def _with_credentials(session: Session, ids: Sequence[int]) -> list[Notification]:
+    """The rows among ``ids`` whose template carries a credential (the survey link)."""
+    query = select(Notification).where(
+        Notification.id.in_(ids), Notification.template.in_(CREDENTIALS)
+    )
+    return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
 def _retry_later(
@@ -294,6 +304,7 @@ def _retry_later(
                 row.state = S.QUEUED
                 row.send_after = now + policy.retry_after(row.attempts)
             states.add(row.state)
+            scrub([row])  # a dead survey notice keeps no link
     return S.DEAD if states == {S.DEAD} else S.QUEUED
 
 

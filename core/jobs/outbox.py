@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core.case import NotificationState
 from core.errors import ConflictError, NaiveDatetimeError, NotFoundError
 from core.events import NotificationRetried
+from core.jobs.credentials import scrubbed
 from core.store import orm
 from core.store.history import append_event, recorded
 from core.store.queries import (
@@ -40,6 +41,7 @@ __all__ = [
     "RETRIED",
     "RETRYABLE",
     "STATES",
+    "CredentialRemoved",
     "NotificationFilter",
     "NotificationNotRetryable",
     "NotificationState",
@@ -74,6 +76,18 @@ class NotificationNotRetryable(ConflictError):
         super().__init__(
             f"notification {notification_id} is {state}: only a "
             f"{' or '.join(RETRYABLE)} notification can be retried"
+        )
+        self.state = state
+
+
+class CredentialRemoved(NotificationNotRetryable):
+    """A final survey notice keeps no link (core.jobs.credentials): it cannot be sent again."""
+
+    def __init__(self, notification_id: int, state: str) -> None:
+        ConflictError.__init__(
+            self,
+            f"notification {notification_id} is {state} and its survey link was removed (the "
+            "link is a credential): the survey can still be entered from the signed service form",
         )
         self.state = state
 
@@ -149,6 +163,8 @@ def retry_notification(
         raise NotFoundError(f"no notification {notification_id}")
     if row.state not in RETRYABLE:
         raise NotificationNotRetryable(notification_id, row.state)
+    if scrubbed(row):
+        raise CredentialRemoved(notification_id, row.state)
     case = None if row.case_id is None else session.get(orm.Case, row.case_id, with_for_update=True)
     event = None
     if case is not None:

@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from core import clocks
 from core.case import NotificationState, Status
+from core.jobs.credentials import scrub
 from core.spares import RETURN_CLOCKS
 from core.store import orm
+from core.surveys import SURVEY_TEMPLATE
 
 __all__ = ["DROPPED", "drop_stale", "stale_reason", "sweep_cases"]
 
@@ -35,7 +37,6 @@ WARNING_TEMPLATE = "clock_warning"  # core.jobs.scheduler's template for a rung 
 _DONE = (Status.RESOLVED.value, Status.CLOSED.value)
 # a closed case's satisfaction survey (core.desk.surveys) is meant for the closed case: it is
 # stale only once the case was re-opened (its link was withdrawn)
-SURVEY_TEMPLATE = "survey_request"
 
 Audience = tuple[int | None, str, str]  # clock id, recipient id, channel
 
@@ -89,6 +90,7 @@ def drop_stale(session: Session, rows: Sequence[orm.Notification]) -> list[orm.N
         else:
             row.state, row.last_error, row.claimed_at = DROPPED, reason, None
             row.sent_at = None
+            scrub([row])  # a dropped survey notice keeps no link (core.jobs.credentials)
     return kept
 
 

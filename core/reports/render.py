@@ -20,6 +20,7 @@ import msgspec
 from markupsafe import Markup
 
 from core import charts
+from core.event_labels import bilingual
 from core.reports.model import (
     DIMENSIONS,
     ClockRow,
@@ -98,14 +99,14 @@ def _satisfaction_rows(report: Report) -> list[tuple[Any, ...]]:
 def csv_tables(report: Report) -> dict[str, bytes]:
     """One CSV per section, by file name."""
     timeline = [
-        (c.number, c.summary, c.status, e.seq, e.at, e.kind, e.actor)
+        (c.number, c.summary, c.status, e.seq, e.at, e.kind, bilingual(e.kind), e.actor)
         for c in report.major_cases
         for e in c.timeline
     ]
     return {
         "statistics.csv": _table(report.statistics, CountRow),
         "major_cases.csv": _csv(
-            ("number", "summary", "status", "seq", "at", "kind", "actor"), timeline
+            ("number", "summary", "status", "seq", "at", "kind", "step", "actor"), timeline
         ),
         "sla.csv": _table(report.sla, ClockRow),
         "exclusions.csv": _table(report.exclusions, ExclusionRow),
@@ -224,6 +225,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["duration"] = duration
     env.filters["percent"] = percent
+    env.filters["step"] = bilingual
     return env
 
 

@@ -1,4 +1,5 @@
-"""Server-side sessions of the web pages, and the failed sign-ins that rate-limit them.
+"""Server-side sessions of the web pages, and the failed sign-ins that rate-limit them
+(through core.store.attempts, the limiter the survey link uses too).
 
 The browser holds a random session id (cookie); the table holds its SHA-256, the user, the
 session's CSRF token and its times. Failed sign-ins are rows too, so every server process
@@ -12,11 +13,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from core.errors import ClientError, Forbidden
-from core.store import orm
+from core.errors import Forbidden
+from core.store import attempts, orm
+from core.store.attempts import TooManyAttempts
 from core.store.tokens import Principal
 from core.store.users import principal_of
 
@@ -27,20 +29,6 @@ class CsrfRefused(Forbidden):
     """An unsafe request (a form post) without the page's CSRF token, or with a wrong one."""
 
     title = "CSRF token missing or wrong"
-
-
-class TooManyAttempts(ClientError):
-    """Sign-in refused for a while after too many failures (per login or per address)."""
-
-    title = "too many sign-in attempts"
-
-    def __init__(self, detail: str, retry_after: int = 60) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after  # seconds
-
-    @property
-    def minutes(self) -> int:
-        return max(1, math.ceil(getattr(self, "retry_after", 60) / 60))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,30 +130,21 @@ def check_attempts(
     session: Session, login: str, address: str, now: datetime, limits: LoginLimits
 ) -> None:
     """TooManyAttempts when this login or this address failed too often in the window."""
-    for scope, limit in zip(
-        _scopes(login, address), (limits.per_login, limits.per_address), strict=True
-    ):
-        since = now - limits.window
-        count, oldest = session.execute(
-            select(func.count(), func.min(orm.LoginFailure.at)).where(
-                orm.LoginFailure.scope == scope, orm.LoginFailure.at > since
-            )
-        ).one()
-        if count >= limit and oldest is not None:
-            wait = (oldest + limits.window - now).total_seconds()
-            raise TooManyAttempts(
-                f"too many failed sign-ins; try again in {math.ceil(wait / 60)} minutes",
-                retry_after=max(1, math.ceil(wait)),
-            )
+    scopes = zip(_scopes(login, address), (limits.per_login, limits.per_address), strict=True)
+    wait = attempts.wait_seconds(session, list(scopes), limits.window, now)
+    if wait is not None:
+        raise TooManyAttempts(
+            f"too many failed sign-ins; try again in {math.ceil(wait / 60)} minutes",
+            retry_after=wait,
+        )
 
 
 def record_failure(session: Session, login: str, address: str, now: datetime) -> None:
-    for scope in _scopes(login, address):
-        session.add(orm.LoginFailure(scope=scope, at=now))
+    attempts.record(session, _scopes(login, address), now)
 
 
 def clear_failures(session: Session, login: str, now: datetime, limits: LoginLimits) -> None:
-    """After a successful sign-in: the login's failures are forgotten, and every scope's
+    """After a successful sign-in: the login's failures are forgotten, and the sign-in scopes'
     failures older than the window go (the table stays small)."""
-    session.execute(delete(orm.LoginFailure).where(orm.LoginFailure.scope == _scopes(login, "")[0]))
-    session.execute(delete(orm.LoginFailure).where(orm.LoginFailure.at <= now - limits.window))
+    attempts.forget(session, _scopes(login, "")[0])
+    attempts.purge(session, now - limits.window, survey=False)

@@ -45,11 +45,12 @@ def test_documents_on_standard_output(
     assert body["implemented"] is True and body["header"]["title"].startswith("实施报告")
 
 
+@pytest.mark.parametrize(
+    "db_url", ["sqlite"], indirect=True
+)  # the PDF does not depend on the back end: rendered once (slow)
 def test_a_manual_as_a_pdf_file(
     db_url: str, request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the PDF does not depend on the back end: rendered once (slow)")
     request.getfixturevalue("story")
     out = tmp_path / "manual.pdf"
     argv = ["document", "manual", "--contract", PORT, "--model", CISCO, "--format", "pdf"]

@@ -364,11 +364,12 @@ def _pdf_text(pdf: bytes, tmp: Path) -> str:
     return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 
+@pytest.mark.parametrize(
+    "db_url", ["sqlite"], indirect=True
+)  # the PDF does not depend on the back end: rendered once (slow)
 def test_the_assessment_as_a_pdf_reads_back_in_chinese(
     db_url: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the PDF does not depend on the back end: rendered once (slow)")
     runtime = request.getfixturevalue("runtime")
     request.getfixturevalue("story")
     pdf = render(document(runtime, "assessment", period="2026Q1"), "pdf")

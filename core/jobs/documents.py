@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 TEMPLATE = "maintenance_document"
-STAGE, SUMMARY = "stage", "summary"
 DocKind = Literal["stage", "summary"]
+STAGE: DocKind = "stage"
+SUMMARY: DocKind = "summary"
 # ours: how long after the contract's end its stage report is still due (a scheduler down
 # longer than this does not send it; nor does a deployment after a contract long ended)
 STAGE_WINDOW = timedelta(days=30)
@@ -85,8 +86,9 @@ def due_documents(runtime: Runtime, now: datetime) -> list[Due]:
             if whole.end <= now < whole.end + STAGE_WINDOW:
                 due.append(Due(lc, STAGE, whole))
         if wanted.summary_every != "off":
-            kind = "month" if wanted.summary_every == "monthly" else "quarter"
-            period = previous_period(kind, now, tz)
+            period = previous_period(
+                "month" if wanted.summary_every == "monthly" else "quarter", now, tz
+            )
             runs = lc.contract.period
             if period.last >= runs.start and period.first <= runs.end:
                 due.append(Due(lc, SUMMARY, period))

@@ -467,6 +467,19 @@ class Reports(Base, kw_only=True):
     send_to: list[ContactRole] = field(default_factory=lambda: ["it-manager"])
 
 
+class DocumentSending(Base, kw_only=True):
+    """Maintenance documents the scheduler e-mails (R-MAINT, docs/documents.md): the stage
+    report of the whole contract when its period ends ("服务合同结束后提供阶段服务报告";
+    ``stage-report``, default true), and the periodic service summary ("定期的服务汇总总结";
+    ``summary-every``). The handbook promises the summary "periodically" without a period:
+    our default is ``quarterly``, the quarter of the statistics report; ``off`` sends none.
+    ``send-to``: the contact roles, as in ``reports``."""
+
+    stage_report: bool = True
+    summary_every: Literal["monthly", "quarterly", "off"] = "quarterly"
+    send_to: list[ContactRole] = field(default_factory=lambda: ["it-manager"])
+
+
 _TARGET_DEFAULTS = (
     ("response", default_response),
     ("diagnosis", default_diagnosis),
@@ -600,6 +613,8 @@ class Contract(Base, kw_only=True):
     survey: Survey = field(default_factory=Survey)
     complaint: Complaint = field(default_factory=Complaint)
     reports: Reports = field(default_factory=Reports)
+    # R-MAINT: the stage report at contract end and periodic summaries sent by e-mail
+    documents: DocumentSending = field(default_factory=DocumentSending)
     exclusions: list[ExclusionCause] = field(default_factory=default_exclusions)  # type: ignore[arg-type]
     # service type id (core.case.Category) → changes to its checklist / deliverables (R-CAT)
     service_types: dict[str, ServiceTypeOverride] = {}

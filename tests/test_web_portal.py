@@ -278,6 +278,20 @@ def test_the_customer_downloads_their_report(web_page: Page, portal: WebServer) 
     assert other.status == 404
 
 
+def test_the_customer_downloads_a_maintenance_document(web_page: Page, portal: WebServer) -> None:
+    sign_in(web_page, portal, "hospital1")
+    web_page.goto(portal.url + "/portal")
+    links = web_page.locator("#portal-documents a")
+    expect(links.first).to_be_visible()
+    with web_page.expect_download() as download:
+        links.filter(has_text="PDF").first.click()  # the maintenance plan
+    assert download.value.suggested_filename == f"{HOSPITAL}-plan.pdf"
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    other = web_page.request.get(f"{portal.url}/documents/{SCHOOL}/plan?format=html")
+    assert other.status == 404
+
+
 def test_a_survey_token_tried_too_often_is_a_429_page(web_page: Page, portal: WebServer) -> None:
     # last in the module: these misses count against the browser's address too (its limit is
     # higher than the token's, and the earlier survey tests missed once)

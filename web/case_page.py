@@ -15,13 +15,16 @@ from litestar.response import Redirect
 from api.auth import EVERYONE
 from api.cases import NO_SUCH_CASE, NUMBER
 from api.deps import runtime_of
+from api.documents import READERS
 from core.errors import ClientError, Forbidden, InvalidField, NotFoundError
+from core.store.document_sql import has_change_plan
 from core.store.queries import case_belongs_to, case_is_complaint, get_case
 from core.store.queues import business_left, contract_calendars
 from core.store.tokens import Principal
 from web.auth import page_principal
 from web.case_actions import BY_SLUG, allowed_actions, command_of, field_key
 from web.console_format import Formats
+from web.documents import document_url
 from web.forms import form_fields
 from web.render import page, translator
 
@@ -51,6 +54,7 @@ def case_context(request: Request[Any, Any, Any], number: str) -> dict[str, Any]
     with runtime.sessions() as session:
         detail = get_case(session, number)
         complaint = case_is_complaint(session, number)
+        changes = principal.has_any(READERS) and has_change_plan(session, number)
     loaded = runtime.contracts.contracts.get(detail.contract_id)
     contract = loaded.contract if loaded is not None else None
     device = contract.device(detail.device_serial) if contract and detail.device_serial else None
@@ -69,7 +73,13 @@ def case_context(request: Request[Any, Any, Any], number: str) -> dict[str, Any]
         "left": left,
         "actions": allowed_actions(principal, complaint),
         "fmt": Formats(runtime.settings.timezone, translator(request)),
+        "implementation": _implementation_links(detail.contract_id, number) if changes else None,
     }
+
+
+def _implementation_links(contract_id: str, number: str) -> dict[str, str]:
+    """The case's implementation proposal or report (web/documents.py), for who may read it."""
+    return {f: document_url(contract_id, "implementation", f, case=number) for f in ("pdf", "html")}
 
 
 def _render(

@@ -26,6 +26,7 @@ from core.service_types import ServiceType, effective_service_type
 from core.store.queries import CaseDetail, CaseFilter, case_belongs_to, get_case, list_cases
 from core.store.tokens import Principal
 from web.auth import page_principal
+from web.documents import document_links
 from web.forms import form_fields
 from web.nav import CUSTOMERS
 from web.portal_reports import report_links
@@ -63,14 +64,15 @@ async def portal_home(request: Request[Any, Any, Any]) -> Response[Any]:
     principal = page_principal(request)
     runtime = runtime_of(request)
 
-    def read() -> tuple[list[Any], list[dict[str, str]]]:
+    def read() -> tuple[list[Any], list[dict[str, str]], list[dict[str, str]]]:
         with runtime.sessions() as session:
             flt = CaseFilter(customer_id=_scope(principal))
             cases = list_cases(session, flt, limit=LIST_SIZE).items
-        return cases, report_links(runtime, _scope(principal), runtime.clock())
+        now, scope = runtime.clock(), _scope(principal)
+        return cases, report_links(runtime, scope, now), document_links(runtime, scope, now)
 
-    cases, reports = await sync_to_thread(read)
-    return page(request, "portal/list.html", cases=cases, reports=reports)
+    cases, reports, documents = await sync_to_thread(read)
+    return page(request, "portal/list.html", cases=cases, reports=reports, documents=documents)
 
 
 # --- one case --------------------------------------------------------------------------------

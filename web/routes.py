@@ -15,6 +15,7 @@ from web.auth import web_guard
 from web.board import BOARD_ROUTES
 from web.case_page import CASE_ROUTES
 from web.console_queues import QUEUE_ROUTES
+from web.documents import DOCUMENT_ROUTES
 from web.errors import EXCEPTION_HANDLERS
 from web.home import HOME_ROUTES
 from web.new_case import NEW_CASE_ROUTES
@@ -28,6 +29,8 @@ PAGE_ROUTES: list[Any] = [*HOME_ROUTES, *SIGNIN_ROUTES, *ADMIN_ROUTES]
 # the agent and engineer console (docs/web.md "The console")
 PAGE_ROUTES += [*QUEUE_ROUTES, *NEW_CASE_ROUTES, *CASE_ROUTES]
 PAGE_ROUTES += [*PORTAL_ROUTES, *PORTAL_REPORT_ROUTES, *SURVEY_ROUTES, *BOARD_ROUTES]
+# the maintenance documents, for the portal and the case page (docs/documents.md)
+PAGE_ROUTES += DOCUMENT_ROUTES
 
 
 def web_routers() -> list[Router]:

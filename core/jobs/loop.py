@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.jobs.documents import DocumentPass, document_pass
 from core.jobs.inspections import InspectionPass, inspection_pass
 from core.jobs.metrics import record_failed_pass, record_pass
 from core.jobs.quality import QualityPass, quality_pass
@@ -148,6 +149,19 @@ class Background:
             self._say(f"  error: {error}", logging.WARNING)
         return done
 
+    def run_documents(self) -> DocumentPass | None:
+        """The stage reports and periodic summaries due now (core.jobs.documents), logged."""
+        try:
+            done = document_pass(self.runtime, now=self.runtime.clock())
+        except Exception as exc:  # database away, a renderer failure: the next check retries
+            self._say(f"documents: check failed: {_one_line(exc)}", logging.WARNING)
+            return None
+        if not done.quiet():
+            self._say(done.line(), logging.INFO)
+        for error in done.errors:
+            self._say(f"  error: {error}", logging.WARNING)
+        return done
+
     def _say(self, line: str, level: int) -> None:
         if self.log is None:
             log.log(level, line)
@@ -162,6 +176,7 @@ class Background:
             self.run_pass()
             if time.monotonic() >= next_reports:
                 self.run_reports()
+                self.run_documents()  # R-MAINT: stage reports and periodic summaries
                 next_reports = time.monotonic() + REPORT_EVERY
             self._stop.wait(self.interval)
 

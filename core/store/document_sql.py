@@ -291,6 +291,17 @@ def case_by_number(session: Session, number: str) -> orm.Case | None:
     return session.scalars(select(Case).where(Case.number == number)).one_or_none()
 
 
+def has_change_plan(session: Session, number: str) -> bool:
+    """Whether a change plan was proposed on the case (its implementation document exists)."""
+    found = session.scalar(
+        select(Event.id)
+        .join(Case, Case.id == Event.case_id)
+        .where(Case.number == number, Event.kind == "change_proposed")
+        .limit(1)
+    )
+    return found is not None
+
+
 def resolution_of(session: Session, case_id: int) -> str | None:
     """The text of the case's latest resolution."""
     payload = session.scalar(

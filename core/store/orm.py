@@ -754,6 +754,41 @@ class ReportRun(Base):
         UniqueConstraint("contract_id", "period", name="uq_report_runs_contract_period"),
         Index("ix_report_runs_state", "state", "next_attempt_at"),
     )
+
+
+class DocumentRun(Base):
+    """A maintenance document the scheduler e-mailed (core.jobs.documents, migration 0023): the
+    stage report at contract end (``kind`` stage) or a periodic service summary (summary), one
+    row per contract, kind and period, inserted as the claim (the unique key makes a second
+    scheduler's insert a no-op), then what was sent: to whom, when, the PDF (a blob)."""
+
+    __tablename__ = "document_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    kind: Mapped[str] = mapped_column(String(16))  # stage, summary
+    period: Mapped[str] = mapped_column(String(32))  # 2025-10-01..2026-09-30, 2026Q3, 2026-09
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    next_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint(
+            "contract_id", "kind", "period", name="uq_document_runs_contract_kind_period"
+        ),
+        Index("ix_document_runs_state", "state", "next_attempt_at"),
+    )
+
+
 class Inspection(Base):
     """One occurrence of a maintenance plan the scheduler opened (R-MAINT, migration 0017).
 

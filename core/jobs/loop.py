@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.jobs.documents import DocumentPass, document_pass
+from core.jobs.documents import document_pass
 from core.jobs.inspections import InspectionPass, inspection_pass
 from core.jobs.metrics import record_failed_pass, record_pass
 from core.jobs.quality import QualityPass, quality_pass
 from core.jobs.relay import RelayReport, relay
-from core.jobs.reports import ReportPass, report_pass
+from core.jobs.reports import report_pass
 from core.jobs.rma import RmaPass, rma_pass
+from core.jobs.runs import RunPass
 from core.jobs.scheduler import TickReport, tick
 
 if TYPE_CHECKING:
@@ -136,25 +137,19 @@ class Background:
             self._say(line, logging.WARNING if line.startswith("  error:") else logging.INFO)
         return done
 
-    def run_reports(self) -> ReportPass | None:
+    def run_reports(self) -> RunPass | None:
         """The periodic customer reports due now (core.jobs.reports); a failure is logged."""
-        try:
-            done = report_pass(self.runtime, now=self.runtime.clock())
-        except Exception as exc:  # database away, a renderer failure: the next check retries
-            self._say(f"reports: check failed: {_one_line(exc)}", logging.WARNING)
-            return None
-        if not done.quiet():
-            self._say(done.line(), logging.INFO)
-        for error in done.errors:
-            self._say(f"  error: {error}", logging.WARNING)
-        return done
+        return self._mailing(report_pass, "reports")
 
-    def run_documents(self) -> DocumentPass | None:
+    def run_documents(self) -> RunPass | None:
         """The stage reports and periodic summaries due now (core.jobs.documents), logged."""
+        return self._mailing(document_pass, "documents")
+
+    def _mailing(self, mailing: Callable[..., RunPass], what: str) -> RunPass | None:
         try:
-            done = document_pass(self.runtime, now=self.runtime.clock())
+            done = mailing(self.runtime, now=self.runtime.clock())
         except Exception as exc:  # database away, a renderer failure: the next check retries
-            self._say(f"documents: check failed: {_one_line(exc)}", logging.WARNING)
+            self._say(f"{what}: check failed: {_one_line(exc)}", logging.WARNING)
             return None
         if not done.quiet():
             self._say(done.line(), logging.INFO)

@@ -725,30 +725,39 @@ class QualityQuarter(Base):
     )
 
 
-class ReportRun(Base):
+class MailedRun(Base):
+    """The columns of a document the scheduler e-mails once (core/jobs/runs.py), shared by
+    ``report_runs`` and ``document_runs``: the row, unique per contract and period (and what
+    the table adds to its key), is the claim; then the record of what was sent: to whom, when,
+    the PDF (a blob's SHA-256). A table's own columns take their place by ``sort_order``
+    (between 0 and 20 here), so each table keeps the column order of its migration."""
+
+    __abstract__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=0)
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER), sort_order=1)
+    period: Mapped[str] = mapped_column(String(32), sort_order=3)  # 2026Q3, 2026-09, a..b
+    period_start: Mapped[datetime] = mapped_column(sort_order=4)
+    period_end: Mapped[datetime] = mapped_column(sort_order=5)
+    state: Mapped[str] = mapped_column(String(16), sort_order=6)  # claimed, sent, failed, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0, sort_order=7)
+    claimed_at: Mapped[datetime | None] = mapped_column(sort_order=8)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), sort_order=9)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(sort_order=10)
+    sent_at: Mapped[datetime | None] = mapped_column(sort_order=11)
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list, sort_order=12)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), sort_order=13)
+    last_error: Mapped[str | None] = mapped_column(Text, sort_order=15)
+    created_at: Mapped[datetime] = mapped_column(sort_order=16)
+
+
+class ReportRun(MailedRun):
     """A periodic report sent to a customer (core.jobs.reports): one row per contract and
-    period, inserted as the claim (the unique key makes a second scheduler's insert a no-op),
-    then the record of what was sent: to whom, when, the PDF (a blob's SHA-256) and the
-    report's figures as JSON, kept for problem management."""
+    period, and the report's figures as JSON, kept for problem management."""
 
     __tablename__ = "report_runs"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
-    period: Mapped[str] = mapped_column(String(32))  # 2026Q3, 2026-09
-    period_start: Mapped[datetime]
-    period_end: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, dead
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    next_attempt_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
-    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
-    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the Report as JSON
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON, sort_order=14)  # the Report
 
     __table_args__ = (
         UniqueConstraint("contract_id", "period", name="uq_report_runs_contract_period"),
@@ -756,30 +765,14 @@ class ReportRun(Base):
     )
 
 
-class DocumentRun(Base):
+class DocumentRun(MailedRun):
     """A maintenance document the scheduler e-mailed (core.jobs.documents, migration 0023): the
-    stage report at contract end (``kind`` stage) or a periodic service summary (summary), one
-    row per contract, kind and period, inserted as the claim (the unique key makes a second
-    scheduler's insert a no-op), then what was sent: to whom, when, the PDF (a blob)."""
+    stage report at contract end (``kind`` stage; ``period`` 2025-10-01..2026-09-30) or a
+    periodic service summary (summary), one row per contract, kind and period."""
 
     __tablename__ = "document_runs"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
-    kind: Mapped[str] = mapped_column(String(16))  # stage, summary
-    period: Mapped[str] = mapped_column(String(32))  # 2025-10-01..2026-09-30, 2026Q3, 2026-09
-    period_start: Mapped[datetime]
-    period_end: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16))  # claimed, sent, failed, dead
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    next_attempt_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
-    recipients: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16), sort_order=2)  # stage, summary
 
     __table_args__ = (
         UniqueConstraint(

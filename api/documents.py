@@ -10,22 +10,22 @@ not exist).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from litestar import Response, get
+from litestar import Response
 from litestar.params import PathParameter, QueryParameter
 
-from api.auth import authenticated, customer_scope
 from api.deps import PrincipalDep, RuntimeDep
-from api.reports import ContractId
-from api.schemas import problem_responses
+from api.downloads import ContractId, contract_download, file_response, readable_contract
 from core import limits
 from core.case import Role
 from core.documents.render import MEDIA_TYPES, Format, render
 from core.documents.service import build_document
-from core.errors import NotFoundError
 
-PREFIX = "/api/v1"
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+    from core.store.tokens import Principal
+
 READERS = (
     Role.ADMIN,
     Role.SERVICE_MANAGER,
@@ -59,15 +59,7 @@ Model = Annotated[
 DocumentFormat = Annotated[Format, QueryParameter(description="json, html or pdf")]
 
 
-@get(
-    f"{PREFIX}/documents/{{contract_id:str}}/{{kind:str}}",
-    operation_id="getDocument",
-    tags=["documents"],
-    guards=[authenticated],
-    opt={"roles": READERS},
-    sync_to_thread=True,
-    responses=problem_responses(400, 401, 403, 404),
-)
+@contract_download("/documents/{contract_id:str}/{kind:str}", "getDocument", "documents", READERS)
 def get_document(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -81,10 +73,27 @@ def get_document(
     """A maintenance document of a contract, generated from the record: the maintenance plan,
     a stage summary, a case's implementation proposal or report, the assessment with
     preventive advice, or a device model's maintenance manual template."""
-    lc = runtime.contracts.contracts.get(contract_id)
-    scope = customer_scope(principal)
-    if lc is None or (scope is not None and scope != lc.contract.customer.id):
-        raise NotFoundError(f"no contract {contract_id!r}")
+    body = document_body(
+        runtime, principal, contract_id, kind, format, period=period, case=case, model=model
+    )
+    name = f"{contract_id}-{kind}.pdf" if format == "pdf" else None
+    return file_response(body, MEDIA_TYPES[format], name)
+
+
+def document_body(
+    runtime: Runtime,
+    principal: Principal,
+    contract_id: str,
+    kind: str,
+    format: Format,
+    *,
+    period: str | None,
+    case: str | None,
+    model: str | None,
+) -> bytes:
+    """The document rendered, for a principal who may read the contract (else 404); the
+    route's query parameters as it parsed them. Shared with the pages (web/documents.py)."""
+    readable_contract(runtime, principal, contract_id)
     with runtime.sessions() as session:
         doc = build_document(
             session,
@@ -97,9 +106,4 @@ def get_document(
             case=case,
             model=model,
         )
-    body = render(doc, format)
-    headers = {}
-    if format == "pdf":
-        name = f"{contract_id}-{kind}.pdf"
-        headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return Response(body, media_type=MEDIA_TYPES[format], headers=headers)
+    return render(doc, format)

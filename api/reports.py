@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Response, get
-from litestar.params import PathParameter, QueryParameter
+from litestar import Response
+from litestar.params import QueryParameter
 
-from api.auth import authenticated, customer_scope
 from api.deps import PrincipalDep, RuntimeDep
-from api.schemas import problem_responses
-from core import limits
+from api.downloads import ContractId, contract_download, file_response, readable_contract
 from core.case import Role
-from core.errors import NotFoundError
 from core.reports.render import EXTENSIONS, MEDIA_TYPES, Format, render
 from core.reports.service import contract_report, period_of
 
-PREFIX = "/api/v1"
 READERS = (
     Role.ADMIN,
     Role.SERVICE_MANAGER,
@@ -32,11 +28,6 @@ READERS = (
     Role.CUSTOMER,
 )
 DATE = r"^\d{4}-\d{2}-\d{2}$"
-ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-
-ContractId = Annotated[
-    str, PathParameter(title="contract id", max_length=limits.IDENTIFIER, pattern=ID)
-]
 Period = Annotated[
     str | None,
     QueryParameter(
@@ -51,15 +42,7 @@ To = Annotated[str | None, QueryParameter(description="last local date (inclusiv
 ReportFormat = Annotated[Format, QueryParameter(description="json, csv (a zip), html or pdf")]
 
 
-@get(
-    f"{PREFIX}/reports/{{contract_id:str}}",
-    operation_id="getReport",
-    tags=["reports"],
-    guards=[authenticated],
-    opt={"roles": READERS},
-    sync_to_thread=True,
-    responses=problem_responses(400, 401, 403, 404),
-)
+@contract_download("/reports/{contract_id:str}", "getReport", "reports", READERS)
 def get_report(
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -71,17 +54,10 @@ def get_report(
 ) -> Response[Any]:
     """A contract's report for a period: case statistics, major cases with their timelines,
     SLA compliance, first-time fix and response percentiles, RMA turnaround, satisfaction."""
-    lc = runtime.contracts.contracts.get(contract_id)
-    scope = customer_scope(principal)
-    if lc is None or (scope is not None and scope != lc.contract.customer.id):
-        raise NotFoundError(f"no contract {contract_id!r}")
+    readable_contract(runtime, principal, contract_id)
     span = period_of(runtime.settings.timezone, period, first, to)
     with runtime.sessions() as session:
         report = contract_report(session, runtime.contracts, contract_id, span, now=runtime.clock())
-    fmt = format
-    body = render(report, fmt)
-    name = f"{contract_id}-{span.label.replace('..', '_')}.{EXTENSIONS[fmt]}"
-    headers = (
-        {} if fmt in ("json", "html") else {"Content-Disposition": f'attachment; filename="{name}"'}
-    )
-    return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
+    name = f"{contract_id}-{span.label.replace('..', '_')}.{EXTENSIONS[format]}"
+    attachment = None if format in ("json", "html") else name
+    return file_response(render(report, format), MEDIA_TYPES[format], attachment)

@@ -13,14 +13,12 @@ from litestar import Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.params import PathParameter, QueryParameter
 
-from api.auth import customer_scope
 from api.deps import runtime_of
-from api.documents import READERS, CaseNumber, DocumentKind, Model, Period
+from api.documents import READERS, CaseNumber, DocumentKind, Model, Period, document_body
+from api.downloads import file_response
 from core import limits
 from core.documents.assessment import model_of
-from core.documents.render import MEDIA_TYPES, render
-from core.documents.service import build_document
-from core.errors import NotFoundError
+from core.documents.render import MEDIA_TYPES
 from core.reports.period import previous_period
 from core.runtime import Runtime
 from web.auth import page_principal
@@ -71,32 +69,20 @@ async def page_document(
     """One document of a contract the signed-in user may read: a PDF download or a page."""
     principal = page_principal(request)
     runtime = runtime_of(request)
-
-    def build() -> bytes | str:
-        lc = runtime.contracts.contracts.get(contract_id)
-        scope = customer_scope(principal)
-        if lc is None or (scope is not None and scope != lc.contract.customer.id):
-            raise NotFoundError(f"no contract {contract_id!r}")
-        with runtime.sessions() as session:
-            doc = build_document(
-                session,
-                runtime.contracts,
-                kind,
-                contract_id,
-                now=runtime.clock(),
-                tz=runtime.settings.timezone,
-                period=period,
-                case=case,
-                model=model,
-            )
-        return render(doc, format)
-
-    body = await sync_to_thread(build)
-    headers = {"Cache-Control": "no-store"}
-    if format == "pdf":
-        name = "-".join(p for p in (contract_id, kind, period or case) if p) + ".pdf"
-        headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return Response(body, media_type=MEDIA_TYPES[format], headers=headers)
+    body = await sync_to_thread(
+        document_body,
+        runtime,
+        principal,
+        contract_id,
+        kind,
+        format,
+        period=period,
+        case=case,
+        model=model,
+    )
+    name = "-".join(p for p in (contract_id, kind, period or case) if p) + ".pdf"
+    attachment = name if format == "pdf" else None
+    return file_response(body, MEDIA_TYPES[format], attachment, {"Cache-Control": "no-store"})
 
 
 DOCUMENT_ROUTES = [page_document]

@@ -164,3 +164,32 @@ def test_two_schedulers_at_the_same_instant_send_once(
     assert len(mails(spool)) == 1
     with runtime.sessions() as session:
         assert len(session.execute(select(ReportRun)).all()) == 1
+
+
+def test_a_failed_report_is_taken_back_and_sent_by_a_later_pass(
+    runtime: Runtime, spool: Path
+) -> None:
+    """The row of a transient failure (as core/jobs/runs.py leaves it) is sent again once its
+    next attempt is due, for the period the row names."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.jobs.reports import LEDGER
+    from core.reports.period import parse_period
+
+    period = parse_period("2026Q3", runtime.settings.timezone)
+    run_id = LEDGER.claim(runtime, (HOSPITAL, "2026Q3"), period, AFTER_Q3, "scheduler-a")
+    assert run_id is not None
+    retry_at = AFTER_Q3 + timedelta(minutes=5)
+    with runtime.sessions.begin() as session:
+        session.execute(
+            update(ReportRun).values(state="failed", next_attempt_at=retry_at, last_error="451")
+        )
+    assert report_pass(runtime, now=AFTER_Q3 + timedelta(minutes=1)).quiet()  # not yet
+    done = report_pass(runtime, now=retry_at, worker="scheduler-b")
+    assert done.sent == [f"{HOSPITAL} 2026Q3"] and len(mails(spool)) == 1
+    with runtime.sessions() as session:
+        [run] = session.execute(select(ReportRun)).scalars().all()
+    assert (run.state, run.attempts, run.claimed_by) == (SENT, 2, "scheduler-b")
+    assert run.period_start == period.start and run.figures is not None

@@ -28,7 +28,8 @@ depends_on = None
 
 PAIRS = sa.text(
     "SELECT DISTINCT device_model, category FROM kb_entries "
-    "WHERE device_model IS NOT NULL AND category IS NOT NULL"
+    "WHERE device_model IS NOT NULL AND device_model <> '' "
+    "AND category IS NOT NULL AND category <> ''"
 )
 ADD = sa.text(
     "UPDATE kb_entries SET terms = terms || :facet || ' ' "

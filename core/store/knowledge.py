@@ -219,8 +219,8 @@ def _filters(
     answer, checked again on the rows found (so a facet can only narrow, never widen, what
     someone sees): in the scan they would let the planner AND a btree's whole range of the
     model or the customer with the word index, for nothing."""
-    scan = [orm.KbEntry.active.is_(True)]
-    implied = [visible_to(customer_id)]
+    scan: list[ColumnElement[bool]] = [orm.KbEntry.active.is_(True)]
+    implied: list[ColumnElement[bool]] = [visible_to(customer_id)]
     if device_model is not None:
         implied.append(orm.KbEntry.device_model == device_model)
     if category is not None:
@@ -313,7 +313,7 @@ def related(
     words): the ranking is exact within the window."""
     if device_model is None:
         return []
-    conditions = [orm.KbEntry.active.is_(True)]
+    conditions: list[ColumnElement[bool]] = [orm.KbEntry.active.is_(True)]
     if exclude_case_id is not None:
         conditions.append(
             or_(orm.KbEntry.case_id.is_(None), orm.KbEntry.case_id != exclude_case_id)
@@ -331,7 +331,10 @@ def _newest(
     window: int = RELATED_WINDOW,
 ) -> Select[Any]:
     """The ids of the newest ``window`` entries of one model and category (and
-    ``conditions``): a backward range of ``ix_kb_entries_model_category``."""
+    ``conditions``): a backward range of ``ix_kb_entries_newest``. Newest by ``created_at``
+    (a harvested case's resolution; a backfilled one's too), which only that index orders:
+    by ``id`` the planner may walk the primary key backwards and filter, a scan of most of
+    the table for a model whose entries are all old."""
     return (
         select(orm.KbEntry.id)
         .where(
@@ -339,7 +342,7 @@ def _newest(
             orm.KbEntry.category == category,
             *conditions,
         )
-        .order_by(orm.KbEntry.id.desc())
+        .order_by(orm.KbEntry.created_at.desc(), orm.KbEntry.id.desc())
         .limit(window)
     )
 
@@ -358,21 +361,23 @@ def _related_postgres(
     session: Session, newest: Select[Any], words: Sequence[str], limit: int
 ) -> list[tuple[int, float]]:
     vector: ColumnElement[Any] = literal_column("kb_entries.search_vector")
-    recent = newest.add_columns(vector.label("v")).subquery("recent")
+    recent = newest.add_columns(orm.KbEntry.created_at.label("at"), vector.label("v"))
+    window = recent.subquery("recent")
+    newest_first = (window.c.at.desc(), window.c.id.desc())
     if not words:
-        stmt = select(recent.c.id, literal_column("0.0")).order_by(recent.c.id.desc())
+        stmt = select(window.c.id, literal_column("0.0")).order_by(*newest_first)
     else:
         tsquery = func.to_tsquery(literal_column("'simple'"), kbtext.tsquery(words))
-        matched = recent.c.v.op("@@")(tsquery)
-        score = case((matched, func.ts_rank(recent.c.v, tsquery)), else_=-1.0).label("score")
-        stmt = select(recent.c.id, score).order_by(score.desc(), recent.c.id.desc())
+        matched = window.c.v.op("@@")(tsquery)
+        score = case((matched, func.ts_rank(window.c.v, tsquery)), else_=-1.0).label("score")
+        stmt = select(window.c.id, score).order_by(score.desc(), *newest_first)
     return [(int(row[0]), float(row[1])) for row in session.execute(stmt.limit(limit))]
 
 
 def _related_sqlite(
     session: Session, newest: Select[Any], words: Sequence[str], limit: int
 ) -> list[tuple[int, float]]:
-    ids = [int(entry_id) for entry_id in session.scalars(newest)]
+    ids = [int(entry_id) for entry_id in session.scalars(newest)]  # newest first
     scores: dict[int, float] = {}
     if words and ids:
         fts = table("kb_fts", column("rowid"))
@@ -382,7 +387,8 @@ def _related_sqlite(
         )
         match = kbtext.fts5_match(words)
         scores = {int(row[0]): -float(row[1]) for row in session.execute(stmt, {"q": match})}
-    ranked = sorted(((i, scores.get(i, -1.0)) for i in ids), key=_best_first)
+    # best first; equal scores (the others: -1) stay newest first (a stable sort)
+    ranked = sorted(((i, scores.get(i, -1.0)) for i in ids), key=lambda item: -item[1])
     return ranked[:limit]
 
 

@@ -443,6 +443,8 @@ class KbEntry(Base):
 
     __table_args__ = (
         Index("ix_kb_entries_model_category", "device_model", "category", "id"),
+        # a case's past fixes: the newest of its model and category (migration 0022)
+        Index("ix_kb_entries_newest", "device_model", "category", "created_at", "id"),
         Index("ix_kb_entries_customer", "customer_id"),
     )
 
@@ -754,6 +756,8 @@ class ReportRun(Base):
         UniqueConstraint("contract_id", "period", name="uq_report_runs_contract_period"),
         Index("ix_report_runs_state", "state", "next_attempt_at"),
     )
+
+
 class Inspection(Base):
     """One occurrence of a maintenance plan the scheduler opened (R-MAINT, migration 0017).
 

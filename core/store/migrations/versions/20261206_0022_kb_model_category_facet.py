@@ -6,8 +6,13 @@ Every entry of a model and category now also holds the facet term of the pair
 of reading every entry of the model to drop the other categories (docs/benchmarks.md,
 "Knowledge search"). Entries written before get the term appended to ``terms``; the
 PostgreSQL tsvector column is generated from it, the SQLite FTS5 table follows by its
-update trigger. No new index: the past fixes shown on a case read the existing
-``ix_kb_entries_model_category`` btree backwards.
+update trigger.
+
+``ix_kb_entries_newest`` (device_model, category, created_at, id) serves the past fixes
+shown on a case: the newest entries of one model and category, read backwards. Ordered by
+``created_at``, which no other index provides, the planner cannot walk the primary key
+backwards instead and filter (cheap while the pair's entries are recent, a scan of most of
+the table for a model whose entries are all old).
 
 Revision ID: 0022
 Revises: 0020
@@ -53,6 +58,9 @@ def _pairs() -> list[tuple[str, str]]:
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_kb_entries_newest", "kb_entries", ["device_model", "category", "created_at", "id"]
+    )
     bind = op.get_bind()
     for model, category in _pairs():
         facet = model_category_facet(model, category)
@@ -61,6 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_kb_entries_newest", table_name="kb_entries")
     bind = op.get_bind()
     for model, category in _pairs():
         facet = model_category_facet(model, category)

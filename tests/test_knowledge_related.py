@@ -32,12 +32,13 @@ def add(
     model: str = MODEL,
     category: str = "fault_rescue",
     active: bool = True,
+    customer: str | None = None,
 ) -> int:
     at = T0 + timedelta(minutes=session.query(orm.KbEntry).count())
     entry = orm.KbEntry(kind="article", title=title, problem=None, cause=None, fix=fix, body=None,
-                        device_model=model, category=category, customer_id=None,
-                        visibility="internal", active=active, author="test", created_at=at,
-                        updated_at=at, updated_by="test")  # fmt: skip
+                        device_model=model, category=category, customer_id=customer,
+                        visibility="customer" if customer else "internal", active=active,
+                        author="test", created_at=at, updated_at=at, updated_by="test")  # fmt: skip
     entry.terms = index_terms(entry)
     session.add(entry)
     session.flush()
@@ -74,6 +75,21 @@ def test_past_fixes_rank_the_newest_entries_of_the_model_and_category(
         # the API's search with both filters: every term first, then any, of that pair only
         filtered = search(session, "内存故障 ECC", device_model=MODEL, category="fault_rescue")
         assert titles(filtered) == ["内存故障 ECC", "老的内存故障"]
+
+
+def test_a_customers_search_by_model_and_category_sees_its_own_only(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        add(session, "内存故障 ECC", "更换内存条", customer="hospital")
+        add(session, "内存报警", "重新插拔内存", customer="school")
+        add(session, "内存故障 内部", "内部记录")
+    with sessions() as session:
+        mine = search(session, "内存故障 ECC", customer_id="hospital", device_model=MODEL,
+                      category="fault_rescue")  # fmt: skip
+        assert titles(mine) == ["内存故障 ECC"]
+        staff = search(session, "内存故障 ECC", device_model=MODEL, category="fault_rescue")
+        assert titles(staff)[0] == "内存故障 ECC" and len(staff) == 3  # then any term, newest
 
 
 def test_migration_0022_gives_older_entries_the_model_and_category_facet(

@@ -199,7 +199,9 @@ def search(
     if len(ranked) < limit:
         seen = {entry_id for entry_id, _ in ranked}
         wanted = limit + len(seen)
-        if device_model is not None and category is not None:  # any term: the newest only
+        if customer_id is None and device_model is not None and category is not None:
+            # staff, any term, one model and category: its newest entries only (a customer's
+            # facet narrows the index scan instead; its share of a window could be tiny)
             newest = _newest(device_model, category, [*filters, *implied])
             more = [item for item in _rank_newest(session, newest, words, wanted) if item[1] >= 0]
         else:

@@ -55,6 +55,9 @@ def test_the_case_page_shows_past_fixes_and_the_search_box_finds_them(api: Api) 
     nothing = api.client.get(f"/console/cases/{new}/knowledge", params={"q": "投影仪"},
                              headers={**HX, "Accept-Language": "en"})  # fmt: skip
     assert "Nothing found for “投影仪”." in nothing.text
+    # a query longer than any summary is refused as bad input, not a server error
+    long = api.client.get(f"/console/cases/{new}/knowledge", params={"q": "x" * 501})
+    assert long.status_code == 400 and "Traceback" not in long.text
 
 
 def test_an_article_result_links_to_its_page(api: Api) -> None:

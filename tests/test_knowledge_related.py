@@ -14,7 +14,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.store import orm
-from core.store.knowledge import index_terms, model_category_facet, related, search
+from core.store.knowledge import (
+    index_terms,
+    model_category_facet,
+    related,
+    search,
+    window_bm25,
+)
 from core.store.migrate import alembic_config, upgrade
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
@@ -110,3 +116,11 @@ def test_migration_0022_gives_older_entries_the_model_and_category_facet(
         assert terms == index_terms(session.get_one(orm.KbEntry, entry_id))
         hits = search(session, "内存故障 ECC", device_model=MODEL, category="fault_rescue")
         assert titles(hits) == ["内存故障 ECC"]
+
+
+def test_window_bm25_weighs_rarer_words_and_marks_non_matches() -> None:
+    docs = [" 内存 故障 ", " 故障 电源 ", " 风扇 ", " 故障 "]
+    scores = window_bm25(["内存", "故障"], docs)
+    assert scores[2] == -1.0  # holds neither word
+    assert scores[0] > scores[3] > 0  # the rare word 内存 counts more than the common 故障
+    assert window_bm25(["内存"], []) == []

@@ -16,6 +16,7 @@ common the words are.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -379,19 +380,39 @@ def _related_postgres(
 def _related_sqlite(
     session: Session, newest: Select[Any], words: Sequence[str], limit: int
 ) -> list[tuple[int, float]]:
-    ids = [int(entry_id) for entry_id in session.scalars(newest)]  # newest first
-    scores: dict[int, float] = {}
-    if words and ids:
-        fts = table("kb_fts", column("rowid"))
-        bm25: ColumnElement[float] = literal_column("bm25(kb_fts)")
-        stmt = select(fts.c.rowid, bm25).where(
-            text("kb_fts MATCH :q"), fts.c.rowid.in_(ids), fts.c.rowid >= min(ids)
-        )
-        match = kbtext.fts5_match(words)
-        scores = {int(row[0]): -float(row[1]) for row in session.execute(stmt, {"q": match})}
+    """SQLite: BM25 over the window's own terms, computed here. FTS5 cannot rank a given set
+    of rows: its MATCH walks every entry holding a word (seconds for common words at 100k
+    entries) before the window's ids could filter them."""
+    rows = [
+        (int(row[0]), str(row[1])) for row in session.execute(newest.add_columns(orm.KbEntry.terms))
+    ]
+    scores = window_bm25(words, [terms for _, terms in rows])
+    ranked = [(entry_id, score) for (entry_id, _), score in zip(rows, scores, strict=True)]
     # best first; equal scores (the others: -1) stay newest first (a stable sort)
-    ranked = sorted(((i, scores.get(i, -1.0)) for i in ids), key=lambda item: -item[1])
-    return ranked[:limit]
+    return sorted(ranked, key=lambda item: -item[1])[:limit]
+
+
+def window_bm25(
+    words: Sequence[str], documents: Sequence[str], k1: float = 1.2, b: float = 0.75
+) -> list[float]:
+    """Okapi BM25 of each of ``documents`` (space-padded terms, as ``index_terms`` makes them)
+    for ``words``, the frequencies counted within ``documents``; -1 for one holding none."""
+    counts = [[doc.count(f" {word} ") for word in words] for doc in documents]
+    lengths = [doc.count(" ") for doc in documents]
+    average = (sum(lengths) / len(lengths)) if lengths else 0.0
+    n = len(documents)
+    idf = []
+    for index in range(len(words)):
+        df = sum(1 for row in counts if row[index])
+        idf.append(math.log((n - df + 0.5) / (df + 0.5) + 1.0))
+    scores = []
+    for row, length in zip(counts, lengths, strict=True):
+        if not any(row):
+            scores.append(-1.0)
+            continue
+        norm = k1 * (1 - b + b * length / average) if average else k1
+        scores.append(sum(w * tf * (k1 + 1) / (tf + norm) for w, tf in zip(idf, row, strict=True)))
+    return scores
 
 
 def case_entry(session: Session, case_id: int) -> orm.KbEntry | None:

@@ -12,13 +12,15 @@ the labelled set's 29 fault stories (tests/data/kb_queries.yaml), on one of its 
 a department, a port or alarm code and a closing remark drawn at random, so that texts differ
 and the common words ("服务器", "更换", "故障") are in a large share of the rows. Terms are
 cut once per distinct fragment (core.kbtext) and joined, exactly what `indexed` gives, with
-the entry's facets (visibility, customer, model) as `index_terms` adds them; the
-entries belong to 200 customers in turn.
+the entry's facets (visibility, customer, model, model and category) as `index_terms` adds
+them; the entries belong to 200 customers in turn.
 `--quick` is 100k rows.
 
 Timed: `core.store.knowledge.search(session, query, limit=10)` for each of the labelled set's
-30 queries, --runs rounds (the first round warms the caches and is not counted), as staff and
-as a customer (visibility filter), and the related-fixes query (one model and category).
+30 queries, --runs rounds (the first round warms the caches and is not counted), as staff, as
+a customer (visibility filter) and with a model and category filter (`GET
+/knowledge?model=&category=`); and the past fixes shown on a case of that model and category
+(`core.store.knowledge.related`, the query as the case's summary).
 Baseline in the same run: the first --baseline-queries queries as one substring (ILIKE / LIKE
 '%q%' over title, problem, cause and fix, newest 10: a sequential scan), the search box a team
 writes first, once each. p50/p95/p99 in ms; the load average is printed with the load times
@@ -52,13 +54,14 @@ from _common import fresh_database, percentile, table
 from core import kbtext
 from core.store import orm
 from core.store.db import make_engine, make_sessionmaker
-from core.store.knowledge import search
+from core.store.knowledge import model_category_facet, related, search
 from core.store.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = yaml.safe_load((ROOT / "tests" / "data" / "kb_queries.yaml").read_text("utf-8"))
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # entries' times: T0 + i minutes
 CUSTOMERS = [f"customer-{i:03d}" for i in range(200)]
+MODEL, CATEGORY = "HPE ProLiant DL380 Gen10", "fault_rescue"  # a case's, for its past fixes
 DEPARTMENTS = (
     "门诊楼",
     "住院部",
@@ -109,6 +112,11 @@ def facet(kind: str, value: str) -> str:
 
 
 @cache
+def pair_facet(model: str, category: str) -> str:
+    return model_category_facet(model, category)
+
+
+@cache
 def cut(fragment: str) -> str:
     """The terms of one fragment, space-joined (cut once, reused for every row)."""
     return " ".join(kbtext.terms(fragment))
@@ -131,6 +139,7 @@ def entries(n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
                 facet("v", "customer"),
                 facet("c", customer),
                 facet("m", story["model"]),
+                pair_facet(story["model"], story["category"]),
             )
         )
         at = T0 + timedelta(minutes=i)
@@ -248,12 +257,18 @@ def bench(backend: str, rows: int, runs: int, baseline_queries: int, seed: int) 
                     runs,
                 ),
                 (
-                    "related fixes (model + category)",
-                    lambda q: search(
+                    "search, model + category filters",
+                    lambda q: search(session, q, device_model=MODEL, category=CATEGORY, limit=5),
+                    runs,
+                ),
+                (
+                    "related fixes (a case's past fixes)",
+                    lambda q: related(
                         session,
                         q,
-                        device_model="HPE ProLiant DL380 Gen10",
-                        category="fault_rescue",
+                        device_model=MODEL,
+                        category=CATEGORY,
+                        exclude_case_id=None,
                         limit=5,
                     ),
                     runs,

@@ -1,7 +1,8 @@
 """The case page (``/console/cases/{number}``, the link alert e-mails carry: core.notify
 ``case_link``): caller, contract, device and zone, every clock with its rule, the timeline, and
 the lifecycle actions the viewer's roles allow as forms that run the same desk commands as
-the API (web/case_actions.py)."""
+the API (web/case_actions.py); and the knowledge part: the past fixes for the case's device
+and a search box (web/case_knowledge.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
 from api.auth import EVERYONE
 from api.cases import NO_SUCH_CASE, NUMBER
 from api.deps import runtime_of
 from api.documents import READERS
+from api.knowledge import RELATED_VIEWERS
+from core import limits
 from core.errors import ClientError, Forbidden, InvalidField, NotFoundError
 from core.store.document_sql import has_change_plan
 from core.store.queries import case_belongs_to, case_is_complaint, get_case
@@ -23,6 +26,7 @@ from core.store.queues import business_left, contract_calendars
 from core.store.tokens import Principal
 from web.auth import page_principal
 from web.case_actions import BY_SLUG, allowed_actions, command_of, field_key
+from web.case_knowledge import KB_TARGET, related_context, results_fragment, search_hits
 from web.console_format import Formats
 from web.documents import document_url
 from web.forms import form_fields
@@ -31,6 +35,7 @@ from web.render import page, translator
 CASE_PAGE = "/console/cases/{number:str}"
 Number = Annotated[str, PathParameter(max_length=64)]
 Slug = Annotated[str, PathParameter(max_length=32)]
+Words = Annotated[str | None, QueryParameter(max_length=limits.ADDRESS, pattern=limits.NO_NUL)]
 
 
 def _visible(request: Request[Any, Any, Any], principal: Principal, number: str) -> None:
@@ -67,6 +72,7 @@ def case_context(request: Request[Any, Any, Any], number: str) -> dict[str, Any]
         if clock.state == "running"
     }
     return {
+        **related_context(request, number),
         "case": detail,
         "contract": contract,
         "device": device,
@@ -96,6 +102,21 @@ async def case_page(request: Request[Any, Any, Any], number: Number) -> Response
     """One case as the desk sees it."""
     context = await sync_to_thread(case_context, request, number)
     return _render(request, context)
+
+
+@get(CASE_PAGE + "/knowledge", opt={"roles": RELATED_VIEWERS})
+async def case_knowledge(
+    request: Request[Any, Any, Any], number: Number, q: Words = None
+) -> Response[Any]:
+    """The knowledge search box: the results alone for htmx, else the case page with them
+    (the form's plain GET without script)."""
+    query = (q or "").strip()
+    await sync_to_thread(_visible, request, page_principal(request), number)
+    hits = await sync_to_thread(search_hits, request, query)
+    if request.headers.get("hx-target") == KB_TARGET:
+        return results_fragment(request, query, hits)
+    context = await sync_to_thread(case_context, request, number)
+    return _render(request, {**context, "kb_query": query, "kb_hits": hits})
 
 
 @post(CASE_PAGE + "/{slug:str}", opt={"roles": EVERYONE}, status_code=200)
@@ -140,4 +161,4 @@ def _status(exc: ClientError) -> int:
     return status_of(exc)
 
 
-CASE_ROUTES = [case_page, case_action]
+CASE_ROUTES = [case_page, case_knowledge, case_action]

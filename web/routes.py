@@ -13,6 +13,7 @@ from litestar.static_files import create_static_files_router
 from web.admin import ADMIN_ROUTES
 from web.auth import web_guard
 from web.board import BOARD_ROUTES
+from web.case_knowledge import KNOWLEDGE_ROUTES
 from web.case_page import CASE_ROUTES
 from web.console_queues import QUEUE_ROUTES
 from web.documents import DOCUMENT_ROUTES
@@ -27,7 +28,7 @@ from web.survey import SURVEY_ROUTES
 STATIC = Path(__file__).resolve().parent / "static"
 PAGE_ROUTES: list[Any] = [*HOME_ROUTES, *SIGNIN_ROUTES, *ADMIN_ROUTES]
 # the agent and engineer console (docs/web.md "The console")
-PAGE_ROUTES += [*QUEUE_ROUTES, *NEW_CASE_ROUTES, *CASE_ROUTES]
+PAGE_ROUTES += [*QUEUE_ROUTES, *NEW_CASE_ROUTES, *CASE_ROUTES, *KNOWLEDGE_ROUTES]
 PAGE_ROUTES += [*PORTAL_ROUTES, *PORTAL_REPORT_ROUTES, *SURVEY_ROUTES, *BOARD_ROUTES]
 # the maintenance documents, for the portal and the case page (docs/documents.md)
 PAGE_ROUTES += DOCUMENT_ROUTES

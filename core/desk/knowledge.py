@@ -29,7 +29,7 @@ from core.store.knowledge import (
     case_entry,
     get_entry,
     index_terms,
-    recent_for,
+    related,
     search,
     unharvested,
 )
@@ -176,14 +176,13 @@ class KnowledgeCommands(DeskBase):
             return article_view(entry, customer_view=customer_id is not None)
 
     def related_fixes(self, number: str, *, limit: int = RELATED_LIMIT) -> list[KbHit]:
-        """Past fixes for the case's device model and category (staff view): the entries
-        whose text best matches the case's summary first, then the newest others."""
+        """Past fixes for the case's device model and category (staff view): among its newest
+        entries (``RELATED_WINDOW``), those whose text best matches the case's summary
+        first, then the newest others."""
         with self.sessions() as session:
             case = self._load(session, number)
             model = self._device_model(session, case)
-            if model is None:
-                return []
-            found = search(
+            return related(
                 session,
                 case.summary,
                 device_model=model,
@@ -191,16 +190,6 @@ class KnowledgeCommands(DeskBase):
                 exclude_case_id=case.id,
                 limit=limit,
             )
-            seen = {hit.id for hit in found}
-            recent = recent_for(
-                session,
-                device_model=model,
-                category=case.category,
-                exclude_case_id=case.id,
-                limit=limit,
-            )
-            found.extend(hit for hit in recent if hit.id not in seen)
-            return found[:limit]
 
 
 def _story(session: Session, case: orm.Case) -> tuple[str, str | None, str | None]:

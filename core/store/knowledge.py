@@ -7,10 +7,16 @@ holding every term, then (when those are too few) any term, best first: PostgreS
 ``bm25``. Ranking looks at the first ``RANK_WINDOW`` matches the index yields only, so a
 query of common words costs about the same on a million entries as on a thousand; below that
 many matches the ranking is exact (docs/knowledge.md).
+
+Past fixes on a case (``related``) read no word index: they rank the newest
+``RELATED_WINDOW`` entries of the device model and category (a btree range, newest first)
+against the case's words, so their cost does not grow with the knowledge base or with how
+common the words are.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -20,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     column,
     func,
     literal_column,
@@ -37,6 +44,7 @@ from core.store import orm
 Visibility = Literal["public", "customer", "internal"]
 VISIBILITIES: tuple[str, ...] = ("public", "customer", "internal")
 RANK_WINDOW = 300  # matches ranked per query (all of them when there are fewer)
+RELATED_WINDOW = 500  # newest entries of a model and category a case's past fixes come from
 NO_SUCH_ENTRY = "no such knowledge entry"  # one text for missing and not-yours
 
 
@@ -83,18 +91,31 @@ def entry_facets(entry: orm.KbEntry) -> list[str]:
         facets.append(kbtext.facet("c", entry.customer_id))
     if entry.device_model:
         facets.append(kbtext.facet("m", entry.device_model))
+        if entry.category:
+            facets.append(model_category_facet(entry.device_model, entry.category))
     return facets
 
 
-def query_facets(customer_id: str | None, device_model: str | None) -> list[list[str]]:
+def model_category_facet(device_model: str, category: str) -> str:
+    """The facet of one device model and category together (migration 0022 added it to the
+    entries written before): far fewer entries than the model's, and no row of another
+    category for the SQL filter to read and drop."""
+    return kbtext.facet("p", f"{device_model}\x00{category}")
+
+
+def query_facets(
+    customer_id: str | None, device_model: str | None, category: str | None = None
+) -> list[list[str]]:
     """The facet groups a search needs (one term of each): the same conditions as the SQL
     filters, answered by the index."""
     groups = []
     if customer_id is not None:
         groups.append([kbtext.facet("v", "public"), kbtext.facet("c", customer_id)])
-    if device_model is not None:
+    if device_model is not None and category is not None:
+        groups.append([model_category_facet(device_model, category)])
+    elif device_model is not None:
         groups.append([kbtext.facet("m", device_model)])
-    return groups  # a category is in too many entries to narrow a scan: SQL filters it
+    return groups  # a category alone is in too many entries to narrow a scan: SQL filters it
 
 
 def visible_to(customer_id: str | None) -> ColumnElement[bool]:
@@ -172,16 +193,23 @@ def search(
     words = kbtext.query_terms(query)
     if not words:
         return []
-    filters = _filters(customer_id, device_model, category, exclude_case_id)
-    facets = query_facets(customer_id, device_model)
+    filters, implied = _filters(customer_id, device_model, category, exclude_case_id)
+    facets = query_facets(customer_id, device_model, category)
     every = len(words) > 1
     ranked = _ranked(session, words, facets, filters, limit, rank_window, every=every)
     if len(ranked) < limit:
         seen = {entry_id for entry_id, _ in ranked}
         wanted = limit + len(seen)
-        more = _ranked(session, words, facets, filters, wanted, rank_window, every=False)
+        if customer_id is None and device_model is not None and category is not None:
+            # staff, any term, one model and category: its newest entries only (a customer's
+            # facet narrows the index scan instead; its share of a window could be tiny)
+            newest = _newest(device_model, category, [*filters, *implied])
+            more = [item for item in _rank_newest(session, newest, words, wanted) if item[1] >= 0]
+        else:
+            more = _ranked(session, words, facets, filters, wanted, rank_window, every=False)
         ranked.extend(item for item in more if item[0] not in seen)
-    return _hits(session, ranked[:limit], customer_view=customer_id is not None)
+    customer_view = customer_id is not None
+    return _hits(session, ranked[:limit], customer_view=customer_view, where=implied)
 
 
 def _filters(
@@ -189,15 +217,20 @@ def _filters(
     device_model: str | None,
     category: str | None,
     exclude_case_id: int | None,
-) -> list[ColumnElement[bool]]:
-    filters = [orm.KbEntry.active.is_(True), visible_to(customer_id)]
+) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """The SQL conditions of a search: those the scan applies, and those its facets already
+    answer, checked again on the rows found (so a facet can only narrow, never widen, what
+    someone sees): in the scan they would let the planner AND a btree's whole range of the
+    model or the customer with the word index, for nothing."""
+    scan: list[ColumnElement[bool]] = [orm.KbEntry.active.is_(True)]
+    implied: list[ColumnElement[bool]] = [visible_to(customer_id)]
     if device_model is not None:
-        filters.append(orm.KbEntry.device_model == device_model)
+        implied.append(orm.KbEntry.device_model == device_model)
     if category is not None:
-        filters.append(orm.KbEntry.category == category)
+        (implied if device_model is not None else scan).append(orm.KbEntry.category == category)
     if exclude_case_id is not None:
-        filters.append(or_(orm.KbEntry.case_id.is_(None), orm.KbEntry.case_id != exclude_case_id))
-    return filters
+        scan.append(or_(orm.KbEntry.case_id.is_(None), orm.KbEntry.case_id != exclude_case_id))
+    return scan, implied
 
 
 def _ranked(
@@ -250,43 +283,136 @@ def _best_first(item: tuple[int, float]) -> tuple[float, int]:
     return (-item[1], -item[0])
 
 
-def _hits(session: Session, ranked: list[tuple[int, float]], *, customer_view: bool) -> list[KbHit]:
+def _hits(
+    session: Session,
+    ranked: list[tuple[int, float]],
+    *,
+    customer_view: bool,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[KbHit]:
     if not ranked:
         return []
+    ids = [i for i, _ in ranked]
     rows = {
         row.id: row
-        for row in session.scalars(
-            select(orm.KbEntry).where(orm.KbEntry.id.in_([i for i, _ in ranked]))
-        )
+        for row in session.scalars(select(orm.KbEntry).where(orm.KbEntry.id.in_(ids), *where))
     }
     return [_hit(rows[i], score, customer_view=customer_view) for i, score in ranked if i in rows]
 
 
-def recent_for(
+def related(
     session: Session,
+    text_: str,
     *,
     device_model: str | None,
     category: str,
     exclude_case_id: int | None,
     limit: int,
+    window: int = RELATED_WINDOW,
 ) -> list[KbHit]:
-    """The newest active entries of one device model and category (staff view)."""
+    """Past fixes (staff view): among the newest ``window`` active entries of one device
+    model and category, those matching any term of ``text_`` best first, then the newest
+    others. A btree range bounds the work (no word index list is read, however common the
+    words): the ranking is exact within the window."""
     if device_model is None:
         return []
-    stmt = (
-        select(orm.KbEntry)
+    conditions: list[ColumnElement[bool]] = [orm.KbEntry.active.is_(True)]
+    if exclude_case_id is not None:
+        conditions.append(
+            or_(orm.KbEntry.case_id.is_(None), orm.KbEntry.case_id != exclude_case_id)
+        )
+    newest = _newest(device_model, category, conditions, window)
+    ranked = _rank_newest(session, newest, kbtext.query_terms(text_), limit)
+    # the newest others (ranked -1, after every match) are shown without a score
+    return _hits(session, [(i, max(score, 0.0)) for i, score in ranked], customer_view=False)
+
+
+def _newest(
+    device_model: str,
+    category: str,
+    conditions: Sequence[ColumnElement[bool]],
+    window: int = RELATED_WINDOW,
+) -> Select[Any]:
+    """The ids of the newest ``window`` entries of one model and category (and
+    ``conditions``): a backward range of ``ix_kb_entries_newest``. Newest by ``created_at``
+    (a harvested case's resolution; a backfilled one's too), which only that index orders:
+    by ``id`` the planner may walk the primary key backwards and filter, a scan of most of
+    the table for a model whose entries are all old."""
+    return (
+        select(orm.KbEntry.id)
         .where(
-            orm.KbEntry.active.is_(True),
             orm.KbEntry.device_model == device_model,
             orm.KbEntry.category == category,
-            or_(orm.KbEntry.case_id.is_(None), orm.KbEntry.case_id != (exclude_case_id or -1))
-            if exclude_case_id is not None
-            else orm.KbEntry.id.is_not(None),
+            *conditions,
         )
-        .order_by(orm.KbEntry.id.desc())
-        .limit(limit)
+        .order_by(orm.KbEntry.created_at.desc(), orm.KbEntry.id.desc())
+        .limit(window)
     )
-    return [_hit(entry, 0.0, customer_view=False) for entry in session.scalars(stmt)]
+
+
+def _rank_newest(
+    session: Session, newest: Select[Any], words: Sequence[str], limit: int
+) -> list[tuple[int, float]]:
+    """The best ``limit`` of ``newest``: the entries holding any of ``words``, best first,
+    then the others (score -1), newest first."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _related_postgres(session, newest, words, limit)
+    return _related_sqlite(session, newest, words, limit)
+
+
+def _related_postgres(
+    session: Session, newest: Select[Any], words: Sequence[str], limit: int
+) -> list[tuple[int, float]]:
+    vector: ColumnElement[Any] = literal_column("kb_entries.search_vector")
+    recent = newest.add_columns(orm.KbEntry.created_at.label("at"), vector.label("v"))
+    window = recent.subquery("recent")
+    newest_first = (window.c.at.desc(), window.c.id.desc())
+    if not words:
+        stmt = select(window.c.id, literal_column("0.0")).order_by(*newest_first)
+    else:
+        tsquery = func.to_tsquery(literal_column("'simple'"), kbtext.tsquery(words))
+        matched = window.c.v.op("@@")(tsquery)
+        score = case((matched, func.ts_rank(window.c.v, tsquery)), else_=-1.0).label("score")
+        stmt = select(window.c.id, score).order_by(score.desc(), *newest_first)
+    return [(int(row[0]), float(row[1])) for row in session.execute(stmt.limit(limit))]
+
+
+def _related_sqlite(
+    session: Session, newest: Select[Any], words: Sequence[str], limit: int
+) -> list[tuple[int, float]]:
+    """SQLite: BM25 over the window's own terms, computed here. FTS5 cannot rank a given set
+    of rows: its MATCH walks every entry holding a word (seconds for common words at 100k
+    entries) before the window's ids could filter them."""
+    rows = [
+        (int(row[0]), str(row[1])) for row in session.execute(newest.add_columns(orm.KbEntry.terms))
+    ]
+    scores = window_bm25(words, [terms for _, terms in rows])
+    ranked = [(entry_id, score) for (entry_id, _), score in zip(rows, scores, strict=True)]
+    # best first; equal scores (the others: -1) stay newest first (a stable sort)
+    return sorted(ranked, key=lambda item: -item[1])[:limit]
+
+
+def window_bm25(
+    words: Sequence[str], documents: Sequence[str], k1: float = 1.2, b: float = 0.75
+) -> list[float]:
+    """Okapi BM25 of each of ``documents`` (space-padded terms, as ``index_terms`` makes them)
+    for ``words``, the frequencies counted within ``documents``; -1 for one holding none."""
+    counts = [[doc.count(f" {word} ") for word in words] for doc in documents]
+    lengths = [doc.count(" ") for doc in documents]
+    average = (sum(lengths) / len(lengths)) if lengths else 0.0
+    n = len(documents)
+    idf = []
+    for index in range(len(words)):
+        df = sum(1 for row in counts if row[index])
+        idf.append(math.log((n - df + 0.5) / (df + 0.5) + 1.0))
+    scores = []
+    for row, length in zip(counts, lengths, strict=True):
+        if not any(row):
+            scores.append(-1.0)
+            continue
+        norm = k1 * (1 - b + b * length / average) if average else k1
+        scores.append(sum(w * tf * (k1 + 1) / (tf + norm) for w, tf in zip(idf, row, strict=True)))
+    return scores
 
 
 def case_entry(session: Session, case_id: int) -> orm.KbEntry | None:
@@ -315,6 +441,7 @@ def unharvested(session: Session, *, limit: int) -> list[orm.Case]:
 __all__ = [
     "NO_SUCH_ENTRY",
     "RANK_WINDOW",
+    "RELATED_WINDOW",
     "VISIBILITIES",
     "KbArticle",
     "KbHit",
@@ -323,7 +450,7 @@ __all__ = [
     "case_entry",
     "get_entry",
     "index_terms",
-    "recent_for",
+    "related",
     "search",
     "unharvested",
     "visible_to",

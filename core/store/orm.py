@@ -443,6 +443,8 @@ class KbEntry(Base):
 
     __table_args__ = (
         Index("ix_kb_entries_model_category", "device_model", "category", "id"),
+        # a case's past fixes: the newest of its model and category (migration 0022)
+        Index("ix_kb_entries_newest", "device_model", "category", "created_at", "id"),
         Index("ix_kb_entries_customer", "customer_id"),
     )
 

@@ -47,7 +47,6 @@ def build_reports(
         raise NaiveDatetimeError("a report needs an aware `now`")
     report_sql.tune(session)
     scope = Scope([c.contract_id for c in customers], period.start, period.end, now)
-    scope.bind_ids(session)
     stats = report_sql.statistics(session, scope)
     clocks = report_sql.sla(session, scope)
     excluded = report_sql.exclusions(session, scope)

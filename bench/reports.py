@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import random
 import statistics
 import sys
@@ -51,7 +52,7 @@ from _common import fresh_database, table
 from core.reports.build import Customer, build_reports
 from core.reports.period import parse_period
 from core.reports.render import to_pdf
-from core.store import report_sql
+from core.store import case_facts, report_sql
 from core.store.db import make_engine, make_sessionmaker
 from core.store.migrate import upgrade
 from core.store.orm import Case, CaseEvent
@@ -67,6 +68,7 @@ CATEGORIES = ("fault_rescue", "consulting", "installation", "inspection", "spare
 CHANNELS = ("phone", "phone", "phone", "email", "web", "wechat")
 ZONES = ("市内", "市内", "文登", "荣成", "乳山", None)
 KINDS = ("response", "diagnosis", "resolution")
+CHUNK = 25_000  # cases per generated chunk (one random stream, one set of COPY files)
 
 
 def contract_id(n: int) -> str:
@@ -101,11 +103,20 @@ class Rows:
         self.n, self.customers, self.k = n, customers, max(4, events_per_case)
         self.seed = seed
 
-    def generate(self) -> Iterator[tuple[str, tuple[Any, ...]]]:
-        """("case" | "clock" | "event" | "rma", row) for every row, case by case."""
-        rng = random.Random(self.seed)
-        event_id = clock_id = rma_id = 0
-        for cid in range(1, self.n + 1):
+    def stride(self) -> int:
+        """Event ids per case: a case's events are ids (cid-1)*stride+1.., so a chunk of
+        cases is generated without counting the rows before it."""
+        return max(self.k, 9) + 1
+
+    def generate(self, lo: int = 1, hi: int | None = None) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """("case" | "clock" | "event" | "rma", row) for cases lo..hi, case by case; each
+        chunk of CHUNK cases has its own random stream, so chunks can be made in parallel."""
+        hi = self.n if hi is None else hi
+        rng = random.Random()
+        stride = self.stride()
+        for cid in range(lo, hi + 1):
+            if cid == lo or (cid - 1) % CHUNK == 0:
+                rng.seed(self.seed * 1_000_003 + (cid - 1) // CHUNK)
             # ids grow with time, as the desk numbers them: a quarter's rows sit together
             opened = YEAR_START + timedelta(seconds=(cid - 1) * YEAR_S // self.n)
             first = opened + timedelta(seconds=rng.randrange(60, 7200))
@@ -124,8 +135,8 @@ class Rows:
             kinds += ["note"] * max(0, self.k - len(kinds) - len(tail)) + tail
             span = max(60, int(((resolved if done else opened + timedelta(days=3)) - opened)
                                .total_seconds()))  # fmt: skip
+            rma_id = cid
             if rma:
-                rma_id += 1
                 created = opened + timedelta(hours=2)
                 state = rng.choice(("delivered", "delivered", "closed", "open", "cancelled"))
                 yield "rma", (
@@ -134,7 +145,6 @@ class Rows:
                     created + timedelta(days=rng.randrange(1, 9)),
                 )  # fmt: skip
             for seq, kind in enumerate(kinds, start=1):
-                event_id += 1
                 if kind == "opened":
                     at = opened
                 elif kind == "first_response":
@@ -151,7 +161,7 @@ class Rows:
                     f'{{"rma": {rma_id}, "state": "delivered"}}' if kind == "rma_updated" else "{}"
                 )
                 yield "event", (
-                    event_id, cid, seq, kind, "bench", at, payload,
+                    (cid - 1) * stride + seq, cid, seq, kind, "bench", at, payload,
                     "customer" if kind in ("first_response", "resolved", "closed") else "internal",
                     "", f"{cid}-{seq}",
                 )  # fmt: skip
@@ -164,12 +174,12 @@ class Rows:
                 closed or (resolved if done else opened), resolved if done else None, closed,
                 breached, len(kinds), "", 1,
             )  # fmt: skip
-            for kind in KINDS:
-                clock_id += 1
+            for i, kind in enumerate(KINDS):
                 deadline = opened + timedelta(hours=rng.choice((1, 4, 8, 24)))
                 state = rng.choice(("met", "met", "met", "breached", "running", "paused"))
                 yield "clock", (
-                    clock_id, cid, kind, state, "duty", "4h", "bench", opened, deadline,
+                    (cid - 1) * len(KINDS) + i + 1, cid, kind, state, "duty", "4h", "bench",
+                    opened, deadline,
                     deadline - timedelta(minutes=5) if state == "paused" else None,
                     '[{"start": "x", "end": "y"}]' if rng.random() < 0.1 else "[]",
                     deadline - timedelta(minutes=10) if state in ("met", "breached") else None,
@@ -192,31 +202,54 @@ ORDER = ("case", "clock", "event", "rma")  # foreign keys: cases first
 def _pg_text(value: Any) -> str:
     if value is None:
         return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if type(value) is datetime:
         return value.isoformat()
     text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    if "\\" in text or "\t" in text or "\n" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    return text
 
 
-def _spool(rows: Rows, tmp: Path) -> dict[str, Path]:
-    """Write the rows as COPY text files, one per table (cases must be in before events)."""
-    paths = {kind: tmp / f"{kind}.tsv" for kind in ORDER}
-    files = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
-    try:
-        for kind, row in rows.generate():
-            files[kind].write("\t".join(_pg_text(v) for v in row) + "\n")
-    finally:
-        for f in files.values():
-            f.close()
+def _spool_chunk(job: tuple[Rows, int, int, str]) -> dict[str, str]:
+    """One chunk of cases as COPY text files, one per table (runs in a worker process)."""
+    rows, lo, hi, tmp = job
+    paths = {kind: str(Path(tmp) / f"{kind}-{lo:09d}.tsv") for kind in ORDER}
+    out: dict[str, list[str]] = {kind: [] for kind in ORDER}
+    for kind, row in rows.generate(lo, hi):
+        out[kind].append("\t".join(map(_pg_text, row)))
+    for kind, lines in out.items():
+        Path(paths[kind]).write_text("\n".join(lines) + ("\n" if lines else ""), "utf-8")
     return paths
 
 
-def load_postgresql(engine: Engine, rows: Rows, tmp: Path) -> dict[str, float]:
+def _spool(rows: Rows, tmp: Path, jobs: int) -> dict[str, list[Path]]:
+    """The rows as COPY text files per table and chunk, made by ``jobs`` processes."""
+    chunks = [
+        (rows, lo, min(rows.n, lo + CHUNK - 1), str(tmp)) for lo in range(1, rows.n + 1, CHUNK)
+    ]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        made = pool.map(_spool_chunk, chunks)
+    return {kind: [Path(m[kind]) for m in made] for kind in ORDER}
+
+
+def _secondary_indexes(cur: Any, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of ``table``'s indexes that back no constraint."""
+    cur.execute(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+        (table,),
+    )
+    return [(name, sql) for name, sql in cur.fetchall()]
+
+
+def load_postgresql(engine: Engine, rows: Rows, tmp: Path, jobs: int) -> dict[str, float]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    paths = _spool(rows, tmp)
+    paths = _spool(rows, tmp, jobs)
     timings["generate"] = time.perf_counter() - started
     raw = engine.raw_connection()
     try:
@@ -225,24 +258,48 @@ def load_postgresql(engine: Engine, rows: Rows, tmp: Path) -> dict[str, float]:
             for kind in ORDER:
                 name, cols = TABLES[kind]
                 started = time.perf_counter()
-                with (
-                    cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy,
-                    paths[kind].open("rb") as source,
-                ):
-                    while chunk := source.read(1 << 20):
-                        copy.write(chunk)
+                # a bulk load: the secondary indexes are built once after the COPY
+                indexes = _secondary_indexes(cur, name)
+                for index, _ in indexes:
+                    cur.execute(f"DROP INDEX {index}")
+                with cur.copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for path in paths[kind]:
+                        with path.open("rb") as source:
+                            while chunk := source.read(1 << 20):
+                                copy.write(chunk)
+                        path.unlink()
+                for _, create in indexes:
+                    cur.execute(create)
                 timings[f"copy {name}"] = time.perf_counter() - started
-                paths[kind].unlink()
         pg.commit()
     finally:
         raw.close()
+    _analyze(engine, [name for name, _ in TABLES.values()], timings, "vacuum analyze")
+    timings["facts backfill"] = _backfill(engine)
+    _analyze(engine, FACT_TABLES, timings, "vacuum analyze facts")
+    return timings
+
+
+FACT_TABLES = ["case_facts", "clock_facts"]
+
+
+def _analyze(engine: Engine, tables: Sequence[str], timings: dict[str, float], label: str) -> None:
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for name, _ in TABLES.values():
+        for name in tables:
             conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
-        conn.exec_driver_sql("CHECKPOINT")
-    timings["vacuum analyze"] = time.perf_counter() - started
-    return timings
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("CHECKPOINT")
+    timings[label] = time.perf_counter() - started
+
+
+def _backfill(engine: Engine) -> float:
+    """The facts of every loaded case, by the statements the desk's commits and the CLI's
+    rebuild use (core.store.case_facts): the migration's backfill at this size."""
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        case_facts.rebuild(conn)
+    return time.perf_counter() - started
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -276,7 +333,11 @@ def load_sqlite(engine: Engine, rows: Rows) -> dict[str, float]:
         raw.execute("COMMIT")
         raw.execute("ANALYZE")
         raw.execute("PRAGMA synchronous=FULL")
-    return {"load": time.perf_counter() - started}
+    timings = {"load": time.perf_counter() - started}
+    timings["facts backfill"] = _backfill(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return timings
 
 
 # --- timing -------------------------------------------------------------------------------------
@@ -322,7 +383,7 @@ def _compile_explain(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str
 def explain(session: Session, contracts: Sequence[str]) -> str:
     sqlite = session.get_bind().dialect.name == "sqlite"
     prefix = "EXPLAIN QUERY PLAN" if sqlite else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)"
-    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW).bind_ids(session)
+    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW)
     out = io.StringIO()
     for name, build in report_sql.HEAVY.items():
         dialect = session.get_bind().dialect.name
@@ -347,7 +408,7 @@ SECTIONS: dict[str, Callable[[Session, Scope], Any]] = {
 
 def section_times(session: Session, contracts: Sequence[str], runs: int) -> str:
     """Each section's query alone (median ms), for one scope."""
-    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW).bind_ids(session)
+    scope = Scope(contracts, PERIOD.start, PERIOD.end, NOW)
     parts = []
     for name, fn in SECTIONS.items():
         seconds, _ = median_time(lambda fn=fn: fn(session, scope), runs)
@@ -356,12 +417,14 @@ def section_times(session: Session, contracts: Sequence[str], runs: int) -> str:
 
 
 def run_backend(
-    backend: str, url: str, rows: Rows, runs: int, tmp: Path, show_plan: bool
+    backend: str, url: str, rows: Rows, runs: int, tmp: Path, show_plan: bool, jobs: int = 2
 ) -> list[list[str]]:
     engine = make_engine(url)
     upgrade(engine)
     load = (
-        load_postgresql(engine, rows, tmp) if backend == "postgresql" else load_sqlite(engine, rows)
+        load_postgresql(engine, rows, tmp, jobs)
+        if backend == "postgresql"
+        else load_sqlite(engine, rows)
     )
     print(f"\n## {backend}: {rows.n} cases, {rows.n * rows.k} events (about), "
           f"{rows.customers} customers")  # fmt: skip
@@ -400,6 +463,9 @@ def run_backend(
         everyone = [c.contract_id for c in customers]
         print("sections, all customers: " + section_times(session, everyone, runs))
         if show_plan:
+            print("\n### plans, all customers")
+            print(explain(session, everyone))
+            print("\n### plans, one customer")
             print(explain(session, [one[0].contract_id]))
         if backend == "postgresql":
             started = time.perf_counter()
@@ -422,6 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--jobs", type=int, default=2, help="processes generating COPY files")
     args = parser.parse_args(argv)
     pg_cases = args.cases or (1_000_000 if args.full else 20_000 if args.quick else 200_000)
     lite_cases = args.sqlite_cases or (10_000 if args.quick else 100_000)
@@ -429,7 +496,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         with fresh_database("postgresql", Path(tmp), "reports") as url:
             pg = Rows(pg_cases, args.customers, args.events_per_case)
-            rows += run_backend("postgresql", url, pg, args.runs, Path(tmp), not args.no_explain)
+            rows += run_backend(
+                "postgresql", url, pg, args.runs, Path(tmp), not args.no_explain, args.jobs
+            )
         if not args.no_sqlite:
             with fresh_database("sqlite", Path(tmp), "reports") as url:
                 lite = Rows(lite_cases, args.customers, args.events_per_case)

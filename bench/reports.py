@@ -400,9 +400,7 @@ SECTIONS: dict[str, Callable[[Session, Scope], Any]] = {
     "first_time_fix": report_sql.first_time_fix,
     "percentiles": report_sql.percentiles,
     "rma": report_sql.rma,
-    "major_cases": lambda session, scope: report_sql.major_cases(
-        session, scope, scope.contracts[0], limit=50
-    ),
+    "major_cases": lambda session, scope: report_sql.major_cases(session, scope, limit=50),
 }
 
 

@@ -53,9 +53,10 @@ def build_reports(
     fixes = report_sql.first_time_fix(session, scope)
     spreads = report_sql.percentiles(session, scope)
     rmas = report_sql.rma(session, scope)
+    majors = report_sql.major_cases(session, scope, limit=major_limit)
     reports = []
     for c in customers:
-        total, major = report_sql.major_cases(session, scope, c.contract_id, limit=major_limit)
+        total, major = majors.get(c.contract_id, (0, []))
         reports.append(
             Report(
                 contract_id=c.contract_id,

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     String,
@@ -173,46 +174,59 @@ def _count_columns(scope: Scope) -> list[Any]:
     ]
 
 
-def _counts(dimension: str, key: Any, scope: Scope) -> Any:
-    key_col = literal("*", String) if key is None else key
-    stmt = select(
-        F.contract_id,
-        literal(dimension, String).label("dimension"),
-        cast(key_col, String).label("key"),
-        *_count_columns(scope),
-    ).where(*scope.where(F))
-    return stmt.group_by(F.contract_id) if key is None else stmt.group_by(F.contract_id, key)
-
-
-def _statistics_pg(scope: Scope) -> Select[Any]:
-    """Every dimension's counts in one pass over the scope's facts (GROUPING SETS)."""
-    dimension = case(
-        *[(func.grouping(col) == 0, name) for name, col in _DIMENSION_COLUMNS], else_="all"
-    )
-    key = case(*[(func.grouping(col) == 0, col) for _, col in _DIMENSION_COLUMNS], else_="*")
+def _cells(scope: Scope) -> Any:
+    """The scope's counts per contract and combination of every dimension's value: one
+    pass over the facts into at most a few thousand rows, which the per-dimension totals
+    then add up (instead of reading every case once per dimension)."""
+    keys = [col.label(name) for name, col in _DIMENSION_COLUMNS]
     return (
-        select(
-            F.contract_id,
-            dimension.label("dimension"),
-            key.label("key"),
-            *_count_columns(scope),
-        )
+        select(F.contract_id, *keys, *_count_columns(scope))
         .where(*scope.where(F))
-        .group_by(
-            func.grouping_sets(
-                tuple_(F.contract_id),
-                *[tuple_(F.contract_id, col) for _, col in _DIMENSION_COLUMNS],
-            )
+        .group_by(F.contract_id, *[col for _, col in _DIMENSION_COLUMNS])
+        .cte("cells")
+    )
+
+
+COUNTS = ("cases", "resolved", "closed", "open", "breached", "emergency")
+
+
+def _sums(cells: Any) -> list[Any]:
+    return [cast(func.sum(cells.c[name]), BigInteger).label(name) for name in COUNTS]
+
+
+def _counts(dimension: str, cells: Any) -> Any:
+    key = literal("*", String) if dimension == "all" else cells.c[dimension]
+    stmt = select(
+        cells.c.contract_id,
+        literal(dimension, String).label("dimension"),
+        cast(key, String).label("key"),
+        *_sums(cells),
+    )
+    if dimension == "all":
+        return stmt.group_by(cells.c.contract_id)
+    return stmt.group_by(cells.c.contract_id, key)
+
+
+def _statistics_pg(cells: Any) -> Select[Any]:
+    """Every dimension's totals from the cells in one pass (GROUPING SETS)."""
+    names = [name for name, _ in _DIMENSION_COLUMNS]
+    dimension = case(*[(func.grouping(cells.c[n]) == 0, n) for n in names], else_="all")
+    key = case(*[(func.grouping(cells.c[n]) == 0, cells.c[n]) for n in names], else_="*")
+    return select(
+        cells.c.contract_id, dimension.label("dimension"), key.label("key"), *_sums(cells)
+    ).group_by(
+        func.grouping_sets(
+            tuple_(cells.c.contract_id), *[tuple_(cells.c.contract_id, cells.c[n]) for n in names]
         )
     )
 
 
 def statistics_stmt(scope: Scope, dialect: str = "sqlite") -> Any:
+    cells = _cells(scope)
     if dialect == "postgresql":
-        return _statistics_pg(scope)
-    parts = [_counts("all", None, scope)]
-    parts += [_counts(name, column, scope) for name, column in _DIMENSION_COLUMNS]
-    return union_all(*parts)
+        return _statistics_pg(cells)
+    dimensions = ["all", *[name for name, _ in _DIMENSION_COLUMNS]]
+    return union_all(*[_counts(name, cells) for name in dimensions])
 
 
 def statistics(session: Session, scope: Scope) -> dict[str, list[CountRow]]:
@@ -551,26 +565,58 @@ def rma(session: Session, scope: Scope) -> dict[str, list[RmaRow]]:
 
 
 def major_cases(
-    session: Session, scope: Scope, contract_id: str, *, limit: int
-) -> tuple[int, list[MajorCase]]:
-    """How many P1 cases one contract opened in the period, and the latest ``limit`` of them
-    with their handling timelines (milestones and customer-visible events, in order)."""
-    where = [Case.contract_id == contract_id, *scope.where(Case)[1:], Case.priority == "P1"]
-    total = session.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
-    cases = (
+    session: Session, scope: Scope, *, limit: int
+) -> dict[str, tuple[int, list[MajorCase]]]:
+    """Per contract: how many P1 cases it opened in the period, and the latest ``limit`` of
+    them with their handling timelines (milestones and customer-visible events, in order).
+    Three statements for every contract at once: the counts, the latest cases, the events."""
+    totals = dict(
         session.execute(
-            select(Case).where(*where).order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)
-        )
-        .scalars()
-        .all()
+            select(F.contract_id, func.count())
+            .where(*scope.where(F), F.priority == "P1")
+            .group_by(F.contract_id)
+        ).all()
     )
-    ids = [c.id for c in cases]
+    where = [*scope.where(Case), Case.priority == "P1"]
+    latest = func.row_number().over(
+        partition_by=Case.contract_id, order_by=(Case.opened_at.desc(), Case.id.desc())
+    )
+    ranked = select(Case.id, latest.label("rn")).where(*where).subquery("ranked")
+    shown = select(ranked.c.id).where(ranked.c.rn <= limit)
+    cases = session.scalars(
+        select(Case)
+        .where(Case.id.in_(shown))
+        .order_by(Case.contract_id, Case.opened_at.desc(), Case.id.desc())
+    ).all()
+    timeline = _timelines(session, [c.id for c in cases])
+    out: dict[str, tuple[int, list[MajorCase]]] = {k: (int(n), []) for k, n in totals.items()}
+    for c in cases:
+        out.setdefault(c.contract_id, (0, []))[1].append(
+            MajorCase(
+                number=c.number,
+                summary=c.summary,
+                service_type=c.category,
+                status=c.status,
+                opened_at=c.opened_at,
+                resolved_at=c.resolved_at,
+                closed_at=c.closed_at,
+                breached=bool(c.breached),
+                timeline=timeline[c.id],
+            )
+        )
+    return out
+
+
+def _timelines(session: Session, ids: Sequence[int]) -> dict[int, list[TimelineEntry]]:
     timeline: dict[int, list[TimelineEntry]] = defaultdict(list)
-    if ids:
-        e = CaseEvent
+    e = CaseEvent
+    for at in range(0, len(ids), 500):
         rows = session.execute(
             select(e.case_id, e.seq, e.at, e.kind, e.actor, e.visibility)
-            .where(e.case_id.in_(ids), or_(e.kind.in_(MILESTONES), e.visibility == "customer"))
+            .where(
+                e.case_id.in_(ids[at : at + 500]),
+                or_(e.kind.in_(MILESTONES), e.visibility == "customer"),
+            )
             .order_by(e.case_id, e.seq)
         ).all()
         for r in rows:
@@ -579,20 +625,7 @@ def major_cases(
                     seq=r.seq, at=r.at, kind=r.kind, actor=r.actor, visibility=r.visibility
                 )
             )
-    return total, [
-        MajorCase(
-            number=c.number,
-            summary=c.summary,
-            service_type=c.category,
-            status=c.status,
-            opened_at=c.opened_at,
-            resolved_at=c.resolved_at,
-            closed_at=c.closed_at,
-            breached=bool(c.breached),
-            timeline=timeline[c.id],
-        )
-        for c in cases
-    ]
+    return timeline
 
 
 # the statements a report runs, by section: (scope, dialect name) → statement (bench/reports.py)

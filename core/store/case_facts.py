@@ -41,6 +41,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from core.store.orm import Case, CaseEvent, CaseFacts, ClockFacts, SlaClock
 
+Rows = Select[*tuple[Any, ...]]  # a statement of any columns
+
 # the events whose arrival changes a case's facts
 FACT_EVENTS = ("first_response", "reopened", "onsite_arrived")
 # the case and clock attributes the facts copy or derive from
@@ -89,7 +91,7 @@ CASE_COLUMNS = tuple(c.name for c in CaseFacts.__table__.columns)
 CLOCK_COLUMNS = tuple(c.name for c in ClockFacts.__table__.columns)
 
 
-def case_select(ids: Sequence[int] | None = None) -> Select[Any]:
+def case_select(ids: Sequence[int] | None = None) -> Rows:
     """The facts of the cases ``ids`` (None: every case), columns in ``CASE_COLUMNS`` order."""
     e = CaseEvent
     history = select(
@@ -130,7 +132,7 @@ def case_select(ids: Sequence[int] | None = None) -> Select[Any]:
     )
 
 
-def clock_select(ids: Sequence[int] | None = None) -> Select[Any]:
+def clock_select(ids: Sequence[int] | None = None) -> Rows:
     """The facts of the clocks of the cases ``ids`` (None: every clock), in
     ``CLOCK_COLUMNS`` order."""
     c = SlaClock
@@ -213,7 +215,7 @@ def _touched(session: Session) -> set[int]:
             ids.add(obj.id)
         elif isinstance(obj, SlaClock) and _changed(obj, CLOCK_FIELDS):
             ids.add(obj.case_id)
-    ids.discard(None)  # type: ignore[arg-type]
+    ids.discard(None)
     return ids
 
 

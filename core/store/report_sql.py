@@ -55,6 +55,8 @@ from core.reports.model import (
 from core.store.case_facts import epoch
 from core.store.orm import Case, CaseEvent, CaseFacts, ClockFacts, RmaOrder
 
+Rows = Select[*tuple[Any, ...]]  # a statement of any columns
+
 NONE = "(none)"
 PERCENTS = (50, 90, 95)
 # what a major case's timeline shows besides every customer-visible event: the handling
@@ -207,7 +209,7 @@ def _counts(dimension: str, cells: Any) -> Any:
     return stmt.group_by(cells.c.contract_id, key)
 
 
-def _statistics_pg(cells: Any) -> Select[Any]:
+def _statistics_pg(cells: Any) -> Rows:
     """Every dimension's totals from the cells in one pass (GROUPING SETS)."""
     names = [name for name, _ in _DIMENSION_COLUMNS]
     dimension = case(*[(func.grouping(cells.c[n]) == 0, n) for n in names], else_="all")
@@ -257,7 +259,7 @@ def statistics(session: Session, scope: Scope) -> dict[str, list[CountRow]]:
 # --- SLA compliance per clock kind -------------------------------------------------------------
 
 
-def sla_stmt(scope: Scope) -> Select[Any]:
+def sla_stmt(scope: Scope) -> Rows:
     c = ClockFacts
     breached = or_(c.marked.is_(True), and_(c.state == "running", c.deadline < scope.now))
     excluded = c.exclusion_cause.is_not(None)
@@ -310,7 +312,7 @@ def sla(session: Session, scope: Scope) -> dict[str, list[ClockRow]]:
     return out
 
 
-def exclusions_stmt(scope: Scope) -> Select[Any]:
+def exclusions_stmt(scope: Scope) -> Rows:
     c = ClockFacts
     return (
         select(c.contract_id, c.kind, c.exclusion_cause, func.count().label("n"))
@@ -337,7 +339,7 @@ def _resolved(scope: Scope) -> ColumnElement[bool]:
     return and_(F.resolved_at.is_not(None), F.resolved_at <= scope.now)
 
 
-def first_time_fix_stmt(scope: Scope) -> Select[Any]:
+def first_time_fix_stmt(scope: Scope) -> Rows:
     done = _resolved(scope)
     return (
         select(
@@ -386,7 +388,7 @@ def _durations(scope: Scope) -> Any:
     return union_all(*parts).cte("d")
 
 
-def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Select[Any]:
+def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Rows:
     """Nearest-rank p50/p90/p95 per contract, priority (and ``*``) and measure.
 
     PostgreSQL: ``percentile_disc`` is the nearest-rank percentile (the first value whose
@@ -416,7 +418,7 @@ def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Select[Any]:
     ).group_by(r.contract_id, r.priority, r.measure)
 
 
-def _percentiles_pg(scope: Scope) -> Select[Any]:
+def _percentiles_pg(scope: Scope) -> Rows:
     """One row per contract and priority (``*``: all), each measure's count and percents."""
     priority = case((func.grouping(F.priority) == 1, "*"), else_=F.priority)
     fractions = array([p / 100 for p in PERCENTS])
@@ -481,7 +483,7 @@ def _int(value: Any) -> int | None:
 # --- RMA turnaround by vendor ------------------------------------------------------------------
 
 
-def rma_stmt(scope: Scope) -> Select[Any]:
+def rma_stmt(scope: Scope) -> Rows:
     e, o = CaseEvent, RmaOrder
     delivered = (
         select(func.min(epoch(e.at)))

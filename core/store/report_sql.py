@@ -579,15 +579,19 @@ def major_cases(
             .group_by(F.contract_id)
         ).all()
     )
-    where = [*scope.where(Case), Case.priority == "P1"]
+    # the latest per contract, ranked on the narrow facts (priority is kept there too)
     latest = func.row_number().over(
-        partition_by=Case.contract_id, order_by=(Case.opened_at.desc(), Case.id.desc())
+        partition_by=F.contract_id, order_by=(F.opened_at.desc(), F.case_id.desc())
     )
-    ranked = select(Case.id, latest.label("rn")).where(*where).subquery("ranked")
-    shown = select(ranked.c.id).where(ranked.c.rn <= limit)
+    ranked = (
+        select(F.case_id, latest.label("rn"))
+        .where(*scope.where(F), F.priority == "P1")
+        .subquery("ranked")
+    )
     cases = session.scalars(
         select(Case)
-        .where(Case.id.in_(shown))
+        .join(ranked, ranked.c.case_id == Case.id)
+        .where(ranked.c.rn <= limit)
         .order_by(Case.contract_id, Case.opened_at.desc(), Case.id.desc())
     ).all()
     timeline = _timelines(session, [c.id for c in cases])

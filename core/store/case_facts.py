@@ -17,13 +17,16 @@ Recomputing a case's row, not applying deltas, keeps it equal to a rebuild by co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
     Connection,
     Select,
+    bindparam,
     case,
     delete,
     event,
@@ -91,7 +94,7 @@ CASE_COLUMNS = tuple(c.name for c in CaseFacts.__table__.columns)
 CLOCK_COLUMNS = tuple(c.name for c in ClockFacts.__table__.columns)
 
 
-def case_select(ids: Sequence[int] | None = None) -> Rows:
+def case_select(ids: Sequence[int] | BindParameter[Any] | None = None) -> Rows:
     """The facts of the cases ``ids`` (None: every case), columns in ``CASE_COLUMNS`` order."""
     e = CaseEvent
     history = select(
@@ -132,7 +135,7 @@ def case_select(ids: Sequence[int] | None = None) -> Rows:
     )
 
 
-def clock_select(ids: Sequence[int] | None = None) -> Rows:
+def clock_select(ids: Sequence[int] | BindParameter[Any] | None = None) -> Rows:
     """The facts of the clocks of the cases ``ids`` (None: every clock), in
     ``CLOCK_COLUMNS`` order."""
     c = SlaClock
@@ -154,28 +157,44 @@ def clock_select(ids: Sequence[int] | None = None) -> Rows:
     return stmt.where(true() if ids is None else c.case_id.in_(ids))
 
 
-def _upsert(bind: Session | Connection, model: Any, key: str, source: Select[Any]) -> None:
+def _dialect(bind: Session | Connection) -> str:
+    return bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
+
+
+def _upsert(dialect: str, model: Any, key: str, source: Rows) -> Any:
+    """INSERT … SELECT … ON CONFLICT (key) DO UPDATE every other column."""
     table = model.__table__
     columns = [col.name for col in table.columns]
-    dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     stmt = ins.from_select(columns, source)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[key],
         set_={name: stmt.excluded[name] for name in columns if name != key},
     )
-    bind.execute(stmt)
+
+
+IDS = bindparam("ids", expanding=True)  # the cases a refresh recomputes
+
+
+@cache
+def _refresh_statements(dialect: str) -> tuple[Any, ...]:
+    """Built once per dialect (a command's commit pays only for running them)."""
+    return (
+        delete(ClockFacts).where(ClockFacts.case_id.in_(IDS)),
+        _upsert(dialect, CaseFacts, "case_id", case_select(IDS)),
+        _upsert(dialect, ClockFacts, "clock_id", clock_select(IDS)),
+    )
 
 
 def refresh(bind: Session | Connection, case_ids: Iterable[int]) -> None:
     """Recompute the facts of ``case_ids`` from their rows, events and clocks (in the
     caller's transaction). Idempotent: an unknown id writes nothing."""
     ids = sorted(set(case_ids))
+    statements = _refresh_statements(_dialect(bind))
     for at in range(0, len(ids), BATCH):
-        chunk = ids[at : at + BATCH]
-        bind.execute(delete(ClockFacts).where(ClockFacts.case_id.in_(chunk)))
-        _upsert(bind, CaseFacts, "case_id", case_select(chunk))
-        _upsert(bind, ClockFacts, "clock_id", clock_select(chunk))
+        chunk = {"ids": ids[at : at + BATCH]}
+        for stmt in statements:
+            bind.execute(stmt, chunk)
 
 
 def rebuild(bind: Session | Connection) -> int:

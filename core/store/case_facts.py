@@ -173,7 +173,7 @@ def _upsert(dialect: str, model: Any, key: str, source: Rows) -> Any:
     )
 
 
-IDS = bindparam("ids", expanding=True)  # the cases a refresh recomputes
+IDS: BindParameter[Any] = bindparam("ids", expanding=True)  # the cases a refresh recomputes
 
 
 @cache

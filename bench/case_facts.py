@@ -2,11 +2,11 @@
 
 Usage: python bench/case_facts.py [--cases N] [--backend sqlite|postgresql|both]
 
-The same desk story per case (open, assign, first response, resolve) is timed twice on a
-fresh migrated database: through sessions that keep the facts (core.store.db.
-make_sessionmaker: the production path) and, as the **baseline**, through plain sessions
-without the upkeep (the facts then go stale; nothing reads them here). Prints the commands
-per second and the median and p95 latency of each command, and the ratio to the baseline.
+The same desk story per case (open, assign, first response, resolve) is timed on two fresh
+migrated databases, case by case in turn: through sessions that keep the facts
+(core.store.db.make_sessionmaker: the production path) and, as the **baseline**, through
+plain sessions without the upkeep (the facts then go stale; nothing reads them here).
+Prints the median and p95 latency of each command, and the ratio to the baseline.
 Every instant handed to the code is fixed; the wall clock only times things.
 """
 
@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -74,21 +75,36 @@ def story(desk: CaseDesk, i: int, times: dict[str, list[float]]) -> None:
     )
 
 
-def run(url: str, factory: Callable[..., sessionmaker[Session]], n: int) -> dict[str, list[float]]:
+def desk_on(url: str, factory: Callable[..., sessionmaker[Session]]) -> tuple[CaseDesk, Engine]:
     engine = make_engine(url)
     upgrade(engine)
-    desk = CaseDesk(factory(engine), load_contracts([ROOT / "contracts"]), prefix="MS")
-    times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    return CaseDesk(factory(engine), load_contracts([ROOT / "contracts"]), prefix="MS"), engine
+
+
+def plain(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+SESSIONS: dict[str, Callable[..., sessionmaker[Session]]] = {
+    "baseline: no upkeep": plain,
+    "facts kept": make_sessionmaker,
+}
+
+
+def run(urls: dict[str, str], n: int) -> dict[str, dict[str, list[float]]]:
+    """The story on each database in turn, case by case (so drift in the machine's load
+    falls on both alike)."""
+    desks = {label: desk_on(urls[label], factory) for label, factory in SESSIONS.items()}
+    times = {label: {name: [] for name in COMMANDS} for label in SESSIONS}
     for i in range(10):  # warm-up
-        story(desk, i, {name: [] for name in COMMANDS})
+        for desk, _ in desks.values():
+            story(desk, i, {name: [] for name in COMMANDS})
     for i in range(n):
-        story(desk, 10 + i, times)
-    engine.dispose()
+        for label, (desk, _) in desks.items():
+            story(desk, 10 + i, times[label])
+    for _, engine in desks.values():
+        engine.dispose()
     return times
-
-
-def plain(engine: object) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)  # type: ignore[call-overload]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,13 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
-            measured = {}
-            for label, factory in (
-                ("baseline: no upkeep", plain),
-                ("facts kept", make_sessionmaker),
+            with (
+                fresh_database(backend, Path(tmp), "base") as base_url,
+                fresh_database(backend, Path(tmp), "facts") as facts_url,
             ):
-                with fresh_database(backend, Path(tmp), "facts") as url:
-                    measured[label] = run(url, factory, args.cases)
+                urls = {"baseline: no upkeep": base_url, "facts kept": facts_url}
+                measured = run(urls, args.cases)
             base = measured["baseline: no upkeep"]
             for label, times in measured.items():
                 for name in COMMANDS:

@@ -199,10 +199,12 @@ def refresh(bind: Session | Connection, case_ids: Iterable[int]) -> None:
 
 def rebuild(bind: Session | Connection) -> int:
     """Every case's facts from scratch (the CLI, the benchmark); returns the cases."""
+    dialect = _dialect(bind)
     bind.execute(delete(ClockFacts))
     bind.execute(delete(CaseFacts))
-    bind.execute(CaseFacts.__table__.insert().from_select(CASE_COLUMNS, case_select()))
-    bind.execute(ClockFacts.__table__.insert().from_select(CLOCK_COLUMNS, clock_select()))
+    # upserts: a command committing meanwhile may have refreshed a case already
+    bind.execute(_upsert(dialect, CaseFacts, "case_id", case_select()))
+    bind.execute(_upsert(dialect, ClockFacts, "clock_id", clock_select()))
     return int(bind.execute(select(func.count()).select_from(CaseFacts)).scalar_one())
 
 

@@ -26,7 +26,7 @@ one (PostgreSQL), or EXPLAIN QUERY PLAN (SQLite). The PDF is not timed against a
 its time printed.
 
 Sizes: default 200k cases / 2M events on PostgreSQL and 100k on SQLite; --quick 20k / 10k;
---full 1M cases and 10M events (6–12 minutes on the shared 2-core machine, by its load).
+--full 1M cases and 10M events (4–12 minutes on the shared 2-core machine, by its load).
 Every instant handed to the code is fixed (NOW); the wall clock only times things.
 """
 

@@ -1,4 +1,5 @@
-"""`casetrack report`: a contract's report for a period as JSON, a CSV zip, HTML or PDF
+"""`casetrack report`: a contract's report for a period as JSON, a CSV zip, HTML or PDF;
+`casetrack reports rebuild-facts`: the reports' per-case facts rebuilt from the histories
 (docs/reports.md)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cli import _db
-from cli._args import Commands, command
+from cli._args import Commands, command, group
 from core.errors import CasetrackError
 from core.settings import Settings
 
@@ -47,6 +48,28 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         default=Path(settings.contracts_dir),
         help=f"contracts directory (default: $CASETRACK_CONTRACTS_DIR, {settings.contracts_dir})",
     )
+
+    reports = group(commands, "reports", help="the reports' stored per-case facts")
+    command(
+        reports,
+        "rebuild-facts",
+        run_rebuild_facts,
+        help="rebuild the per-case facts the reports read from every case's events and clocks",
+        description="Recompute the case_facts and clock_facts tables (one row per case and "
+        "per SLA clock) from the cases, their events and clocks, in one transaction. The "
+        "desk keeps them in step on every commit; run this after loading cases around it "
+        "(a bulk import, a restore of the case tables alone). Prints the cases rebuilt. The "
+        "database is $CASETRACK_DATABASE_URL.",
+    )
+
+
+def run_rebuild_facts(args: argparse.Namespace) -> int:
+    from core.store import case_facts
+
+    with _db.transaction(args.settings) as session:
+        cases = case_facts.rebuild(session)
+    print(f"rebuilt the report facts of {cases} cases")
+    return 0
 
 
 def _now(text: str | None) -> datetime:

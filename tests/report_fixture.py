@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from core.store import case_facts
 from core.store.orm import Case, CaseEvent, RmaOrder, SlaClock
 
 HOSPITAL, PORT = "wdkn-hospital-2026", "shidao-port-2026"
@@ -154,6 +155,9 @@ class Builder:
         ):
             if rows:
                 conn.execute(insert(model), rows)
+        # rows inserted in bulk bypass the sessions' upkeep: their facts are built as the
+        # migration backfills them
+        case_facts.rebuild(conn)
         if conn.dialect.name == "postgresql":
             for table in ("cases", "sla_clocks", "case_events", "rma_orders"):
                 conn.exec_driver_sql(

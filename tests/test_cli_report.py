@@ -1,5 +1,6 @@
 """`casetrack report`: the hospital's quarter as a PDF file and as JSON on standard output;
-an unknown contract or a bad period is one line and exit 1."""
+an unknown contract or a bad period is one line and exit 1. `casetrack reports
+rebuild-facts` rebuilds the facts the report reads."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.main import main
+from core.store import case_facts
+from core.store.orm import CaseFacts, ClockFacts
 from report_fixture import HOSPITAL, known
 
 NOW = "2026-10-08T10:00:00+08:00"
@@ -58,3 +62,18 @@ def test_bad_input_is_one_line_and_exit_1(
     assert main(["report", *extra]) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_rebuild_facts_restores_what_the_report_reads(
+    database: str, sessions: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sessions() as session:
+        built = case_facts.rows(session)
+    with sessions.begin() as session:
+        session.execute(delete(ClockFacts))
+        session.execute(delete(CaseFacts))
+    assert main(["reports", "rebuild-facts"]) == 0
+    cases = len(built[0])
+    assert capsys.readouterr().out.strip() == f"rebuilt the report facts of {cases} cases"
+    with sessions() as session:
+        assert case_facts.rows(session) == built

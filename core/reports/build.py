@@ -47,16 +47,16 @@ def build_reports(
         raise NaiveDatetimeError("a report needs an aware `now`")
     report_sql.tune(session)
     scope = Scope([c.contract_id for c in customers], period.start, period.end, now)
-    scope.bind_ids(session)
     stats = report_sql.statistics(session, scope)
     clocks = report_sql.sla(session, scope)
     excluded = report_sql.exclusions(session, scope)
     fixes = report_sql.first_time_fix(session, scope)
     spreads = report_sql.percentiles(session, scope)
     rmas = report_sql.rma(session, scope)
+    majors = report_sql.major_cases(session, scope, limit=major_limit)
     reports = []
     for c in customers:
-        total, major = report_sql.major_cases(session, scope, c.contract_id, limit=major_limit)
+        total, major = majors.get(c.contract_id, (0, []))
         reports.append(
             Report(
                 contract_id=c.contract_id,

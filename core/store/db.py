@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.store import case_facts
 from core.store.db_timeouts import DbTimeouts, install_answer_deadline, postgres_options
 from core.store.seal import KEY_INFO
 
@@ -67,9 +68,12 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None) -> sessionmaker[Session]:
     """Sessions; with ``audit_key`` every event, case head and counter they write is sealed
-    (core.store.seal reads it from ``session.info``)."""
+    (core.store.seal reads it from ``session.info``). Their commits keep the report's
+    per-case facts in step (core.store.case_facts)."""
     info = {KEY_INFO: audit_key} if audit_key else {}
-    return sessionmaker(engine, expire_on_commit=False, info=info)
+    factory = sessionmaker(engine, expire_on_commit=False, info=info)
+    case_facts.install(factory)  # the report's per-case facts follow every commit
+    return factory
 
 
 @contextmanager

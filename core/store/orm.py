@@ -268,6 +268,60 @@ class CaseEvent(Base):
     )
 
 
+class CaseFacts(Base):
+    """One narrow row per case with what the customer report counts (core.store.case_facts
+    keeps it in step in the transaction that changes the case; migration 0021 backfilled it).
+
+    Times the report compares with its ``now`` stay instants (resolved, closed); durations
+    are whole seconds between floored epoch seconds, as the report measures them."""
+
+    __tablename__ = "case_facts"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    opened_at: Mapped[datetime]
+    priority: Mapped[str] = mapped_column(String(2))
+    category: Mapped[str] = mapped_column(String(32))  # the service type
+    channel: Mapped[str] = mapped_column(String(16))
+    zone: Mapped[str | None] = mapped_column(String(32))
+    request_type: Mapped[str] = mapped_column(String(32))
+    emergency: Mapped[bool] = mapped_column(Boolean)
+    breached: Mapped[bool] = mapped_column(Boolean)
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    first_response_s: Mapped[int | None] = mapped_column(Integer)  # first `first_response`
+    resolution_s: Mapped[int | None] = mapped_column(Integer)  # the last resolution
+    reopens: Mapped[int] = mapped_column(Integer)
+    visits: Mapped[int] = mapped_column(Integer)  # on-site arrivals
+
+    __table_args__ = (Index("ix_case_facts_contract_opened", "contract_id", "opened_at"),)
+
+
+class ClockFacts(Base):
+    """One narrow row per SLA clock with its case's contract and opening instant, so the
+    report's SLA sections read no clock row and join no case (core.store.case_facts)."""
+
+    __tablename__ = "clock_facts"
+
+    clock_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    contract_id: Mapped[str] = mapped_column(String(limits.IDENTIFIER))
+    opened_at: Mapped[datetime]  # the case's
+    kind: Mapped[str] = mapped_column(String(limits.CLOCK_KIND))
+    state: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[datetime]  # a running clock past it is breached at the report's `now`
+    marked: Mapped[bool] = mapped_column(Boolean)  # state breached, or a breach instant
+    pauses: Mapped[int] = mapped_column(Integer)  # pause intervals, ended plus running
+    exclusion_cause: Mapped[str | None] = mapped_column(String(limits.IDENTIFIER))
+
+    __table_args__ = (
+        Index("ix_clock_facts_case", "case_id"),
+        Index("ix_clock_facts_contract_opened", "contract_id", "opened_at"),
+    )
+
+
 class CaseSecret(Base):
     """Remote-access credentials, encrypted at rest; never part of an event or a listing."""
 

@@ -1,12 +1,15 @@
 """The report's aggregations, in SQL, the same on SQLite and PostgreSQL (docs/reports.md).
 
 Every query takes a list of contract ids (one customer, or all of them for the benchmark and
-the scheduler) and a period ``[start, end)`` of ``cases.opened_at``, and returns rows keyed by
-contract id. Durations are whole seconds between floored epoch seconds (``epoch``), so both
-back ends subtract the same integers. Percentiles are nearest-rank (the value at rank
-``ceil(p·n/100)``, computed with ROW_NUMBER/COUNT windows and integer arithmetic) on both:
-PostgreSQL's ``percentile_cont`` interpolates and SQLite has none, so neither is used.
-SQLite has no GROUPING SETS, so the per-dimension counts are a UNION ALL of GROUP BYs.
+the scheduler) and a period ``[start, end)`` of the cases' opening, and returns rows keyed by
+contract id. The case sections read the per-case facts (``case_facts``, ``clock_facts``:
+one narrow row per case and per clock, kept by core.store.case_facts), not the cases'
+clocks and events; the RMA section reads the orders, the major cases their histories.
+Durations are whole seconds between floored epoch seconds (``epoch``), so both back ends
+subtract the same integers. Percentiles are nearest-rank (the value at rank ``ceil(p·n/100)``)
+on both: ``percentile_disc`` on PostgreSQL, ROW_NUMBER/COUNT windows and integer arithmetic
+on SQLite (which has no percentile function). SQLite has no GROUPING SETS either, so its
+per-dimension counts are a UNION ALL of GROUP BYs; PostgreSQL counts them in one pass.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     BigInteger,
     ColumnElement,
     Select,
@@ -27,12 +29,14 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
     tuple_,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -48,7 +52,10 @@ from core.reports.model import (
     RmaRow,
     TimelineEntry,
 )
-from core.store.orm import Case, CaseEvent, RmaOrder, SlaClock
+from core.store.case_facts import epoch
+from core.store.orm import Case, CaseEvent, CaseFacts, ClockFacts, RmaOrder
+
+Rows = Select[*tuple[Any, ...]]  # a statement of any columns
 
 NONE = "(none)"
 PERCENTS = (50, 90, 95)
@@ -77,27 +84,9 @@ MILESTONES = (
     "reopened",
 )
 
-
-class epoch(FunctionElement[int]):
-    """Whole epoch seconds of a timestamp column, floored, on either back end."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(epoch, "sqlite")
-def _epoch_sqlite(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-@compiles(epoch, "postgresql")
-def _epoch_pg(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})) AS BIGINT)"
-
-
 WORK_MEM = "64MB"  # the report's sorts stay in memory on PostgreSQL
-# an index probe per case is cheap on SSDs and cached pages: without this the planner reads
-# every clock of every customer to join one customer's quarter (bench/reports.py, the plans)
+# an index probe per row is cheap on SSDs and cached pages (the major cases' histories, the
+# RMA orders' delivery events)
 RANDOM_PAGE_COST = 1.1
 
 
@@ -117,31 +106,13 @@ class Scope:
         self.contracts = list(contracts)
         self.start, self.end, self.now = start, end, now
 
-    def where(self) -> list[ColumnElement[bool]]:
+    def where(self, model: Any = Case) -> list[ColumnElement[bool]]:
+        """The scope on ``model``'s ``contract_id`` and ``opened_at`` (cases, or the facts)."""
         return [
-            Case.contract_id.in_(self.contracts),
-            Case.opened_at >= self.start,
-            Case.opened_at < self.end,
+            model.contract_id.in_(self.contracts),
+            model.opened_at >= self.start,
+            model.opened_at < self.end,
         ]
-
-    ids: tuple[int, int] | None = None  # the lowest and highest case id in scope, once bound
-
-    def bind_ids(self, session: Session) -> Scope:
-        """Look up the scope's case id range once: the child tables (clocks, events) are then
-        read by a range of ``case_id`` as well as by the join (ids grow with time, so a
-        period's cases are one narrow range), which the planner can estimate."""
-        lo, hi = session.execute(
-            select(func.min(Case.id), func.max(Case.id)).where(*self.where())
-        ).one()
-        self.ids = (0, 0) if lo is None else (int(lo), int(hi))
-        return self
-
-    def children(self, case_id: Any) -> list[ColumnElement[bool]]:
-        """``case_id`` within the scope's id range, when it was bound."""
-        return [] if self.ids is None else [case_id.between(*self.ids)]
-
-    def cases(self) -> CTE:
-        return select(Case.id, Case.contract_id, Case.priority).where(*self.where()).cte("pc")
 
 
 class bytewise(FunctionElement[str]):
@@ -181,44 +152,87 @@ def _grouped(rows: Sequence[Any]) -> dict[str, list[Any]]:
 
 # --- case statistics ---------------------------------------------------------------------------
 
+F = CaseFacts
 _DIMENSION_COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("service_type", Case.category),
-    ("priority", Case.priority),
-    ("channel", Case.channel),
-    ("zone", Case.zone),
-    ("request_type", Case.request_type),
+    ("service_type", F.category),
+    ("priority", F.priority),
+    ("channel", F.channel),
+    ("zone", func.coalesce(F.zone, literal_column(f"'{NONE}'"))),
+    ("request_type", F.request_type),
 )
 
 
-def _counts(dimension: str, key: Any, scope: Scope) -> Any:
+def _count_columns(scope: Scope) -> list[Any]:
     now = scope.now
-    resolved = and_(Case.resolved_at.is_not(None), Case.resolved_at <= now)
-    closed = and_(Case.closed_at.is_not(None), Case.closed_at <= now)
-    key_col = literal("*", String) if key is None else func.coalesce(key, NONE)
-    stmt = select(
-        Case.contract_id,
-        literal(dimension, String).label("dimension"),
-        cast(key_col, String).label("key"),
+    resolved = and_(F.resolved_at.is_not(None), F.resolved_at <= now)
+    closed = and_(F.closed_at.is_not(None), F.closed_at <= now)
+    return [
         func.count().label("cases"),
         func.count().filter(resolved).label("resolved"),
         func.count().filter(closed).label("closed"),
         func.count().filter(~resolved, ~closed).label("open"),
-        func.count().filter(Case.breached.is_(True)).label("breached"),
-        func.count().filter(Case.emergency.is_(True)).label("emergency"),
-    ).where(*scope.where())
+        func.count().filter(F.breached.is_(True)).label("breached"),
+        func.count().filter(F.emergency.is_(True)).label("emergency"),
+    ]
+
+
+def _cells(scope: Scope) -> Any:
+    """The scope's counts per contract and combination of every dimension's value: one
+    pass over the facts into at most a few thousand rows, which the per-dimension totals
+    then add up (instead of reading every case once per dimension)."""
+    keys = [col.label(name) for name, col in _DIMENSION_COLUMNS]
     return (
-        stmt.group_by(Case.contract_id) if key is None else stmt.group_by(Case.contract_id, key_col)
+        select(F.contract_id, *keys, *_count_columns(scope))
+        .where(*scope.where(F))
+        .group_by(F.contract_id, *[col for _, col in _DIMENSION_COLUMNS])
+        .cte("cells")
     )
 
 
-def statistics_stmt(scope: Scope) -> Any:
-    parts = [_counts("all", None, scope)]
-    parts += [_counts(name, column, scope) for name, column in _DIMENSION_COLUMNS]
-    return union_all(*parts)
+COUNTS = ("cases", "resolved", "closed", "open", "breached", "emergency")
+
+
+def _sums(cells: Any) -> list[Any]:
+    return [cast(func.sum(cells.c[name]), BigInteger).label(name) for name in COUNTS]
+
+
+def _counts(dimension: str, cells: Any) -> Any:
+    key = literal("*", String) if dimension == "all" else cells.c[dimension]
+    stmt = select(
+        cells.c.contract_id,
+        literal(dimension, String).label("dimension"),
+        cast(key, String).label("key"),
+        *_sums(cells),
+    )
+    if dimension == "all":
+        return stmt.group_by(cells.c.contract_id)
+    return stmt.group_by(cells.c.contract_id, key)
+
+
+def _statistics_pg(cells: Any) -> Rows:
+    """Every dimension's totals from the cells in one pass (GROUPING SETS)."""
+    names = [name for name, _ in _DIMENSION_COLUMNS]
+    dimension = case(*[(func.grouping(cells.c[n]) == 0, n) for n in names], else_="all")
+    key = case(*[(func.grouping(cells.c[n]) == 0, cells.c[n]) for n in names], else_="*")
+    return select(
+        cells.c.contract_id, dimension.label("dimension"), key.label("key"), *_sums(cells)
+    ).group_by(
+        func.grouping_sets(
+            tuple_(cells.c.contract_id), *[tuple_(cells.c.contract_id, cells.c[n]) for n in names]
+        )
+    )
+
+
+def statistics_stmt(scope: Scope, dialect: str = "sqlite") -> Any:
+    cells = _cells(scope)
+    if dialect == "postgresql":
+        return _statistics_pg(cells)
+    dimensions = ["all", *[name for name, _ in _DIMENSION_COLUMNS]]
+    return union_all(*[_counts(name, cells) for name in dimensions])
 
 
 def statistics(session: Session, scope: Scope) -> dict[str, list[CountRow]]:
-    rows = session.execute(statistics_stmt(scope)).all()
+    rows = session.execute(statistics_stmt(scope, session.get_bind().dialect.name)).all()
     order = {name: i for i, name in enumerate(("all", *[n for n, _ in _DIMENSION_COLUMNS]))}
     out: dict[str, list[CountRow]] = {}
     for contract_id, group in _grouped(rows).items():
@@ -245,20 +259,13 @@ def statistics(session: Session, scope: Scope) -> dict[str, list[CountRow]]:
 # --- SLA compliance per clock kind -------------------------------------------------------------
 
 
-def sla_stmt(scope: Scope) -> Select[Any]:
-    pc = scope.cases()
-    c = SlaClock
-    intervals = func.coalesce(func.json_array_length(c.pauses), 0)
-    paused_now = c.paused_at.is_not(None)
-    breached = or_(
-        c.state == "breached",
-        c.breached_at.is_not(None),
-        and_(c.state == "running", c.deadline < scope.now),
-    )
+def sla_stmt(scope: Scope) -> Rows:
+    c = ClockFacts
+    breached = or_(c.marked.is_(True), and_(c.state == "running", c.deadline < scope.now))
     excluded = c.exclusion_cause.is_not(None)
     return (
         select(
-            pc.c.contract_id,
+            c.contract_id,
             c.kind,
             func.count().label("clocks"),
             func.count().filter(c.state == "met").label("met"),
@@ -266,15 +273,14 @@ def sla_stmt(scope: Scope) -> Select[Any]:
             func.count().filter(c.state == "running").label("running"),
             func.count().filter(c.state == "paused").label("paused"),
             func.count().filter(c.state == "cancelled").label("cancelled"),
-            func.count().filter(or_(intervals > 0, paused_now)).label("paused_clocks"),
-            func.coalesce(func.sum(intervals + case((paused_now, 1), else_=0)), 0).label("pauses"),
+            func.count().filter(c.pauses > 0).label("paused_clocks"),
+            func.coalesce(func.sum(c.pauses), 0).label("pauses"),
             func.count().filter(excluded).label("excluded"),
             func.count().filter(breached, excluded).label("breached_excluded"),
         )
-        .join(pc, pc.c.id == c.case_id)
-        .where(*scope.children(c.case_id))
-        .group_by(pc.c.contract_id, c.kind)
-        .order_by(pc.c.contract_id, c.kind)
+        .where(*scope.where(c))
+        .group_by(c.contract_id, c.kind)
+        .order_by(c.contract_id, c.kind)
     )
 
 
@@ -306,72 +312,46 @@ def sla(session: Session, scope: Scope) -> dict[str, list[ClockRow]]:
     return out
 
 
-def exclusions(session: Session, scope: Scope) -> dict[str, list[ExclusionRow]]:
-    pc = scope.cases()
-    stmt = (
-        select(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause, func.count().label("n"))
-        .join(pc, pc.c.id == SlaClock.case_id)
-        .where(SlaClock.exclusion_cause.is_not(None), *scope.children(SlaClock.case_id))
-        .group_by(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause)
-        .order_by(pc.c.contract_id, SlaClock.kind, SlaClock.exclusion_cause)
+def exclusions_stmt(scope: Scope) -> Rows:
+    c = ClockFacts
+    return (
+        select(c.contract_id, c.kind, c.exclusion_cause, func.count().label("n"))
+        .where(c.exclusion_cause.is_not(None), *scope.where(c))
+        .group_by(c.contract_id, c.kind, c.exclusion_cause)
+        .order_by(c.contract_id, c.kind, c.exclusion_cause)
     )
+
+
+def exclusions(session: Session, scope: Scope) -> dict[str, list[ExclusionRow]]:
     out: dict[str, list[ExclusionRow]] = {}
-    for contract_id, group in _grouped(session.execute(stmt).all()).items():
+    for contract_id, group in _grouped(session.execute(exclusions_stmt(scope)).all()).items():
         out[contract_id] = [
             ExclusionRow(kind=r.kind, cause=r.exclusion_cause, clocks=r.n) for r in group
         ]
     return out
 
 
-# --- per-case facts from the history: first response, re-opens, on-site visits ----------------
+# --- first-time fix and the percentiles, from the per-case facts -------------------------------
 
 
-def _case_facts(scope: Scope) -> CTE:
-    """Per case of the scope: first response (epoch), re-opens and on-site arrivals."""
-    pc = scope.cases()
-    e = CaseEvent
-    events = (
-        select(
-            e.case_id,
-            func.min(epoch(e.at)).filter(e.kind == "first_response").label("first_response"),
-            func.count().filter(e.kind == "reopened").label("reopens"),
-            func.count().filter(e.kind == "onsite_arrived").label("visits"),
-        )
-        .join(pc, pc.c.id == e.case_id)
-        .where(
-            e.kind.in_(("first_response", "reopened", "onsite_arrived")),
-            *scope.children(e.case_id),
-        )
-        .group_by(e.case_id)
-        .cte("ev")
-    )
-    resolved = and_(Case.resolved_at.is_not(None), Case.resolved_at <= scope.now)
+def _resolved(scope: Scope) -> ColumnElement[bool]:
+    """Resolved by the report's ``now``."""
+    return and_(F.resolved_at.is_not(None), F.resolved_at <= scope.now)
+
+
+def first_time_fix_stmt(scope: Scope) -> Rows:
+    done = _resolved(scope)
     return (
         select(
-            Case.contract_id,
-            Case.priority,
-            epoch(Case.opened_at).label("opened"),
-            case((resolved, epoch(Case.resolved_at))).label("resolved"),
-            events.c.first_response,
-            func.coalesce(events.c.reopens, 0).label("reopens"),
-            func.coalesce(events.c.visits, 0).label("visits"),
+            F.contract_id,
+            func.count().filter(done).label("resolved"),
+            func.count().filter(done, F.reopens == 0, F.visits <= 1).label("fixed"),
+            func.count().filter(done, F.reopens > 0).label("reopened"),
+            func.count().filter(done, F.visits >= 2).label("revisited"),
         )
-        .outerjoin(events, events.c.case_id == Case.id)
-        .where(*scope.where())
-        .cte("facts")
+        .where(*scope.where(F))
+        .group_by(F.contract_id)
     )
-
-
-def first_time_fix_stmt(scope: Scope) -> Select[Any]:
-    f = _case_facts(scope)
-    done = f.c.resolved.is_not(None)
-    return select(
-        f.c.contract_id,
-        func.count().filter(done).label("resolved"),
-        func.count().filter(done, f.c.reopens == 0, f.c.visits <= 1).label("fixed"),
-        func.count().filter(done, f.c.reopens > 0).label("reopened"),
-        func.count().filter(done, f.c.visits >= 2).label("revisited"),
-    ).group_by(f.c.contract_id)
 
 
 def first_time_fix(session: Session, scope: Scope) -> dict[str, FirstTimeFix]:
@@ -387,40 +367,38 @@ def first_time_fix(session: Session, scope: Scope) -> dict[str, FirstTimeFix]:
     return out
 
 
-def _durations(scope: Scope, *, every_priority: bool) -> CTE:
-    """(contract_id, priority, measure, v): one row per case and measure; with
-    ``every_priority`` each again under priority ``*`` (for the window form)."""
-    f = _case_facts(scope)
-    measured = [
-        ("first_response", f.c.first_response - f.c.opened, f.c.first_response.is_not(None)),
-        ("resolution", f.c.resolved - f.c.opened, f.c.resolved.is_not(None)),
+def _measures(scope: Scope) -> list[tuple[str, Any, ColumnElement[bool]]]:
+    """(measure, seconds, whether the case has it) per case."""
+    return [
+        ("first_response", F.first_response_s, F.first_response_s.is_not(None)),
+        ("resolution", F.resolution_s, _resolved(scope)),
     ]
-    priorities = [cast(f.c.priority, String).label("priority")]
-    if every_priority:
-        priorities.append(literal("*", String).label("priority"))
+
+
+def _durations(scope: Scope) -> Any:
+    """(contract_id, priority, measure, v): one row per case and measure, and each again
+    under priority ``*`` (for the window form)."""
     parts = [
         select(
-            f.c.contract_id,
-            priority,
-            literal(name, String).label("measure"),
-            value.label("v"),
-        ).where(present)
-        for name, value, present in measured
-        for priority in priorities
+            F.contract_id, priority, literal(name, String).label("measure"), value.label("v")
+        ).where(present, *scope.where(F))
+        for name, value, present in _measures(scope)
+        for priority in (F.priority.label("priority"), literal("*", String).label("priority"))
     ]
     return union_all(*parts).cte("d")
 
 
-def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Select[Any]:
+def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Rows:
     """Nearest-rank p50/p90/p95 per contract, priority (and ``*``) and measure.
 
     PostgreSQL: ``percentile_disc`` is the nearest-rank percentile (the first value whose
-    rank reaches ceil(p·n)), as ordered-set aggregates over GROUPING SETS, one pass. SQLite
-    (no percentile function, no grouping sets): ROW_NUMBER/COUNT windows and the rank in
-    integers. Both give the same values (tests/test_reports_sql.py compares them)."""
+    rank reaches ceil(p·n)), as ordered-set aggregates over GROUPING SETS, one pass over the
+    facts for both measures (one sort per measure and group: the percents as an array).
+    SQLite (no percentile function, no grouping sets): ROW_NUMBER/COUNT windows and the rank
+    in integers. Both give the same values (tests/test_reports_sql.py compares them)."""
     if dialect == "postgresql":
         return _percentiles_pg(scope)
-    d = _durations(scope, every_priority=True)
+    d = _durations(scope)
     window = (bytewise(d.c.contract_id), bytewise(d.c.priority), bytewise(d.c.measure))
     ranked = select(
         d.c.contract_id,
@@ -440,27 +418,49 @@ def percentiles_stmt(scope: Scope, dialect: str = "sqlite") -> Select[Any]:
     ).group_by(r.contract_id, r.priority, r.measure)
 
 
-def _percentiles_pg(scope: Scope) -> Select[Any]:
-    d = _durations(scope, every_priority=False)
-    priority = case((func.grouping(d.c.priority) == 1, "*"), else_=d.c.priority)
-    return select(
-        d.c.contract_id,
-        priority.label("priority"),
-        d.c.measure,
-        func.count().label("n"),
-        *[func.percentile_disc(p / 100).within_group(d.c.v).label(f"p{p}") for p in PERCENTS],
-    ).group_by(
-        func.grouping_sets(
-            tuple_(d.c.contract_id, d.c.measure, d.c.priority),
-            tuple_(d.c.contract_id, d.c.measure),
-        )
+def _percentiles_pg(scope: Scope) -> Rows:
+    """One row per contract and priority (``*``: all), each measure's count and percents."""
+    priority = case((func.grouping(F.priority) == 1, "*"), else_=F.priority)
+    fractions = array([p / 100 for p in PERCENTS])
+    columns: list[Any] = []
+    for name, value, present in _measures(scope):
+        columns += [
+            func.count().filter(present).label(f"{name}_n"),
+            func.percentile_disc(fractions).within_group(value).filter(present).label(name),
+        ]
+    return (
+        select(F.contract_id, priority.label("priority"), *columns)
+        .where(*scope.where(F))
+        .group_by(func.grouping_sets(tuple_(F.contract_id, F.priority), tuple_(F.contract_id)))
     )
+
+
+def _pg_rows(rows: Sequence[Any]) -> list[Any]:
+    """The PostgreSQL form's rows as the window form's: one per measure that has values."""
+    out = []
+    for r in rows:
+        for name in ("first_response", "resolution"):
+            n, values = getattr(r, f"{name}_n"), getattr(r, name)
+            if n:
+                out.append(_Spread(r.contract_id, r.priority, name, n, *values))
+    return out
+
+
+class _Spread:
+    __slots__ = ("contract_id", "measure", "n", "p50", "p90", "p95", "priority")
+
+    def __init__(self, contract_id: str, priority: str, measure: str, n: int, *values: Any) -> None:
+        self.contract_id, self.priority, self.measure, self.n = contract_id, priority, measure, n
+        self.p50, self.p90, self.p95 = values
 
 
 def percentiles(session: Session, scope: Scope) -> dict[str, list[Percentiles]]:
     out: dict[str, list[Percentiles]] = {}
-    stmt = percentiles_stmt(scope, session.get_bind().dialect.name)
-    for contract_id, group in _grouped(session.execute(stmt).all()).items():
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(percentiles_stmt(scope, dialect)).all()
+    if dialect == "postgresql":
+        rows = _pg_rows(rows)
+    for contract_id, group in _grouped(rows).items():
         group.sort(key=lambda r: (r.measure, r.priority != "*", r.priority))
         out[contract_id] = [
             Percentiles(
@@ -483,7 +483,7 @@ def _int(value: Any) -> int | None:
 # --- RMA turnaround by vendor ------------------------------------------------------------------
 
 
-def rma_stmt(scope: Scope) -> Select[Any]:
+def rma_stmt(scope: Scope) -> Rows:
     e, o = CaseEvent, RmaOrder
     delivered = (
         select(func.min(epoch(e.at)))
@@ -567,26 +567,62 @@ def rma(session: Session, scope: Scope) -> dict[str, list[RmaRow]]:
 
 
 def major_cases(
-    session: Session, scope: Scope, contract_id: str, *, limit: int
-) -> tuple[int, list[MajorCase]]:
-    """How many P1 cases one contract opened in the period, and the latest ``limit`` of them
-    with their handling timelines (milestones and customer-visible events, in order)."""
-    where = [Case.contract_id == contract_id, *scope.where()[1:], Case.priority == "P1"]
-    total = session.execute(select(func.count()).select_from(Case).where(*where)).scalar_one()
-    cases = (
+    session: Session, scope: Scope, *, limit: int
+) -> dict[str, tuple[int, list[MajorCase]]]:
+    """Per contract: how many P1 cases it opened in the period, and the latest ``limit`` of
+    them with their handling timelines (milestones and customer-visible events, in order).
+    Three statements for every contract at once: the counts, the latest cases, the events."""
+    totals = dict(
         session.execute(
-            select(Case).where(*where).order_by(Case.opened_at.desc(), Case.id.desc()).limit(limit)
-        )
-        .scalars()
-        .all()
+            select(F.contract_id, func.count())
+            .where(*scope.where(F), F.priority == "P1")
+            .group_by(F.contract_id)
+        ).all()
     )
-    ids = [c.id for c in cases]
+    # the latest per contract, ranked on the narrow facts (priority is kept there too)
+    latest = func.row_number().over(
+        partition_by=F.contract_id, order_by=(F.opened_at.desc(), F.case_id.desc())
+    )
+    ranked = (
+        select(F.case_id, latest.label("rn"))
+        .where(*scope.where(F), F.priority == "P1")
+        .subquery("ranked")
+    )
+    cases = session.scalars(
+        select(Case)
+        .join(ranked, ranked.c.case_id == Case.id)
+        .where(ranked.c.rn <= limit)
+        .order_by(Case.contract_id, Case.opened_at.desc(), Case.id.desc())
+    ).all()
+    timeline = _timelines(session, [c.id for c in cases])
+    out: dict[str, tuple[int, list[MajorCase]]] = {k: (int(n), []) for k, n in totals.items()}
+    for c in cases:
+        out.setdefault(c.contract_id, (0, []))[1].append(
+            MajorCase(
+                number=c.number,
+                summary=c.summary,
+                service_type=c.category,
+                status=c.status,
+                opened_at=c.opened_at,
+                resolved_at=c.resolved_at,
+                closed_at=c.closed_at,
+                breached=bool(c.breached),
+                timeline=timeline[c.id],
+            )
+        )
+    return out
+
+
+def _timelines(session: Session, ids: Sequence[int]) -> dict[int, list[TimelineEntry]]:
     timeline: dict[int, list[TimelineEntry]] = defaultdict(list)
-    if ids:
-        e = CaseEvent
+    e = CaseEvent
+    for at in range(0, len(ids), 500):
         rows = session.execute(
             select(e.case_id, e.seq, e.at, e.kind, e.actor, e.visibility)
-            .where(e.case_id.in_(ids), or_(e.kind.in_(MILESTONES), e.visibility == "customer"))
+            .where(
+                e.case_id.in_(ids[at : at + 500]),
+                or_(e.kind.in_(MILESTONES), e.visibility == "customer"),
+            )
             .order_by(e.case_id, e.seq)
         ).all()
         for r in rows:
@@ -595,26 +631,14 @@ def major_cases(
                     seq=r.seq, at=r.at, kind=r.kind, actor=r.actor, visibility=r.visibility
                 )
             )
-    return total, [
-        MajorCase(
-            number=c.number,
-            summary=c.summary,
-            service_type=c.category,
-            status=c.status,
-            opened_at=c.opened_at,
-            resolved_at=c.resolved_at,
-            closed_at=c.closed_at,
-            breached=bool(c.breached),
-            timeline=timeline[c.id],
-        )
-        for c in cases
-    ]
+    return timeline
 
 
 # the statements a report runs, by section: (scope, dialect name) → statement (bench/reports.py)
 HEAVY: dict[str, Any] = {
-    "statistics": lambda scope, dialect: statistics_stmt(scope),
+    "statistics": statistics_stmt,
     "sla": lambda scope, dialect: sla_stmt(scope),
+    "exclusions": lambda scope, dialect: exclusions_stmt(scope),
     "first_time_fix": lambda scope, dialect: first_time_fix_stmt(scope),
     "percentiles": percentiles_stmt,
     "rma": lambda scope, dialect: rma_stmt(scope),

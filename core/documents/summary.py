@@ -65,7 +65,7 @@ def build_summary(
     at_end = (period.first, period.last) == (contract.period.start, contract.period.end)
     start, end = period.start, period.end
     report_sql.tune(session)
-    scope = report_sql.Scope([contract.id], start, end, now).bind_ids(session)
+    scope = report_sql.Scope([contract.id], start, end, now)
     counts = report_sql.statistics(session, scope).get(contract.id, [])
     proposed = document_sql.changes(session, contract.id, start=start, end=end)
     changes = [change_row(r) for r in proposed]

@@ -673,6 +673,7 @@ def test_shipped_templates_declare_exactly_the_variables_their_texts_use() -> No
         "escalated",
         "digest",
         "survey_request",  # issue 15: a closed case's survey link
+        "service_notice",  # issue 16: a hotline change to a contact without e-mail
     }
     for template in templates.templates.values():
         assert set(template.locales) == {"zh", "en"}
@@ -680,6 +681,8 @@ def test_shipped_templates_declare_exactly_the_variables_their_texts_use() -> No
         limits = {name: limit for name, limit in template.variables.items() if name != "link"}
         assert all(limit == VARIABLE_MAX for limit in limits.values())
     assert all(set(label) == {"zh", "en"} for label in templates.clock_labels.values())
+    words = [w for values in templates.labels.values() for w in values.values()]
+    assert all(set(word) == {"zh", "en"} for word in words)
 
 
 def test_a_template_text_with_an_undeclared_variable_is_rejected(tmp_path: Path) -> None:

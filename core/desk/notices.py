@@ -1,9 +1,10 @@
 """Written notice of a hotline or contact change (R-QUAL: 如果服务号码需要更改,至少提前三天以
 书面形式(含传真)通知到用户相关部门和人员; docs/maintenance.md).
 
-The notice is recorded (``service_notices``) and sent by e-mail, through the outbox, to every
-contact of the contract that has an address; a contact without one is listed as such (a fax
-or letter is on us). A change announced less than ``notice_days`` ahead is refused unless
+The notice is recorded (``service_notices``) and sent through the outbox to every contact of
+the contract: by e-mail to a contact with an address, else by SMS (the ``sms`` channel,
+plugins/sms_notify) to its mobile number; a contact with neither is listed as such (a fax or
+letter is on us). A change announced less than ``notice_days`` ahead is refused unless
 forced with a reason, which the record keeps.
 """
 
@@ -66,14 +67,14 @@ class NoticeCommands(DeskBase):
                 announced_by=actor,
                 forced=cmd.force,
                 force_reason=cmd.force_reason if cmd.force else None,
-                recipients=[{k: v for k, v in r.items() if k != "email"} for r in recipients],
+                recipients=[_listed(r) for r in recipients],
             )
             session.add(row)
             session.flush()
             outbox = [
                 _outbox_row(row, lc, person, i, now)
                 for i, person in enumerate(recipients)
-                if person["email"]
+                if person["channel"]
             ]
             insert_outbox(session, outbox)
             return notice_view(row)
@@ -119,17 +120,27 @@ def notice_view(row: orm.ServiceNotice) -> NoticeView:
 
 
 def _recipients(lc: LoadedContract) -> list[dict[str, Any]]:
-    """Every customer contact: by e-mail when it has an address, else listed as unsent."""
-    return [
-        {
-            "name": c.name,
-            "role": c.role,
-            "email": c.email,
-            "channel": "email" if c.email else None,
-            "why": None if c.email else "no e-mail address: send it by fax or letter",
-        }
-        for c in lc.contract.customer.contacts
-    ]
+    """Every customer contact: by e-mail when it has an address, else by SMS when it has a
+    mobile number (the contract's ``mobile``, checked as one when the file is loaded), else
+    listed as unsent."""
+    return [_recipient(c.name, c.role, c.email, c.mobile) for c in lc.contract.customer.contacts]
+
+
+def _recipient(name: str, role: str, email: str | None, mobile: str | None) -> dict[str, Any]:
+    channel = "email" if email else "sms" if mobile else None
+    return {
+        "name": name,
+        "role": role,
+        "email": email,
+        "mobile": mobile if channel == "sms" else None,
+        "channel": channel,
+        "why": None if channel else "no e-mail address or mobile number: send it by fax or letter",
+    }
+
+
+def _listed(person: dict[str, Any]) -> dict[str, Any]:
+    """What the notice's record keeps of a recipient: no address or number."""
+    return {k: v for k, v in person.items() if k not in ("email", "mobile")}
 
 
 def _outbox_row(
@@ -141,13 +152,13 @@ def _outbox_row(
         "clock_id": None,
         "event_seq": 0,
         "level": 0,
-        "channel": "email",
+        "channel": person["channel"],
         "recipient": {
             "id": f"contact:{lc.id}:{i}",
             "name": person["name"],
             "role": person["role"],
             "email": person["email"],
-            "mobile": None,
+            "mobile": person["mobile"],
             "locale": "zh",
         },
         "template": NOTICE_TEMPLATE,
@@ -160,7 +171,7 @@ def _outbox_row(
             "effective_at": row.effective_at.astimezone(tz).isoformat(),
             "announced_at": row.announced_at.astimezone(tz).isoformat(),
         },
-        "idempotency_key": f"notice:{row.id}:{i}:email",
+        "idempotency_key": f"notice:{row.id}:{i}:{person['channel']}",
         "state": NotificationState.QUEUED.value,
         "attempts": 0,
         "last_error": None,

@@ -131,15 +131,19 @@ class SmsTemplates(_Struct):
     templates: dict[str, SmsTemplate]
     # the longest case link sent (a link is never cut: a longer one sends the text without it)
     link_max: int = 100
-    formats: dict[str, Literal["clock", "datetime", "list"]] = {}
+    formats: dict[str, Literal["clock", "datetime", "list", "label"]] = {}
     clock_labels: dict[str, dict[str, str]] = {}
+    # a "label" variable's words per value and locale (the notice's subject "hotline" → 服务热线)
+    labels: dict[str, dict[str, dict[str, str]]] = {}
 
     def format(self, name: str, value: str, locale: str) -> str:
         """A variable as the SMS shows it: a clock kind by its name, a date-time short, a
-        list as ``a, b, c``."""
+        list as ``a, b, c``, a label in words."""
         kind = self.formats.get(name)
         if kind == "clock":
             return self.clock_labels.get(value, {}).get(locale, value)  # unknown: as is
+        if kind == "label":
+            return self.labels.get(name, {}).get(value, {}).get(locale, value)  # unknown: as is
         if kind == "datetime":
             return _short_datetime(name, value)
         if kind == "list":

@@ -358,6 +358,30 @@ class Device(Base, kw_only=True):
     onsite_labour: bool | None = None
 
 
+MODEL_NOTE = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
+
+
+def device_model(model: str) -> str:
+    """A device's model without a trailing note in brackets: "Cisco Catalyst 9300-48P-E (core
+    A)" and "... (core B)" are one model (the assessment's and the ``models`` catalogue's)."""
+    return MODEL_NOTE.sub("", model).strip() or model
+
+
+DEFAULT_EOS_WARNING_MONTHS = 12
+"""How many months before a model's end of support the assessment report starts advising its
+replacement (rule A6; ours: the handbook names no lead time; a year leaves a budget cycle to
+plan and buy the successor). A contract sets its own with ``end-of-support-warning-months``."""
+
+
+class ModelLifecycle(Base, kw_only=True):
+    """One device model's vendor dates (R-MAINT assessment, rule A6): the last date the vendor
+    supports it (Cisco's "Last Date of Support", Huawei's "EOS"), where that comes from."""
+
+    end_of_support: date
+    end_of_sale: date | None = None
+    source: str | None = None  # the vendor's bulletin, for the reader of the contract file
+
+
 DEFAULT_PART_RETURN = "15d"
 """How long after the replacement is installed the faulty part must be back (ours: the
 handbook names no return time; 15 calendar days is a common vendor RMA return term)."""
@@ -630,6 +654,9 @@ class Contract(Base, kw_only=True):
     support_plans: list[SupportPlan] = []
     # R-MAINT: periodic inspections the scheduler opens (docs/maintenance.md)
     maintenance_plans: list[MaintenancePlan] = []
+    # R-MAINT assessment: end of support per device model (``device_model``), rule A6
+    models: dict[str, ModelLifecycle] = {}
+    end_of_support_warning_months: Annotated[int, Meta(ge=0, le=120)] = DEFAULT_EOS_WARNING_MONTHS
 
     def __post_init__(self) -> None:
         # A contract's target tables refine ours level by level: a level it leaves out keeps

@@ -854,3 +854,60 @@ def test_split_modules_stay_importable_from_contract_load() -> None:
     assert core.sources.contracts.visible_calendars is core.contract_calendars.visible_calendars
     assert core.sources.contracts.contract_schema is core.sources.schema.contract_schema
     assert set(core.sources.contracts.__all__) <= set(dir(core.sources.contracts))
+
+
+# --- end of support per model (rule A6 of the assessment) ----------------------------------------
+
+EOS = "    end-of-support: 2027-10-31\n"
+
+
+def test_the_models_catalogue_is_checked_and_located(
+    workdir: Path, pm: pluggy.PluginManager
+) -> None:
+    path = copy(
+        workdir,
+        HOSPITAL,
+        (
+            EOS,
+            EOS + "  Cisco Catalyst 2960X:\n    end-of-support: 2027-10-31\n"
+            "  Cisco ISR 4331/K9:\n    end-of-sale: 2029-01-01\n    end-of-support: 2028-11-30\n",
+        ),
+    )
+    problems = problems_of(workdir, pm)
+    assert [(p.path, p.line, p.column) for p in problems] == [
+        ("$.models['Cisco Catalyst 2960X']", line_of(path, "Cisco Catalyst 2960X:"), 3),
+        ("$.models['Cisco ISR 4331/K9']", line_of(path, "Cisco ISR 4331/K9:"), 3),
+        (
+            "$.models['Cisco ISR 4331/K9'].end-of-sale",
+            line_of(path, "end-of-sale: 2029-01-01"),
+            18,
+        ),
+    ]
+    assert "no device of this contract is model 'Cisco Catalyst 2960X'" in problems[0].message
+    assert "Cisco Catalyst 2960X-48TS-L" in problems[0].message  # the models it could be
+    assert problems[2].message == (
+        "the end of sale (2029-01-01) is after the end of support (2028-11-30)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (EOS, "    end-of-support: 2027-10-32\n", "2027-10-32", "not a valid date"),
+        (EOS, "    end-of-support: soon\n", "soon", "not a valid date"),
+        (EOS, "    end-of-life: 2027-10-31\n", "    end-of-life:", "unknown key 'end-of-life'"),
+        (
+            "end-of-support-warning-months: 12",
+            "end-of-support-warning-months: -1",
+            "warning-months: -1",
+            "expected `int` >= 0",
+        ),
+    ],
+)
+def test_a_bad_end_of_support_entry_is_located(
+    workdir: Path, pm: pluggy.PluginManager, old: str, new: str, needle: str, message: str
+) -> None:
+    path = copy(workdir, HOSPITAL, (old, new))
+    problem = only(problems_of(workdir, pm))
+    assert problem.line == line_of(path, needle)
+    assert message in problem.message

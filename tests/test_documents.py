@@ -52,6 +52,12 @@ from core.sources.contracts import load_contracts
 TZ = "Asia/Shanghai"
 CUSTOMER = "荣成市石岛湾港务有限公司"
 COLD_CHAIN_WLC = "219801A1NB8191Q0009X"
+UNDATED = [
+    CISCO,
+    "H3C WX3520H wireless controller",
+    "Huawei FusionServer 2288H V5",
+    "Huawei OceanStor Dorado 3000 V6",
+]
 
 
 @pytest.fixture(scope="module")
@@ -271,9 +277,10 @@ def test_the_assessment_advises_by_its_stated_rules(runtime: Runtime, story: Sto
         ("A3", "high", CORE_B, [story.inspection, story.follow_up]),
         ("A4", "medium", CISCO, [f"17.6.4: {CORE_B}", f"17.9.3: {CORE_A}"]),
         ("A5", "low", f"{SERVER}, {STORAGE}, {COLD_CHAIN_WLC}", [SERVER, STORAGE, COLD_CHAIN_WLC]),
+        ("A6", "low", ", ".join(UNDATED), UNDATED),  # the port's contract has no models
     ]
     assert "建议根因分析" in doc.advice[0].text
-    assert [r.id for r in doc.rules] == ["A1", "A2", "A3", "A4", "A5", "--"]
+    assert [r.id for r in doc.rules] == ["A1", "A2", "A3", "A4", "A5", "A6"]
     by_serial = {d.device.serial: d for d in doc.devices}
     assert [(f.category, f.cases) for f in by_serial[CORE_B].faults] == [("system_debugging", 2)]
     assert by_serial[CORE_A].findings == {"major": 1} and by_serial[SERVER].findings == {}
@@ -283,7 +290,8 @@ def test_a_quiet_period_gets_only_the_advice_from_the_device_records(
     runtime: Runtime, story: Story
 ) -> None:
     doc = document(runtime, "assessment", period="2026-04")
-    assert [a.rule for a in doc.advice] == ["A4", "A5"]  # versions are the record as it stands
+    # versions and end-of-support dates are the record as it stands
+    assert [a.rule for a in doc.advice] == ["A4", "A5", "A6"]
 
 
 # --- 维护手册模板 ------------------------------------------------------------------------------

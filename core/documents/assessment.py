@@ -3,19 +3,22 @@ its fault cases by service type and its inspection findings over the period, and
 derived from the record by the rules below (stated in the document too; docs/documents.md).
 
 A model is the device's recorded model without a trailing note in brackets ("Cisco Catalyst
-9300-48P-E (core A)" and "... (core B)" are one model).
+9300-48P-E (core A)" and "... (core B)" are one model; core.contract.device_model). Its end of
+support (A6) is the contract's ``models`` catalogue's.
 """
 
 from __future__ import annotations
 
-import re
+import calendar
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from core.contract import Contract, ModelLifecycle, device_model
 from core.documents.common import device_rows, header
 from core.documents.model import (
     Advice,
@@ -64,16 +67,17 @@ RULES = [
         "software version on record: record its environment and version.",
     ),
     Item(
-        id="--",
-        text="停保/停产日期不在记录中,本报告不评估。 End-of-support dates are not on "
-        "record: this report does not assess them.",
+        id="A6",
+        text="型号已过停保日期,或距停保不足合同约定月数(end-of-support-warning-months,默认 12):"
+        "建议更换或列入更换计划;未登记停保日期的型号列出,建议补录。 A model past its end of "
+        "support, or within the contract's end-of-support-warning-months (12 unless set) of "
+        "it: replace it, or plan its replacement; models without an end-of-support date on "
+        "record are listed to be recorded.",
     ),
 ]
-NOTE = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 
 
-def model_of(model: str) -> str:
-    return NOTE.sub("", model).strip() or model
+model_of = device_model  # the name web/documents.py and this module use
 
 
 def build_assessment(
@@ -99,6 +103,7 @@ def build_assessment(
             faults=faults.get(d.serial, []),
             findings=dict(severities.get(d.serial, {})),
             replaced_by=records[d.serial].replaced_by if d.serial in records else None,
+            end_of_support=_eos_of(contract, d.model),
         )
         for d in devices
     ]
@@ -108,6 +113,7 @@ def build_assessment(
         *_open_findings(findings),
         *_mixed_versions(devices),
         *_record_gaps(devices),
+        *end_of_support_advice(contract, devices, now.astimezone(ZoneInfo(tz)).date()),
     ]
     return AssessmentDoc(
         header=header(lc, "assessment", TITLE, now, tz, period),
@@ -233,3 +239,69 @@ def _record_gaps(devices: list[DeviceRow]) -> list[Advice]:
             evidence=missing,
         )
     ]
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` ``months`` later, on the month's last day when it is shorter (31 Aug + 6 → 28
+    or 29 Feb)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def _eos_of(contract: Contract, model: str) -> date | None:
+    entry = contract.models.get(model_of(model))
+    return entry.end_of_support if entry else None
+
+
+def end_of_support_advice(
+    contract: Contract, devices: list[DeviceRow], today: date
+) -> list[Advice]:
+    """A6: per model of the devices, past its end of support (high) or within the contract's
+    warning months of it (medium) on ``today`` (the document's day in the desk's zone); the
+    models without a date, once (low)."""
+    serials: dict[str, list[str]] = defaultdict(list)
+    for d in devices:
+        serials[model_of(d.model)].append(d.serial)
+    out = []
+    for name, units in sorted(serials.items()):
+        entry = contract.models.get(name)
+        if entry is not None:
+            out += _model_eos(name, units, entry, today, contract.end_of_support_warning_months)
+    unknown = sorted(name for name in serials if name not in contract.models)
+    if unknown:
+        out.append(
+            Advice(
+                rule="A6",
+                level="low",
+                subject=", ".join(unknown),
+                text=f"{len(unknown)} 个型号未登记停保日期,本报告不评估:建议在合同 models 中补录。 "
+                f"{len(unknown)} models have no end-of-support date on record and are not "
+                "assessed: record them in the contract's models.",
+                evidence=unknown,
+            )
+        )
+    return out
+
+
+def _model_eos(
+    name: str, units: list[str], entry: ModelLifecycle, today: date, months: int
+) -> list[Advice]:
+    eos = entry.end_of_support
+    if eos > add_months(today, months):
+        return []
+    evidence = [*units, f"end of support {eos}" + (f" ({entry.source})" if entry.source else "")]
+    if eos < today:
+        text = (
+            f"型号 {name} 已于 {eos} 停止支持:建议尽快更换(共 {len(units)} 台)。 Past its "
+            f"end of support on {eos}: replace the {len(units)} device(s) soon."
+        )
+        return [Advice(rule="A6", level="high", subject=name, text=text, evidence=evidence)]
+    text = (
+        f"型号 {name} 将于 {eos} 停止支持({months} 个月内):建议列入更换计划(共 {len(units)} "
+        f"台)。 End of support on {eos}, within {months} months: plan the replacement of the "
+        f"{len(units)} device(s)."
+    )
+    return [Advice(rule="A6", level="medium", subject=name, text=text, evidence=evidence)]

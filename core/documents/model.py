@@ -211,10 +211,11 @@ class DeviceAssessment(msgspec.Struct, frozen=True, kw_only=True):
     faults: list[FaultCount]
     findings: dict[str, int]  # severity -> count in the period
     replaced_by: str | None = None
+    end_of_support: date | None = None  # the contract's ``models`` catalogue's (rule A6)
 
 
 class Advice(msgspec.Struct, frozen=True, kw_only=True):
-    rule: str  # A1..A5 (docs/documents.md)
+    rule: str  # A1..A6 (docs/documents.md)
     level: Literal["high", "medium", "low"]
     subject: str  # a serial or a model
     text: str

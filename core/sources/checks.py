@@ -21,6 +21,7 @@ from core.contract import (
     TargetRule,
     Tier,
     TierCatalog,
+    device_model,
     parse_duration,
 )
 from core.contract_calendars import (
@@ -138,6 +139,7 @@ class Checker:
         found += _spares_problems(doc, contract, calendars)
         found += _support_plan_problems(doc, contract)
         found += _maintenance_plan_problems(doc, contract, calendars)
+        found += _model_problems(doc, contract)
         return found
 
     def _program_problems(self, doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
@@ -515,6 +517,27 @@ def _maintenance_plan_problems(
                 yield doc.problem(
                     f"{path}.devices[{j}]", f"serial {serial!r} is not among $.devices"
                 )
+
+
+def _model_problems(doc: YamlDoc, contract: Contract) -> Iterator[Problem]:
+    """The ``models`` catalogue (rule A6): each name a model of the contract's devices (as
+    written, without a trailing note in brackets), the end of sale not after the end of
+    support."""
+    models = sorted({device_model(d.model) for d in contract.devices})
+    for name, entry in contract.models.items():
+        path = f"$.models[{name!r}]"
+        if name not in models:
+            yield doc.problem_at_key(
+                path,
+                f"no device of this contract is model {name!r} (the devices' models: "
+                f"{', '.join(models) or 'none'})",
+            )
+        if entry.end_of_sale is not None and entry.end_of_sale > entry.end_of_support:
+            yield doc.problem(
+                f"{path}.end-of-sale",
+                f"the end of sale ({entry.end_of_sale}) is after the end of support "
+                f"({entry.end_of_support})",
+            )
 
 
 def _calendar_ref(

@@ -1,7 +1,7 @@
 """Hotline and contact change notices (issue 16, R-QUAL 至少提前三天以书面形式通知) to contacts
 without an e-mail address: by SMS to their mobile number through the outbox and the sms_notify
-plugin (checked at the local Alibaba gateway of tests/test_sms_notify.py), on both back ends;
-a contact with neither is listed, not sent."""
+plugin, checked at the local Alibaba gateway of tests/test_sms_notify.py and in the spool used
+without one, on both database back ends; a contact with neither is listed, not sent."""
 
 from __future__ import annotations
 
@@ -130,3 +130,21 @@ def test_the_sms_notice_reaches_the_gateway_with_the_change(
     }
     (row,) = [r for r in notice_rows(runtime) if r.id == sms.id]
     assert row.state == "sent"
+
+
+def test_without_a_gateway_the_sms_notice_is_spooled_as_text(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in test_sms_notify.SMS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CASETRACK_SMS_SPOOL", str(tmp_path / "spool"))
+    runtime.desk.announce_change(PORT, hotline(), actor="pm:wang-lei", now=T)
+    (sms,) = [r for r in notice_rows(runtime) if r.channel == "sms"]
+    assert deliver(runtime, sms.id, now=T) == "sent"
+    (spooled,) = (tmp_path / "spool").glob("*.json")
+    record = json.loads(spooled.read_text(encoding="utf-8"))
+    assert record["recipient"]["phone"] == "+8615863112402"
+    assert record["text"] == (
+        "荣成市石岛湾港务有限公司：我方服务热线将于2026-02-05 09:05起由0631-5187755变更为"
+        "0631-5187766，特此书面通知。变更前原服务热线照常受理。"
+    )

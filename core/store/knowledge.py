@@ -299,16 +299,16 @@ def _ranked(
 # share of the least common one listed (a term not listed is rarer), and the row estimate
 _TERM_SHARES = text(
     """
-    SELECT c.reltuples::float8 AS rows_,
-           s.most_common_elem_freqs[cardinality(s.most_common_elems::text::text[]) + 1]
-               AS floor_,
-           e.term, e.share
+    SELECT (SELECT reltuples FROM pg_class WHERE oid = 'kb_entries'::regclass)::float8 AS rows_,
+           x.freqs[cardinality(x.elems) + 1] AS floor_,
+           w.term, x.freqs[array_position(x.elems, w.term)] AS share
     FROM pg_stats s
-    JOIN pg_namespace n ON n.nspname = s.schemaname
-    JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
-    LEFT JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
-        AS e(term, share) ON e.term = ANY(:words)
-    WHERE c.oid = 'kb_entries'::regclass AND s.attname = 'search_vector'
+    CROSS JOIN LATERAL (
+        SELECT s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS freqs
+    ) x
+    CROSS JOIN unnest(CAST(:words AS text[])) AS w(term)
+    WHERE s.schemaname = current_schema() AND s.tablename = 'kb_entries'
+        AND s.attname = 'search_vector'
     """
 )
 
@@ -327,7 +327,7 @@ def driving_terms(session: Session, words: Sequence[str], postings: int | None) 
     if not rows or rows[0].rows_ is None or rows[0].rows_ <= 0:
         return list(words)
     total, floor = float(rows[0].rows_), float(rows[0].floor_ or 0.0)
-    shares = {row.term: float(row.share) for row in rows if row.term is not None}
+    shares = {row.term: float(row.share) for row in rows if row.share is not None}
     sizes = [total * shares.get(word, floor) for word in words]
     chosen = [word for word, size in zip(words, sizes, strict=True) if size <= postings]
     return chosen or [words[sizes.index(min(sizes))]]

@@ -45,10 +45,6 @@ Visibility = Literal["public", "customer", "internal"]
 VISIBILITIES: tuple[str, ...] = ("public", "customer", "internal")
 RANK_WINDOW = 300  # matches ranked per query (all of them when there are fewer)
 RELATED_WINDOW = 500  # newest entries of a model and category a case's past fixes come from
-# a word in more entries than this (as the planner's statistics estimate) is left out of the
-# "any term" pass's index lookup on PostgreSQL, its list too long to decode for what it
-# ranks; it still ranks the entries the other words find (None: every word looks up)
-ANY_TERM_POSTINGS = 100_000
 NO_SUCH_ENTRY = "no such knowledge entry"  # one text for missing and not-yours
 
 
@@ -188,14 +184,12 @@ def search(
     exclude_case_id: int | None = None,
     limit: int = 10,
     rank_window: int = RANK_WINDOW,
-    any_term_postings: int | None = ANY_TERM_POSTINGS,
 ) -> list[KbHit]:
     """Active entries matching ``query``, best first, as ``customer_id`` (None: staff) may
     see them, optionally of one device model and category.
 
     Entries holding every term come first; when they are fewer than ``limit``, entries
-    holding any term follow (a query in other words than the entry's still finds it): on
-    PostgreSQL, any of its rarest terms (``driving_terms``), ranked by all of them."""
+    holding any term follow (a query in other words than the entry's still finds it)."""
     words = kbtext.query_terms(query)
     if not words:
         return []
@@ -212,10 +206,7 @@ def search(
             newest = _newest(device_model, category, [*filters, *implied])
             more = [item for item in _rank_newest(session, newest, words, wanted) if item[1] >= 0]
         else:
-            drive = driving_terms(session, words, any_term_postings)
-            more = _ranked(
-                session, drive, facets, filters, wanted, rank_window, every=False, rank=words
-            )
+            more = _ranked(session, words, facets, filters, wanted, rank_window, every=False)
         ranked.extend(item for item in more if item[0] not in seen)
     customer_view = customer_id is not None
     return _hits(session, ranked[:limit], customer_view=customer_view, where=implied)
@@ -251,19 +242,14 @@ def _ranked(
     window: int,
     *,
     every: bool,
-    rank: Sequence[str] | None = None,
 ) -> list[tuple[int, float]]:
     """``(id, score)`` of the best ``limit`` among the first ``window`` matches the index
     yields (every match, when there are fewer): the window bounds the work of a query of
-    common words whatever the size of the knowledge base. PostgreSQL scores the matches of
-    ``words`` by ``rank`` (default: ``words``); SQLite matches and ranks ``rank`` itself."""
+    common words whatever the size of the knowledge base."""
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery(
             literal_column("'simple'"), kbtext.tsquery(words, every=every, facets=facets)
         )
-        ranking = tsquery
-        if rank is not None and list(rank) != list(words):
-            ranking = func.to_tsquery(literal_column("'simple'"), kbtext.tsquery(rank))
         vector: ColumnElement[Any] = literal_column("kb_entries.search_vector")
         window_rows = (
             select(orm.KbEntry.id.label("id"), vector.label("v"))
@@ -271,7 +257,7 @@ def _ranked(
             .limit(window)
             .subquery("m")
         )
-        score = func.ts_rank(window_rows.c.v, ranking).label("score")
+        score = func.ts_rank(window_rows.c.v, tsquery).label("score")
         stmt: Select[Any] = (
             select(window_rows.c.id, score)
             .order_by(score.desc(), window_rows.c.id.desc())
@@ -288,49 +274,9 @@ def _ranked(
         .where(text("kb_fts MATCH :q"), *filters)
         .limit(window)
     )
-    match = kbtext.fts5_match(rank if rank is not None else words, every=every, facets=facets)
+    match = kbtext.fts5_match(words, every=every, facets=facets)
     found = [(int(row[0]), -float(row[1])) for row in session.execute(lite, {"q": match})]
     return sorted(found, key=_best_first)[:limit]
-
-
-# how often each term is in the entries, from PostgreSQL's own statistics of the tsvector
-# (ANALYZE, which autovacuum runs: a sample of 300 x the statistics target rows; no table of
-# ours to keep in step): the terms among the most common elements with their share, the
-# share of the least common one listed (a term not listed is rarer), and the row estimate
-_TERM_SHARES = text(
-    """
-    SELECT (SELECT reltuples FROM pg_class WHERE oid = 'kb_entries'::regclass)::float8 AS rows_,
-           x.freqs[cardinality(x.elems) + 1] AS floor_,
-           w.term, x.freqs[array_position(x.elems, w.term)] AS share
-    FROM pg_stats s
-    CROSS JOIN LATERAL (
-        SELECT s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS freqs
-    ) x
-    CROSS JOIN unnest(CAST(:words AS text[])) AS w(term)
-    WHERE s.schemaname = current_schema() AND s.tablename = 'kb_entries'
-        AND s.attname = 'search_vector'
-    """
-)
-
-
-def driving_terms(session: Session, words: Sequence[str], postings: int | None) -> list[str]:
-    """The terms whose index lists the "any term" pass reads (PostgreSQL): those in at most
-    ``postings`` entries, as the planner's statistics estimate them (the rarest one when
-    every term is in more). A word that common (服务器, 告警 in half a million entries) is
-    decoded in full by an OR yet ranks almost nothing among the entries the rarer words
-    find: it is left to the ranking. Every term when ``postings`` is None, on SQLite,
-    without statistics (a table never analysed), or when every list is short (a knowledge
-    base of fewer than ``postings`` entries: as before)."""
-    if postings is None or len(words) < 2 or session.get_bind().dialect.name != "postgresql":
-        return list(words)
-    rows = session.execute(_TERM_SHARES, {"words": list(words)}).all()
-    if not rows or rows[0].rows_ is None or rows[0].rows_ <= 0:
-        return list(words)
-    total, floor = float(rows[0].rows_), float(rows[0].floor_ or 0.0)
-    shares = {row.term: float(row.share) for row in rows if row.share is not None}
-    sizes = [total * shares.get(word, floor) for word in words]
-    chosen = [word for word, size in zip(words, sizes, strict=True) if size <= postings]
-    return chosen or [words[sizes.index(min(sizes))]]
 
 
 def _best_first(item: tuple[int, float]) -> tuple[float, int]:
@@ -493,7 +439,6 @@ def unharvested(session: Session, *, limit: int) -> list[orm.Case]:
 
 
 __all__ = [
-    "ANY_TERM_POSTINGS",
     "NO_SUCH_ENTRY",
     "RANK_WINDOW",
     "RELATED_WINDOW",
@@ -503,7 +448,6 @@ __all__ = [
     "Visibility",
     "article_view",
     "case_entry",
-    "driving_terms",
     "get_entry",
     "index_terms",
     "related",

@@ -55,6 +55,7 @@ deadlines: $(STAMP)
 # mypy's settings and the few modules it excuses: pyproject.toml [tool.mypy], docs/typing.md
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --exclude '*.md' .
 	$(BIN)/mypy
 	$(BIN)/pytest
 

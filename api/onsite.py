@@ -310,9 +310,7 @@ Sha256 = Annotated[
     media_type="application/octet-stream",
     responses=problem_responses(401, 403, 404, 422, 500, 503),
 )
-def download_attachment(
-    runtime: RuntimeDep, number: CaseNumber, sha256: Sha256
-) -> Response[bytes]:
+def download_attachment(runtime: RuntimeDep, number: CaseNumber, sha256: Sha256) -> Response[bytes]:
     """A file uploaded to the case, checked against the SHA-256 and size recorded at upload
     (staff only). 422: the case has no such file; 503: the attachment store is down."""
     ref, content = runtime.desk.attachment(number, sha256)

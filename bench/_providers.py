@@ -76,8 +76,6 @@ class Mailbox:
 # --- Alibaba SendSms -------------------------------------------------------------------------
 
 
-
-
 def problem(params: dict[str, str]) -> tuple[str, str] | None:
     for name, value in REQUIRED.items():
         if params.get(name) != value:

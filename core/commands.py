@@ -377,6 +377,8 @@ class RecordDeviceChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     case_number: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
     source: Literal["case", "inspection", "manual"] | None = None
     note: OptionalText | None = None
+
+
 # --- maintenance plans, change review (R-MAINT; docs/maintenance.md) ------------------------
 
 

@@ -9,23 +9,30 @@ import pytest
 from litestar.handlers import HTTPRouteHandler
 
 from api.cases import CaseController
-from core.commands import Close, ConfirmDiagnosis, Escalate
+from api.spares import SpareController
+from core.commands import Close, ConfirmDiagnosis, Escalate, RecordSpareStep, RequestSpare
 from core.errors import InvalidField
+from core.spares import DeliveryMode, SpareStep
 from web.case_actions import ACTIONS, BY_SLUG, command_of, field_key
+from web.i18n import LANGUAGES, catalog
+
+# the page's slug is one path segment; the API's route under the case where they differ
+API_PATH = {"spare-steps": "spares/steps", "spare-vendor-case": "spares/vendor-case"}
 
 
 def _api_routes() -> dict[str, HTTPRouteHandler]:
     routes = {}
-    for value in vars(CaseController).values():
-        if isinstance(value, HTTPRouteHandler) and "POST" in (value.http_methods or ()):
-            for path in value.paths:
-                routes[path.rsplit("/", 1)[-1]] = value
+    for controller in (CaseController, SpareController):
+        for value in vars(controller).values():
+            if isinstance(value, HTTPRouteHandler) and "POST" in (value.http_methods or ()):
+                for path in value.paths:
+                    routes[path.partition("/{number:str}/")[2]] = value
     return routes
 
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.slug)
 def test_each_action_admits_the_roles_of_its_api_route(action) -> None:
-    route = _api_routes()[action.slug]
+    route = _api_routes()[API_PATH.get(action.slug, action.slug)]
     assert set(action.roles) == set(route.opt["case_roles"])
     assert set(action.on_complaints) == set(route.opt.get("complaint_roles", ()))
 
@@ -66,3 +73,41 @@ def test_a_bad_value_names_its_field(slug: str, form: dict[str, str], field: str
     with pytest.raises(InvalidField) as raised:
         command_of(BY_SLUG[slug], form, "UTC")
     assert field_key(raised.value.field) == field
+
+
+def test_a_spare_forms_empty_fields_are_left_out_and_the_request_is_a_number() -> None:
+    form = {"request": "2", "step": "shipped", "carrier": "SF", "waybill": "SF1",
+            "rma_number": "", "new_serial": " ", "note": "", "internal_note": ""}  # fmt: skip
+    cmd = command_of(BY_SLUG["spare-steps"], form, "UTC")
+    assert cmd == RecordSpareStep(request=2, step=SpareStep.SHIPPED, carrier="SF", waybill="SF1")
+    spare = command_of(BY_SLUG["spares"], {"part": "PSU", "mode": "standby"}, "UTC")
+    assert spare == RequestSpare(part="PSU", mode=DeliveryMode.STANDBY, chargeable=False)
+
+
+@pytest.mark.parametrize(
+    ("slug", "form", "field"),
+    [
+        ("spares", {"part": "", "mode": "courier"}, "part"),
+        ("spares", {"part": "PSU", "mode": "drone"}, "mode"),
+        ("spare-steps", {"request": "0", "step": "shipped"}, "request"),
+        ("handovers", {"target": "ibm", "reason": "x"}, "target"),
+        ("exclusions", {"kind": "resolution", "cause": "force-majeure", "note": ""}, "note"),
+        ("progress-reports", {"text": "", "visibility": "internal"}, "text"),
+    ],
+)
+def test_a_bad_value_of_the_newer_forms_names_its_field(
+    slug: str, form: dict[str, str], field: str
+) -> None:
+    with pytest.raises(InvalidField) as raised:
+        command_of(BY_SLUG[slug], form, "UTC")
+    assert field_key(raised.value.field) == field
+
+
+def test_every_form_has_its_messages_in_both_languages() -> None:
+    for lang in LANGUAGES:
+        messages = catalog(lang)
+        for action in ACTIONS:
+            key = action.slug.replace("-", "_")
+            assert f"action_{key}" in messages and f"done_{key}" in messages, (lang, key)
+            missing = [f.message for f in action.fields if f.message not in messages]
+            assert missing == [], (lang, action.slug)

@@ -1,8 +1,9 @@
 """The case page (``/console/cases/{number}``, the link alert e-mails carry: core.notify
 ``case_link``): caller, contract, device and zone, every clock with its rule, the timeline, and
 the lifecycle actions the viewer's roles allow as forms that run the same desk commands as
-the API (web/case_actions.py); and the knowledge part: the past fixes for the case's device
-and a search box (web/case_knowledge.py)."""
+the API (web/case_actions.py; the selects filled from the case: ``case_choices``); and the
+knowledge part: the past fixes for the case's device and a search box
+(web/case_knowledge.py)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from api.deps import runtime_of
 from api.documents import READERS
 from api.knowledge import RELATED_VIEWERS
 from core import limits
+from core.contract import Contract
 from core.errors import ClientError, Forbidden, InvalidField, NotFoundError
 from core.store.document_sql import has_change_plan
-from core.store.queries import case_belongs_to, case_is_complaint, get_case
+from core.store.queries import CaseDetail, case_belongs_to, case_is_complaint, get_case
 from core.store.queues import business_left, contract_calendars
+from core.store.spares import SpareRequestView, spare_requests
 from core.store.tokens import Principal
 from web.auth import page_principal
 from web.case_actions import BY_SLUG, allowed_actions, command_of, field_key
@@ -60,10 +63,12 @@ def case_context(request: Request[Any, Any, Any], number: str) -> dict[str, Any]
         detail = get_case(session, number)
         complaint = case_is_complaint(session, number)
         changes = principal.has_any(READERS) and has_change_plan(session, number)
+        spares = spare_requests(session, number)
     loaded = runtime.contracts.contracts.get(detail.contract_id)
     contract = loaded.contract if loaded is not None else None
     device = contract.device(detail.device_serial) if contract and detail.device_serial else None
     calendars = contract_calendars(runtime.contracts)
+    choices = case_choices(detail, contract, spares)
     left = {
         clock.kind: business_left(
             calendars(detail.contract_id, clock.calendar), now, clock.deadline
@@ -77,9 +82,26 @@ def case_context(request: Request[Any, Any, Any], number: str) -> dict[str, Any]
         "contract": contract,
         "device": device,
         "left": left,
-        "actions": allowed_actions(principal, complaint),
+        "actions": allowed_actions(principal, complaint, choices),
+        "choices": choices,
         "fmt": Formats(runtime.settings.timezone, translator(request)),
         "implementation": _implementation_links(detail.contract_id, number) if changes else None,
+    }
+
+
+def case_choices(
+    detail: CaseDetail, contract: Contract | None, spares: list[SpareRequestView]
+) -> dict[str, list[tuple[str, str]]]:
+    """The (value, label) choices of the selects filled from the case (case_actions.Field
+    ``source``): its clock kinds, its contract's exclusion causes, its spare requests."""
+    kinds = list(dict.fromkeys(clock.kind for clock in detail.clocks))
+    causes = list(contract.exclusions) if contract is not None else []
+    return {
+        "clocks": [(kind, kind) for kind in kinds],
+        "exclusions": [(cause, cause) for cause in causes],
+        "spare_requests": [
+            (str(s.request), f"{s.request} · {s.part} ({s.status})") for s in spares
+        ],
     }
 
 

@@ -64,8 +64,8 @@ _AT = re.compile(r" - at `(\$[^`]*)`$")
 class Field:
     """One input of an action's form; ``name`` is the command's field (``$.name``).
 
-    ``source``: a select whose choices come from the case (``CASE_SOURCES``: its clocks, its
-    contract's exclusion causes, its spare requests), not from ``choices``; ``label``: the
+    ``source``: a select whose choices come from the case (``web.case_page.case_choices``: its
+    clocks, its contract's exclusion causes, its spare requests), not ``choices``; ``label``: the
     message key when ``field_<name>`` would say something else on another form."""
 
     name: str
@@ -120,7 +120,6 @@ def _close(
 
 
 OPTIONAL = False
-CASE_SOURCES = ("clocks", "exclusions", "spare_requests")  # web.case_page.case_choices
 _STEPS = tuple(s.value for s in SpareStep if s != SpareStep.REQUESTED)
 _MODES = (DeliveryMode.COURIER.value, DeliveryMode.ENGINEER.value, DeliveryMode.STANDBY.value)
 _VISIBILITY = Field("visibility", "select", tuple(v.value for v in Visibility))

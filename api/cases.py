@@ -27,6 +27,7 @@ from core.commands import (
     ChangePriority,
     ChangeStatus,
     Close,
+    Comment,
     ConfirmDiagnosis,
     Escalate,
     ExcludeClock,
@@ -86,6 +87,9 @@ RESOLVERS = (Role.AGENT, Role.ENGINEER, Role.SERVICE_MANAGER)
 # the customer confirms its own case; staff record a paper confirmation, document attached
 CLOSERS = (Role.ADMIN, Role.AGENT, Role.CUSTOMER, Role.SERVICE_MANAGER)
 REOPENERS = (Role.ADMIN, Role.AGENT, Role.COMPLAINT_MANAGER, Role.SERVICE_MANAGER)
+# a customer's own word on its case (the portal's comment form, over the API); staff write a
+# note with visibility customer instead (addNote)
+COMMENTERS = (Role.CUSTOMER,)
 CREDENTIAL_VIEWERS = (Role.ENGINEER,)  # and the desk: only the engineer the case is assigned to
 # the complaint manager (投诉经理) owns complaints (R-QUAL): on a case opened as a complaint
 # these commands are also theirs; on every other case the sets above decide alone
@@ -317,6 +321,14 @@ class CaseController(Controller):
             datetime | None,
             QueryParameter(description="ISO datetime with offset; most urgent first"),
         ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                description="text in the summary or the case number, ignoring case",
+                max_length=limits.ADDRESS,
+                pattern=limits.NO_NUL,
+            ),
+        ] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[CaseSummary]:
@@ -335,6 +347,7 @@ class CaseController(Controller):
             priority=priority or [],
             breached=breached,
             due_before=due_before,
+            text=q,
         )
         return list_cases(session, flt, limit=limit, after=cursor)
 
@@ -478,6 +491,25 @@ class CaseController(Controller):
     ) -> CaseDetail:
         """Add a note (internal unless visibility is customer)."""
         return _apply(runtime, principal, session, number, data, CaseDesk.add_note)
+
+    @command("comments", "addComment", COMMENTERS)
+    def comments(
+        self,
+        runtime: RuntimeDep,
+        principal: PrincipalDep,
+        session: SessionDep,
+        number: CaseNumber,
+        data: JSONBody[Comment],
+    ) -> CaseDetail:
+        """A customer's comment on its own case, recorded as a customer-visible note in the
+        token's name (as the portal's comment form records it).
+
+        Customer tokens only: staff write a note with `visibility: customer` (addNote). No
+        `Idempotency-Key`: a retry after a lost answer should send the `expected_version` it
+        saw, so that a second copy is a 409 instead of a duplicate.
+        """
+        runtime.desk.add_note(number, data.as_note(), actor=principal.actor, now=runtime.clock())
+        return _detail(session, number, principal)
 
     @command("calls", "logCall", STAFF)
     def calls(

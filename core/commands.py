@@ -111,6 +111,20 @@ class Note(Command, frozen=True, kw_only=True):
     visibility: Visibility = Visibility.INTERNAL
 
 
+class Comment(Command, frozen=True, kw_only=True):
+    """A customer's comment on its own case: recorded as a customer-visible note in the
+    customer's name (the portal's comment form and ``POST /cases/{number}/comments``)."""
+
+    text: Text
+
+    def as_note(self) -> Note:
+        return Note(
+            text=self.text,
+            visibility=Visibility.CUSTOMER,
+            expected_version=self.expected_version,
+        )
+
+
 class CallLog(Command, frozen=True, kw_only=True):
     direction: Literal["inbound", "outbound"]
     party: Name

@@ -57,6 +57,7 @@ CASE_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/spares/steps", {"request": 1, "step": "shipped", "waybill": "SF1"}),
     ("POST", "/spares/vendor-case", {"request": 1, "vendor": "Cisco", "vendor_case": "SR 1"}),
     ("POST", "/notes", {"text": "hello", "visibility": "customer"}),
+    ("POST", "/comments", {"text": "the printer is in room 204"}),
     ("POST", "/calls", {"direction": "outbound", "party": "姜丽", "summary": "update"}),
     ("POST", "/priority", {"priority": "P1", "reason": "whole campus down"}),
     ("POST", "/status", {"status": "in_progress"}),
@@ -134,6 +135,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "/spares/steps": frozenset({"agent", "engineer", "service_manager"}),
     "/spares/vendor-case": frozenset({"agent", "engineer", "service_manager"}),
     "/notes": ALL_STAFF,
+    "/comments": frozenset(),  # customers only (their own cases); staff write notes
     "/calls": ALL_STAFF,
     "/priority": frozenset({"agent", "service_manager", "admin"}),
     "/status": ALL_STAFF,
@@ -302,11 +304,11 @@ def test_another_customers_case_looks_exactly_like_a_missing_one(
     after = call(api, "GET", f"{CASES}/{theirs['number']}", api.headers("agent")).json()
     assert (after["version"], after["events"]) == (theirs["version"], theirs["events"])
     # on its own case the same customer reads the detail, never sees credentials, acts only
-    # by confirming closure (its own act: 409 here, the case is not resolved yet)
+    # by commenting and confirming closure (its own act: 409 here, not resolved yet)
     customer_b = api.headers("customer", customer=CUSTOMER_B)
     own = request(api, method, f"{CASES}/{theirs['number']}{suffix}", customer_b, body)
     hidden = {"/credentials": 404, f"/attachments/{SHA}": 404}  # internal: as if missing
-    expected = {"": 200, "/onsite": 200, "/close": 409, **hidden}.get(suffix, 403)
+    expected = {"": 200, "/onsite": 200, "/comments": 200, "/close": 409, **hidden}.get(suffix, 403)
     if suffix == "/inspection":
         expected = 404  # readable, but this case is no inspection
     if (method, suffix) in OPEN_READS:

@@ -422,8 +422,8 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
     ]
     # 25 + spare parts (4, api/spares.py) + on-site (10) + attachment download (1)
     # + survey form (1, api/quality.py) + related fixes (1, api/knowledge.py)
-    # + maintenance (6, api/maintenance.py)
-    assert len(operations) == 48
+    # + maintenance (6, api/maintenance.py) + a customer's comment (1)
+    assert len(operations) == 49
     for op in operations:
         assert op["operationId"] and op["tags"] == ["cases"], op
     handlers = [
@@ -433,7 +433,7 @@ def test_openapi_documents_every_case_operation_with_examples(api: Api) -> None:
         for handler in getattr(route, "route_handlers", [])
         if handler.http_methods & {"GET", "POST"}
     ]
-    assert len(handlers) == 48
+    assert len(handlers) == 49
     assert all((handler.fn.__doc__ or "").strip() for handler in handlers)
     open_op = schema["paths"][CASES]["post"]
     assert open_op["requestBody"]["content"]["application/json"]["schema"]["examples"]

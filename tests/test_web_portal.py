@@ -71,6 +71,23 @@ def test_a_customer_sees_only_their_companys_cases(
     assert_accessible(web_page)
 
 
+def test_a_customer_filters_the_list(web_page: Page, portal: WebServer) -> None:
+    sign_in(web_page, portal, "hospital1")
+    web_page.goto(portal.url + "/portal")
+    web_page.fill("#f-q", "printer")
+    web_page.click("#portal-filter button[type=submit]")
+    table = web_page.locator("#portal-cases")
+    expect(table).to_contain_text(CASES["hospital"])
+    expect(table).not_to_contain_text(CASES["resolved"])
+    web_page.fill("#f-q", "")
+    web_page.select_option("#f-status", "resolved")
+    web_page.click("#portal-filter button[type=submit]")
+    expect(web_page).to_have_url(re.compile(r"/portal\?status=resolved"))
+    expect(table).to_contain_text(CASES["resolved"])
+    expect(table).not_to_contain_text(CASES["hospital"])
+    assert_accessible(web_page)
+
+
 def test_another_customers_case_is_a_404(web_page: Page, portal: WebServer) -> None:
     sign_in(web_page, portal, "hospital1")
     other = web_page.goto(f"{portal.url}/portal/cases/{CASES['school']}")

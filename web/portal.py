@@ -1,25 +1,27 @@
-"""The customer portal: a customer user's company cases (customer-visible events only), a
-new request, a comment, and the confirmation of closure — through the same customer-scoped
-reads (core/store/queries.py) and desk commands the API runs for a customer token
-(api/cases.py); another customer's case is the same 404 as a missing one."""
+"""The customer portal: a customer user's company cases (paged and filtered; customer-visible
+events only), a new request, a comment, and the confirmation of closure — through the same
+customer-scoped reads (core/store/queries.py) and desk commands the API runs for a customer
+token (api/cases.py); another customer's case is the same 404 as a missing one."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
 from api.auth import customer_scope
 from api.cases import NO_SUCH_CASE, NUMBER, _own_contract
 from api.deps import runtime_of
-from core.case import Category, Priority, RequestType, Visibility
-from core.commands import Close, Note, OpenCase
+from core import limits
+from core.case import OPEN_STATUSES, Category, Priority, RequestType, Status
+from core.commands import Close, Comment, OpenCase
 from core.errors import ClientError, InvalidField, NotFoundError
 from core.runtime import Runtime
 from core.service_types import ServiceType, effective_service_type
@@ -34,7 +36,6 @@ from web.render import page
 
 CUSTOMER_ONLY = {"roles": CUSTOMERS}
 PortalNumber = Annotated[str, PathParameter(max_length=40)]
-LIST_SIZE = 100
 T = TypeVar("T")
 
 
@@ -57,22 +58,68 @@ def _own_case(runtime: Runtime, principal: Principal, number: str) -> None:
 
 # --- the list --------------------------------------------------------------------------------
 
+PAGE_SIZE = 50  # as the console's queues
+# the status filter a customer chooses: still being worked on, waiting for its confirmation,
+# closed (every other value, or none: all of them)
+STATES: dict[str, list[Status]] = {
+    "open": sorted(OPEN_STATUSES),
+    "resolved": [Status.RESOLVED],
+    "closed": [Status.CLOSED],
+}
+Query = Annotated[str | None, QueryParameter(max_length=limits.ADDRESS, pattern=limits.NO_NUL)]
+
+
+def _query(**params: str | None) -> str:
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+def _case_page_of(runtime: Runtime, scope: str, params: dict[str, str | None]) -> dict[str, Any]:
+    """One page of the company's cases, newest first: ``list_cases`` with its keyset cursor,
+    as GET /api/v1/cases answers a customer token (``status`` and ``q`` narrow it)."""
+    flt = CaseFilter(
+        customer_id=scope,
+        status=STATES.get(params["status"] or "", []),
+        text=params["q"],
+    )
+    with runtime.sessions() as session:
+        result = list_cases(session, flt, limit=PAGE_SIZE, after=params["cursor"])
+    filters = {"status": params["status"], "q": params["q"]}
+    next_href = (
+        f"/portal?{_query(**filters, cursor=result.next_cursor)}" if result.next_cursor else None
+    )
+    first_href = f"/portal?{_query(**filters)}".rstrip("?") if params["cursor"] else None
+    return {
+        "cases": result.items,
+        "next_href": next_href,
+        "first_href": first_href,
+        "filtered": bool(params["status"] or params["q"]),
+    }
+
 
 @get("/portal", opt=CUSTOMER_ONLY)
-async def portal_home(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The company's cases, newest first, and its reports."""
+async def portal_home(
+    request: Request[Any, Any, Any],
+    status: Query = None,
+    q: Query = None,
+    cursor: Query = None,
+) -> Response[Any]:
+    """The company's cases, newest first and paged, filtered by status and text; its reports
+    and maintenance documents."""
     principal = page_principal(request)
     runtime = runtime_of(request)
+    text = (q or "").strip() or None
+    params = {"status": status if status in STATES else None, "q": text, "cursor": cursor}
 
-    def read() -> tuple[list[Any], list[dict[str, str]], list[dict[str, str]]]:
-        with runtime.sessions() as session:
-            flt = CaseFilter(customer_id=_scope(principal))
-            cases = list_cases(session, flt, limit=LIST_SIZE).items
-        now, scope = runtime.clock(), _scope(principal)
-        return cases, report_links(runtime, scope, now), document_links(runtime, scope, now)
+    def read() -> dict[str, Any]:
+        scope, now = _scope(principal), runtime.clock()
+        return {
+            **_case_page_of(runtime, scope, params),
+            "reports": report_links(runtime, scope, now),
+            "documents": document_links(runtime, scope, now),
+        }
 
-    cases, reports, documents = await sync_to_thread(read)
-    return page(request, "portal/list.html", cases=cases, reports=reports, documents=documents)
+    context = await sync_to_thread(read)
+    return page(request, "portal/list.html", params=params, states=list(STATES), **context)
 
 
 # --- one case --------------------------------------------------------------------------------
@@ -130,9 +177,8 @@ async def portal_comment(request: Request[Any, Any, Any], number: PortalNumber) 
 
     def comment() -> None:
         _own_case(runtime, principal, number)
-        cmd = _decode({"text": fields.get("text", "").strip()}, Note, "text")
-        cmd = Note(text=cmd.text, visibility=Visibility.CUSTOMER)
-        runtime.desk.add_note(number, cmd, actor=principal.actor, now=runtime.clock())
+        cmd = _decode({"text": fields.get("text", "").strip()}, Comment, "text")
+        runtime.desk.add_note(number, cmd.as_note(), actor=principal.actor, now=runtime.clock())
 
     try:
         await sync_to_thread(comment)

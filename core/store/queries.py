@@ -166,6 +166,8 @@ class CaseFilter(msgspec.Struct, kw_only=True):
 
     Empty `status`/`priority` lists mean "any". `due_before` lists cases whose next deadline
     is before that instant, most urgent first; `opened_from`/`opened_to` are half-open.
+    `text`: the summary or the case number contains it, ignoring case (``%`` and ``_`` are
+    plain characters); a blank text means "any".
     """
 
     customer_id: str | None = None
@@ -176,6 +178,7 @@ class CaseFilter(msgspec.Struct, kw_only=True):
     due_before: datetime | None = None
     opened_from: datetime | None = None
     opened_to: datetime | None = None
+    text: str | None = None
 
 
 # Columns are selected by name from the struct fields so that nothing else (internal hash
@@ -478,7 +481,20 @@ def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
         where.append(Case.opened_at >= _aware("opened_from", flt.opened_from))
     if flt.opened_to is not None:
         where.append(Case.opened_at < _aware("opened_to", flt.opened_to))
+    if flt.text is not None and flt.text.strip():
+        where.append(_containing(flt.text.strip()))
     return where
+
+
+def _containing(text: str) -> ColumnElement[bool]:
+    """Summary or number holds ``text``, case-insensitively; NUL cannot be in either column
+    (PostgreSQL refuses it in a parameter), so it is refused as a bad query."""
+    if "\x00" in text:
+        raise InvalidQuery("the search text must not contain NUL")
+    return or_(
+        Case.summary.icontains(text, autoescape=True),
+        Case.number.icontains(text, autoescape=True),
+    )
 
 
 def _seek(stmt: Select[Any], cursor: _ByIdDesc | _ByDeadlineAsc) -> Select[Any]:

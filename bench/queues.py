@@ -6,10 +6,13 @@
 
 Loads ``--cases`` cases (COPY) with two clocks each, shaped like a desk a few years old: 95 %
 closed (clocks met or breached, no next deadline), the open 5 % spread over 40 engineers and
-the unassigned queue, some pending vendor or customer, deadlines around ``NOW``. Then times
+the unassigned queue, some pending vendor or customer, deadlines around ``NOW``; each case's
+`opened` event (60 % by 12 desk agents), and the report facts rebuilt. Then times
 ``queue_page`` (one page of 50, rows built with business time left on an 8x5 calendar) for
-each queue, and ``board``, against a baseline: one case fetched by primary key, in the same
-run. Prints a Markdown table of p50/p95 in milliseconds and the ratio to the baseline's p50.
+each queue ("mine" also with the cases an engineer or an agent opened), and ``board``,
+whole and by part (its compliance also over ``clock_facts``, checked to count the same),
+against a baseline: one case fetched by primary key, in the same run. Prints a Markdown
+table of p50/p95 in milliseconds and the ratio to the baseline's p50.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from core import clocks
@@ -53,7 +53,7 @@ _OPEN = Case.status.in_(
 )
 
 # inline too: the partial index ix_case_events_opened_by's predicate is kind = 'opened'
-_OPENED = bindparam("opened_kind", "opened", literal_execute=True)
+_OPENED: BindParameter[str] = bindparam("opened_kind", "opened", literal_execute=True)
 
 # (contract id, calendar name) -> the calendar, or None when it cannot be built any more
 ClockCalendar = Callable[[str, str], Calendar | None]

@@ -19,7 +19,7 @@ from core.staff import load_staff
 from core.store.board import board, month_bounds
 from core.store.db import make_engine, make_sessionmaker, transaction
 from core.store.orm import Case, CaseEvent, Notification, SlaClock
-from core.store.queues import QueueFilter, Viewer, queue_page, viewer_for
+from core.store.queues import QueueFilter, Viewer, opened_any, queue_page, viewer_for
 
 SH = "Asia/Shanghai"
 NOW = datetime(2026, 11, 6, 8, 0, tzinfo=UTC)  # Friday 16:00 in Shanghai
@@ -483,3 +483,24 @@ def test_mine_holds_the_open_cases_a_person_opened_whoever_works_them(
     assert numbers(desk, "mine") == ["C1", "C2"]  # li.na records no opening here
     with desk() as s:
         assert s.query(CaseEvent).filter(CaseEvent.kind == "opened").count() == 4
+
+
+def test_mine_of_someone_who_opened_nothing_is_what_is_assigned_to_them(
+    desk: sessionmaker[Session],
+) -> None:
+    """ "mine" asks first whether the viewer opened any case (opened_any) and, if not, pages
+    the assigned cases alone: the same rows, until their first opening counts."""
+    li_na = Viewer(me=("li.na",), group=("li.na",), actors=("李娜 (user 3)",))
+    with desk() as s:
+        assert not opened_any(s, li_na.actors)
+    assert numbers(desk, "mine", viewer=li_na) == ["C1", "C2"]
+    assert numbers(desk, "mine", viewer=li_na, limit=1) == ["C1"]
+    with transaction(desk) as s:
+        c3 = s.query(Case).filter(Case.number == "C3").one()
+        opened = new_event(c3, 1, "opened", "customer")
+        opened.actor = "李娜 (user 3)"
+        s.add(opened)
+    with desk() as s:
+        assert opened_any(s, li_na.actors)
+        assert not opened_any(s, ("someone else",))
+    assert numbers(desk, "mine", viewer=li_na) == ["C3", "C1", "C2"]

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from core import clocks
@@ -51,6 +51,9 @@ BREACHING_WITHIN = timedelta(hours=1)
 _OPEN = Case.status.in_(
     bindparam("open_statuses", sorted(s.value for s in OPEN_STATUSES), literal_execute=True)
 )
+
+# inline too: the partial index ix_case_events_opened_by's predicate is kind = 'opened'
+_OPENED: BindParameter[str] = bindparam("opened_kind", "opened", literal_execute=True)
 
 # (contract id, calendar name) -> the calendar, or None when it cannot be built any more
 ClockCalendar = Callable[[str, str], Calendar | None]
@@ -194,6 +197,22 @@ def _opened_by(actors: Sequence[str]) -> ColumnElement[bool]:
     return Case.id.in_(opened)
 
 
+def opened_any(session: Session, actors: Sequence[str]) -> bool:
+    """Whether any case's `opened` event names one of ``actors`` (one index probe).
+
+    "mine" asks this first: for someone who never opened a case (most engineers and
+    managers) the page is then the assigned cases alone, a range of
+    ``ix_cases_open_assignee``; with the "or opened by" branch PostgreSQL walks every case
+    by deadline, and when fewer than a page match it reads them all (docs/benchmarks.md,
+    "Console pages", 2026-12-06: 345 ms at 1M cases)."""
+    found = session.scalar(
+        select(CaseEvent.case_id)
+        .where(CaseEvent.kind == _OPENED, CaseEvent.actor.in_(list(actors)))
+        .limit(1)
+    )
+    return found is not None
+
+
 def _filters(flt: QueueFilter, viewer: Viewer) -> list[ColumnElement[bool]] | None:
     """The filter's WHERE; None when the customer scope rules every row out."""
     where: list[ColumnElement[bool]] = []
@@ -329,6 +348,8 @@ def queue_page(
     check_limit(limit)
     if now.tzinfo is None or now.utcoffset() is None:
         raise InvalidQuery("now must carry a time zone")
+    if queue == "mine" and viewer.actors and not opened_any(session, viewer.actors):
+        viewer = msgspec.structs.replace(viewer, actors=())  # the assignee index alone
     stmt = queue_statement(queue, viewer, now, flt=flt, sort=sort, after=after, limit=limit)
     if stmt is None:
         return Page(items=[])

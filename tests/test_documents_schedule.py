@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -19,6 +18,7 @@ import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from concurrency import at_the_same_instant
 from documents_story import PORT, tell
 from sqlalchemy import select
 
@@ -145,22 +145,13 @@ def test_two_schedulers_at_the_same_instant_send_the_stage_report_once(
     runtime: Runtime, db_url: str, tmp_path: Path, mailbox: Mailbox
 ) -> None:
     other = make_runtime(db_url, tmp_path / "var2", summary_every="off")
-    barrier = threading.Barrier(2)
-    results: list[list[str]] = []
-
-    def run(rt: Runtime, name: str) -> None:
-        barrier.wait()
-        results.append(document_pass(rt, now=AFTER_END, worker=name).sent)
-
-    threads = [
-        threading.Thread(target=run, args=(rt, name))
-        for rt, name in ((runtime, "scheduler-a"), (other, "scheduler-b"))
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    other.close()
+    try:
+        results = at_the_same_instant(
+            lambda: document_pass(runtime, now=AFTER_END, worker="scheduler-a").sent,
+            lambda: document_pass(other, now=AFTER_END, worker="scheduler-b").sent,
+        )
+    finally:
+        other.close()
     assert sorted(len(r) for r in results) == [0, 1]
     assert len(mailbox.received) == 1
     assert [r.state for r in runs(runtime)] == [SENT]

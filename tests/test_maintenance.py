@@ -4,7 +4,6 @@ the report, late inspections escalating, major change review, hotline change not
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
+from concurrency import at_the_same_instant
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -243,23 +243,7 @@ def test_two_schedulers_at_once_open_each_occurrence_once(
     runtime: Runtime, contracts: ContractSet
 ) -> None:
     due = due_occurrences(contracts, now=T, catch_up=timedelta(days=7))
-    barrier = threading.Barrier(2)
-    opened: list[list[str]] = []
-    failures: list[BaseException] = []
-
-    def scheduler() -> None:
-        try:
-            barrier.wait()
-            opened.append(runtime.desk.open_inspections(due, now=T))
-        except BaseException as exc:  # reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=scheduler) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not failures
+    opened = at_the_same_instant(*[lambda: runtime.desk.open_inspections(due, now=T)] * 2)
     assert sorted(len(numbers) for numbers in opened) == [0, 3]
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(orm.Case)) == 3

@@ -4,7 +4,6 @@ SQL result on both back ends, and the quarter-end result sent once by two schedu
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from concurrency import at_the_same_instant
 from quality_story import HOSPITAL, close_case, closed_case, runtime_on, with_survey
 from sqlalchemy import func, select
 
@@ -201,19 +201,10 @@ def test_the_quarter_end_result_goes_to_the_customer_once(db_url: str, tmp_path:
 def test_two_schedulers_at_quarter_end_send_it_exactly_once(db_url: str, tmp_path: Path) -> None:
     with runtime_on(db_url, tmp_path / "a") as one, runtime_on(db_url, tmp_path / "b") as two:
         surveyed(one, [4, 5, 3])
-        start = threading.Barrier(2)
-        passes = {}
-
-        def run(name: str, runtime: Runtime) -> None:
-            start.wait()
-            passes[name] = quality_pass(runtime, now=AFTER_Q3)
-
-        threads = [threading.Thread(target=run, args=(n, r)) for n, r in (("a", one), ("b", two))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        passes = at_the_same_instant(
+            lambda: quality_pass(one, now=AFTER_Q3), lambda: quality_pass(two, now=AFTER_Q3)
+        )
         recipients = len(report_recipients(one.contracts.get(HOSPITAL)))
         counts = sent_quarters(one)
-    assert sorted(len(p.sent) for p in passes.values()) == [0, 1]
+    assert sorted(len(p.sent) for p in passes) == [0, 1]
     assert counts == (1, recipients)

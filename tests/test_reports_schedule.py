@@ -4,7 +4,6 @@ schedulers pass at the same instant."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from concurrency import at_the_same_instant
 from sqlalchemy import select
 
 from core.jobs.reports import DEAD, SENT, due_periods, recipients_for, report_pass
@@ -144,22 +144,13 @@ def test_two_schedulers_at_the_same_instant_send_once(
     runtime: Runtime, db_url: str, tmp_path: Path, spool: Path
 ) -> None:
     other = make_runtime(db_url, tmp_path / "var2")
-    barrier = threading.Barrier(2)
-    results: list[list[str]] = []
-
-    def run(rt: Runtime, name: str) -> None:
-        barrier.wait()
-        results.append(report_pass(rt, now=AFTER_Q3, worker=name).sent)
-
-    threads = [
-        threading.Thread(target=run, args=(rt, name))
-        for rt, name in ((runtime, "scheduler-a"), (other, "scheduler-b"))
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    other.close()
+    try:
+        results = at_the_same_instant(
+            lambda: report_pass(runtime, now=AFTER_Q3, worker="scheduler-a").sent,
+            lambda: report_pass(other, now=AFTER_Q3, worker="scheduler-b").sent,
+        )
+    finally:
+        other.close()
     assert sorted(len(r) for r in results) == [0, 1]
     assert len(mails(spool)) == 1
     with runtime.sessions() as session:

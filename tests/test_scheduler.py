@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from concurrency import at_the_same_instant
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -291,23 +292,8 @@ def test_without_a_staff_directory_every_role_is_skipped_with_a_reason(
 def test_concurrent_ticks_fire_every_level_exactly_once(runtime: Runtime) -> None:
     numbers = [opened(runtime) for _ in range(20)]
     now = at("2026-10-14T10:16")  # 20 first-response clocks at their 50 % rung
-    barrier = threading.Barrier(2)
-    reports: list[TickReport] = []
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            reports.append(tick(runtime, now=now, limit=500))
-        except BaseException as exc:  # surfaced below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not failures and len(reports) == 2
+    reports = at_the_same_instant(*[lambda: tick(runtime, now=now, limit=500)] * 2, timeout=30)
+    assert len(reports) == 2
     assert sum(r.clocks for r in reports) == 20
     assert sum(r.events for r in reports) == 20
     assert sum(r.notifications for r in reports) == 40

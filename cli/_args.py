@@ -29,6 +29,14 @@ def command(commands: Commands, name: str, run: Run, **options: Any) -> argparse
     return parser
 
 
+def case_and_actor(parser: argparse.ArgumentParser) -> None:
+    """A case command's positional case number and its ``--as`` (who acts)."""
+    parser.add_argument("number", help="the case number, e.g. MS-2026-000042")
+    parser.add_argument(
+        "--as", dest="actor", required=True, help="who acts: a staff directory id or name"
+    )
+
+
 def sentence(text: str) -> str:
     """A help line as a description: ``list tokens`` → ``List tokens.``"""
     text = text.strip()

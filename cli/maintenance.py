@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from cli._args import Commands, command, group
+from cli._args import Commands, case_and_actor, command, group
 from cli.onsite import _authorize, _runtime
 from core.errors import CasetrackError
 
@@ -52,7 +52,7 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         ("report", run_report, 'the report, e.g. {"summary": "…", "attachments": ["<sha256>"]}'),
     ):
         parser = command(sub, name, run, help=f"record {what.split(',')[0]}")
-        _case_and_actor(parser)
+        case_and_actor(parser)
         parser.add_argument("--json", required=True, help=f"its fields (JSON object): {what}")
     change = command(
         sub,
@@ -64,7 +64,7 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         '"comment": "ok"}\'.',
     )
     change.add_argument("action", choices=list(CHANGES))
-    _case_and_actor(change)
+    case_and_actor(change)
     change.add_argument("--json", required=True, help="the command's fields (JSON object)")
     announce = command(
         sub,
@@ -80,13 +80,6 @@ def add_parser(commands: Commands, settings: Settings) -> None:
     announce.add_argument("--json", required=True, help="the notice (JSON object)")
     notices = command(sub, "notices", run_notices, help="a contract's change notices (JSON)")
     notices.add_argument("contract")
-
-
-def _case_and_actor(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("number", help="the case number, e.g. MS-2026-000042")
-    parser.add_argument(
-        "--as", dest="actor", required=True, help="who acts: a staff directory id or name"
-    )
 
 
 def _instant(text: str) -> datetime:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from cli import _db
-from cli._args import Commands, command, group
+from cli._args import Commands, case_and_actor, command, group
 from core.errors import CasetrackError, Forbidden
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         help="dispatch an emergency: the engineer goes straight to the site",
     )
     for parser in (request, emergency):
-        _case_and_actor(parser)
+        case_and_actor(parser)
         parser.add_argument("--reason", required=True)
         parser.add_argument("--engineer", help="who goes (default: plan's, else zone's on-duty)")
         parser.add_argument("--part-swap", action="store_true", help="an on-site part swap")
@@ -67,21 +67,14 @@ def add_parser(commands: Commands, settings: Settings) -> None:
         description="The step's fields as JSON, as the HTTP API takes them, e.g. "
         '--json \'{"signed_by": "毕红梅"}\'.',
     )
-    _case_and_actor(step)
+    case_and_actor(step)
     step.add_argument("step", choices=list(STEPS))
     step.add_argument("--json", default="{}", help="the step's fields (JSON object)")
     attach = command(sub, "attach", run_attach, help="store a PDF/JPEG/PNG for the case")
-    _case_and_actor(attach)
+    case_and_actor(attach)
     attach.add_argument("file", type=Path)
     show = command(sub, "show", run_show, help="the case's on-site status and steps (JSON)")
     show.add_argument("number")
-
-
-def _case_and_actor(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("number", help="the case number, e.g. MS-2026-000042")
-    parser.add_argument(
-        "--as", dest="actor", required=True, help="who acts: a staff directory id or name"
-    )
 
 
 def _runtime(settings: Settings) -> Runtime:
